@@ -1,0 +1,36 @@
+# The two commands a newcomer needs: `make run` and `make test`. Both set themselves up.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8501
+PIP := $(BIN)/python -m pip install --disable-pip-version-check -c constraints.txt
+
+.PHONY: run test bench lint worker clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.app-installed: requirements.txt constraints.txt | $(BIN)/python
+	$(PIP) -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.app-installed
+	$(PIP) -r requirements-dev.txt
+	touch $@
+
+run: $(VENV)/.app-installed
+	$(BIN)/python -m streamlit run app.py --server.port $(PORT)
+
+worker: $(VENV)/.app-installed
+	$(BIN)/python -m playground worker
+
+test: $(VENV)/.dev-installed
+	scripts/ensure-chromium
+	$(BIN)/python -m ruff check .
+	$(BIN)/python -m pytest
+
+bench: $(VENV)/.app-installed
+	$(BIN)/python -m playground.bench --out BENCHMARKS.md
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,1 @@
+"""Reusable Streamlit pieces. Pages compose these; the core never imports them."""

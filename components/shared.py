@@ -1,0 +1,59 @@
+"""Objects shared by every session of one server, and the sidebar every page shows."""
+from __future__ import annotations
+
+import streamlit as st
+
+from playground import device as devices
+from playground.store import Store, default_home
+from playground.supervisor import Supervisor
+
+
+@st.cache_resource(show_spinner=False)
+def _store(home: str) -> Store:
+    return Store(home)
+
+
+@st.cache_resource(show_spinner=False)
+def _supervisor(home: str) -> Supervisor:
+    # One supervisor per server: it recovers orphaned runs and keeps the workers alive.
+    return Supervisor(_store(home)).start()
+
+
+def get_store() -> Store:
+    return _store(str(default_home()))
+
+
+def ensure_workers() -> Supervisor:
+    return _supervisor(str(default_home()))
+
+
+def any_active(store: Store) -> bool:
+    counts = store.counts()
+    return bool(counts.get("queued") or counts.get("running"))
+
+
+POLL_SECONDS = 1.0
+
+
+def live_fragment(active: bool):
+    """A fragment decorator that polls only while something is queued or training."""
+    return st.fragment(run_every=POLL_SECONDS if active else None)
+
+
+def render_sidebar() -> None:
+    store = get_store()
+    active = any_active(store)
+
+    @live_fragment(active)
+    def queue_status() -> None:
+        counts = store.counts()
+        running, waiting = counts.get("running", 0), counts.get("queued", 0)
+        st.caption("Queue")
+        st.markdown(f"**{running}** training · **{waiting}** waiting")
+        if active and not (running or waiting):
+            st.rerun()  # everything ended: a full rerun switches polling off
+
+    with st.sidebar:
+        st.caption("Trains on")
+        st.markdown(f"**{devices.describe('auto')}**")
+        queue_status()

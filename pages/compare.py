@@ -1,0 +1,34 @@
+"""Compare: 2-4 finished runs side by side: confusion matrices, curves, numbers, settings."""
+import streamlit as st
+
+from components.comparison import comparison_table, pick_runs
+from components.shared import get_store
+from playground import charts
+
+st.title("Compare runs")
+store = get_store()
+runs = pick_runs(store)
+if runs:
+    st.subheader("Numbers and settings")
+    st.caption("Settings that differ between the runs are highlighted.")
+    st.dataframe(comparison_table(runs), width="stretch")
+
+    st.subheader("Confusion matrices")
+    st.caption("Rows are the true class, columns what the model said. Counts on the "
+               "diagonal are right answers; everything else is a mistake.")
+    for col, run in zip(st.columns(len(runs)), runs, strict=True):
+        col.altair_chart(
+            charts.confusion_matrix_chart(run.metrics["confusion_matrix"],
+                                          run.metrics["class_names"], title=run.id, size=220),
+            key=f"compare_cm_{run.id}")
+
+    st.subheader("Learning curves")
+    st.caption("Solid lines: validation data; dashed: training data. A widening gap "
+               "means the model is memorising instead of learning.")
+    labels = {r.id: f"{r.id} ({r.config.label()})" for r in runs}
+    epochs = store.epochs_for([r.id for r in runs])
+    left, right = st.columns(2)
+    left.altair_chart(charts.learning_curves_chart(epochs, labels, "accuracy"),
+                      width="stretch", key="compare_acc")
+    right.altair_chart(charts.learning_curves_chart(epochs, labels, "loss"),
+                       width="stretch", key="compare_loss")

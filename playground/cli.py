@@ -1,0 +1,191 @@
+"""Command line over the same core as the app: train, queue, list, show, work.
+
+    python -m playground train --dataset digits --model cnn --epochs 10 --json
+    python -m playground train ... --background     # queue for the workers, print the id
+    python -m playground runs --json
+    python -m playground show RUN_ID --json
+    python -m playground worker
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+from playground.config import ConfigError, RunConfig, make_config
+
+CONFIG_FLAGS = {
+    "dataset": str, "model": str, "epochs": int, "lr": float, "batch_size": int, "seed": int,
+    "dropout": float, "width": int, "depth": int, "noise": float, "device": str,
+}
+
+
+def _store(args):
+    from playground.store import Store
+
+    return Store(args.home)
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr for foreground training."""
+
+    def __init__(self, label: str, enabled: bool):
+        self.label = label
+        self.enabled = enabled
+        self.last = ""
+
+    def draw(self, fraction: float, note: str = "") -> None:
+        if not self.enabled:
+            return
+        filled = int(fraction * 30)
+        line = f"\r{self.label} [{'#' * filled}{'.' * (30 - filled)}] {fraction:4.0%} {note}"
+        if line != self.last:
+            sys.stderr.write(line)
+            sys.stderr.flush()
+            self.last = line
+
+    def close(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\n")
+
+
+def _train(args) -> int:
+    from playground.store import Store
+    from playground.worker import StoreReporter
+
+    values = {k: getattr(args, k) for k in CONFIG_FLAGS if getattr(args, k) is not None}
+    try:
+        config = make_config(**values)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return 2
+    store: Store = _store(args)
+    if args.background:
+        run_id = store.enqueue(config)
+        _emit(args, {"run_id": run_id, "status": "queued", "config": config.model_dump()},
+              f"queued run {run_id}; a worker (the app, or `python -m playground worker`) "
+              "will train it")
+        return 0
+
+    from playground.worker import execute
+
+    run_id = store.enqueue(config, status="running", pid=os.getpid())
+    bar = ProgressBar(config.label(), enabled=not args.json)
+
+    class BarReporter(StoreReporter):
+        def progress(self, fraction: float) -> None:
+            super().progress(fraction)
+            bar.draw(fraction)
+
+        def epoch(self, epoch, values, fraction):
+            super().epoch(epoch, values, fraction)
+            bar.draw(fraction, f"epoch {epoch}: val accuracy {values['val_accuracy']:.1%}")
+
+    try:
+        # The same execute() the workers use, with a reporter that also draws the bar.
+        status = execute(store, store.get(run_id), BarReporter(store, run_id))
+    finally:
+        bar.close()
+    run = store.get(run_id)
+    _emit(args, run.to_json(), _summary(run.to_json()))
+    return 0 if status == "finished" else 1
+
+
+def _summary(data: dict[str, Any]) -> str:
+    m = data.get("metrics") or {}
+    if data["status"] != "finished":
+        return f"run {data['run_id']}: {data['status']} {data.get('error') or ''}".strip()
+    return (
+        f"run {data['run_id']} finished: accuracy {m['accuracy']:.1%}, macro F1 "
+        f"{m['f1_macro']:.3f}, {m['params']:,} parameters, {m['size_bytes']:,} bytes, "
+        f"{m['latency_ms']:.2f} ms per prediction, trained in {m['train_seconds']:.1f} s "
+        f"on {m['device']}"
+    )
+
+
+def _emit(args, data: Any, text: str) -> None:
+    if args.json:
+        print(json.dumps(data))
+    else:
+        print(text)
+
+
+def _runs(args) -> int:
+    runs = _store(args).list_runs()
+    if args.json:
+        print(json.dumps([r.to_json() for r in runs]))
+        return 0
+    for r in runs:
+        acc = r.metrics.get("accuracy")
+        shown = "" if acc is None else f"{acc:.1%}"
+        print(f"{r.id}  {r.status:<11} {shown:>6}  {r.config.label()}")
+    return 0
+
+
+def _show(args) -> int:
+    run = _store(args).get(args.run_id)
+    if run is None:
+        print(f"error: no run with id {args.run_id!r}; `python -m playground runs` lists them",
+              file=sys.stderr)
+        return 2
+    data = run.to_json()
+    data["epochs"] = _store(args).epochs(run.id)
+    _emit(args, data, _summary(data))
+    return 0
+
+
+def _worker(args) -> int:
+    from playground.worker import serve
+
+    store = _store(args)
+    store.recover_orphans()
+    print(f"worker {os.getpid()} serving runs from {store.home}", file=sys.stderr)
+    try:
+        serve(store, threads=args.threads, max_runs=args.max_runs,
+              exit_when_orphaned=args.exit_with_parent)
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m playground", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--home", default=None,
+                        help="data folder (default: $PLAYGROUND_HOME or ./.playground)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    train = sub.add_parser("train", help="train a run (or queue it with --background)")
+    fields = RunConfig.model_fields
+    for name, kind in CONFIG_FLAGS.items():
+        flag = "--" + name.replace("_", "-")
+        train.add_argument(flag, dest=name, type=kind, default=None,
+                           help=f"{fields[name].description} (default {fields[name].default})")
+    train.add_argument("--background", action="store_true",
+                       help="queue the run for the workers and print its id at once")
+    train.add_argument("--json", action="store_true", help="print one JSON object")
+    train.set_defaults(func=_train)
+
+    runs = sub.add_parser("runs", help="list runs")
+    runs.add_argument("--json", action="store_true")
+    runs.set_defaults(func=_runs)
+
+    show = sub.add_parser("show", help="show one run")
+    show.add_argument("run_id")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(func=_show)
+
+    worker = sub.add_parser("worker", help="run a worker in the foreground")
+    worker.add_argument("--threads", type=int, default=None, help="torch threads")
+    worker.add_argument("--max-runs", type=int, default=None, help="exit after this many runs")
+    worker.add_argument("--exit-with-parent", action="store_true", help=argparse.SUPPRESS)
+    worker.set_defaults(func=_worker)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)

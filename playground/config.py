@@ -1,0 +1,105 @@
+"""Run configuration: a validated object, stored with every run.
+
+An invalid value is refused with a message that names the field and what is allowed,
+the same message in the UI, the CLI and the Python API.
+"""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from models import MODELS, model_info
+from playground.datasets import DATASETS, dataset_info
+
+
+class ConfigError(ValueError):
+    """A config the playground refuses; `problems` holds one plain sentence per field."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+class RunConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    dataset: str = Field("digits", description="Which embedded dataset to learn from.")
+    model: str = Field("cnn", description="Which model family to train.")
+    epochs: int = Field(10, ge=1, le=200, description="Passes over the training data.")
+    lr: float = Field(0.01, gt=0, le=1, description="Learning rate: the step size.")
+    batch_size: int = Field(64, ge=1, le=4096, description="Examples per training step.")
+    seed: int = Field(0, ge=0, le=2**31 - 1, description="Fixes splits and initial weights.")
+    dropout: float = Field(0.0, ge=0, le=0.9, description="Share of neurons switched off.")
+    width: int = Field(64, ge=4, le=1024, description="Neurons per hidden layer (MLP, ViT).")
+    depth: int = Field(2, ge=1, le=8, description="Hidden layers (MLP) or blocks (ViT).")
+    noise: float = Field(0.2, ge=0, le=1, description="Noise of the generated 2-D sets.")
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="Where to train.")
+
+    @model_validator(mode="after")
+    def _known_and_compatible(self) -> "RunConfig":
+        if self.dataset not in DATASETS:
+            raise ValueError(
+                f"dataset: unknown dataset {self.dataset!r}; choose one of "
+                f"{', '.join(DATASETS.names())}"
+            )
+        if self.model not in MODELS:
+            raise ValueError(
+                f"model: unknown model {self.model!r}; choose one of {', '.join(MODELS.names())}"
+            )
+        kind = dataset_info(self.dataset).kind
+        info = model_info(self.model)
+        if kind not in info.kinds:
+            fits = [m for m in MODELS.names() if kind in model_info(m).kinds]
+            raise ValueError(
+                f"model: {info.title} works on {' and '.join(info.kinds)} data, but "
+                f"{self.dataset} is {kind} data; choose one of {', '.join(fits)}"
+            )
+        return self
+
+    def label(self) -> str:
+        """A short human name for run lists."""
+        parts = [self.dataset, self.model, f"{self.epochs} ep"]
+        if self.dropout:
+            parts.append(f"dropout {self.dropout:g}")
+        return " · ".join(parts)
+
+
+_RANGE_WORDS = {
+    "greater_than_equal": "at least {ge}",
+    "greater_than": "greater than {gt}",
+    "less_than_equal": "at most {le}",
+    "less_than": "less than {lt}",
+}
+
+
+def _describe(error: dict[str, Any]) -> str:
+    field = ".".join(str(p) for p in error.get("loc", ())) or None
+    ctx = error.get("ctx") or {}
+    given = error.get("input")
+    kind = error["type"]
+    if kind in _RANGE_WORDS:
+        allowed = _RANGE_WORDS[kind].format(**ctx)
+        return f"{field}: must be {allowed} (you gave {given!r})"
+    if kind == "extra_forbidden":
+        return f"{field}: is not a setting; known settings are {', '.join(RunConfig.model_fields)}"
+    if kind == "value_error":
+        # Our own validators already phrase the message as "field: ...".
+        return str(ctx.get("error", error["msg"]))
+    if kind == "literal_error":
+        return f"{field}: must be {ctx.get('expected')} (you gave {given!r})"
+    if kind.endswith("_parsing") or kind.endswith("_type"):
+        return f"{field}: {error['msg'].lower()} (you gave {given!r})"
+    return f"{field}: {error['msg']}" if field else error["msg"]
+
+
+def make_config(**values: Any) -> RunConfig:
+    """Build a RunConfig or raise ConfigError with one plain sentence per problem."""
+    try:
+        return RunConfig(**values)
+    except ValidationError as exc:
+        raise ConfigError([_describe(e) for e in exc.errors()]) from None
+
+
+def config_from_json(data: dict[str, Any]) -> RunConfig:
+    return make_config(**data)

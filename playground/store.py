@@ -1,0 +1,303 @@
+"""The run store: SQLite (WAL, busy timeout) plus one artifact folder per run.
+
+The store is also the queue: queuing a run is inserting a row; a worker claims the
+oldest queued row with one atomic UPDATE, so two workers can never get the same run.
+Every call opens its own short-lived connection, so the store is safe to share between
+threads and processes.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from playground.config import RunConfig
+
+ACTIVE = ("queued", "running")
+ENDED = ("finished", "failed", "cancelled", "interrupted")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT UNIQUE NOT NULL,
+    created REAL NOT NULL,
+    status TEXT NOT NULL,
+    config TEXT NOT NULL,
+    metrics TEXT,
+    error TEXT,
+    worker_pid INTEGER,
+    started REAL,
+    finished REAL,
+    progress REAL NOT NULL DEFAULT 0,
+    progress_at REAL,
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    device TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_status ON runs(status, seq);
+CREATE TABLE IF NOT EXISTS epochs (
+    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    epoch INTEGER NOT NULL,
+    train_loss REAL, train_accuracy REAL, val_loss REAL, val_accuracy REAL, seconds REAL,
+    PRIMARY KEY (run_id, epoch)
+);
+"""
+
+
+def default_home() -> Path:
+    return Path(os.environ.get("PLAYGROUND_HOME", ".playground")).resolve()
+
+
+@dataclass
+class Run:
+    id: str
+    status: str
+    config: RunConfig
+    created: float
+    metrics: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    worker_pid: int | None = None
+    started: float | None = None
+    finished: float | None = None
+    progress: float = 0.0
+    progress_at: float | None = None
+    cancel_requested: bool = False
+    device: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.id, "status": self.status, "config": self.config.model_dump(),
+            "metrics": self.metrics, "error": self.error, "created": self.created,
+            "started": self.started, "finished": self.finished, "progress": self.progress,
+            "device": self.device, "label": self.config.label(),
+        }
+
+
+def _row_to_run(row: sqlite3.Row) -> Run:
+    return Run(
+        id=row["id"], status=row["status"],
+        config=RunConfig.model_validate_json(row["config"]), created=row["created"],
+        metrics=json.loads(row["metrics"]) if row["metrics"] else {}, error=row["error"],
+        worker_pid=row["worker_pid"], started=row["started"], finished=row["finished"],
+        progress=row["progress"], progress_at=row["progress_at"],
+        cancel_requested=bool(row["cancel_requested"]), device=row["device"],
+    )
+
+
+def pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie (dead, not yet reaped by its parent) still answers kill(0).
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+class Store:
+    def __init__(self, home: str | os.PathLike | None = None):
+        self.home = Path(home).resolve() if home else default_home()
+        self.db_path = self.home / "runs.sqlite"
+        self.runs_dir = self.home / "runs"
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        with self._connect() as conn:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(_SCHEMA)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        conn = sqlite3.connect(self.db_path, timeout=30, isolation_level=None)
+        try:
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute("PRAGMA foreign_keys=ON")
+            yield conn
+        finally:
+            conn.close()
+
+    def artifact_dir(self, run_id: str) -> Path:
+        return self.runs_dir / run_id
+
+    # -- queueing and claiming -------------------------------------------------------
+
+    def enqueue(self, config: RunConfig, status: str = "queued", pid: int | None = None) -> str:
+        run_id = uuid.uuid4().hex[:10]
+        now = time.time()
+        with self._connect() as conn:
+            conn.execute(
+                "INSERT INTO runs (id, created, status, config, worker_pid, started)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (run_id, now, status, config.model_dump_json(), pid,
+                 now if status == "running" else None),
+            )
+        return run_id
+
+    def claim(self, pid: int) -> Run | None:
+        """Atomically hand the oldest queued run to worker `pid`, or return None."""
+        with self._connect() as conn:
+            row = conn.execute(
+                "UPDATE runs SET status='running', worker_pid=?, started=?, progress=0"
+                " WHERE seq = (SELECT seq FROM runs WHERE status='queued' ORDER BY seq LIMIT 1)"
+                " AND status='queued' RETURNING *",
+                (pid, time.time()),
+            ).fetchone()
+        return _row_to_run(row) if row else None
+
+    def has_queued(self) -> bool:
+        with self._connect() as conn:
+            row = conn.execute("SELECT 1 FROM runs WHERE status='queued' LIMIT 1").fetchone()
+        return row is not None
+
+    # -- progress ----------------------------------------------------------------------
+
+    def set_progress(self, run_id: str, progress: float, device: str | None = None) -> None:
+        with self._connect() as conn:
+            conn.execute(
+                "UPDATE runs SET progress=?, progress_at=?, device=COALESCE(?, device)"
+                " WHERE id=? AND status='running'",
+                (progress, time.time(), device, run_id),
+            )
+
+    def add_epoch(self, run_id: str, epoch: int, values: dict[str, float], progress: float) -> None:
+        with self._connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(
+                "INSERT OR REPLACE INTO epochs (run_id, epoch, train_loss, train_accuracy,"
+                " val_loss, val_accuracy, seconds) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (run_id, epoch, values.get("train_loss"), values.get("train_accuracy"),
+                 values.get("val_loss"), values.get("val_accuracy"), values.get("seconds")),
+            )
+            conn.execute(
+                "UPDATE runs SET progress=?, progress_at=? WHERE id=?",
+                (progress, time.time(), run_id),
+            )
+            conn.execute("COMMIT")
+
+    def epochs(self, run_id: str) -> list[dict[str, Any]]:
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT * FROM epochs WHERE run_id=? ORDER BY epoch", (run_id,)
+            ).fetchall()
+        return [dict(r) for r in rows]
+
+    def epochs_for(self, run_ids: list[str]) -> list[dict[str, Any]]:
+        if not run_ids:
+            return []
+        marks = ",".join("?" * len(run_ids))
+        with self._connect() as conn:
+            rows = conn.execute(
+                f"SELECT * FROM epochs WHERE run_id IN ({marks}) ORDER BY run_id, epoch", run_ids
+            ).fetchall()
+        return [dict(r) for r in rows]
+
+    # -- endings -----------------------------------------------------------------------
+
+    def finish(self, run_id: str, metrics: dict[str, Any], device: str) -> bool:
+        """Record a finished run; False if the run was deleted meanwhile."""
+        with self._connect() as conn:
+            cur = conn.execute(
+                "UPDATE runs SET status='finished', metrics=?, finished=?, progress=1, device=?"
+                " WHERE id=?",
+                (json.dumps(metrics), time.time(), device, run_id),
+            )
+        return cur.rowcount == 1
+
+    def end(self, run_id: str, status: str, error: str | None = None) -> None:
+        assert status in ENDED
+        with self._connect() as conn:
+            conn.execute(
+                "UPDATE runs SET status=?, error=?, finished=?"
+                " WHERE id=? AND status IN ('queued', 'running')",
+                (status, error, time.time(), run_id),
+            )
+
+    def fail_runs_of(self, pid: int, reason: str, status: str = "failed") -> list[str]:
+        """Mark every run still 'running' on worker `pid` as ended with `reason`."""
+        with self._connect() as conn:
+            rows = conn.execute(
+                "UPDATE runs SET status=?, error=?, finished=? WHERE status='running'"
+                " AND worker_pid=? RETURNING id",
+                (status, reason, time.time(), pid),
+            ).fetchall()
+        return [r["id"] for r in rows]
+
+    def recover_orphans(self) -> list[str]:
+        """Runs marked running whose process is gone were cut off: mark them interrupted."""
+        orphans = []
+        for run in self.list_runs(statuses=("running",)):
+            if not pid_alive(run.worker_pid):
+                orphans += self.fail_runs_of(
+                    run.worker_pid or 0,
+                    "The process training this run stopped (the app or worker was shut down "
+                    "or restarted). Queue it again to rerun it.",
+                    status="interrupted",
+                )
+        return orphans
+
+    # -- user actions ------------------------------------------------------------------
+
+    def request_cancel(self, run_id: str) -> str | None:
+        """Cancel a queued run at once, or ask the worker to stop a running one."""
+        with self._connect() as conn:
+            conn.execute(
+                "UPDATE runs SET status='cancelled', finished=?,"
+                " error='Cancelled before it started.' WHERE id=? AND status='queued'",
+                (time.time(), run_id),
+            )
+            conn.execute(
+                "UPDATE runs SET cancel_requested=1 WHERE id=? AND status='running'", (run_id,)
+            )
+            row = conn.execute("SELECT status FROM runs WHERE id=?", (run_id,)).fetchone()
+        return row["status"] if row else None
+
+    def cancel_requested(self, run_id: str) -> bool:
+        """True when the user asked to stop this run, or deleted it."""
+        with self._connect() as conn:
+            row = conn.execute(
+                "SELECT cancel_requested FROM runs WHERE id=?", (run_id,)
+            ).fetchone()
+        return row is None or bool(row["cancel_requested"])
+
+    def delete(self, run_id: str) -> None:
+        with self._connect() as conn:
+            conn.execute("DELETE FROM runs WHERE id=?", (run_id,))
+        shutil.rmtree(self.artifact_dir(run_id), ignore_errors=True)
+
+    # -- reading -----------------------------------------------------------------------
+
+    def get(self, run_id: str) -> Run | None:
+        with self._connect() as conn:
+            row = conn.execute("SELECT * FROM runs WHERE id=?", (run_id,)).fetchone()
+        return _row_to_run(row) if row else None
+
+    def list_runs(self, statuses: tuple[str, ...] | None = None) -> list[Run]:
+        query = "SELECT * FROM runs"
+        args: tuple = ()
+        if statuses:
+            query += f" WHERE status IN ({','.join('?' * len(statuses))})"
+            args = statuses
+        with self._connect() as conn:
+            rows = conn.execute(query + " ORDER BY seq DESC", args).fetchall()
+        return [_row_to_run(r) for r in rows]
+
+    def counts(self) -> dict[str, int]:
+        with self._connect() as conn:
+            rows = conn.execute("SELECT status, COUNT(*) AS n FROM runs GROUP BY status").fetchall()
+        return {r["status"]: r["n"] for r in rows}

@@ -1,0 +1,99 @@
+"""A long-lived worker: claims queued runs from the store and trains them one at a time.
+
+Torch is imported once when the worker starts, so a queued run begins within a poll
+interval. A run that raises is marked failed with its reason; the worker carries on.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import time
+import traceback
+
+from playground.store import Run, Store
+
+POLL_SECONDS = 0.1
+PROGRESS_EVERY = 0.25  # seconds between progress writes
+CANCEL_EVERY = 0.2  # seconds between cancellation checks
+
+
+class StoreReporter:
+    """Reports progress into the store, throttled so the loop stays fast."""
+
+    def __init__(self, store: Store, run_id: str):
+        self.store = store
+        self.run_id = run_id
+        self._last_progress = 0.0
+        self._last_cancel_check = time.monotonic()
+        self._stop = False
+
+    def progress(self, fraction: float) -> None:
+        now = time.monotonic()
+        if now - self._last_progress >= PROGRESS_EVERY:
+            self._last_progress = now
+            self.store.set_progress(self.run_id, fraction)
+
+    def epoch(self, epoch: int, values: dict[str, float], fraction: float) -> None:
+        self.store.add_epoch(self.run_id, epoch, values, fraction)
+
+    def should_stop(self) -> bool:
+        now = time.monotonic()
+        if not self._stop and now - self._last_cancel_check >= CANCEL_EVERY:
+            self._last_cancel_check = now
+            self._stop = self.store.cancel_requested(self.run_id)
+        return self._stop
+
+
+def execute(store: Store, run: Run, reporter: StoreReporter | None = None) -> str:
+    """Train a claimed run and record how it ended. Returns the final status."""
+    from playground import device as devices
+    from playground.training import Cancelled, train
+
+    reporter = reporter or StoreReporter(store, run.id)
+    try:
+        store.set_progress(run.id, 0.0, device=devices.describe(run.config.device))
+        result = train(run.config, reporter, out_dir=store.artifact_dir(run.id))
+    except Cancelled:
+        store.end(run.id, "cancelled", "Stopped by request.")
+        return "cancelled"
+    except Exception as exc:  # a bad run must never take the worker down
+        reason = f"{type(exc).__name__}: {exc}"
+        store.end(run.id, "failed", reason + "\n\n" + traceback.format_exc(limit=5))
+        return "failed"
+    if not store.finish(run.id, result.metrics, result.metrics["device"]):
+        # Deleted while training: drop what we wrote.
+        store.delete(run.id)
+        return "deleted"
+    return "finished"
+
+
+def serve(store: Store, threads: int | None = None, max_runs: int | None = None,
+          exit_when_orphaned: bool = False) -> None:
+    """Claim and execute runs until stopped (SIGTERM / Ctrl-C) or `max_runs` are done."""
+    import torch
+
+    if threads:
+        torch.set_num_threads(threads)
+    def _stop(signum, frame):
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, _stop)
+    parent = os.getppid()
+    pid = os.getpid()
+    done = 0
+    while True:
+        if exit_when_orphaned and os.getppid() != parent:
+            break  # the app that started us is gone
+        run = store.claim(pid)
+        if run is None:
+            time.sleep(POLL_SECONDS)
+            continue
+        try:
+            execute(store, run)
+        except BaseException:
+            # SIGTERM or Ctrl-C mid-run: say so instead of leaving the run "running".
+            store.end(run.id, "interrupted", "The worker was stopped while training this run.")
+            raise
+        done += 1
+        if max_runs is not None and done >= max_runs:
+            break
