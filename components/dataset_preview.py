@@ -35,11 +35,13 @@ def dataset_preview(name: str, seed: int = 0, noise: float = 0.2) -> None:
         st.image(images, caption=[f"label {class_names[y[i]]}" for i in range(PREVIEW_IMAGES)],
                  width=64, clamp=True)
     elif kind == "points":
-        st.altair_chart(charts.points_chart(X, y, class_names), width="stretch")
+        st.altair_chart(charts.points_chart(X, y, class_names), width="stretch",
+                        height=340)
     else:
         frame = pd.DataFrame(X[:50], columns=feature_names)
         frame.insert(0, "class", [class_names[i] for i in y[:50]])
         st.caption("The first 50 training rows (values standardised: 0 is the average, "
                    "±1 is one typical spread away)")
         st.dataframe(frame, height=240, hide_index=True)
-    st.altair_chart(charts.class_balance_chart(y, class_names), width="stretch")
+    st.altair_chart(charts.class_balance_chart(y, class_names), width="stretch",
+                    height=220)

@@ -64,6 +64,6 @@ def run_card(run: Run, store: Store, epochs: list[dict]) -> None:
             labels = {run.id: run.id}
             left, right = st.columns(2)
             left.altair_chart(charts.learning_curves_chart(epochs, labels, "accuracy"),
-                              width="stretch", key=f"runs_acc_{run.id}")
+                              width="stretch", height=260, key=f"runs_acc_{run.id}")
             right.altair_chart(charts.learning_curves_chart(epochs, labels, "loss"),
-                               width="stretch", key=f"runs_loss_{run.id}")
+                               width="stretch", height=260, key=f"runs_loss_{run.id}")

@@ -57,3 +57,17 @@ def render_sidebar() -> None:
         st.caption("Trains on")
         st.markdown(f"**{devices.describe('auto')}**")
         queue_status()
+
+
+def app_shell_guard() -> None:
+    """Make a page opened by deep link on a fresh server run inside app.py's navigation.
+
+    Streamlit assumes the legacy pages/ mode until the first st.navigation call, so the
+    very first visit to /runs or /compare would run that page alone, without the sidebar
+    or the workers. Switch the mode off and rerun: app.py then routes to the same URL.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()

@@ -2,8 +2,10 @@
 import streamlit as st
 
 from components.comparison import comparison_table, pick_runs
-from components.shared import get_store
+from components.shared import app_shell_guard, get_store
 from playground import charts
+
+app_shell_guard()
 
 st.title("Compare runs")
 store = get_store()
@@ -20,7 +22,7 @@ if runs:
         col.altair_chart(
             charts.confusion_matrix_chart(run.metrics["confusion_matrix"],
                                           run.metrics["class_names"], title=run.id, size=220),
-            key=f"compare_cm_{run.id}")
+            key=f"compare_cm_{run.id}", width="stretch", height=320)
 
     st.subheader("Learning curves")
     st.caption("Solid lines: validation data; dashed: training data. A widening gap "
@@ -29,6 +31,6 @@ if runs:
     epochs = store.epochs_for([r.id for r in runs])
     left, right = st.columns(2)
     left.altair_chart(charts.learning_curves_chart(epochs, labels, "accuracy"),
-                      width="stretch", key="compare_acc")
+                      width="stretch", height=380, key="compare_acc")
     right.altair_chart(charts.learning_curves_chart(epochs, labels, "loss"),
-                       width="stretch", key="compare_loss")
+                       width="stretch", height=380, key="compare_loss")

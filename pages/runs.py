@@ -2,7 +2,9 @@
 import streamlit as st
 
 from components.run_card import run_card
-from components.shared import any_active, get_store, live_fragment
+from components.shared import any_active, app_shell_guard, get_store, live_fragment
+
+app_shell_guard()
 
 st.title("Runs")
 store = get_store()

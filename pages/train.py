@@ -3,8 +3,10 @@ import streamlit as st
 
 from components.dataset_preview import dataset_preview
 from components.run_settings import run_settings
-from components.shared import get_store
+from components.shared import app_shell_guard, get_store
 from playground.config import ConfigError, make_config
+
+app_shell_guard()
 
 st.title("Train a model")
 st.write(

@@ -23,7 +23,7 @@ def confusion_matrix_chart(cm: Sequence[Sequence[int]], class_names: Sequence[st
     )
     total = df.groupby("true")["count"].transform("sum").replace(0, 1)
     df["share"] = df["count"] / total
-    base = alt.Chart(df, title=title).encode(
+    base = alt.Chart(df, title=title, width=size, height=size).encode(
         x=alt.X("predicted:N", sort=names, title="predicted class"),
         y=alt.Y("true:N", sort=names, title="true class"),
     )
@@ -36,7 +36,7 @@ def confusion_matrix_chart(cm: Sequence[Sequence[int]], class_names: Sequence[st
         text=alt.condition(alt.datum.count > 0, "count:Q", alt.value("")),
         color=alt.condition(alt.datum.share > 0.5, alt.value("white"), alt.value("black")),
     )
-    return (cells + text).properties(width=size, height=size)
+    return cells + text
 
 
 def curves_frame(epochs: list[dict[str, Any]], labels: dict[str, str]) -> pd.DataFrame:
@@ -59,10 +59,12 @@ def learning_curves_chart(epochs: list[dict[str, Any]], labels: dict[str, str],
     return alt.Chart(df, title=metric.capitalize()).mark_line(point=True).encode(
         x=alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1)),
         y=alt.Y("value:Q", title=metric, axis=axis, scale=alt.Scale(zero=False)),
-        color=alt.Color("run:N", title="run"),
+        color=alt.Color("run:N", title="run",
+                        legend=alt.Legend(orient="bottom", columns=1) if len(labels) > 1 else None),
         strokeDash=alt.StrokeDash("split:N", title="data",
                                   scale=alt.Scale(domain=["validation", "training"],
-                                                  range=[[1, 0], [4, 3]])),
+                                                  range=[[1, 0], [4, 3]]),
+                                  legend=alt.Legend(orient="bottom")),
         tooltip=["run", "split", "epoch", alt.Tooltip("value:Q", format=".3f")],
     ).properties(width=width, height=220)
 

@@ -35,12 +35,14 @@ class ProgressBar:
         self.label = label
         self.enabled = enabled
         self.last = ""
+        self.note = ""
 
     def draw(self, fraction: float, note: str = "") -> None:
         if not self.enabled:
             return
+        self.note = note or self.note  # keep the last epoch's news on the line
         filled = int(fraction * 30)
-        line = f"\r{self.label} [{'#' * filled}{'.' * (30 - filled)}] {fraction:4.0%} {note}"
+        line = f"\r{self.label} [{'#' * filled}{'.' * (30 - filled)}] {fraction:4.0%} {self.note}"
         if line != self.last:
             sys.stderr.write(line)
             sys.stderr.flush()

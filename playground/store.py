@@ -228,12 +228,12 @@ class Store:
                 (status, error, time.time(), run_id),
             )
 
-    def fail_runs_of(self, pid: int, reason: str, status: str = "failed") -> list[str]:
-        """Mark every run still 'running' on worker `pid` as ended with `reason`."""
+    def fail_runs_of(self, pid: int | None, reason: str, status: str = "failed") -> list[str]:
+        """Mark every run still 'running' on worker `pid` (None: no worker) as ended."""
         with self._connect() as conn:
             rows = conn.execute(
                 "UPDATE runs SET status=?, error=?, finished=? WHERE status='running'"
-                " AND worker_pid=? RETURNING id",
+                " AND worker_pid IS ? RETURNING id",
                 (status, reason, time.time(), pid),
             ).fetchall()
         return [r["id"] for r in rows]
@@ -244,7 +244,7 @@ class Store:
         for run in self.list_runs(statuses=("running",)):
             if not pid_alive(run.worker_pid):
                 orphans += self.fail_runs_of(
-                    run.worker_pid or 0,
+                    run.worker_pid,
                     "The process training this run stopped (the app or worker was shut down "
                     "or restarted). Queue it again to rerun it.",
                     status="interrupted",

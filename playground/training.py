@@ -127,26 +127,29 @@ def train(config: RunConfig, reporter: Reporter | None = None,
         epoch_start = time.perf_counter()
         model.train()
         order = torch.randperm(n, generator=generator).to(device)
-        loss_sum = torch.zeros((), device=device)
-        correct = torch.zeros((), device=device, dtype=torch.long)
-        for i in range(0, n, bs):
+        # Per-step stats go into preallocated device buffers (no host sync, few extra
+        # ops) and are reduced once per epoch.
+        batch_losses = torch.empty(steps_per_epoch, device=device)
+        predictions = torch.empty(n, dtype=torch.long, device=device)
+        for k, i in enumerate(range(0, n, bs)):
             idx = order[i:i + bs]
-            xb, yb = X[idx], y[idx]
-            logits = model(xb)
-            loss = F.cross_entropy(logits, yb)
+            logits = model(X[idx])
+            loss = F.cross_entropy(logits, y[idx])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            # Accumulate on the device: no host sync per step.
-            loss_sum += loss.detach() * len(idx)
-            correct += (logits.detach().argmax(dim=1) == yb).sum()
+            batch_losses[k] = loss.detach()
+            predictions[i:i + bs] = logits.detach().argmax(dim=1)
             step += 1
             reporter.progress(step / total_steps)
             if reporter.should_stop():
                 raise Cancelled()
         val_loss, val_acc, _ = evaluate(model, X_val, y_val)
+        batch_sizes = torch.full((steps_per_epoch,), float(bs), device=device)
+        batch_sizes[-1] = n - bs * (steps_per_epoch - 1)
         values = {
-            "train_loss": loss_sum.item() / n, "train_accuracy": correct.item() / n,
+            "train_loss": float((batch_losses * batch_sizes).sum() / n),
+            "train_accuracy": float((predictions == y[order]).float().mean()),
             "val_loss": val_loss, "val_accuracy": val_acc,
             "seconds": time.perf_counter() - epoch_start,
         }

@@ -74,6 +74,11 @@ def serve(store: Store, threads: int | None = None, max_runs: int | None = None,
 
     if threads:
         torch.set_num_threads(threads)
+    # Pay the import and first-load costs now, not when the first run is queued.
+    from playground.datasets import load_dataset
+    from playground.training import train  # noqa: F401
+
+    load_dataset("digits", 0)
     def _stop(signum, frame):
         raise SystemExit(0)
 

@@ -1,0 +1,161 @@
+"""`make bench`: side-by-side measurements, written to BENCHMARKS.md as ratios and latencies.
+
+    python -m playground.bench --out BENCHMARKS.md
+
+(a) The playground's training loop (with its real store reporter) against a bare PyTorch
+    loop on the same model, data, batch size and epochs, alternated and repeated.
+(b) Through a real worker process: time from queuing the default run to its first progress
+    update and to the finished run.
+"""
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from torch.nn import functional as F
+
+from models import build_model
+from playground import device as devices
+from playground.config import RunConfig, make_config
+from playground.datasets import load_dataset
+from playground.store import Store
+from playground.supervisor import Supervisor
+from playground.training import model_spec, seed_everything, train
+from playground.worker import StoreReporter
+
+ROUNDS = 5
+
+
+def bare_loop_seconds(config: RunConfig) -> float:
+    """The textbook loop: shuffled batches, forward, loss, backward, step. Nothing else."""
+    device = devices.resolve(config.device)
+    data = load_dataset(config.dataset, config.seed, config.noise)
+    generator = seed_everything(config.seed)
+    model = build_model(config.model, model_spec(config, data)).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    X = torch.from_numpy(data.X_train).to(device)
+    y = torch.from_numpy(data.y_train).to(device)
+    start = time.perf_counter()
+    for _ in range(config.epochs):
+        model.train()
+        order = torch.randperm(len(X), generator=generator).to(device)
+        for i in range(0, len(X), config.batch_size):
+            idx = order[i:i + config.batch_size]
+            loss = F.cross_entropy(model(X[idx]), y[idx])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - start
+
+
+def playground_loop_seconds(config: RunConfig, store: Store) -> float:
+    run_id = store.enqueue(config, status="running", pid=0)
+    result = train(config, StoreReporter(store, run_id))
+    return result.metrics["train_seconds"]
+
+
+def loop_ratio(config: RunConfig, store: Store) -> dict:
+    bare, ours = [], []
+    bare_loop_seconds(config)  # warm-up: first-call costs belong to neither side
+    for _ in range(ROUNDS):
+        bare.append(bare_loop_seconds(config))
+        ours.append(playground_loop_seconds(config, store))
+    b, o = statistics.median(bare), statistics.median(ours)
+    return {"label": config.label(), "bare_s": b, "ours_s": o, "ratio": b / o}
+
+
+def wait_for(predicate, timeout: float = 120.0, every: float = 0.002):
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    raise TimeoutError("benchmark run did not finish in time")
+
+
+def worker_latency(home: Path) -> dict:
+    store = Store(home)
+    supervisor = Supervisor(store, workers=1).start()
+    try:
+        # Let the worker boot (import torch) before timing: the app keeps it warm.
+        warm = store.enqueue(make_config(epochs=1))
+        wait_for(lambda: store.get(warm).status == "finished")
+        first, done = [], []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            run_id = store.enqueue(make_config())  # the default run: digits, CNN, 10 epochs
+            wait_for(lambda rid=run_id: (store.get(rid).progress or 0) > 0)
+            first.append(time.perf_counter() - t0)
+            run = wait_for(lambda rid=run_id: (r := store.get(rid)).status == "finished" and r)
+            done.append(time.perf_counter() - t0)
+            assert run.status == "finished"
+        return {"first_s": statistics.median(first), "done_s": statistics.median(done)}
+    finally:
+        supervisor.stop()
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "**missed**"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", default="BENCHMARKS.md")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(Path(tmp) / "loop")
+        loops = [loop_ratio(make_config(), store),
+                 loop_ratio(make_config(model="mlp", width=128), store)]
+        worker = worker_latency(Path(tmp) / "worker")
+
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Written by `make bench` on {time.strftime('%Y-%m-%d')}, "
+        f"{devices.describe('auto')}, Python {platform.python_version()}, "
+        f"torch {torch.__version__}. Ratios are measured side by side in one run "
+        f"(median of {ROUNDS} alternating rounds), so they travel between machines better "
+        "than the absolute times beside them.",
+        "",
+        "## (a) Training loop: playground vs bare PyTorch",
+        "",
+        "Same model, data, batch size and epochs. The bare loop does only forward, loss, "
+        "backward and step; the playground loop also evaluates on the validation split every "
+        "epoch, records epochs and progress in the SQLite store and checks for cancellation.",
+        "",
+        "| run | bare loop | playground loop | throughput ratio (goal ≥ 0.9) |",
+        "|---|---|---|---|",
+    ]
+    for r in loops:
+        lines.append(f"| {r['label']} | {r['bare_s']:.3f} s | {r['ours_s']:.3f} s | "
+                     f"{r['ratio']:.2f} ({verdict(r['ratio'] >= 0.9)}) |")
+    lines += [
+        "",
+        "## (b) Through the real worker process",
+        "",
+        "A warm worker (started by the supervisor, torch already imported) trains the default "
+        "run (digits, CNN, 10 epochs); median of 3.",
+        "",
+        "| measure | time | goal |",
+        "|---|---|---|",
+        f"| queued → first progress update | {worker['first_s']:.3f} s | ≤ 1 s "
+        f"({verdict(worker['first_s'] <= 1)}) |",
+        f"| queued → finished default run | {worker['done_s']:.2f} s | ≤ 5 s "
+        f"({verdict(worker['done_s'] <= 5)}) |",
+        "",
+    ]
+    Path(args.out).write_text("\n".join(lines))
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
