@@ -45,8 +45,13 @@ def _metric_rows(run: Run) -> dict[str, str]:
 def comparison_table(runs: list[Run]):
     """Metrics then settings, one column per run; differing settings highlighted."""
     columns = {}
+    switched_on = {(t, p) for r in runs for t, ps in r.config.techniques.items() for p in ps}
     for run in runs:
-        settings = {f"setting: {k}": str(v) for k, v in run.config.model_dump().items()}
+        settings = {f"setting: {k}": str(v) for k, v in run.config.model_dump().items()
+                    if k != "techniques"}
+        for tech, param in sorted(switched_on):
+            value = run.config.techniques.get(tech, {}).get(param)
+            settings[f"setting: {tech} · {param}"] = "off" if value is None else str(value)
         columns[run.id] = {**_metric_rows(run), **settings}
     frame = pd.DataFrame(columns)
     differs = frame.nunique(axis=1) > 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components.format import human_bytes, percent, status_text
+from components.technique_results import technique_results
 from playground import charts
 from playground.store import Run, Store
 
@@ -51,9 +52,12 @@ def run_card(run: Run, store: Store, epochs: list[dict]) -> None:
             st.caption("Waiting for a free worker…")
         elif run.status == "running":
             note = "stopping…" if run.cancel_requested else f"{run.progress:.0%}"
+            if epochs and "epsilon" in epochs[-1]:
+                note += f" · privacy budget so far ε = {epochs[-1]['epsilon']:.2f}"
             st.progress(min(1.0, run.progress), text=f"Training on {run.device or '…'}: {note}")
         elif run.status == "finished":
             finished_metrics(run)
+            technique_results(run)
         elif run.error:
             first, _, details = run.error.partition("\n\n")
             (st.warning if run.status in ("cancelled", "interrupted") else st.error)(first)

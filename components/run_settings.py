@@ -5,6 +5,7 @@ from typing import Any
 
 import streamlit as st
 
+from components.technique_picker import technique_picker
 from models import all_model_infos, model_info
 from playground.config import RunConfig
 from playground.datasets import all_dataset_infos, dataset_info
@@ -46,12 +47,9 @@ def run_settings() -> dict[str, Any]:
             "Epochs", 1, 50, 10, key="train_epochs",
             help=_help("epochs", "More passes learn more, and take longer, and can overfit."))
         values["lr"] = st.select_slider(
-            "Learning rate", LR_CHOICES, value=info.default_lr, key=f"train_lr_{model}",
+            "Learning rate", LR_CHOICES, key=f"train_lr_{model}",
+            value=min(LR_CHOICES, key=lambda v: abs(v - info.default_lr)),
             help=_help("lr", "Too small learns slowly; too large jumps around."))
-        values["dropout"] = st.slider(
-            "Dropout", 0.0, 0.9, 0.0, 0.05, key="train_dropout",
-            help=_help("dropout", "Randomly silencing neurons while training fights "
-                                  "memorising the training data (overfitting)."))
     with right:
         values["batch_size"] = st.select_slider(
             "Batch size", BATCH_CHOICES, value=64, key="train_batch_size",
@@ -68,4 +66,5 @@ def run_settings() -> dict[str, Any]:
             values["noise"] = st.slider(
                 "Noise", 0.0, 1.0, 0.2, 0.05, key="train_noise",
                 help=_help("noise", "More noise blurs the shapes and makes them harder."))
+    values["techniques"] = technique_picker(ds.kind)
     return values

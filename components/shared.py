@@ -1,6 +1,8 @@
 """Objects shared by every session of one server, and the sidebar every page shows."""
 from __future__ import annotations
 
+import threading
+
 import streamlit as st
 
 from playground import device as devices
@@ -64,10 +66,29 @@ def app_shell_guard() -> None:
 
     Streamlit assumes the legacy pages/ mode until the first st.navigation call, so the
     very first visit to /runs or /compare would run that page alone, without the sidebar
-    or the workers. Switch the mode off and rerun: app.py then routes to the same URL.
+    or the workers. Switch the mode off and rerun once: app.py then routes to the same URL.
+    Only a session's first run is redone, so no click can be lost. (AppTest starts every
+    run in legacy mode; there the page draws the sidebar itself.)
     """
     from streamlit.runtime.pages_manager import PagesManager
 
-    if PagesManager.uses_pages_directory:
+    if not getattr(_shell, "active", False):
         PagesManager.uses_pages_directory = False
-        st.rerun()
+        if not st.session_state.get("shell_started"):
+            st.session_state["shell_started"] = True
+            st.rerun()
+        ensure_workers()
+        render_sidebar()
+
+
+_shell = threading.local()  # each script run has its own thread
+
+
+def run_in_shell(page) -> None:
+    """app.py runs the chosen page through this, so pages know the shell is around them."""
+    st.session_state["shell_started"] = True
+    _shell.active = True
+    try:
+        page.run()
+    finally:
+        _shell.active = False

@@ -14,11 +14,12 @@ import os
 import sys
 from typing import Any
 
-from playground.config import ConfigError, RunConfig, make_config
+from playground.config import ConfigError, RunConfig, make_config, shorthands
+from playground.techniques import technique_class
 
 CONFIG_FLAGS = {
     "dataset": str, "model": str, "epochs": int, "lr": float, "batch_size": int, "seed": int,
-    "dropout": float, "width": int, "depth": int, "noise": float, "device": str,
+    "width": int, "depth": int, "noise": float, "device": str,
 }
 
 
@@ -58,6 +59,7 @@ def _train(args) -> int:
     from playground.worker import StoreReporter
 
     values = {k: getattr(args, k) for k in CONFIG_FLAGS if getattr(args, k) is not None}
+    values.update({k: getattr(args, k) for k in shorthands() if getattr(args, k) is not None})
     try:
         config = make_config(**values)
     except ConfigError as exc:
@@ -166,6 +168,12 @@ def build_parser() -> argparse.ArgumentParser:
         flag = "--" + name.replace("_", "-")
         train.add_argument(flag, dest=name, type=kind, default=None,
                            help=f"{fields[name].description} (default {fields[name].default})")
+    for flat, (name, param) in shorthands().items():
+        p = next(p for p in technique_class(name).params if p.name == param)
+        train.add_argument(
+            p.flag, dest=flat, default=None, choices=p.choices,
+            type=None if p.choices else type(p.default),
+            help=f"switch on {technique_class(name).title}: {p.help} (e.g. {p.default})")
     train.add_argument("--background", action="store_true",
                        help="queue the run for the workers and print its id at once")
     train.add_argument("--json", action="store_true", help="print one JSON object")

@@ -7,9 +7,18 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from models import MODELS, model_info
+from playground import techniques as T
 from playground.datasets import DATASETS, dataset_info
 
 
@@ -30,11 +39,12 @@ class RunConfig(BaseModel):
     lr: float = Field(0.01, gt=0, le=1, description="Learning rate: the step size.")
     batch_size: int = Field(64, ge=1, le=4096, description="Examples per training step.")
     seed: int = Field(0, ge=0, le=2**31 - 1, description="Fixes splits and initial weights.")
-    dropout: float = Field(0.0, ge=0, le=0.9, description="Share of neurons switched off.")
     width: int = Field(64, ge=4, le=1024, description="Neurons per hidden layer (MLP, ViT).")
     depth: int = Field(2, ge=1, le=8, description="Hidden layers (MLP) or blocks (ViT).")
     noise: float = Field(0.2, ge=0, le=1, description="Noise of the generated 2-D sets.")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="Where to train.")
+    techniques: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Switched-on techniques and their settings.")
 
     @model_validator(mode="after")
     def _known_and_compatible(self) -> "RunConfig":
@@ -55,13 +65,32 @@ class RunConfig(BaseModel):
                 f"model: {info.title} works on {' and '.join(info.kinds)} data, but "
                 f"{self.dataset} is {kind} data; choose one of {', '.join(fits)}"
             )
+        problems = [p for t in T.build(self.techniques) for p in t.check(self)]
+        if problems:
+            raise ValueError("\n".join(problems))
         return self
+
+    @field_validator("techniques")
+    @classmethod
+    def _techniques(cls, value: dict, info: ValidationInfo) -> dict:
+        # A field validator, so technique problems are reported beside other fields' ones.
+        dataset = info.data.get("dataset")
+        kind = dataset_info(dataset).kind if dataset in DATASETS else "image"
+        checked = T.validate(value, kind)
+        if checked.problems:
+            raise ValueError("\n".join(checked.problems))
+        return checked.settings  # defaults filled in
+
+    def technique(self, name: str) -> dict[str, Any] | None:
+        return self.techniques.get(name)
 
     def label(self) -> str:
         """A short human name for run lists."""
         parts = [self.dataset, self.model, f"{self.epochs} ep"]
-        if self.dropout:
-            parts.append(f"dropout {self.dropout:g}")
+        for name, values in self.techniques.items():
+            first = next(iter(values.values()), None)
+            parts.append(name.replace("_", " ") + (f" {first:g}" if isinstance(first, float)
+                                                   else f" {first}" if first is not None else ""))
         return " · ".join(parts)
 
 
@@ -93,12 +122,29 @@ def _describe(error: dict[str, Any]) -> str:
     return f"{field}: {error['msg']}" if field else error["msg"]
 
 
+def shorthands() -> dict[str, tuple[str, str]]:
+    """Flat names for technique settings, e.g. dropout=0.2 -> techniques.dropout.rate."""
+    return {p.flag.lstrip("-").replace("-", "_"): (cls.name, p.name)
+            for cls in T.all_techniques() for p in cls.params if p.flag}
+
+
 def make_config(**values: Any) -> RunConfig:
-    """Build a RunConfig or raise ConfigError with one plain sentence per problem."""
+    """Build a RunConfig or raise ConfigError with one plain sentence per problem.
+
+    Technique settings may be given flat (dropout=0.2, quantize="int8"), as the CLI does;
+    a value of None leaves that technique off.
+    """
+    techniques = {k: dict(v) for k, v in (values.pop("techniques", None) or {}).items()}
+    for flat, (name, param) in shorthands().items():
+        if flat in values:
+            value = values.pop(flat)
+            if value is not None:
+                techniques.setdefault(name, {})[param] = value
     try:
-        return RunConfig(**values)
+        return RunConfig(**values, techniques=techniques)
     except ValidationError as exc:
-        raise ConfigError([_describe(e) for e in exc.errors()]) from None
+        problems = [line for e in exc.errors() for line in _describe(e).split("\n")]
+        raise ConfigError(problems) from None
 
 
 def config_from_json(data: dict[str, Any]) -> RunConfig:

@@ -45,9 +45,19 @@ CREATE TABLE IF NOT EXISTS epochs (
     run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
     epoch INTEGER NOT NULL,
     train_loss REAL, train_accuracy REAL, val_loss REAL, val_accuracy REAL, seconds REAL,
+    extra TEXT,  -- JSON of what techniques add per epoch, e.g. epsilon
     PRIMARY KEY (run_id, epoch)
 );
 """
+
+
+_EPOCH_COLUMNS = {"train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds"}
+
+
+def _epoch_row(row: sqlite3.Row) -> dict[str, Any]:
+    data = dict(row)
+    data.update(json.loads(data.pop("extra") or "{}"))
+    return data
 
 
 def default_home() -> Path:
@@ -86,12 +96,21 @@ class Run:
 def _row_to_run(row: sqlite3.Row) -> Run:
     return Run(
         id=row["id"], status=row["status"],
-        config=RunConfig.model_validate_json(row["config"]), created=row["created"],
+        config=_load_config(row["config"]), created=row["created"],
         metrics=json.loads(row["metrics"]) if row["metrics"] else {}, error=row["error"],
         worker_pid=row["worker_pid"], started=row["started"], finished=row["finished"],
         progress=row["progress"], progress_at=row["progress_at"],
         cancel_requested=bool(row["cancel_requested"]), device=row["device"],
     )
+
+
+def _load_config(text: str) -> RunConfig:
+    data = json.loads(text)
+    # Runs stored before dropout became a technique kept it as a top-level field.
+    rate = data.pop("dropout", None)
+    if rate:
+        data.setdefault("techniques", {})["dropout"] = {"rate": rate}
+    return RunConfig.model_validate(data)
 
 
 def pid_alive(pid: int | None) -> bool:
@@ -111,6 +130,23 @@ def pid_alive(pid: int | None) -> bool:
         return True
 
 
+def _use_wal(conn: sqlite3.Connection, wait_s: float = 30.0) -> None:
+    """Switch the database to WAL mode.
+
+    When several processes open a fresh database at once, SQLite can answer the switch
+    with "database is locked" at once instead of waiting out the busy timeout, so retry.
+    """
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 class Store:
     def __init__(self, home: str | os.PathLike | None = None):
         self.home = Path(home).resolve() if home else default_home()
@@ -118,8 +154,12 @@ class Store:
         self.runs_dir = self.home / "runs"
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         with self._connect() as conn:
-            conn.execute("PRAGMA journal_mode=WAL")
+            _use_wal(conn)
             conn.executescript(_SCHEMA)
+            # Stores made before per-epoch extras existed gain the column in place.
+            columns = {r["name"] for r in conn.execute("PRAGMA table_info(epochs)")}
+            if "extra" not in columns:
+                conn.execute("ALTER TABLE epochs ADD COLUMN extra TEXT")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -180,9 +220,10 @@ class Store:
             conn.execute("BEGIN IMMEDIATE")
             conn.execute(
                 "INSERT OR REPLACE INTO epochs (run_id, epoch, train_loss, train_accuracy,"
-                " val_loss, val_accuracy, seconds) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " val_loss, val_accuracy, seconds, extra) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (run_id, epoch, values.get("train_loss"), values.get("train_accuracy"),
-                 values.get("val_loss"), values.get("val_accuracy"), values.get("seconds")),
+                 values.get("val_loss"), values.get("val_accuracy"), values.get("seconds"),
+                 json.dumps({k: v for k, v in values.items() if k not in _EPOCH_COLUMNS})),
             )
             conn.execute(
                 "UPDATE runs SET progress=?, progress_at=? WHERE id=?",
@@ -191,11 +232,7 @@ class Store:
             conn.execute("COMMIT")
 
     def epochs(self, run_id: str) -> list[dict[str, Any]]:
-        with self._connect() as conn:
-            rows = conn.execute(
-                "SELECT * FROM epochs WHERE run_id=? ORDER BY epoch", (run_id,)
-            ).fetchall()
-        return [dict(r) for r in rows]
+        return self.epochs_for([run_id])
 
     def epochs_for(self, run_ids: list[str]) -> list[dict[str, Any]]:
         if not run_ids:
@@ -205,7 +242,7 @@ class Store:
             rows = conn.execute(
                 f"SELECT * FROM epochs WHERE run_id IN ({marks}) ORDER BY run_id, epoch", run_ids
             ).fetchall()
-        return [dict(r) for r in rows]
+        return [_epoch_row(r) for r in rows]
 
     # -- endings -----------------------------------------------------------------------
 

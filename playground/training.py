@@ -63,7 +63,7 @@ class TrainResult:
 
 def model_spec(config: RunConfig, data: Dataset) -> ModelSpec:
     return ModelSpec(
-        input_shape=data.input_shape, n_classes=data.n_classes, dropout=config.dropout,
+        input_shape=data.input_shape, n_classes=data.n_classes,
         width=config.width, depth=config.depth,
     )
 
@@ -102,66 +102,158 @@ def measure_latency_ms(model: nn.Module, example: torch.Tensor, repeats: int = 3
     return statistics.median(times) * 1000
 
 
+class TrainContext:
+    """What the loop and the technique hooks share for one run."""
+
+    def __init__(self, config: RunConfig, reporter: Reporter, techniques: list):
+        self.config = config
+        self.reporter = reporter
+        self.techniques = techniques
+        self.device = devices.resolve(config.device)
+        self.data = load_dataset(config.dataset, config.seed, config.noise)
+        self.generator = seed_everything(config.seed)
+        self.model = build_model(config.model, model_spec(config, self.data)).to(self.device)
+        self.X = torch.from_numpy(self.data.X_train).to(self.device)
+        self.y = torch.from_numpy(self.data.y_train).to(self.device)
+        self.X_val = torch.from_numpy(self.data.X_val).to(self.device)
+        self.y_val = torch.from_numpy(self.data.y_val).to(self.device)
+        self.n, self.bs = len(self.X), config.batch_size
+        self.steps_per_epoch = (self.n + self.bs - 1) // self.bs
+        self.total_steps = config.epochs * self.steps_per_epoch
+        self.optimizer: torch.optim.Optimizer | None = None
+        self.loader = None  # a technique (DP-SGD) may supply its own batch sampler
+        self.batch_idx: torch.Tensor | None = None  # example indices of the current batch
+        self.history: list[dict[str, float]] = []
+        self.step = 0
+        self.epoch = 0
+        self.stop = False  # a technique (early stopping) may end training
+        self.y_pred: np.ndarray | None = None
+        # Techniques that transform batches or the loss opt into the general path.
+        self._plain = not any(_overrides(t, "on_batch") or _overrides(t, "loss")
+                              or _overrides(t, "after_step") for t in techniques)
+
+    def hook(self, name: str, *args) -> None:
+        for t in self.techniques:
+            getattr(t, name)(self, *args)
+
+    def validate(self) -> tuple[float, float]:
+        loss, acc, _ = evaluate(self.model, self.X_val, self.y_val)
+        return loss, acc
+
+    def _step(self, xb, yb) -> torch.Tensor:
+        if not self._plain:
+            for t in self.techniques:
+                xb, yb = t.on_batch(self, xb, yb)
+        logits = self.model(xb)
+        loss = F.cross_entropy(logits, yb)
+        if not self._plain:
+            for t in self.techniques:
+                loss = t.loss(self, logits, xb, yb, loss)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        if not self._plain:
+            self.hook("after_step")
+        return loss, logits
+
+    def run_epochs(self, epochs: int) -> None:
+        """Train `epochs` more epochs, reporting each (also used for fine-tuning)."""
+        model, X, y, n, bs, device = self.model, self.X, self.y, self.n, self.bs, self.device
+        total = max(self.total_steps, self.step + epochs * self.steps_per_epoch)
+        for _ in range(epochs):
+            self.epoch += 1
+            epoch_start = time.perf_counter()
+            model.train()
+            if self.loader is not None:
+                values = self._loader_epoch()
+                values["seconds"] = time.perf_counter() - epoch_start
+                self._end_epoch(values, total)
+                if self.stop:
+                    return
+                continue
+            order = torch.randperm(n, generator=self.generator).to(device)
+            # Per-step stats go into preallocated device buffers (no host sync, few extra
+            # ops) and are reduced once per epoch.
+            batch_losses = torch.empty(self.steps_per_epoch, device=device)
+            predictions = torch.empty(n, dtype=torch.long, device=device)
+            for k, i in enumerate(range(0, n, bs)):
+                idx = self.batch_idx = order[i:i + bs]
+                loss, logits = self._step(X[idx], y[idx])
+                batch_losses[k] = loss.detach()
+                predictions[i:i + bs] = logits.detach().argmax(dim=1)
+                self.step += 1
+                self.reporter.progress(self.step / total)
+                if self.reporter.should_stop():
+                    raise Cancelled()
+            val_loss, val_acc = self.validate()
+            sizes = torch.full((self.steps_per_epoch,), float(bs), device=device)
+            sizes[-1] = n - bs * (self.steps_per_epoch - 1)
+            values = {
+                "train_loss": float((batch_losses * sizes).sum() / n),
+                "train_accuracy": float((predictions == y[order]).float().mean()),
+                "val_loss": val_loss, "val_accuracy": val_acc,
+                "seconds": time.perf_counter() - epoch_start,
+            }
+            self._end_epoch(values, total)
+            if self.stop:
+                return
+
+    def _end_epoch(self, values: dict[str, float], total: int) -> None:
+        self.hook("after_epoch", self.epoch, values)
+        self.history.append(values)
+        self.reporter.epoch(self.epoch, values, min(1.0, self.step / total))
+
+    def _loader_epoch(self) -> dict[str, float]:
+        """One epoch over a technique's loader (batches of varying size, maybe empty)."""
+        loss_sum = torch.zeros((), device=self.device)
+        correct = torch.zeros((), device=self.device, dtype=torch.long)
+        seen = 0
+        for idx in self.loader:
+            idx = idx[0] if isinstance(idx, (list, tuple)) else idx
+            idx = self.batch_idx = idx.to(self.device)
+            xb, yb = self.X[idx], self.y[idx]
+            loss, logits = self._step(xb, yb)
+            if len(idx):
+                loss_sum += loss.detach() * len(idx)
+                correct += (logits.detach().argmax(dim=1) == yb).sum()
+                seen += len(idx)
+            self.step += 1
+            self.reporter.progress(min(1.0, self.step / self.total_steps))
+            if self.reporter.should_stop():
+                raise Cancelled()
+        val_loss, val_acc = self.validate()
+        return {"train_loss": float(loss_sum) / max(1, seen),
+                "train_accuracy": float(correct) / max(1, seen),
+                "val_loss": val_loss, "val_accuracy": val_acc}
+
+
+def _overrides(technique, name: str) -> bool:
+    from playground.techniques import Technique
+
+    return getattr(type(technique), name) is not getattr(Technique, name)
+
+
 def train(config: RunConfig, reporter: Reporter | None = None,
           out_dir: str | Path | None = None) -> TrainResult:
     """Train one run end to end; write weights and predictions into `out_dir` if given."""
-    reporter = reporter or SilentReporter()
-    device = devices.resolve(config.device)
-    data = load_dataset(config.dataset, config.seed, config.noise)
-    generator = seed_everything(config.seed)
-    model = build_model(config.model, model_spec(config, data)).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    from playground import techniques as T
 
-    X = torch.from_numpy(data.X_train).to(device)
-    y = torch.from_numpy(data.y_train).to(device)
-    X_val = torch.from_numpy(data.X_val).to(device)
-    y_val = torch.from_numpy(data.y_val).to(device)
-    n, bs = len(X), config.batch_size
-    steps_per_epoch = (n + bs - 1) // bs
-    total_steps = config.epochs * steps_per_epoch
-
-    history: list[dict[str, float]] = []
+    ctx = TrainContext(config, reporter or SilentReporter(), T.build(config.techniques))
+    ctx.hook("on_model")
+    ctx.optimizer = torch.optim.Adam(ctx.model.parameters(), lr=config.lr)
+    ctx.hook("on_optimizer")
     started = time.perf_counter()
-    step = 0
-    for epoch in range(1, config.epochs + 1):
-        epoch_start = time.perf_counter()
-        model.train()
-        order = torch.randperm(n, generator=generator).to(device)
-        # Per-step stats go into preallocated device buffers (no host sync, few extra
-        # ops) and are reduced once per epoch.
-        batch_losses = torch.empty(steps_per_epoch, device=device)
-        predictions = torch.empty(n, dtype=torch.long, device=device)
-        for k, i in enumerate(range(0, n, bs)):
-            idx = order[i:i + bs]
-            logits = model(X[idx])
-            loss = F.cross_entropy(logits, y[idx])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            batch_losses[k] = loss.detach()
-            predictions[i:i + bs] = logits.detach().argmax(dim=1)
-            step += 1
-            reporter.progress(step / total_steps)
-            if reporter.should_stop():
-                raise Cancelled()
-        val_loss, val_acc, _ = evaluate(model, X_val, y_val)
-        batch_sizes = torch.full((steps_per_epoch,), float(bs), device=device)
-        batch_sizes[-1] = n - bs * (steps_per_epoch - 1)
-        values = {
-            "train_loss": float((batch_losses * batch_sizes).sum() / n),
-            "train_accuracy": float((predictions == y[order]).float().mean()),
-            "val_loss": val_loss, "val_accuracy": val_acc,
-            "seconds": time.perf_counter() - epoch_start,
-        }
-        history.append(values)
-        reporter.epoch(epoch, values, step / total_steps)
+    ctx.run_epochs(config.epochs)
+    ctx.hook("on_train_end")
     train_seconds = time.perf_counter() - started
+    model, data, device, history = ctx.model, ctx.data, ctx.device, ctx.history
 
     X_test = torch.from_numpy(data.X_test).to(device)
     y_test = torch.from_numpy(data.y_test).to(device)
     _, _, probs_t = evaluate(model, X_test, y_test)
     probs = probs_t.cpu().numpy()
     y_pred = probs.argmax(axis=1)
+    ctx.y_pred = y_pred
     metrics: dict[str, Any] = {
         "accuracy": M.accuracy(data.y_test, y_pred),
         "f1_macro": M.f1_macro(data.y_test, y_pred, data.n_classes),
@@ -188,4 +280,5 @@ def train(config: RunConfig, reporter: Reporter | None = None,
         metrics["size_bytes"] = sum(
             t.numel() * t.element_size() for t in model.state_dict().values()
         )
+    ctx.hook("finalize", metrics)
     return TrainResult(model, data, metrics, history, y_pred, probs)

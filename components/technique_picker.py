@@ -1,0 +1,37 @@
+"""Technique switches, built from the registry: adding a technique adds its switch here."""
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from playground.techniques import Param, all_techniques
+
+
+def _param_widget(tech: str, p: Param) -> Any:
+    key = f"train_{tech}_{p.name}"
+    label = p.name.replace("_", " ").capitalize()
+    if p.choices:
+        return st.selectbox(label, p.choices, index=p.choices.index(p.default), key=key,
+                            help=p.help)
+    if isinstance(p.default, int):
+        return st.slider(label, int(p.min), int(p.max), p.default, key=key, help=p.help)
+    if p.max is not None and p.max <= 1 and p.min is not None and p.min >= 0:
+        return st.slider(label, float(p.min), float(p.max), float(p.default), 0.05, key=key,
+                         help=p.help)
+    return st.number_input(label, float(p.min), float(p.max), float(p.default), key=key,
+                           help=p.help, format="%g")
+
+
+def technique_picker(dataset_kind: str) -> dict[str, dict[str, Any]]:
+    """Render one switch per technique that suits this data; return the switched-on ones."""
+    st.markdown("**Techniques**: switch any on to see what it buys and what it costs.")
+    chosen: dict[str, dict[str, Any]] = {}
+    for cls in all_techniques():
+        if dataset_kind not in cls.kinds:
+            continue
+        if st.toggle(cls.title, key=f"train_tech_{cls.name}", help=cls.description):
+            with st.container(border=True):
+                st.caption(cls.description)
+                chosen[cls.name] = {p.name: _param_widget(cls.name, p) for p in cls.params}
+    return chosen

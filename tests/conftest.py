@@ -1,0 +1,19 @@
+"""Shared fixtures: keep this small and generic."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `pytest` run without `python -m` still finds the packages
+    sys.path.insert(0, str(ROOT))
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh, empty playground data folder; PLAYGROUND_HOME points at it."""
+    path = tmp_path / "home"
+    monkeypatch.setenv("PLAYGROUND_HOME", str(path))
+    return path

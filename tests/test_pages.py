@@ -1,0 +1,311 @@
+"""Every page through Streamlit's AppTest: the real app.py, pages and components.
+
+PLAYGROUND_WORKERS=0 makes the app's supervisor start no workers, so runs stay where a
+test puts them; finished and failed runs are trained in this process with the same
+`execute` the workers use. Each test has its own PLAYGROUND_HOME, because the app caches
+its Store per home path.
+
+Fragments with run_every only ask the browser to rerun them later; AppTest has no browser,
+so a fragment runs once, inline, with the rest of the script. The live polling itself is
+covered by tests/test_browser.py.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from components.format import human_bytes, percent
+from models import all_model_infos, model_info
+from playground.config import make_config
+from playground.datasets import dataset_info
+from playground.store import Store
+from playground.worker import execute
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = ROOT / "app.py"
+QUICK = dict(dataset="wine", model="logreg", epochs=3)
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch) -> Path:
+    home = tmp_path / "home"
+    monkeypatch.setenv("PLAYGROUND_HOME", str(home))
+    monkeypatch.setenv("PLAYGROUND_WORKERS", "0")
+    yield home
+    # The app keeps one supervisor per home in st.cache_resource; stop this test's one.
+    from components import shared
+
+    if (home / "runs.sqlite").exists():
+        shared._supervisor(str(home.resolve())).stop()
+    shared._supervisor.clear()
+    shared._store.clear()
+
+
+@pytest.fixture
+def store(home) -> Store:
+    return Store(home)
+
+
+def open_app(page: str | None = None) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    assert not at.exception, [e.value for e in at.exception]
+    if page is not None:
+        at.switch_page(page).run()
+        assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def train_now(store: Store, **values) -> str:
+    """Queue a run and train it here, as a worker would; return its id."""
+    run_id = store.enqueue(make_config(**values))
+    run = store.claim(os.getpid())
+    assert run is not None and run.id == run_id
+    execute(store, run)
+    return run_id
+
+
+def charts(at: AppTest) -> list:
+    return list(at.get("vega_lite_chart"))
+
+
+def sidebar_text(at: AppTest) -> str:
+    return " ".join(m.value for m in at.sidebar.markdown)
+
+
+# -- Train ---------------------------------------------------------------------------
+
+
+def test_train_page_renders_its_controls(home):
+    at = open_app()
+
+    assert at.title[0].value == "Train a model"
+    dataset = at.selectbox(key="train_dataset")
+    assert dataset.value == "digits"
+    kind = dataset_info(dataset.value).kind
+    model = at.selectbox(key=f"train_model_{kind}")
+    offered = [m.title for m in all_model_infos() if kind in m.kinds]
+    assert model.options == offered
+    assert at.slider(key="train_epochs") is not None
+    # One switch per registered technique that suits images, all off at first.
+    toggles = {t.key: t.value for t in at.toggle}
+    assert toggles and not any(toggles.values())
+    assert "train_tech_dropout" in toggles and "train_tech_dp" in toggles
+    for key in ("train_batch_size", f"train_lr_{model.value}"):
+        assert at.select_slider(key=key) is not None
+    assert at.number_input(key="train_seed").value == 0
+    assert at.button(key="train_submit").label == "Train"
+    # The data preview: digits are pictures, plus a class balance chart.
+    assert len(at.image) == 1
+    assert len(charts(at)) == 1
+    assert "training" in sidebar_text(at) and "waiting" in sidebar_text(at)
+
+
+def test_tabular_dataset_offers_no_image_model(home):
+    at = open_app()
+    at.selectbox(key="train_dataset").set_value("wine").run()
+    assert not at.exception
+
+    model = at.selectbox(key="train_model_tabular")
+    assert model_info("cnn").title not in model.options
+    assert model.options == [m.title for m in all_model_infos() if "tabular" in m.kinds]
+    assert model.value == "mlp"
+    # MLP has width and depth; tables get no noise slider and a table preview.
+    assert at.slider(key="train_width_mlp") is not None
+    assert "train_noise" not in [s.key for s in at.slider]
+    assert len(at.dataframe) == 1
+    assert len(at.image) == 0
+
+
+def test_points_dataset_offers_noise(home):
+    at = open_app()
+    at.selectbox(key="train_dataset").set_value("moons").run()
+    assert not at.exception
+    assert at.slider(key="train_noise").value == make_config(dataset="moons",
+                                                             model="mlp").noise
+    assert len(charts(at)) == 2  # the points and the class balance
+
+
+def test_train_button_queues_the_run_shown_in_the_store(home, store):
+    at = open_app()
+    assert store.list_runs() == []
+
+    at.button(key="train_submit").click().run()
+    assert not at.exception
+
+    runs = store.list_runs()
+    assert len(runs) == 1
+    run = runs[0]
+    assert run.status == "queued"  # no workers in this test
+    assert run.config.dataset == at.selectbox(key="train_dataset").value
+    assert run.config.epochs == at.slider(key="train_epochs").value
+    assert len(at.success) == 1
+    assert run.id in at.success[0].value and run.config.label() in at.success[0].value
+    assert len(at.error) == 0
+
+    # The chosen settings are what gets queued.
+    at.selectbox(key="train_dataset").set_value("wine").run()
+    at.selectbox(key="train_model_tabular").set_value("logreg")
+    at.slider(key="train_epochs").set_value(3)
+    at.button(key="train_submit").click().run()
+    assert not at.exception
+    newest = store.list_runs()[0]
+    assert len(store.list_runs()) == 2
+    assert (newest.config.dataset, newest.config.model, newest.config.epochs) == (
+        "wine", "logreg", 3)
+    assert newest.id in at.success[0].value
+
+    # The sidebar counts the waiting runs.
+    at.run()
+    assert "**2** waiting" in sidebar_text(at)
+
+
+# -- Runs ----------------------------------------------------------------------------
+
+
+def test_runs_page_without_runs_says_so(home):
+    at = open_app("pages/runs.py")
+    assert at.title[0].value == "Runs"
+    assert len(at.info) == 1
+    assert "No runs yet" in at.info[0].value
+    assert len(at.metric) == 0
+
+
+def test_runs_page_shows_a_finished_run(home, store):
+    run_id = train_now(store, **QUICK)
+    run = store.get(run_id)
+    assert run.status == "finished", run.error
+
+    at = open_app("pages/runs.py")
+
+    assert len(at.info) == 0
+    assert len(at.error) == 0
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Accuracy"] == percent(run.metrics["accuracy"])
+    assert metrics["Macro F1"] == f"{run.metrics['f1_macro']:.3f}"
+    assert metrics["Parameters"] == f"{run.metrics['params']:,}"
+    assert metrics["Size"] == human_bytes(run.metrics["size_bytes"])
+    assert any(run_id in m.value and run.config.label() in m.value for m in at.markdown)
+    assert len(charts(at)) == 2  # accuracy and loss curves
+    assert at.button(key=f"runs_delete_{run_id}").label == "Delete"
+
+
+def test_delete_on_runs_page_removes_the_run(home, store):
+    run_id = train_now(store, **QUICK)
+    assert store.artifact_dir(run_id).is_dir()
+    at = open_app("pages/runs.py")
+
+    at.button(key=f"runs_delete_{run_id}").click().run()
+
+    assert not at.exception
+    assert store.get(run_id) is None
+    assert not store.artifact_dir(run_id).exists()
+    assert "No runs yet" in at.info[0].value
+
+
+def test_runs_page_shows_a_failed_run_and_its_details(home, store):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("needs a machine without CUDA to make device='cuda' fail")
+    run_id = train_now(store, **QUICK, device="cuda")
+    run = store.get(run_id)
+    assert run.status == "failed"
+
+    at = open_app("pages/runs.py")
+
+    headline, _, details = run.error.partition("\n\n")
+    assert [e.value for e in at.error] == [headline]
+    assert "CUDA" in headline
+    assert len(at.expander) == 1 and at.expander[0].label == "Details"
+    assert at.code[0].value.strip() == details.strip()
+    assert len(at.metric) == 0
+
+
+def test_runs_page_cancels_a_queued_run(home, store):
+    run_id = store.enqueue(make_config(**QUICK))
+    at = open_app("pages/runs.py")
+    assert any("Waiting for a free worker" in c.value for c in at.caption)
+    assert "**1** waiting" in sidebar_text(at)
+
+    at.button(key=f"runs_cancel_{run_id}").click().run()
+
+    assert not at.exception
+    run = store.get(run_id)
+    assert run.status == "cancelled"
+    assert [w.value for w in at.warning] == [run.error]
+    assert at.button(key=f"runs_delete_{run_id}").label == "Delete"
+    assert "**0** waiting" in sidebar_text(at)
+
+
+def test_runs_page_shows_a_running_run_and_requests_its_stop(home, store):
+    # A run claimed by this process stands in for one a worker is training.
+    run_id = store.enqueue(make_config(**QUICK))
+    store.claim(os.getpid())
+    store.set_progress(run_id, 0.5, device="CPU (test)")
+    at = open_app("pages/runs.py")
+    assert not at.exception
+    assert "**1** training" in sidebar_text(at)
+
+    cancel = at.button(key=f"runs_cancel_{run_id}")
+    assert not cancel.disabled
+    cancel.click().run()
+
+    assert not at.exception
+    run = store.get(run_id)
+    assert run.status == "running" and run.cancel_requested  # the worker stops it
+    assert at.button(key=f"runs_cancel_{run_id}").disabled
+
+
+# -- Compare -------------------------------------------------------------------------
+
+
+def test_compare_page_without_finished_runs_says_so(home, store):
+    store.enqueue(make_config(**QUICK))  # queued runs can't be compared
+    at = open_app("pages/compare.py")
+    assert at.title[0].value == "Compare runs"
+    assert len(at.info) == 1 and "No finished runs" in at.info[0].value
+    assert len(at.dataframe) == 0
+    assert len(charts(at)) == 0
+
+
+def test_compare_page_puts_two_runs_side_by_side(home, store):
+    first = train_now(store, **QUICK)
+    second = train_now(store, **{**QUICK, "dropout": 0.5})
+
+    at = open_app("pages/compare.py")
+
+    assert len(at.info) == 0
+    picked = at.multiselect(key="compare_runs")
+    assert sorted(picked.value) == sorted([first, second])
+    assert len(at.dataframe) == 1
+    table = at.dataframe[0].value
+    assert sorted(table.columns) == sorted([first, second])
+    runs = {r: store.get(r) for r in (first, second)}
+    for run_id, run in runs.items():
+        assert table.loc["Accuracy", run_id] == percent(run.metrics["accuracy"])
+        rate = run.config.techniques.get("dropout", {}).get("rate")
+        shown = table.loc["setting: dropout · rate", run_id]
+        assert shown == ("off" if rate is None else str(rate))
+    # Two confusion matrices, then the accuracy and loss curves.
+    assert len(charts(at)) == 2 + 2
+    # The first two are the confusion matrices, in the picked order (titled by run id).
+    titles = [c.proto.spec for c in charts(at)[:2]]
+    assert all(r in spec for r, spec in zip(picked.value, titles, strict=True))
+
+
+def test_compare_page_with_one_run_picked(home, store):
+    ids = [train_now(store, **{**QUICK, "seed": seed}) for seed in range(3)]
+    at = open_app("pages/compare.py")
+    picked = at.multiselect(key="compare_runs")
+    assert len(picked.options) == len(ids)
+    assert len(picked.value) == 2  # the two newest by default
+
+    picked.set_value([ids[0]]).run()
+
+    assert not at.exception
+    assert any("Pick a second run" in c.value for c in at.caption)
+    assert list(at.dataframe[0].value.columns) == [ids[0]]
+    assert len(charts(at)) == 1 + 2
