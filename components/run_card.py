@@ -19,7 +19,7 @@ def _delete(store: Store, run_id: str) -> None:
 
 def finished_metrics(run: Run) -> None:
     m = run.metrics
-    cols = st.columns(7)
+    cols = st.columns(4) + st.columns(4)
     cols[0].metric("Accuracy", percent(m.get("accuracy")),
                    help="Share of the held-out test examples the model got right.")
     cols[1].metric("Macro F1", f"{m.get('f1_macro', 0):.3f}",

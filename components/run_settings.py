@@ -5,6 +5,7 @@ from typing import Any
 
 import streamlit as st
 
+from components.shared import get_store
 from components.technique_picker import technique_picker
 from models import all_model_infos, model_info
 from playground.config import RunConfig
@@ -66,5 +67,7 @@ def run_settings() -> dict[str, Any]:
             values["noise"] = st.slider(
                 "Noise", 0.0, 1.0, 0.2, 0.05, key="train_noise",
                 help=_help("noise", "More noise blurs the shapes and makes them harder."))
-    values["techniques"] = technique_picker(ds.kind)
+    teachers = [r for r in get_store().list_runs(statuses=("finished",))
+                if r.config.dataset == dataset]
+    values["techniques"] = technique_picker(ds.kind, teachers)
     return values

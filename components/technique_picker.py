@@ -5,12 +5,22 @@ from typing import Any
 
 import streamlit as st
 
+from playground.store import Run
 from playground.techniques import Param, all_techniques
 
 
-def _param_widget(tech: str, p: Param) -> Any:
+def _param_widget(tech: str, p: Param, runs: list[Run]) -> Any:
     key = f"train_{tech}_{p.name}"
     label = p.name.replace("_", " ").capitalize()
+    if p.pick_run:
+        by_id = {r.id: r for r in runs}
+        if not by_id:
+            st.warning("No finished run on this data yet: train a teacher first (for "
+                       "example a wide MLP or the ViT), then come back.")
+        return st.selectbox(
+            label, list(by_id), key=key, help=p.help,
+            format_func=lambda i: f"{i} · {by_id[i].config.label()} · "
+                                  f"{by_id[i].metrics.get('accuracy', 0):.1%}")
     if p.choices:
         return st.selectbox(label, p.choices, index=p.choices.index(p.default), key=key,
                             help=p.help)
@@ -23,7 +33,7 @@ def _param_widget(tech: str, p: Param) -> Any:
                            help=p.help, format="%g")
 
 
-def technique_picker(dataset_kind: str) -> dict[str, dict[str, Any]]:
+def technique_picker(dataset_kind: str, runs: list[Run]) -> dict[str, dict[str, Any]]:
     """Render one switch per technique that suits this data; return the switched-on ones."""
     st.markdown("**Techniques**: switch any on to see what it buys and what it costs.")
     chosen: dict[str, dict[str, Any]] = {}
@@ -33,5 +43,10 @@ def technique_picker(dataset_kind: str) -> dict[str, dict[str, Any]]:
         if st.toggle(cls.title, key=f"train_tech_{cls.name}", help=cls.description):
             with st.container(border=True):
                 st.caption(cls.description)
-                chosen[cls.name] = {p.name: _param_widget(cls.name, p) for p in cls.params}
+                chosen[cls.name] = {p.name: _param_widget(cls.name, p, runs)
+                                    for p in cls.params}
+                if cls.name == "distillation" and "dp" in chosen or (
+                        cls.name == "dp" and "distillation" in chosen):
+                    st.caption("With distillation, ε covers the student's training data "
+                               "only: the teacher's data is not protected by it.")
     return chosen

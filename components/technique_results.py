@@ -55,6 +55,21 @@ def technique_results(run: Run) -> None:
                     f"{percent(p['val_accuracy_pruned'])} right after"
                     + (f", then {p['fine_tune_epochs']} epochs of fine-tuning."
                        if p["fine_tune_epochs"] else "."))
+    if "teacher_agreement" in m:
+        base = m.get("baseline_accuracy")
+        line = (f"**Distillation** from run `{m['teacher_run_id']}` (teacher accuracy "
+                f"{percent(m['teacher_accuracy'])}): the student agrees with the teacher on "
+                f"{m['teacher_agreement']:.0%} of the test examples.")
+        if base is not None:
+            diff = (m["accuracy"] - base) * 100
+            line += (f" Trained alone (run `{m['baseline_run_id']}`, same seed) it scored "
+                     f"{percent(base)}: the teacher {'added' if diff >= 0 else 'cost'} "
+                     f"{abs(diff):.1f} points.")
+        else:
+            line += " Its twin trained without the teacher has not finished yet."
+        st.markdown(line)
+    if m.get("dp_note"):
+        st.info(m["dp_note"])
     if "early_stopping" in techniques:
         stopped = m.get("stopped_epoch")
         st.markdown("**Early stopping**: " + (

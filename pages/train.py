@@ -5,6 +5,7 @@ from components.dataset_preview import dataset_preview
 from components.run_settings import run_settings
 from components.shared import app_shell_guard, get_store
 from playground.config import ConfigError, make_config
+from playground.submit import submit
 
 app_shell_guard()
 
@@ -23,7 +24,7 @@ with settings_col:
         except ConfigError as exc:
             st.error("This run can't start yet:\n\n" + "\n".join(f"- {p}" for p in exc.problems))
         else:
-            run_id = get_store().enqueue(config)
+            run_id = submit(get_store(), config)
             st.session_state["train_last_run"] = (run_id, config.label())
     if last := st.session_state.get("train_last_run"):
         st.success(f"Queued run **{last[0]}** ({last[1]}). It trains in the background.")

@@ -68,14 +68,21 @@ def _train(args) -> int:
         return 2
     store: Store = _store(args)
     if args.background:
-        run_id = store.enqueue(config)
+        from playground.submit import submit
+
+        run_id = submit(store, config)
         _emit(args, {"run_id": run_id, "status": "queued", "config": config.model_dump()},
               f"queued run {run_id}; a worker (the app, or `python -m playground worker`) "
               "will train it")
         return 0
 
+    from playground.submit import missing_twin
     from playground.worker import execute
 
+    twin = missing_twin(store, config)
+    if twin is not None:  # train the student alone first, to compare against
+        twin_id = store.enqueue(twin, status="running", pid=os.getpid())
+        execute(store, store.get(twin_id))
     run_id = store.enqueue(config, status="running", pid=os.getpid())
     bar = ProgressBar(config.label(), enabled=not args.json)
 
@@ -149,7 +156,7 @@ def _worker(args) -> int:
     print(f"worker {os.getpid()} serving runs from {store.home}", file=sys.stderr)
     try:
         serve(store, threads=args.threads, max_runs=args.max_runs,
-              exit_when_orphaned=args.exit_with_parent)
+              parent_pid=args.parent_pid)
     except (KeyboardInterrupt, SystemExit):
         pass
     return 0
@@ -191,7 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="run a worker in the foreground")
     worker.add_argument("--threads", type=int, default=None, help="torch threads")
     worker.add_argument("--max-runs", type=int, default=None, help="exit after this many runs")
-    worker.add_argument("--exit-with-parent", action="store_true", help=argparse.SUPPRESS)
+    worker.add_argument("--parent-pid", type=int, default=None, help=argparse.SUPPRESS)
     worker.set_defaults(func=_worker)
     return parser
 

@@ -53,7 +53,7 @@ class Supervisor:
 
     def _spawn(self) -> subprocess.Popen:
         cmd = [sys.executable, "-m", "playground", "--home", str(self.store.home), "worker",
-               "--threads", str(self.threads), "--exit-with-parent"]
+               "--threads", str(self.threads), "--parent-pid", str(os.getpid())]
         path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
         env = dict(os.environ, PYTHONPATH=path)
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL)
@@ -85,6 +85,7 @@ class Supervisor:
                     self._hold_until = now + 10.0
                     print(f"playground: a worker exited at start-up (code {code}); "
                           "retrying in 10 s", file=sys.stderr)
+                    continue
                 self.procs[i] = self._spawn()
                 self.restarts += 1
 

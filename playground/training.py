@@ -234,11 +234,16 @@ def _overrides(technique, name: str) -> bool:
 
 
 def train(config: RunConfig, reporter: Reporter | None = None,
-          out_dir: str | Path | None = None) -> TrainResult:
-    """Train one run end to end; write weights and predictions into `out_dir` if given."""
+          out_dir: str | Path | None = None, store=None) -> TrainResult:
+    """Train one run end to end; write weights and predictions into `out_dir` if given.
+
+    `store` is the run store that techniques reading other runs (a distillation teacher)
+    look in; by default the one under PLAYGROUND_HOME.
+    """
     from playground import techniques as T
 
     ctx = TrainContext(config, reporter or SilentReporter(), T.build(config.techniques))
+    ctx.store = store
     ctx.hook("on_model")
     ctx.optimizer = torch.optim.Adam(ctx.model.parameters(), lr=config.lr)
     ctx.hook("on_optimizer")

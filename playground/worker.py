@@ -52,7 +52,7 @@ def execute(store: Store, run: Run, reporter: StoreReporter | None = None) -> st
     reporter = reporter or StoreReporter(store, run.id)
     try:
         store.set_progress(run.id, 0.0, device=devices.describe(run.config.device))
-        result = train(run.config, reporter, out_dir=store.artifact_dir(run.id))
+        result = train(run.config, reporter, out_dir=store.artifact_dir(run.id), store=store)
     except Cancelled:
         store.end(run.id, "cancelled", "Stopped by request.")
         return "cancelled"
@@ -68,8 +68,11 @@ def execute(store: Store, run: Run, reporter: StoreReporter | None = None) -> st
 
 
 def serve(store: Store, threads: int | None = None, max_runs: int | None = None,
-          exit_when_orphaned: bool = False) -> None:
-    """Claim and execute runs until stopped (SIGTERM / Ctrl-C) or `max_runs` are done."""
+          parent_pid: int | None = None) -> None:
+    """Claim and execute runs until stopped (SIGTERM / Ctrl-C) or `max_runs` are done.
+
+    With `parent_pid` (the app that started us), exit once that process is gone.
+    """
     import torch
 
     if threads:
@@ -83,11 +86,10 @@ def serve(store: Store, threads: int | None = None, max_runs: int | None = None,
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, _stop)
-    parent = os.getppid()
     pid = os.getpid()
     done = 0
     while True:
-        if exit_when_orphaned and os.getppid() != parent:
+        if parent_pid is not None and os.getppid() != parent_pid:
             break  # the app that started us is gone
         run = store.claim(pid)
         if run is None:

@@ -103,3 +103,20 @@ def test_queue_default_run_watch_it_finish_and_compare(page):
     # The heat map is drawn: its axis titles are in the rendered SVG/canvas summary.
     expect(page.get_by_text("true class").first).to_be_attached()
     page.screenshot(path=str(ARTIFACTS / "compare.png"), full_page=True)
+
+
+def test_dp_and_quantization_show_epsilon_and_size_on_the_run_card(page):
+    from playwright.sync_api import expect
+
+    expect(page.get_by_role("heading", name="Train a model")).to_be_visible()
+    page.get_by_text("Privacy noise (DP-SGD)", exact=True).click()
+    page.get_by_text("Quantization", exact=True).click()
+    expect(page.get_by_text("Noise multiplier", exact=True)).to_be_visible()
+    page.get_by_role("button", name="Train").click()
+    expect(page.get_by_text("Queued run")).to_be_visible()
+
+    page.get_by_role("link", name="Runs").first.click()
+    expect(page.get_by_text("Privacy budget ε", exact=True)).to_be_visible(timeout=120_000)
+    expect(page.get_by_text("Quantization (int8)", exact=False)).to_be_visible()
+    expect(page.get_by_text("saved weights")).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "runs-dp-int8.png"), full_page=True)

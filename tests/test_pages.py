@@ -55,6 +55,8 @@ def open_app(page: str | None = None) -> AppTest:
     if page is not None:
         at.switch_page(page).run()
         assert not at.exception, [e.value for e in at.exception]
+    # Every page runs inside app.py's shell: the sidebar with the device and the queue.
+    assert "waiting" in sidebar_text(at)
     return at
 
 
@@ -73,6 +75,17 @@ def charts(at: AppTest) -> list:
 
 def sidebar_text(at: AppTest) -> str:
     return " ".join(m.value for m in at.sidebar.markdown)
+
+
+def test_deep_link_on_a_fresh_server_runs_inside_the_app(home):
+    # Switching before the first run is a first visit to /runs: Streamlit starts in its
+    # legacy pages/ mode and runs pages/runs.py alone; the page's app_shell_guard() must
+    # still give it the app's shell (the sidebar, the workers' supervisor).
+    at = AppTest.from_file(str(APP), default_timeout=60).switch_page("pages/runs.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "Runs"
+    assert "waiting" in sidebar_text(at)
+    assert len(at.sidebar.caption) >= 2  # "Trains on" and "Queue"
 
 
 # -- Train ---------------------------------------------------------------------------

@@ -27,6 +27,7 @@ class Param:
     max: float | None = None
     choices: tuple[Any, ...] | None = None
     flag: str | None = None  # CLI flag that sets this parameter
+    pick_run: bool = False  # the value is the id of a finished run (UI offers a list)
 
     def check(self, technique: str, value: Any) -> tuple[Any, str | None]:
         """Coerce and range-check one value; return (value, problem or None)."""
@@ -157,12 +158,17 @@ def validate(techniques: dict[str, dict[str, Any]], dataset_kind: str) -> Valida
 
 
 def build(settings: dict[str, dict[str, Any]]) -> list[Technique]:
-    return [TECHNIQUES.get(name)(**values) for name, values in settings.items()]
+    """The switched-on techniques in registration order, which is the order of their hooks
+    (not the order the user listed them: e.g. early stopping must restore the best weights
+    before pruning zeroes some of them)."""
+    return [TECHNIQUES.get(name)(**settings[name]) for name in TECHNIQUES.names()
+            if name in settings]
 
 
 # Import the plug-ins so they register themselves (order = order of hooks).
 from playground.techniques import (  # noqa: E402,F401
     augmentation,
+    distillation,
     dp,
     dropout,
     early_stopping,

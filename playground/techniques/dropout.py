@@ -22,3 +22,6 @@ class Dropout(Technique):
         for module in ctx.model.modules():
             if isinstance(module, nn.Dropout):
                 module.p = self.rate
+            elif isinstance(getattr(module, "attention_dropout", None), float):
+                # transformers' attention (the ViT) keeps its dropout as a rate, not a layer
+                module.attention_dropout = self.rate

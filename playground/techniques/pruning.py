@@ -37,6 +37,14 @@ class Pruning(Technique):
     )
     measures = ("sparsity", "validation accuracy before and after pruning")
 
+    def check(self, config) -> list[str]:
+        if self.fine_tune_epochs and "dp" in config.techniques:
+            # Opacus computes per-example gradients of the layers' own weights, which
+            # pruning's masks replace; fine-tuning would also spend more privacy budget.
+            return ["pruning.fine_tune_epochs: fine-tuning after pruning can't run with "
+                    "privacy noise (DP-SGD); set it to 0 (pruning alone keeps the guarantee)"]
+        return []
+
     def on_train_end(self, ctx) -> None:
         self.val_before = ctx.validate()[1]
         prune.global_unstructured(prunable(ctx.model), pruning_method=prune.L1Unstructured,
@@ -44,6 +52,7 @@ class Pruning(Technique):
         self.val_pruned = ctx.validate()[1]
         if self.fine_tune_epochs:
             # The pruning masks stay attached, so fine-tuning keeps the zeros at zero.
+            ctx.stop = False  # early stopping may have ended the main training
             ctx.run_epochs(self.fine_tune_epochs)
         for module, name in prunable(ctx.model):
             prune.remove(module, name)

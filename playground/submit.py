@@ -1,0 +1,24 @@
+"""Queueing a run the way the app and the CLI both do it."""
+from __future__ import annotations
+
+from playground.config import RunConfig
+from playground.store import Store
+from playground.techniques.distillation import student_alone
+
+
+def missing_twin(store: Store, config: RunConfig) -> RunConfig | None:
+    """For a distillation run, the student-alone twin if no run of it exists yet."""
+    if "distillation" not in config.techniques:
+        return None
+    twin = student_alone(config)
+    existing = store.list_runs(statuses=("queued", "running", "finished"))
+    return None if any(r.config == twin for r in existing) else twin
+
+
+def submit(store: Store, config: RunConfig) -> str:
+    """Queue `config`; a distillation run also queues its twin first (same seed, no teacher),
+    so the student can be compared with itself trained alone."""
+    twin = missing_twin(store, config)
+    if twin is not None:
+        store.enqueue(twin)
+    return store.enqueue(config)

@@ -1,0 +1,106 @@
+"""Knowledge distillation: a student learns from a finished teacher run's softened outputs.
+
+The teacher's outputs on the training set are computed once, before the first step, so
+distillation costs little more than training the student alone. The run card compares
+the student with its twin trained without the teacher (same settings and seed).
+"""
+from __future__ import annotations
+
+import torch
+from safetensors.torch import load_file
+from torch.nn import functional as F
+
+from playground.techniques import Param, Technique, register
+
+
+def student_alone(config):
+    """The same config without distillation: the twin that shows what the teacher added."""
+    rest = {k: v for k, v in config.techniques.items() if k != "distillation"}
+    return config.model_copy(update={"techniques": rest})
+
+
+def soft_target_loss(student_logits, teacher_logits, temperature: float):
+    """Hinton et al. (2015): T² · KL(softmax(teacher / T) ‖ softmax(student / T))."""
+    return F.kl_div(F.log_softmax(student_logits / temperature, dim=1),
+                    F.softmax(teacher_logits / temperature, dim=1),
+                    reduction="batchmean") * temperature ** 2
+
+
+@register
+class Distillation(Technique):
+    name = "distillation"
+    title = "Knowledge distillation"
+    description = ("A small 'student' model learns not only the right answers but also how "
+                   "a bigger, finished 'teacher' run spreads its confidence over the classes "
+                   "(which wrong answers look plausible). Small models often get closer to "
+                   "the teacher this way than on their own.")
+    params = (
+        Param("teacher", "", "Id of a finished run on the same data (the teacher).",
+              flag="--distill-from", pick_run=True),
+        Param("temperature", 4.0, "Softens the teacher's answers; higher shows more of the "
+              "runner-up classes.", 1.0, 20.0, flag="--distill-temperature"),
+        Param("weight", 0.7, "Share of the lesson that comes from the teacher (the rest "
+              "from the labels).", 0.0, 1.0, flag="--distill-weight"),
+    )
+    measures = ("teacher agreement", "student alone (twin run)")
+
+    def check(self, config) -> list[str]:
+        if not self.teacher:
+            return ["distillation.teacher: give the id of a finished run to learn from "
+                    "(python -m playground runs lists them)"]
+        return []
+
+    def _teacher_run(self, ctx):
+        from playground.store import Store
+
+        store = ctx.store or Store()
+        run = store.get(self.teacher)
+        problem = None
+        if run is None:
+            problem = "no run has this id"
+        elif run.status != "finished":
+            problem = f"that run is {run.status}, not finished"
+        elif (run.config.dataset, run.config.seed, run.config.noise) != (
+                ctx.config.dataset, ctx.config.seed, ctx.config.noise):
+            problem = ("it was trained on other data or another split; the teacher needs the "
+                       "same dataset, seed and noise")
+        if problem:
+            raise ValueError(f"distillation.teacher {self.teacher!r}: {problem}")
+        return store, run
+
+    def on_model(self, ctx) -> None:
+        from models import build_model
+        from playground.training import WEIGHTS_FILE, model_spec
+
+        store, run = self._teacher_run(ctx)
+        teacher = build_model(run.config.model, model_spec(run.config, ctx.data))
+        teacher.load_state_dict(load_file(str(store.artifact_dir(run.id) / WEIGHTS_FILE)))
+        teacher.to(ctx.device).eval()
+        with torch.no_grad():  # once: the teacher never changes
+            self.teacher_logits = torch.cat([teacher(ctx.X[i:i + 1024])
+                                             for i in range(0, ctx.n, 1024)])
+            test = torch.from_numpy(ctx.data.X_test).to(ctx.device)
+            self.teacher_test_pred = teacher(test).argmax(1).cpu().numpy()
+        self.teacher_accuracy = run.metrics.get("accuracy")
+        self.store = store
+
+    def loss(self, ctx, logits, xb, yb, loss):
+        # `loss` is the usual cross-entropy against the labels (or mixup's blended labels).
+        soft = soft_target_loss(logits, self.teacher_logits[ctx.batch_idx], self.temperature)
+        return self.weight * soft + (1 - self.weight) * loss
+
+    def finalize(self, ctx, metrics) -> None:
+        twin_config = student_alone(ctx.config)
+        twins = [r for r in self.store.list_runs(statuses=("finished",))
+                 if r.config == twin_config]
+        metrics.update({
+            "teacher_run_id": self.teacher,
+            "teacher_accuracy": self.teacher_accuracy,
+            "teacher_agreement": float((self.teacher_test_pred == ctx.y_pred).mean()),
+            "baseline_run_id": twins[0].id if twins else None,
+            "baseline_accuracy": twins[0].metrics["accuracy"] if twins else None,
+        })
+        if "dp" in ctx.config.techniques:
+            metrics["dp_note"] = ("ε covers this student's training data only. The teacher "
+                                  "was trained without privacy noise, so the data it saw is "
+                                  "not protected by this ε.")

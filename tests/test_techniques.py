@@ -1,0 +1,487 @@
+"""Each training technique really acts, checked against trusted references where they exist.
+
+DP-SGD's ε is recomputed with Opacus' own accountants, the cosine schedule with torch's
+CosineAnnealingLR, sparsity and weight sizes by counting in the returned model, and the
+data a run never may touch against a fresh, uncached load of the dataset. Runs are tiny
+(MLPs on digits, wine and moons, one to a few epochs) so the file stays fast on a CPU.
+"""
+from __future__ import annotations
+
+import functools
+import itertools
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from playground import quantize as Q
+from playground import techniques as T
+from playground.config import ConfigError, make_config
+from playground.datasets import DATASETS
+from playground.techniques.augmentation import Augmentation
+from playground.training import SilentReporter, TrainContext, evaluate, train
+
+pytestmark = pytest.mark.filterwarnings(
+    "ignore::UserWarning", "ignore::DeprecationWarning", "ignore::FutureWarning")
+
+
+@functools.lru_cache(maxsize=None)
+def _run(**values):
+    """Train once per distinct config in this test session (results are read, not changed)."""
+    values.setdefault("dataset", "digits")
+    values.setdefault("model", "mlp")
+    values.setdefault("width", 32)
+    values.setdefault("device", "cpu")
+    return train(make_config(**values))
+
+
+def fresh_dataset(name: str, seed: int = 0, noise: float = 0.2):
+    """The dataset built again from its source, bypassing load_dataset's per-process cache."""
+    return DATASETS.get(name)[1](seed, noise)
+
+
+def context(**values) -> TrainContext:
+    """A TrainContext as train() builds it, with the techniques' on_model hooks run."""
+    values.setdefault("device", "cpu")
+    config = make_config(**values)
+    ctx = TrainContext(config, SilentReporter(), T.build(config.techniques))
+    ctx.store = None
+    ctx.hook("on_model")
+    return ctx
+
+
+def technique(ctx: TrainContext, name: str):
+    return next(t for t in ctx.techniques if t.name == name)
+
+
+def weight_tensors(model: nn.Module) -> list[torch.Tensor]:
+    return [m.weight.detach() for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
+
+
+def problems_of(**values) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        make_config(**values)
+    return caught.value.problems
+
+
+# -- differential privacy (DP-SGD) ---------------------------------------------------------
+
+DP = {"epochs": 2, "batch_size": 128, "lr": 0.05}
+
+
+def opacus_epsilon(kind: str, metrics: dict) -> float:
+    from opacus.accountants import PRVAccountant, RDPAccountant
+
+    accountant = {"prv": PRVAccountant, "rdp": RDPAccountant}[kind]()
+    accountant.history = [(metrics["noise_multiplier"], metrics["sample_rate"],
+                           metrics["dp_steps"])]
+    return accountant.get_epsilon(delta=metrics["delta"])
+
+
+def check_dp_bookkeeping(result, epochs: int, batch_size: int) -> None:
+    m, n = result.metrics, len(result.dataset.y_train)
+    batches = math.ceil(n / batch_size)
+    # Poisson sampling: each example joins a step with probability 1 / (steps per epoch).
+    assert m["sample_rate"] == pytest.approx(1 / batches, rel=1e-12)
+    assert m["dp_steps"] == epochs * batches
+    assert m["epochs_run"] == epochs
+    eps = [h["epsilon"] for h in result.history]
+    assert len(eps) == epochs
+    assert all(b >= a for a, b in zip(eps, eps[1:], strict=False)), eps  # spending only grows
+    assert eps[0] > 0
+    assert eps[-1] == pytest.approx(m["epsilon"], rel=1e-9)
+
+
+def test_dp_epsilon_is_opacus_prv_accountant():
+    result = _run(dp_noise=1.0, **DP)
+    m = result.metrics
+    assert m["accountant"] == "prv"
+    assert m["noise_multiplier"] == pytest.approx(1.0)
+    assert m["delta"] == pytest.approx(1 / len(result.dataset.y_train), rel=1e-12)
+    check_dp_bookkeeping(result, DP["epochs"], DP["batch_size"])
+    assert m["epsilon"] == pytest.approx(opacus_epsilon("prv", m), rel=1e-6)
+    assert isinstance(m["epsilon_meaning"], str) and m["epsilon_meaning"]
+
+
+def test_dp_more_noise_gives_smaller_epsilon():
+    low, high = _run(dp_noise=1.0, **DP).metrics, _run(dp_noise=3.0, **DP).metrics
+    assert high["noise_multiplier"] == pytest.approx(3.0)
+    assert (high["sample_rate"], high["dp_steps"]) == (low["sample_rate"], low["dp_steps"])
+    assert high["epsilon"] < low["epsilon"]
+    assert high["epsilon"] == pytest.approx(opacus_epsilon("prv", high), rel=1e-6)
+
+
+def test_dp_target_epsilon_with_rdp_accountant_and_given_delta():
+    from opacus.accountants.utils import get_noise_multiplier
+
+    target, delta = 4.0, 1e-4
+    result = _run(dp_epsilon=target, dp_delta=delta, dp_accountant="rdp", **DP)
+    m = result.metrics
+    assert m["accountant"] == "rdp"
+    assert m["delta"] == delta
+    check_dp_bookkeeping(result, DP["epochs"], DP["batch_size"])
+    assert m["epsilon"] == pytest.approx(opacus_epsilon("rdp", m), rel=1e-6)
+    assert m["epsilon"] <= target + 0.05
+    expected_sigma = get_noise_multiplier(
+        target_epsilon=target, target_delta=delta, sample_rate=m["sample_rate"],
+        epochs=DP["epochs"], accountant="rdp")
+    assert m["noise_multiplier"] == pytest.approx(expected_sigma, rel=1e-9)
+
+
+def test_dp_returns_the_plain_model_that_made_the_predictions():
+    result = _run(dp_noise=1.0, **DP)
+    assert not hasattr(result.model, "_module")  # Opacus' wrapper is gone
+    X = torch.from_numpy(result.dataset.X_test)
+    _, _, probs = evaluate(result.model, X, torch.from_numpy(result.dataset.y_test))
+    assert np.array_equal(probs.argmax(1).numpy(), result.y_pred)
+
+
+# -- quantization --------------------------------------------------------------------------
+
+def test_int8_quantization_shrinks_and_reports_consistent_predictions():
+    # Width 256: torch.save adds a few KB of fixed overhead (zip records, pickled keys,
+    # scales and zero points of the packed int8 layers). For a narrow MLP that overhead
+    # rivals the weights themselves, so the ~4x saving only shows once weights dominate.
+    result = _run(quantize="int8", width=256, epochs=1)
+    q = result.metrics["quantized"]
+    assert q["mode"] == "int8" and "skipped" not in q
+    assert q["float_size_bytes"] == Q.serialized_bytes(result.model)
+    assert q["size_bytes"] <= 0.35 * q["float_size_bytes"]
+
+    data = result.dataset
+    qmodel, qdevice = Q.quantize(result.model, "int8", torch.device("cpu"))
+    assert qdevice.type == "cpu"
+    assert not any(type(m) is nn.Linear for m in qmodel.modules())  # Linear layers swapped
+    assert Q.serialized_bytes(qmodel) == q["size_bytes"]
+    with torch.no_grad():
+        qpred = qmodel(torch.from_numpy(data.X_test)).argmax(1).numpy()
+    assert q["changed_predictions"] == int((qpred != result.y_pred).sum())
+    assert q["accuracy"] == pytest.approx(float((qpred == data.y_test).mean()))
+
+
+def test_quantization_leaves_the_float_model_untouched():
+    result = _run(quantize="int8", width=256, epochs=1)
+    model, data = result.model, result.dataset
+    # The returned model is still the float model that made result.y_pred ...
+    assert all(type(m) is nn.Linear for m in model.modules() if "Linear" in type(m).__name__)
+    _, _, probs = evaluate(model, torch.from_numpy(data.X_test), torch.from_numpy(data.y_test))
+    assert np.array_equal(probs.argmax(1).numpy(), result.y_pred)
+    # ... and quantizing a copy, in every mode, changes nothing in it.
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    for mode in Q.MODES:
+        if Q.supported(mode, torch.device("cpu")) is None:
+            Q.quantize(model, mode, torch.device("cpu"))
+    after = model.state_dict()
+    assert before.keys() == after.keys()
+    assert all(torch.equal(before[k], after[k]) and after[k].dtype == before[k].dtype
+               for k in before)
+
+
+def test_half_precision_halves_the_weights():
+    model = _run(quantize="int8", width=256, epochs=1).model
+    half, _ = Q.quantize(model, "fp16", torch.device("cpu"))
+    assert all(p.dtype == torch.float16 for p in half.parameters())
+    assert Q.serialized_bytes(half) <= 0.55 * Q.serialized_bytes(model)
+
+
+# -- pruning -------------------------------------------------------------------------------
+
+def zero_share(model: nn.Module) -> float:
+    weights = weight_tensors(model)
+    return sum(int((w == 0).sum()) for w in weights) / sum(w.numel() for w in weights)
+
+
+@pytest.mark.parametrize("fine_tune", [0, 2])
+def test_pruning_reaches_the_requested_sparsity(fine_tune):
+    amount, epochs = 0.6, 2
+    result = _run(prune=amount, prune_fine_tune=fine_tune, epochs=epochs, width=64)
+    measured = zero_share(result.model)
+    # Fine-tuning trains every remaining weight; only kept masks hold the zeros at zero.
+    assert measured == pytest.approx(amount, abs=0.01)
+    assert result.metrics["sparsity"] == pytest.approx(measured, abs=1e-12)
+    assert result.metrics["epochs_run"] == epochs + fine_tune
+    assert result.metrics["pruning"]["fine_tune_epochs"] == fine_tune
+    # No pruning reparametrisation left behind: plain weights, a normal state dict.
+    assert not any(k.endswith(("_orig", "_mask")) for k in result.model.state_dict())
+
+
+def test_pruning_zeros_are_the_same_after_fine_tuning():
+    plain = _run(prune=0.6, prune_fine_tune=0, epochs=2, width=64).model
+    tuned = _run(prune=0.6, prune_fine_tune=2, epochs=2, width=64).model
+    # Same seed and training, so the same weights are pruned; fine-tuning moved the rest.
+    for a, b in zip(weight_tensors(plain), weight_tensors(tuned), strict=True):
+        assert torch.equal(a == 0, b == 0)
+    assert any(not torch.equal(a, b)
+               for a, b in zip(weight_tensors(plain), weight_tensors(tuned), strict=True))
+
+
+def test_pruning_after_early_stopping_whatever_order_they_are_listed_in():
+    config = make_config(dataset="moons", model="mlp", width=32, epochs=40, lr=0.05,
+                         device="cpu", techniques={
+                             "pruning": {"amount": 0.5, "fine_tune_epochs": 2},
+                             "early_stopping": {"patience": 1}})
+    names = [t.name for t in T.build(config.techniques)]
+    assert names == [n for n in T.TECHNIQUES.names() if n in names]  # hooks in registry order
+    result = train(config)
+    m = result.metrics
+    assert m["stopped_epoch"] is not None and m["stopped_epoch"] < 40
+    # The best weights were restored before pruning, and all fine-tuning epochs ran.
+    assert m["epochs_run"] == m["stopped_epoch"] + 2
+    assert zero_share(result.model) == pytest.approx(0.5, abs=0.01)
+
+
+# -- augmentation --------------------------------------------------------------------------
+
+def test_image_augmentation_changes_batches_but_not_labels():
+    ctx = context(dataset="digits", model="mlp", augment=0.8)
+    aug = technique(ctx, "augmentation")
+    xb, yb = ctx.X[:64], ctx.y[:64]
+    original = xb.clone()
+    out_x, out_y = aug.on_batch(ctx, xb, yb)
+    assert out_x.shape == xb.shape and out_x.dtype == xb.dtype
+    assert not torch.allclose(out_x, xb)
+    changed = (out_x - xb).flatten(1).abs().amax(1) > 1e-3
+    assert changed.float().mean() > 0.9  # (nearly) every image gets its own change
+    assert torch.equal(out_y, yb)
+    assert torch.equal(xb, original)  # the stored training data itself stays as it was
+    again, _ = aug.on_batch(ctx, xb, yb)
+    assert not torch.allclose(again, out_x)  # a new variation at every step
+
+
+def test_tabular_augmentation_mixes_up_features_and_labels():
+    ctx = context(dataset="wine", model="mlp", augment=1.0)
+    aug = technique(ctx, "augmentation")
+    xb, yb = ctx.X[:32], ctx.y[:32]
+    original = xb.clone()
+    out_x, targets = aug.on_batch(ctx, xb, yb)
+    assert out_x.shape == xb.shape and not torch.allclose(out_x, xb)
+    assert targets.shape == (len(yb), ctx.data.n_classes)
+    assert bool((targets >= 0).all())
+    assert torch.allclose(targets.sum(1), torch.ones(len(yb)))
+    assert torch.equal(xb, original)
+
+
+def test_zero_strength_augmentation_is_the_identity():
+    ctx = context(dataset="digits", model="mlp", augment=0.0)
+    xb, yb = ctx.X[:16], ctx.y[:16]
+    out_x, out_y = technique(ctx, "augmentation").on_batch(ctx, xb, yb)
+    assert torch.equal(out_x, xb) and torch.equal(out_y, yb)
+
+
+@pytest.mark.parametrize("dataset", ["digits", "wine"])
+def test_augmentation_never_touches_validation_or_test_data(dataset):
+    result = _run(dataset=dataset, augment=1.0, epochs=2)
+    data, fresh = result.dataset, fresh_dataset(dataset)
+    for split in ("X_train", "y_train", "X_val", "y_val", "X_test", "y_test"):
+        a, b = getattr(data, split), getattr(fresh, split)
+        assert a.dtype == b.dtype and a.tobytes() == b.tobytes(), split
+    # Validation and test were scored on the untransformed data: scoring the final model
+    # on the fresh copy gives exactly the logged validation loss and the stored outputs.
+    val_loss, _, _ = evaluate(result.model, torch.from_numpy(fresh.X_val),
+                              torch.from_numpy(fresh.y_val))
+    assert val_loss == pytest.approx(result.history[-1]["val_loss"], rel=1e-6)
+    _, _, probs = evaluate(result.model, torch.from_numpy(fresh.X_test),
+                           torch.from_numpy(fresh.y_test))
+    assert np.allclose(probs.numpy(), result.probs, atol=1e-6)
+
+
+def test_augmentation_is_only_wired_into_training_batches():
+    # The base class promises on_batch is for training batches; evaluation has no hook.
+    assert Augmentation.on_batch is not T.Technique.on_batch
+    assert "on_batch" not in TrainContext.validate.__code__.co_names
+
+
+# -- dropout -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("model", ["mlp", "cnn", "vit"])
+def test_dropout_rate_reaches_every_dropout(model):
+    rate = 0.35
+    ctx = context(dataset="digits", model=model, width=16, depth=1, dropout=rate)
+    layers = [m for m in ctx.model.modules() if isinstance(m, nn.Dropout)]
+    assert layers and all(m.p == rate for m in layers)
+    # transformers' attention keeps its dropout as a plain rate on the module.
+    rates = [m.attention_dropout for m in ctx.model.modules()
+             if isinstance(getattr(m, "attention_dropout", None), float)]
+    assert len(rates) == (1 if model == "vit" else 0) and all(r == rate for r in rates)
+    x = ctx.X[:32]
+    ctx.model.train()
+    torch.manual_seed(1)
+    assert not torch.allclose(ctx.model(x), ctx.model(x))  # random silencing while training
+    ctx.model.eval()
+    assert torch.equal(ctx.model(x), ctx.model(x))
+
+
+# -- weight decay --------------------------------------------------------------------------
+
+def test_weight_decay_is_set_on_every_param_group():
+    ctx = context(dataset="digits", model="mlp", weight_decay=0.02)
+    ctx.optimizer = torch.optim.Adam(ctx.model.parameters(), lr=ctx.config.lr)  # as train()
+    ctx.hook("on_optimizer")
+    assert ctx.optimizer.param_groups
+    assert all(g["weight_decay"] == 0.02 for g in ctx.optimizer.param_groups)
+
+
+def test_stronger_weight_decay_gives_smaller_weights():
+    def mean_abs(model):
+        return float(np.mean([p.detach().abs().mean().item()
+                              for p in model.parameters() if p.dim() > 1]))
+
+    weak = _run(weight_decay=0.0, epochs=3, width=64)
+    strong = _run(weight_decay=0.1, epochs=3, width=64)
+    for result in (weak, strong):
+        assert result.metrics["mean_abs_weight"] == pytest.approx(mean_abs(result.model))
+    assert strong.metrics["mean_abs_weight"] < weak.metrics["mean_abs_weight"]
+
+
+# -- early stopping ------------------------------------------------------------------------
+
+ES = {"dataset": "moons", "epochs": 40, "lr": 0.05, "early_stop": 2}
+
+
+def check_best_weights_restored(result) -> None:
+    m, history = result.metrics, result.history
+    losses = [h["val_loss"] for h in history]
+    assert 1 <= m["best_epoch"] <= len(history)
+    assert losses[m["best_epoch"] - 1] == pytest.approx(min(losses), abs=1e-6)
+    data = result.dataset
+    val_loss, _, _ = evaluate(result.model, torch.from_numpy(data.X_val),
+                              torch.from_numpy(data.y_val))
+    assert val_loss == pytest.approx(min(losses), rel=1e-5)
+
+
+def test_early_stopping_stops_and_restores_the_best_epoch():
+    result = _run(**ES)
+    m = result.metrics
+    assert m["epochs_run"] < ES["epochs"] or m["best_epoch"] is not None
+    assert m["stopped_epoch"] == m["epochs_run"] == len(result.history) < ES["epochs"]
+    assert m["stopped_epoch"] - m["best_epoch"] == ES["early_stop"]
+    check_best_weights_restored(result)
+
+
+def test_early_stopping_with_dp_restores_the_best_weights():
+    result = _run(dataset="moons", epochs=6, lr=0.1, batch_size=128, early_stop=1,
+                  dp_noise=0.5)
+    check_best_weights_restored(result)
+    assert "epsilon" in result.metrics
+
+
+# -- learning-rate schedule ----------------------------------------------------------------
+
+def torch_cosine_lr(lr: float, total_steps: int, steps: int) -> float:
+    optimizer = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=lr)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
+    for _ in range(steps):
+        optimizer.step()
+        schedule.step()
+    return schedule.get_last_lr()[0]
+
+
+def test_cosine_schedule_ends_near_zero():
+    lr, epochs, batch_size = 0.02, 2, 64
+    result = _run(schedule="cosine", lr=lr, epochs=epochs, batch_size=batch_size)
+    total = epochs * math.ceil(len(result.dataset.y_train) / batch_size)
+    final = result.metrics["final_lr"]
+    assert final == pytest.approx(torch_cosine_lr(lr, total, total), abs=1e-12)
+    assert 0 <= final < 1e-6 * lr
+
+
+def test_cosine_schedule_drives_the_optimizer():
+    ctx = context(dataset="digits", model="mlp", schedule="cosine", lr=0.02, epochs=2)
+    ctx.optimizer = torch.optim.Adam(ctx.model.parameters(), lr=ctx.config.lr)  # as train()
+    ctx.hook("on_optimizer")
+    half = ctx.total_steps // 2
+    for _ in range(half):
+        ctx.optimizer.step()
+        ctx.hook("after_step")
+    expected = 0.02 * (1 + math.cos(math.pi * half / ctx.total_steps)) / 2
+    assert ctx.optimizer.param_groups[0]["lr"] == pytest.approx(expected, rel=1e-9)
+    assert ctx.optimizer.param_groups[0]["lr"] == pytest.approx(
+        torch_cosine_lr(0.02, ctx.total_steps, half), rel=1e-9)
+
+
+# -- validation and combinations -----------------------------------------------------------
+
+def test_unknown_technique_is_refused():
+    problems = problems_of(techniques={"telepathy": {}})
+    assert any("'telepathy'" in p and "dropout" in p for p in problems), problems
+
+
+def test_unknown_setting_is_refused_by_its_name():
+    problems = problems_of(techniques={"dropout": {"rate": 0.1, "ratio": 0.2}})
+    assert len(problems) == 1 and problems[0].startswith("dropout.ratio:"), problems
+
+
+def _out_of_range_cases():
+    cases = []
+    for cls in T.all_techniques():
+        for p in cls.params:
+            if p.min is not None:
+                cases.append(pytest.param(cls.name, p.name, p.min - 1, id=f"{cls.name}.{p.name}<"))
+            if p.max is not None:
+                cases.append(pytest.param(cls.name, p.name, p.max + 1, id=f"{cls.name}.{p.name}>"))
+            if p.choices is not None:
+                cases.append(pytest.param(cls.name, p.name, "nonsense", id=f"{cls.name}.{p.name}"))
+    return cases
+
+
+@pytest.mark.parametrize(("name", "param", "value"), _out_of_range_cases())
+def test_out_of_range_setting_is_refused_by_its_name(name, param, value):
+    problems = problems_of(techniques={name: {param: value}})
+    assert any(p.startswith(f"{name}.{param}:") and repr(value) in p for p in problems), problems
+
+
+@pytest.mark.parametrize(("flat", "value", "where"), [
+    ("dropout", 0.95, "dropout.rate"), ("dropout", "lots", "dropout.rate"),
+    ("augment", -0.1, "augmentation.strength"), ("quantize", "int4", "quantization.mode"),
+    ("prune", 0.99, "pruning.amount"), ("weight_decay", 0.5, "weight_decay.l2"),
+    ("early_stop", 0, "early_stopping.patience"), ("schedule", "linear", "lr_schedule.kind"),
+    ("dp_noise", 0.0, "dp.noise_multiplier"), ("dp_accountant", "gdp", "dp.accountant"),
+])
+def test_flat_shorthands_report_the_technique_setting(flat, value, where):
+    problems = problems_of(**{flat: value})
+    assert len(problems) == 1 and problems[0].startswith(where + ":"), problems
+
+
+def test_fine_tuning_a_pruned_dp_model_is_refused():
+    problems = problems_of(dp_noise=1.0, prune=0.5, prune_fine_tune=2)
+    assert len(problems) == 1 and problems[0].startswith("pruning.fine_tune_epochs:"), problems
+    make_config(dp_noise=1.0, prune=0.5, prune_fine_tune=0)  # pruning alone is fine
+
+
+COMBINABLE = {
+    "dropout": ({"dropout": 0.2}, ()),
+    "augment": ({"augment": 0.5}, ()),
+    "weight_decay": ({"weight_decay": 1e-3}, ("mean_abs_weight",)),
+    "early_stop": ({"early_stop": 1}, ("best_epoch", "stopped_epoch")),
+    "schedule": ({"schedule": "cosine"}, ("final_lr",)),
+    "prune": ({"prune": 0.5, "prune_fine_tune": 1}, ("sparsity", "pruning")),
+    "quantize": ({"quantize": "int8"}, ("quantized",)),
+    "dp": ({"dp_noise": 1.0}, ("epsilon", "delta", "noise_multiplier", "dp_steps")),
+}
+BASE_KEYS = ("accuracy", "f1_macro", "confusion_matrix", "val_accuracy", "params",
+             "latency_ms", "epochs_run", "size_bytes")
+
+
+PAIRS = list(itertools.combinations(COMBINABLE, 2))
+
+
+@pytest.mark.parametrize(("a", "b"), PAIRS, ids=[f"{a}+{b}" for a, b in PAIRS])
+def test_every_pair_trains_to_finished_metrics(a, b):
+    values = {**COMBINABLE[a][0], **COMBINABLE[b][0]}
+    if "dp_noise" in values and "prune" in values:
+        values["prune_fine_tune"] = 0  # the legal form of this pair (see above)
+    result = train(make_config(dataset="digits", model="mlp", width=32, epochs=1,
+                               batch_size=256, device="cpu", **values))
+    m = result.metrics
+    for key in BASE_KEYS + COMBINABLE[a][1] + COMBINABLE[b][1]:
+        assert key in m, key
+    assert 0 <= m["accuracy"] <= 1 and len(result.y_pred) == m["test_examples"]
+    assert not hasattr(result.model, "_module")
+    if "sparsity" in m:
+        assert zero_share(result.model) == pytest.approx(0.5, abs=0.01)
+    if "quantized" in m:
+        assert m["quantized"]["size_bytes"] < m["quantized"]["float_size_bytes"]
+    if "epsilon" in m:
+        assert math.isfinite(m["epsilon"]) and m["epsilon"] > 0
