@@ -82,6 +82,7 @@ def serve(store: Store, threads: int | None = None, max_runs: int | None = None,
     from playground.training import train  # noqa: F401
 
     load_dataset("digits", 0)
+
     def _stop(signum, frame):
         raise SystemExit(0)
 
@@ -91,7 +92,8 @@ def serve(store: Store, threads: int | None = None, max_runs: int | None = None,
     while True:
         if parent_pid is not None and os.getppid() != parent_pid:
             break  # the app that started us is gone
-        run = store.claim(pid)
+        # Idle polls only read; the claim (a write) happens when there is work.
+        run = store.claim(pid) if store.has_queued() else None
         if run is None:
             time.sleep(POLL_SECONDS)
             continue
