@@ -5,21 +5,25 @@ from typing import Any
 
 import streamlit as st
 
+from models import model_info
 from playground.store import Run
 from playground.techniques import Param, all_techniques
+from playground.techniques.distillation import NEW_TEACHERS
 
 
-def _param_widget(tech: str, p: Param, runs: list[Run]) -> Any:
+def _param_widget(tech: str, p: Param, runs: list[Run], dataset_kind: str) -> Any:
     key = f"train_{tech}_{p.name}"
     label = p.name.replace("_", " ").capitalize()
     if p.pick_run:
         by_id = {r.id: r for r in runs}
+        fresh = {k: f"Train a teacher first: {title}" for k, (title, settings)
+                 in NEW_TEACHERS.items() if dataset_kind in model_info(settings["model"]).kinds}
         if not by_id:
-            st.warning("No finished run on this data yet: train a teacher first (for "
-                       "example a wide MLP or the ViT), then come back.")
+            st.caption("No finished run on this data yet: pick a new teacher below. It "
+                       "trains first; the student starts when it is done.")
         return st.selectbox(
-            label, list(by_id), key=key, help=p.help,
-            format_func=lambda i: f"{i} · {by_id[i].config.label()} · "
+            label, list(by_id) + list(fresh), key=key, help=p.help,
+            format_func=lambda i: fresh.get(i) or f"{i} · {by_id[i].config.label()} · "
                                   f"{by_id[i].metrics.get('accuracy', 0):.1%}")
     if p.choices:
         return st.selectbox(label, p.choices, index=p.choices.index(p.default), key=key,
@@ -43,7 +47,7 @@ def technique_picker(dataset_kind: str, runs: list[Run]) -> dict[str, dict[str, 
         if st.toggle(cls.title, key=f"train_tech_{cls.name}", help=cls.description):
             with st.container(border=True):
                 st.caption(cls.description)
-                chosen[cls.name] = {p.name: _param_widget(cls.name, p, runs)
+                chosen[cls.name] = {p.name: _param_widget(cls.name, p, runs, dataset_kind)
                                     for p in cls.params}
                 if cls.name == "distillation" and "dp" in chosen or (
                         cls.name == "dp" and "distillation" in chosen):

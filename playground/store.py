@@ -51,6 +51,11 @@ CREATE TABLE IF NOT EXISTS epochs (
 """
 
 
+# The run a queued run waits for: its distillation teacher, read from the config JSON.
+_TEACHER = "json_extract(config, '$.techniques.distillation.teacher')"
+_READY = (f"(COALESCE({_TEACHER}, '') = '' OR {_TEACHER} NOT IN"
+          " (SELECT id FROM runs WHERE status IN ('queued', 'running')))")
+
 _EPOCH_COLUMNS = {"train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds"}
 
 
@@ -190,19 +195,34 @@ class Store:
         return run_id
 
     def claim(self, pid: int) -> Run | None:
-        """Atomically hand the oldest queued run to worker `pid`, or return None."""
+        """Atomically hand the oldest ready queued run to worker `pid`, or return None.
+
+        A run that learns from another run (a distillation teacher queued with "train a
+        teacher first") waits while that run is queued or training; once it has ended the
+        student runs (and the distillation plug-in reports a teacher that did not finish).
+        """
         with self._connect() as conn:
             row = conn.execute(
                 "UPDATE runs SET status='running', worker_pid=?, started=?, progress=0"
-                " WHERE seq = (SELECT seq FROM runs WHERE status='queued' ORDER BY seq LIMIT 1)"
+                " WHERE seq = (SELECT seq FROM runs WHERE status='queued' AND"
+                f" {_READY} ORDER BY seq LIMIT 1)"
                 " AND status='queued' RETURNING *",
                 (pid, time.time()),
             ).fetchone()
         return _row_to_run(row) if row else None
 
+    def claim_run(self, run_id: str, pid: int) -> bool:
+        """Claim one particular queued run (the CLI training a new teacher in front)."""
+        with self._connect() as conn:
+            cur = conn.execute(
+                "UPDATE runs SET status='running', worker_pid=?, started=?, progress=0"
+                " WHERE id=? AND status='queued'", (pid, time.time(), run_id))
+        return cur.rowcount == 1
+
     def has_queued(self) -> bool:
         with self._connect() as conn:
-            row = conn.execute("SELECT 1 FROM runs WHERE status='queued' LIMIT 1").fetchone()
+            row = conn.execute(
+                f"SELECT 1 FROM runs WHERE status='queued' AND {_READY} LIMIT 1").fetchone()
         return row is not None
 
     # -- progress ----------------------------------------------------------------------

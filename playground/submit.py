@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from playground.config import RunConfig
 from playground.store import Store
-from playground.techniques.distillation import student_alone
+from playground.techniques.distillation import NEW_TEACHERS, student_alone, teacher_config
 
 
 def missing_twin(store: Store, config: RunConfig) -> RunConfig | None:
@@ -15,9 +15,22 @@ def missing_twin(store: Store, config: RunConfig) -> RunConfig | None:
     return None if any(r.config == twin for r in existing) else twin
 
 
+def with_new_teacher(store: Store, config: RunConfig) -> RunConfig:
+    """'Train a teacher first': queue the teacher and point the student at it; the queue
+    holds the student until its teacher has finished."""
+    distill = config.techniques.get("distillation")
+    if not distill or distill.get("teacher") not in NEW_TEACHERS:
+        return config
+    teacher_id = store.enqueue(teacher_config(config))
+    techniques = {**config.techniques, "distillation": {**distill, "teacher": teacher_id}}
+    return config.model_copy(update={"techniques": techniques})
+
+
 def submit(store: Store, config: RunConfig) -> str:
     """Queue `config`; a distillation run also queues its twin first (same seed, no teacher),
-    so the student can be compared with itself trained alone."""
+    so the student can be compared with itself trained alone, and with a 'new-…' teacher
+    queues that teacher first."""
+    config = with_new_teacher(store, config)
     twin = missing_twin(store, config)
     if twin is not None:
         store.enqueue(twin)

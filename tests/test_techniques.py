@@ -130,6 +130,64 @@ def test_dp_target_epsilon_with_rdp_accountant_and_given_delta():
     assert m["noise_multiplier"] == pytest.approx(expected_sigma, rel=1e-9)
 
 
+def test_ghost_clipping_equals_clipping_each_example_gradient():
+    """Reference: per-example gradients from torch.func, each clipped to C, averaged."""
+    import copy
+
+    from torch.func import functional_call, grad, vmap
+
+    clip, batch = 1.3, 32
+    cfg = make_config(dataset="digits", model="mlp", width=16, epochs=1, batch_size=batch,
+                      dp_noise=1.0, dp_clip=clip)
+    ctx = TrainContext(cfg, SilentReporter(), T.build(cfg.techniques))
+    dp = ctx.techniques[0]
+    dp.noise_multiplier = 0.0  # no noise: what is left is the clipped average
+    ctx.hook("on_model")
+    reference = copy.deepcopy(ctx.model)
+    ctx.optimizer = torch.optim.SGD(ctx.model.parameters(), lr=0.0)
+    ctx.hook("on_optimizer")
+    assert dp.clipping == "ghost"
+    xb, yb = ctx.X[:batch], ctx.y[:batch]
+    ctx.optimizer.zero_grad()
+    dp.loss(ctx, ctx.model(xb), xb, yb, None).backward()
+    ctx.optimizer.step()
+
+    params = {k: v.detach() for k, v in reference.named_parameters()}
+
+    def one_loss(p, x, y):
+        return nn.functional.cross_entropy(functional_call(reference, p, (x[None],)), y[None])
+
+    per_example = vmap(grad(one_loss), in_dims=(None, 0, 0))(params, xb, yb)
+    norms = torch.sqrt(sum(g.flatten(1).pow(2).sum(1) for g in per_example.values()))
+    assert (norms > clip).any() and (norms < clip).any()  # both sides of the cap are tested
+    factor = (clip / (norms + 1e-6)).clamp(max=1.0)
+    expected_batch = ctx.optimizer.expected_batch_size
+    for (name, param), (ref_name, g) in zip(ctx.model._module.named_parameters(),
+                                             per_example.items(), strict=True):
+        assert name == ref_name
+        expected = torch.einsum("i,i...->...", factor, g) / expected_batch
+        torch.testing.assert_close(param.grad, expected, rtol=1e-4, atol=1e-6)
+
+
+def test_dp_with_distillation_keeps_per_example_hooks():
+    techniques = T.build({"dp": {}, "distillation": {"teacher": "x"}})
+    dp = next(t for t in techniques if t.name == "dp")
+    from playground.techniques.dp import _shapes_loss
+
+    assert any(_shapes_loss(t) for t in techniques if t is not dp)
+
+
+def test_memoised_renyi_divergence_is_the_same_function():
+    from opacus.accountants.analysis import rdp
+
+    from playground.techniques.dp import _memoize_rdp
+
+    _memoize_rdp()
+    original = rdp._compute_rdp.__wrapped__
+    for q, sigma, alpha in [(0.06, 1.0, 2.5), (0.01, 0.7, 32.0), (1.0, 2.0, 3.0)]:
+        assert rdp._compute_rdp(q, sigma, alpha) == original(q, sigma, alpha)
+
+
 def test_dp_returns_the_plain_model_that_made_the_predictions():
     result = _run(dp_noise=1.0, **DP)
     assert not hasattr(result.model, "_module")  # Opacus' wrapper is gone

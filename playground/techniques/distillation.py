@@ -7,7 +7,6 @@ the student with its twin trained without the teacher (same settings and seed).
 from __future__ import annotations
 
 import torch
-from safetensors.torch import load_file
 from torch.nn import functional as F
 
 from playground.techniques import Param, Technique, register
@@ -17,6 +16,27 @@ def student_alone(config):
     """The same config without distillation: the twin that shows what the teacher added."""
     rest = {k: v for k, v in config.techniques.items() if k != "distillation"}
     return config.model_copy(update={"techniques": rest})
+
+
+# "Train a teacher first": a teacher id of this form queues a fresh teacher run (same
+# data, seed and epochs, no techniques) and makes the student wait for it.
+NEW_TEACHERS = {
+    "new-mlp": ("a wide neural network (MLP, 256 wide)", dict(model="mlp", width=256, depth=2)),
+    "new-cnn": ("the image network (CNN)", dict(model="cnn")),
+    "new-vit": ("a small vision transformer (ViT)", dict(model="vit")),
+}
+
+
+def teacher_config(student):
+    """The config of the teacher that 'train a teacher first' queues for `student`."""
+    from models import model_info
+    from playground.config import make_config
+
+    _, settings = NEW_TEACHERS[student.techniques["distillation"]["teacher"]]
+    return make_config(dataset=student.dataset, seed=student.seed, noise=student.noise,
+                       device=student.device, epochs=max(student.epochs, 10),
+                       batch_size=student.batch_size,
+                       lr=model_info(settings["model"]).default_lr, **settings)
 
 
 def soft_target_loss(student_logits, teacher_logits, temperature: float):
@@ -47,7 +67,17 @@ class Distillation(Technique):
     def check(self, config) -> list[str]:
         if not self.teacher:
             return ["distillation.teacher: give the id of a finished run to learn from "
-                    "(python -m playground runs lists them)"]
+                    "(python -m playground runs lists them), or one of "
+                    f"{', '.join(NEW_TEACHERS)} to train a new teacher first"]
+        if self.teacher in NEW_TEACHERS:
+            from models import model_info
+            from playground.datasets import dataset_info
+
+            model = NEW_TEACHERS[self.teacher][1]["model"]
+            kind = dataset_info(config.dataset).kind
+            if kind not in model_info(model).kinds:
+                return [f"distillation.teacher: {self.teacher} trains a {model} teacher, which "
+                        f"does not work on {kind} data; use new-mlp or a finished run"]
         return []
 
     def _teacher_run(self, ctx):
@@ -69,13 +99,10 @@ class Distillation(Technique):
         return store, run
 
     def on_model(self, ctx) -> None:
-        from models import build_model
-        from playground.training import WEIGHTS_FILE, model_spec
+        from playground.artifacts import load_run
 
         store, run = self._teacher_run(ctx)
-        teacher = build_model(run.config.model, model_spec(run.config, ctx.data))
-        teacher.load_state_dict(load_file(str(store.artifact_dir(run.id) / WEIGHTS_FILE)))
-        teacher.to(ctx.device).eval()
+        teacher = load_run(store, run.id).model.to(ctx.device)
         with torch.no_grad():  # once: the teacher never changes
             self.teacher_logits = torch.cat([teacher(ctx.X[i:i + 1024])
                                              for i in range(0, ctx.n, 1024)])

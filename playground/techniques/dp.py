@@ -25,6 +25,24 @@ def epsilon_meaning(epsilon: float) -> str:
     return "weak privacy: the guarantee is loose; an attacker could learn a fair amount"
 
 
+def _shapes_loss(technique) -> bool:
+    from playground.techniques import Technique
+
+    return type(technique).loss is not Technique.loss
+
+
+def _memoize_rdp() -> None:
+    """Opacus' accountants recompute the per-step Rényi divergence (a pure function of the
+    sample rate, noise and order) on every ε query, ~0.1-0.2 s each; asking once per epoch
+    made that the biggest cost of a DP epoch. Caching it returns identical numbers."""
+    from functools import lru_cache
+
+    from opacus.accountants.analysis import rdp
+
+    if not hasattr(rdp._compute_rdp, "cache_info"):
+        rdp._compute_rdp = lru_cache(maxsize=4096)(rdp._compute_rdp)
+
+
 @register
 class DPNoise(Technique):
     name = "dp"
@@ -60,27 +78,44 @@ class DPNoise(Technique):
     def on_optimizer(self, ctx) -> None:
         from opacus import PrivacyEngine
 
+        _memoize_rdp()
+
         self.delta_used = self.delta or 1.0 / ctx.n
         indices = torch.utils.data.TensorDataset(torch.arange(ctx.n))
         loader = torch.utils.data.DataLoader(indices, batch_size=ctx.bs)
         # Opacus' hooks trip torch's "no inputs require gradients" notice on every step;
         # it is expected here (inputs are data, not parameters).
         warnings.filterwarnings("ignore", message="Full backward hook is firing")
+        # Ghost clipping gets each example's gradient norm without materialising the
+        # per-example gradients (two cheap backward passes instead of one costly one);
+        # it needs the loss per example, so a technique that reshapes the loss itself
+        # (distillation) keeps Opacus' classic per-example hooks.
+        others_shape_loss = any(_shapes_loss(t) for t in ctx.techniques if t is not self)
+        self.clipping = "hooks" if others_shape_loss else "ghost"
+        common = dict(module=ctx.model, optimizer=ctx.optimizer, data_loader=loader,
+                      max_grad_norm=self.max_grad_norm, grad_sample_mode=self.clipping)
+        if self.clipping == "ghost":
+            common["criterion"] = torch.nn.CrossEntropyLoss()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # secure-RNG advice for research use
             self.engine = PrivacyEngine(accountant=self.accountant)
             if self.target_epsilon > 0:
-                model, optimizer, loader = self.engine.make_private_with_epsilon(
-                    module=ctx.model, optimizer=ctx.optimizer, data_loader=loader,
-                    target_epsilon=self.target_epsilon, target_delta=self.delta_used,
-                    epochs=ctx.config.epochs, max_grad_norm=self.max_grad_norm)
+                made = self.engine.make_private_with_epsilon(
+                    **common, target_epsilon=self.target_epsilon,
+                    target_delta=self.delta_used, epochs=ctx.config.epochs)
             else:
-                model, optimizer, loader = self.engine.make_private(
-                    module=ctx.model, optimizer=ctx.optimizer, data_loader=loader,
-                    noise_multiplier=self.noise_multiplier, max_grad_norm=self.max_grad_norm)
+                made = self.engine.make_private(**common, noise_multiplier=self.noise_multiplier)
+        model, optimizer, loader = made[0], made[1], made[-1]
+        self.criterion = made[2] if self.clipping == "ghost" else None
         self.sigma = optimizer.noise_multiplier
         self.sample_rate = 1 / len(loader)
         ctx.model, ctx.optimizer, ctx.loader = model, optimizer, loader
+
+    def loss(self, ctx, logits, xb, yb, loss):
+        if self.criterion is None:
+            return loss
+        # Per-example losses wrapped so that backward() clips each example (ghost clipping).
+        return self.criterion(logits, yb)
 
     def epsilon(self) -> float:
         return float(self.engine.get_epsilon(self.delta_used))
@@ -98,5 +133,5 @@ class DPNoise(Technique):
             "epsilon": eps, "delta": self.delta_used, "noise_multiplier": self.sigma,
             "sample_rate": self.sample_rate, "dp_steps": ctx.step,
             "accountant": self.accountant, "epsilon_meaning": epsilon_meaning(eps),
-            "dp_layer_changes": self.changes,
+            "dp_layer_changes": self.changes, "dp_clipping": self.clipping,
         })
