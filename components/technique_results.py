@@ -24,6 +24,8 @@ def _quantization(q: dict, m: dict) -> None:
             f"{q['latency_ms_batch256']:.2f} ms", percent(q["accuracy"])],
     }, index=["saved weights", "latency, one example", "latency, 256 examples", "accuracy"])
     st.table(table)
+    if q.get("method"):
+        st.caption(f"How: {q['method']}.")
 
 
 def _dp(m: dict) -> None:

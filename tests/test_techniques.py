@@ -21,6 +21,7 @@ from playground import techniques as T
 from playground.config import ConfigError, make_config
 from playground.datasets import DATASETS
 from playground.techniques.augmentation import Augmentation
+from playground.techniques.quantization import CALIBRATION_EXAMPLES
 from playground.training import SilentReporter, TrainContext, evaluate, train
 
 pytestmark = pytest.mark.filterwarnings(
@@ -209,7 +210,8 @@ def test_int8_quantization_shrinks_and_reports_consistent_predictions():
     assert q["size_bytes"] <= 0.35 * q["float_size_bytes"]
 
     data = result.dataset
-    qmodel, qdevice = Q.quantize(result.model, "int8", torch.device("cpu"))
+    calibration = torch.from_numpy(data.X_train[:CALIBRATION_EXAMPLES])
+    qmodel, qdevice = Q.quantize(result.model, "int8", torch.device("cpu"), calibration)
     assert qdevice.type == "cpu"
     assert not any(type(m) is nn.Linear for m in qmodel.modules())  # Linear layers swapped
     assert Q.serialized_bytes(qmodel) == q["size_bytes"]
@@ -217,6 +219,27 @@ def test_int8_quantization_shrinks_and_reports_consistent_predictions():
         qpred = qmodel(torch.from_numpy(data.X_test)).argmax(1).numpy()
     assert q["changed_predictions"] == int((qpred != result.y_pred).sum())
     assert q["accuracy"] == pytest.approx(float((qpred == data.y_test).mean()))
+
+
+def test_static_int8_quantizes_the_convolutions_too():
+    from torch.ao.nn import quantized as nnq
+
+    result = _run(quantize="int8", model="cnn", epochs=1)
+    q = result.metrics["quantized"]
+    assert q["method"].startswith("static int8")
+    assert q["size_bytes"] <= 0.35 * q["float_size_bytes"]
+    calibration = torch.from_numpy(result.dataset.X_train[:CALIBRATION_EXAMPLES])
+    qmodel, _ = Q.quantize(result.model, "int8", torch.device("cpu"), calibration)
+    kinds = {type(m) for m in qmodel.modules()}
+    assert not kinds & {nn.Conv2d, nn.Linear}  # every conv and linear layer is int8
+    assert any(issubclass(k, nnq.Conv2d) for k in kinds)
+    # Integer arithmetic only approximates the float model: most answers must agree.
+    assert q["changed_predictions"] <= 0.05 * result.metrics["test_examples"]
+
+
+def test_models_without_static_kernels_fall_back_to_dynamic_int8():
+    vit = _run(quantize="int8", model="vit", epochs=1, width=16, depth=1).metrics["quantized"]
+    assert vit["method"].startswith("dynamic int8") and "skipped" not in vit
 
 
 def test_quantization_leaves_the_float_model_untouched():

@@ -7,6 +7,9 @@ from playground import quantize as Q
 from playground.techniques import Param, Technique, register
 
 
+CALIBRATION_EXAMPLES = 512  # training examples that set static int8's activation ranges
+
+
 @register
 class Quantization(Technique):
     name = "quantization"
@@ -25,7 +28,8 @@ class Quantization(Technique):
         if reason:
             metrics["quantized"] = {"mode": self.mode, "skipped": reason}
             return
-        qmodel, qdevice = Q.quantize(ctx.model, self.mode, ctx.device)
+        calibration = ctx.X[:CALIBRATION_EXAMPLES]
+        qmodel, qdevice = Q.quantize(ctx.model, self.mode, ctx.device, calibration)
         X = torch.from_numpy(ctx.data.X_test)
         batch = X[:256].repeat((256 // len(X[:256]) + 1,) + (1,) * (X.dim() - 1))[:256]
         with torch.no_grad():
@@ -36,6 +40,7 @@ class Quantization(Technique):
         metrics["latency_ms_batch256"] = measure_latency_ms(ctx.model, batch.to(ctx.device))
         metrics["quantized"] = {
             "mode": self.mode,
+            "method": Q.method(ctx.model, self.mode, calibrated=True),
             "device": str(qdevice),
             "size_bytes": Q.serialized_bytes(qmodel),
             "float_size_bytes": Q.serialized_bytes(ctx.model),
