@@ -6,6 +6,7 @@ cancellation go through a Reporter that the caller throttles.
 """
 from __future__ import annotations
 
+import contextlib
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -127,10 +128,17 @@ class TrainContext:
         self.step = 0
         self.epoch = 0
         self.stop = False  # a technique (early stopping) may end training
+        self.amp_dtype: torch.dtype | None = None  # mixed precision sets these
+        self.scaler: torch.amp.GradScaler | None = None
         self.y_pred: np.ndarray | None = None
         # Techniques that transform batches or the loss opt into the general path.
         self._plain = not any(_overrides(t, "on_batch") or _overrides(t, "loss")
                               or _overrides(t, "after_step") for t in techniques)
+
+    def _autocast(self):
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.amp_dtype)
 
     def hook(self, name: str, *args) -> None:
         for t in self.techniques:
@@ -144,14 +152,20 @@ class TrainContext:
         if not self._plain:
             for t in self.techniques:
                 xb, yb = t.on_batch(self, xb, yb)
-        logits = self.model(xb)
-        loss = F.cross_entropy(logits, yb)
-        if not self._plain:
-            for t in self.techniques:
-                loss = t.loss(self, logits, xb, yb, loss)
+        with self._autocast():
+            logits = self.model(xb)
+            loss = F.cross_entropy(logits, yb)
+            if not self._plain:
+                for t in self.techniques:
+                    loss = t.loss(self, logits, xb, yb, loss)
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()
+        if self.scaler is None:
+            loss.backward()
+            self.optimizer.step()
+        else:  # fp16: scale the loss so small gradients survive, unscale before the step
+            self.scaler.scale(loss).backward()
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
         if not self._plain:
             self.hook("after_step")
         return loss, logits

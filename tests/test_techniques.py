@@ -566,3 +566,40 @@ def test_every_pair_trains_to_finished_metrics(a, b):
         assert m["quantized"]["size_bytes"] < m["quantized"]["float_size_bytes"]
     if "epsilon" in m:
         assert math.isfinite(m["epsilon"]) and m["epsilon"] > 0
+
+
+# -- mixed precision -----------------------------------------------------------------------
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU refusal")
+def test_mixed_precision_is_refused_without_a_gpu_with_the_reason():
+    with pytest.raises(ConfigError) as exc:
+        make_config(dataset="digits", model="mlp", mixed_precision="bf16")
+    assert any("needs a GPU" in p and "switch it off" in p for p in exc.value.problems)
+
+
+@pytest.mark.parametrize("dtype", ["bf16", "fp16"])
+def test_the_loop_runs_forward_passes_in_the_mixed_precision_dtype(dtype):
+    """The loop's autocast and loss scaling, exercised on this machine's device (the
+    technique itself only allows CUDA, where the same code path runs)."""
+    from playground.techniques.mixed_precision import MixedPrecision
+
+    config = make_config(dataset="digits", model="mlp", width=32, epochs=2, batch_size=128)
+    technique = MixedPrecision(dtype=dtype)
+    ctx = TrainContext(config, SilentReporter(), [technique])
+    ctx.optimizer = torch.optim.Adam(ctx.model.parameters(), lr=config.lr)
+    ctx.hook("on_optimizer")
+    seen = []
+    ctx.model[1].register_forward_hook(  # training steps only; evaluation stays fp32
+        lambda m, i, out: seen.append(out.dtype) if m.training else None)
+    before = [p.detach().clone() for p in ctx.model.parameters()]
+    ctx.run_epochs(2)
+    expected = torch.bfloat16 if dtype == "bf16" else torch.float16
+    assert seen and all(d == expected for d in seen)  # the layers computed in 16 bits
+    assert all(p.dtype == torch.float32 for p in ctx.model.parameters())  # weights stay fp32
+    assert any(not torch.equal(a, b) for a, b in zip(before, ctx.model.parameters(),
+                                                     strict=True))
+    assert all(math.isfinite(h["train_loss"]) for h in ctx.history)
+    assert (ctx.scaler is not None) == (dtype == "fp16")
+    metrics: dict = {}
+    technique.finalize(ctx, metrics)
+    assert metrics["mixed_precision"]["dtype"] == dtype

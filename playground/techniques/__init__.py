@@ -173,6 +173,7 @@ from playground.techniques import (  # noqa: E402,F401
     dropout,
     early_stopping,
     lr_schedule,
+    mixed_precision,
     pruning,
     quantization,
     weight_decay,

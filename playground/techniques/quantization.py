@@ -6,7 +6,6 @@ import torch
 from playground import quantize as Q
 from playground.techniques import Param, Technique, register
 
-
 CALIBRATION_EXAMPLES = 512  # training examples that set static int8's activation ranges
 
 
