@@ -482,6 +482,33 @@ def test_cosine_schedule_drives_the_optimizer():
         torch_cosine_lr(0.02, ctx.total_steps, half), rel=1e-9)
 
 
+def test_pruning_fine_tune_does_not_restart_the_cosine():
+    from playground.techniques import Technique
+    from playground.techniques.lr_schedule import FINE_TUNE_SHARE
+
+    class LearningRates(Technique):  # records the rate each step actually used
+        def on_model(self, ctx):
+            self.rates = []
+
+        def after_step(self, ctx):
+            self.rates.append(ctx.optimizer.param_groups[0]["lr"])
+
+    config = make_config(dataset="digits", model="mlp", width=16, epochs=3, lr=0.02,
+                         schedule="cosine", prune=0.5, prune_fine_tune=2)
+    recorder = LearningRates()
+    ctx = TrainContext(config, SilentReporter(), T.build(config.techniques) + [recorder])
+    ctx.hook("on_model")  # the same sequence as train()
+    ctx.optimizer = torch.optim.Adam(ctx.model.parameters(), lr=config.lr)
+    ctx.hook("on_optimizer")
+    ctx.run_epochs(config.epochs)
+    ctx.hook("on_train_end")
+    main, fine = recorder.rates[:ctx.total_steps], recorder.rates[ctx.total_steps:]
+    assert len(fine) == 2 * ctx.steps_per_epoch
+    assert all(b <= a for a, b in zip(main, main[1:], strict=False))  # cosine only falls
+    assert main[-1] < 0.01 * config.lr
+    assert fine == [pytest.approx(FINE_TUNE_SHARE * config.lr)] * len(fine)
+
+
 # -- validation and combinations -----------------------------------------------------------
 
 def test_unknown_technique_is_refused():
