@@ -69,6 +69,11 @@ class Technique:
             return settings[name]
         raise AttributeError(name)
 
+    @classmethod
+    def unavailable(cls) -> str | None:
+        """Why this technique can't run on this machine at all (e.g. it needs a GPU)."""
+        return None
+
     # -- hooks (all optional) ----------------------------------------------------------
     def check(self, config) -> list[str]:
         """Problems with this technique in this config (beyond ranges and conflicts)."""

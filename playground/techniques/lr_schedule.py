@@ -5,7 +5,6 @@ import torch
 
 from playground.techniques import Param, Technique, register
 
-
 FINE_TUNE_SHARE = 0.1  # learning rate after training, as a share of the starting one
 
 

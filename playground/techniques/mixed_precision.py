@@ -24,6 +24,12 @@ class MixedPrecision(Technique):
                     choices=("bf16", "fp16"), flag="--mixed-precision"),)
     measures = ("training time", "loss scale (fp16)")
 
+    @classmethod
+    def unavailable(cls) -> str | None:
+        if not torch.cuda.is_available():
+            return "Needs a GPU; this machine trains on its CPU."
+        return None
+
     def check(self, config) -> list[str]:
         try:
             device = devices.resolve(config.device)
