@@ -103,6 +103,9 @@ class Distillation(Technique):
 
         store, run = self._teacher_run(ctx)
         teacher = load_run(store, run.id).model.to(ctx.device)
+        # Augmented batches differ from the stored inputs, so the teacher has to see the
+        # same augmented pictures the student sees; otherwise its outputs are computed once.
+        self.live_teacher = teacher if "augmentation" in ctx.config.techniques else None
         with torch.no_grad():  # once: the teacher never changes
             self.teacher_logits = torch.cat([teacher(ctx.X[i:i + 1024])
                                              for i in range(0, ctx.n, 1024)])
@@ -113,7 +116,12 @@ class Distillation(Technique):
 
     def loss(self, ctx, logits, xb, yb, loss):
         # `loss` is the usual cross-entropy against the labels (or mixup's blended labels).
-        soft = soft_target_loss(logits, self.teacher_logits[ctx.batch_idx], self.temperature)
+        if self.live_teacher is not None:
+            with torch.no_grad():
+                teacher_logits = self.live_teacher(xb)
+        else:
+            teacher_logits = self.teacher_logits[ctx.batch_idx]
+        soft = soft_target_loss(logits, teacher_logits, self.temperature)
         return self.weight * soft + (1 - self.weight) * loss
 
     def finalize(self, ctx, metrics) -> None:
