@@ -55,7 +55,8 @@ class Distillation(Technique):
                    "(which wrong answers look plausible). Small models often get closer to "
                    "the teacher this way than on their own.")
     params = (
-        Param("teacher", "", "Id of a finished run on the same data (the teacher).",
+        Param("teacher", "", "Id of a finished run on the same data (the teacher), or "
+              "new-mlp / new-cnn / new-vit to train a new teacher first.",
               flag="--distill-from", pick_run=True),
         Param("temperature", 4.0, "Softens the teacher's answers; higher shows more of the "
               "runner-up classes.", 1.0, 20.0, flag="--distill-temperature"),
