@@ -1,0 +1,68 @@
+"""Explain: one input, explained by several methods, for 1-4 runs side by side."""
+import streamlit as st
+
+from components.explain_grid import FLOAT_FOR_GRADIENTS, explanation_grid, plan, replan_if_asked
+from components.explain_input import pick_input
+from components.explain_insights import (
+    SANITY,
+    agreement_section,
+    overall_section,
+    sanity_section,
+)
+from components.explain_pick import (
+    get_runner,
+    loadable,
+    make_rows,
+    pick_methods,
+    pick_runs,
+    pick_target,
+)
+from components.shared import app_shell_guard, get_store
+
+app_shell_guard()
+
+st.title("Explain a prediction")
+st.caption("Why did a model give this answer? Pick runs, an example and some explanation "
+           "methods: each row is a run, each column a method. Red marks what pushed the model "
+           "towards its answer, blue what pushed it away. Runs trained with different "
+           "techniques side by side show whether, say, privacy noise changed what the model "
+           "looks at. Every method explains the same number: the model's odds for the "
+           "class on a log scale (log-odds: 0 is a coin toss, +5 about 150 to 1 for), which "
+           "still moves when a model is 99.99% sure.")
+store = get_store()
+runner = get_runner()
+runs = loadable(runner, pick_runs(store))
+methods = pick_methods() if runs else []
+if runs and methods:
+    st.subheader("Choose an example")
+    choice = pick_input(runner, runs)
+    data = runner.bank.loaded(runs[0].id).data
+    target = pick_target(data.class_names)
+    rows = make_rows(runner, runs, choice.x, target)
+    if any(r.variant == "int8" for r in rows):
+        st.toggle("Gradient methods on int8 runs: explain the run's float model instead",
+                  key=FLOAT_FOR_GRADIENTS,
+                  help="Integrated Gradients and Saliency need gradients, which int8 "
+                       "models do not have. The float model is the same run before "
+                       "quantization.")
+    the_plan = plan(runner, rows, methods, choice, bool(st.session_state.get(SANITY)))
+    waiting = not runner.progress(the_plan.all_requests).finished
+
+    @st.fragment(run_every=0.7 if waiting else None)
+    def results() -> None:
+        replan_if_asked()
+        progress = runner.progress(the_plan.all_requests)
+        if not progress.finished:
+            now = f" Now: {progress.running}." if progress.running else ""
+            st.progress(progress.done / max(1, progress.total),
+                        text=f"Explaining in the background: {progress.done} of "
+                             f"{progress.total} ready.{now}")
+        st.subheader(f"Explanations of {choice.label}")
+        explanation_grid(runner, rows, methods, choice, data, the_plan)
+        agreement_section(runner, rows, methods, data, the_plan)
+        overall_section(runner, rows, data, the_plan)
+        sanity_section(runner, rows, methods, the_plan)
+        if waiting and progress.finished:
+            st.rerun()  # all done: a full rerun switches the polling off
+
+    results()

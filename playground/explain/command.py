@@ -1,0 +1,92 @@
+"""`python -m playground explain RUN_ID --index 7 --method lime,shap,ig --json`.
+
+Explains one test example of a finished run with each method and prints, per method, the
+attributions (shaped like the input), the class explained and the seconds it took.
+Answers come from (and go into) the same cache the Explain page uses.
+"""
+from __future__ import annotations
+
+import json
+import sys
+
+from playground.explain import methods as M
+from playground.explain.cache import ExplanationCache, Request
+from playground.explain.jobs import explain_cached
+from playground.explain.subjects import ModelBank, default_variant
+
+ALL = ",".join(M.method_names())
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+def run_explain(store, args) -> int:
+    names = [m.strip() for m in args.method.split(",") if m.strip()]
+    unknown = [m for m in names if m not in M.METHODS]
+    if unknown or not names:
+        return _fail(f"--method: unknown method {', '.join(unknown) or '(none)'}; choose from "
+                     f"{ALL} (comma-separated)")
+    bank = ModelBank(store)
+    try:
+        loaded = bank.loaded(args.run_id)
+    except ValueError as exc:
+        return _fail(str(exc))
+    X = loaded.data.X_test
+    if not 0 <= args.index < len(X):
+        return _fail(f"--index: run {args.run_id}'s test split has {len(X)} examples, so the "
+                     f"index must be 0 to {len(X) - 1} (you gave {args.index})")
+    variant = args.variant or default_variant(loaded.run)
+    if variant == "int8" and default_variant(loaded.run) != "int8":
+        return _fail(f"--variant int8: run {args.run_id} was not quantized to int8; leave "
+                     "--variant out or use --variant float")
+    gradient = [m for m in names if M.method(m).needs_gradients]
+    if variant == "int8" and gradient:
+        return _fail(f"{', '.join(gradient)} need gradients and an int8 model has none; use "
+                     "--variant float to explain the run's float model, or choose from "
+                     "lime,shap,occlusion")
+    subject = bank.subject(args.run_id, variant)
+    x = X[args.index]
+    probs = subject.probs(x[None])[0]
+    predicted = int(probs.argmax())
+    target = predicted if args.target is None else args.target
+    if not 0 <= target < len(probs):
+        return _fail(f"--target: classes are 0 to {len(probs) - 1} (you gave {target})")
+    cache = ExplanationCache(store)
+    out = {"run_id": args.run_id, "index": args.index, "variant": variant,
+           "input_shape": list(x.shape), "true_class": int(loaded.data.y_test[args.index]),
+           "predicted_class": predicted, "confidence": float(probs[predicted]),
+           "class_names": loaded.data.class_names,
+           "explains": "log-odds of the target class, log(p / (1 - p))", "methods": {}}
+    for name in names:
+        request = Request(args.run_id, name, variant, target, M.settings(name, subject), x=x)
+        if args.no_cache:
+            attribution, cached = M.explain(subject, x, name, target, request.settings), False
+            cache.put(request, attribution)
+        else:
+            attribution, cached = explain_cached(bank, cache, request)
+        out["methods"][name] = {**attribution.to_json(), "cached": cached}
+    if args.json:
+        print(json.dumps(out))
+    else:
+        print(_text(out, loaded.data.feature_names))
+    return 0
+
+
+def _text(out: dict, feature_names: list[str]) -> str:
+    import numpy as np
+
+    names = out["class_names"]
+    lines = [f"run {out['run_id']} ({out['variant']} model), test example {out['index']}: "
+             f"true class {names[out['true_class']]}, predicted {names[out['predicted_class']]} "
+             f"({out['confidence']:.0%} sure); every method explains the class's log-odds"]
+    for name, m in out["methods"].items():
+        values = np.asarray(m["attributions"]).ravel()
+        top = np.argsort(-np.abs(values))[:5]
+        shown = ", ".join(f"{feature_names[i] if i < len(feature_names) else i} "
+                          f"{values[i]:+.3g}" for i in top)
+        note = " (cached)" if m["cached"] else ""
+        lines.append(f"  {M.method(name).title:<21} class {names[m['target']]}, "
+                     f"{m['seconds']:.3f} s{note}: {shown}")
+    return "\n".join(lines)

@@ -1,0 +1,166 @@
+"""The Explain page through Streamlit's AppTest: the real app.py, page and components.
+
+Explanations are computed by the page's background thread (in this process under
+AppTest), so a test reruns the script until the progress line is gone, as the page's
+polling fragment would in a browser.
+"""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from playground.config import make_config
+from playground.store import Store
+from playground.worker import execute
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = ROOT / "app.py"
+PAGE = "pages/explain.py"
+
+
+@pytest.fixture
+def home(app_home) -> Path:
+    yield app_home
+    from components import explain_pick
+
+    explain_pick._runner.clear()  # the page's background explainer, one per server
+
+
+@pytest.fixture
+def store(home) -> Store:
+    return Store(home)
+
+
+def train_now(store: Store, **values) -> str:
+    run_id = store.enqueue(make_config(**values))
+    run = store.claim(os.getpid())
+    assert run is not None and run.id == run_id
+    assert execute(store, run) == "finished", store.get(run_id).error
+    return run_id
+
+
+def open_explain() -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=120).run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.switch_page(PAGE).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "Explain a prediction"
+    return at
+
+
+def texts(at: AppTest) -> str:
+    parts = [e.value for kind in ("markdown", "caption", "info", "error", "warning")
+             for e in getattr(at, kind)]
+    return "\n".join(str(p) for p in parts)
+
+
+def settle(at: AppTest, limit_s: float = 240) -> AppTest:
+    """Rerun until the background thread has everything (the browser's polling)."""
+    deadline = time.monotonic() + limit_s
+    while "working on it" in texts(at) or "still being computed" in texts(at) or \
+            any("Explaining in the background" in str(p.proto) for p in at.get("progress")):
+        assert time.monotonic() < deadline, "explanations did not arrive"
+        time.sleep(0.3)
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def charts(at: AppTest) -> list:
+    return list(at.get("vega_lite_chart"))
+
+
+def test_without_finished_runs_the_page_says_where_to_start(home):
+    at = open_explain()
+    assert len(at.info) == 1 and "No finished runs yet" in at.info[0].value
+    assert not charts(at)
+
+
+def test_two_digit_runs_three_methods_give_a_grid_agreement_and_overall_view(home, store):
+    plain = train_now(store, dataset="digits", model="mlp", epochs=2)
+    dropout = train_now(store, dataset="digits", model="mlp", epochs=2, dropout=0.3)
+    at = open_explain()
+    at.multiselect(key="explain_runs").set_value([plain, dropout]).run()
+    assert at.multiselect(key="explain_methods").value == ["lime", "shap", "ig"]
+    settle(at)
+
+    # Thumbnails and the input (2), the grid (2 runs x 3 methods), overall views (2).
+    assert len(charts(at)) == 2 + 6 + 2
+    page = texts(at)
+    assert "completeness gap" in page and "local fit R²" in page and "shares add to" in page
+    assert "most alike:" in page and "least alike:" in page
+    assert f"Runs **{plain}** and **{dropout}** look at" in page
+    assert "of their 5 most important pixels" in page or "agree on the 5" in page
+
+    # A second visit (a new session) finds every map in the cache at once.
+    again = open_explain()
+    again.multiselect(key="explain_runs").set_value([plain, dropout]).run()
+    assert "working on it" not in texts(again)
+    assert len(charts(again)) == 2 + 6 + 2
+
+
+def test_choosing_an_example_by_class_and_explaining_another_class(home, store):
+    run_id = train_now(store, dataset="digits", model="mlp", epochs=2)
+    at = open_explain()
+    at.selectbox(key="explain_filter").set_value("class:3").run()
+    example = at.selectbox(key="explain_index")
+    assert example.options and all("true class 3" in o for o in example.options)
+    at.multiselect(key="explain_methods").set_value(["occlusion"]).run()
+    at.selectbox(key="explain_target").set_value(5).run()
+    settle(at)
+    assert "explaining class 5" in texts(at)
+    assert run_id in texts(at)
+
+
+def test_an_int8_run_gets_perturbation_methods_and_the_float_model_on_request(home, store):
+    run_id = train_now(store, dataset="breast_cancer", model="mlp", epochs=2, quantize="int8")
+    at = open_explain()
+    at.selectbox(key="explain_dataset").set_value("breast_cancer").run()
+    at.multiselect(key="explain_runs").set_value([run_id]).run()
+    at.multiselect(key="explain_methods").set_value(["shap", "ig"]).run()
+    settle(at)
+    assert any("needs gradients; an int8 model has none" in i.value for i in at.info)
+    assert "int8 model, as the run measured it" in texts(at)
+    # Tables get a table of test rows to pick from and a what-if editor of the chosen one.
+    keys = {d.key for d in at.dataframe}
+    assert keys == {"explain_rows", f"explain_whatif_{run_id}_0"}
+
+    at.button(key="explain_float_0_ig").click().run()
+    settle(at)
+    assert not any("needs gradients" in i.value for i in at.info)
+    assert at.toggle(key="explain_float_for_gradients").value is True
+    assert "completeness gap" in texts(at) and "float model" in texts(at)
+
+
+def test_the_sanity_check_reports_a_score_per_method(home, store):
+    run_id = train_now(store, dataset="wine", model="mlp", epochs=2)
+    at = open_explain()
+    at.multiselect(key="explain_runs").set_value([run_id]).run()
+    at.multiselect(key="explain_methods").set_value(["saliency", "occlusion"]).run()
+    settle(at)
+    at.button(key="explain_sanity_start").click().run()
+    settle(at)
+    tables = [d.value for d in at.dataframe]
+    sanity = next(t for t in tables if "similarity ρ" in t.columns)
+    assert list(sanity["method"]) == ["Saliency", "Occlusion"]
+    assert sanity["similarity ρ"].between(-1, 1).all()
+    assert set(sanity["verdict"]) <= {"passes", "partly", "fails"}
+
+
+def test_a_run_whose_weights_are_gone_gets_a_message_not_a_crash(home, store):
+    from playground.training import WEIGHTS_FILE
+
+    broken = train_now(store, dataset="wine", model="logreg", epochs=2)
+    healthy = train_now(store, dataset="wine", model="logreg", epochs=2, seed=1)
+    (store.artifact_dir(broken) / WEIGHTS_FILE).unlink()
+    at = open_explain()
+    at.multiselect(key="explain_runs").set_value([broken, healthy]).run()
+    assert not at.exception, [e.value for e in at.exception]
+    errors = [e.value for e in at.error]
+    assert any(broken in e and "weights file is missing" in e for e in errors), errors
+    settle(at)
+    assert healthy in texts(at) and "completeness gap" in texts(at)
