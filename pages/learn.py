@@ -1,0 +1,22 @@
+"""Learn: each technique in plain words with a ready setup to try, then the glossary."""
+import streamlit as st
+
+from components.glossary_learn import glossary_section, lesson_card
+from components.shared import app_shell_guard, get_store
+from playground import learn
+
+app_shell_guard()
+
+st.title("Learn")
+st.write(
+    "Each switch on the Train page is a technique real companies use, and each one buys "
+    "something at a price. Here is what they do, the trade-off each one shows, and when a "
+    "company reaches for it. **Try it** opens Train with a setup that shows the effect; "
+    "words you don't know are in the [glossary](#glossary) below."
+)
+
+store = get_store()
+for entry in learn.entries():
+    lesson_card(entry, store)
+
+glossary_section()

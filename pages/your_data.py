@@ -1,0 +1,25 @@
+"""Your data: upload a CSV or a ZIP of pictures, see what was found, then train on it."""
+import streamlit as st
+
+from components.shared import app_shell_guard, get_store
+from components.upload_form import upload_form, upload_preview
+from components.upload_list import save_button, uploaded_list
+
+app_shell_guard()
+
+st.title("Your data")
+st.write(
+    "Try the playground on your own examples: a **CSV table** (one row per example, one "
+    "column to predict) or a **ZIP of pictures** with one folder per class "
+    "(`cats/001.png`, `dogs/001.png`, …). You see what was found and any problems before "
+    "anything is saved; the file is only read, never run."
+)
+
+store = get_store()
+prepared = upload_form()
+if prepared is not None:
+    upload_preview(prepared)
+    save_button(prepared, store)
+
+st.subheader("Uploaded so far")
+uploaded_list(store)
