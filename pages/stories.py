@@ -1,0 +1,57 @@
+"""Stories: one-click guided experiments. Pick one; its runs train live, then a walkthrough
+says what their numbers show."""
+import streamlit as st
+
+from components.shared import app_shell_guard, get_store
+from components.story_view import story_live
+from components.workshop_session import current
+from playground import stories as S
+
+app_shell_guard()
+store = get_store()
+ss, qp = st.session_state, st.query_params
+
+st.title("Stories")
+st.write("Each story is a small experiment with a question a company would ask. One click "
+         "trains its runs in the background (well under a minute), then the page walks you "
+         "through what the results show. Every number comes from the runs themselves.")
+
+chosen = qp.get("story") if qp.get("story") in S.STORIES else ss.get("stories_open")
+keys = list(S.STORIES)
+for row in range(0, len(keys), 3):
+    for col, key in zip(st.columns(3), keys[row:row + 3], strict=False):
+        story = S.STORIES[key]
+        with col.container(border=True):
+            st.markdown(f"**{story.title}**")
+            st.caption(f"{story.question} · {len(story.steps)} runs")
+            if st.button("Open" if key != chosen else "Open ✓", key=f"stories_open_{key}",
+                         type="primary" if key == chosen else "secondary"):
+                ss["stories_open"] = chosen = key
+
+if chosen in S.STORIES:
+    qp["story"] = chosen  # a link to this story
+    story = S.STORIES[chosen]
+    ws, me, presenter = current()
+    workspace = ws.name if ws and me else None
+    st.divider()
+    st.header(story.title)
+    st.markdown(f"*{story.question}*")
+    st.write(story.intro)
+    record = S.load_record(store.home, chosen, workspace)
+    state = S.story_state(S.story_runs(store, record)) if record else None
+    if record is None or state == "broken":
+        if st.button("Run this story", type="primary", icon="▶️", key="stories_run"):
+            record, _ = S.ensure_story(store, chosen, workspace=workspace, owner=me)
+            st.rerun()
+    if record is not None:
+        if workspace:
+            st.caption(f"Shared with everyone in workshop {workspace}.")
+        story_live(store, chosen, record)
+        if state == "finished" and (not workspace or presenter):
+            if st.button("Run it again with another seed", key="stories_again",
+                         help="New random starting points and splits: see how much of the "
+                              "result is luck."):
+                S.ensure_story(store, chosen, workspace=workspace, owner=me, again=True)
+                st.rerun()
+else:
+    st.info("Open a story above to start.")

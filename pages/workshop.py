@@ -1,0 +1,183 @@
+"""Workshop: a presenter opens a named workspace, people join by link with a display name,
+everyone trains and sees the shared leaderboards and their place in the queue."""
+import streamlit as st
+
+from components.shared import app_shell_guard, get_store
+from components.workshop_board import leaderboard, my_runs
+from components.workshop_presenter import presenter_controls
+from components.workshop_session import KEY, USER, WS, current, leave
+from playground.workshop import (
+    WorkshopError,
+    clean_display_name,
+    clean_name,
+    load_workspace,
+    open_workspace,
+    owner_runs,
+)
+
+app_shell_guard()
+store = get_store()
+home = store.home
+ss, qp = st.session_state, st.query_params
+
+
+def base_url() -> str:
+    try:
+        url = (st.context.url or "").split("?")[0].rstrip("/")
+    except Exception:  # no browser (AppTest)
+        return ""
+    return url[: -len("/workshop")] if url.endswith("/workshop") else url
+
+
+def adopt_link() -> None:
+    """A join link (?ws=NAME&name=...) or a presenter link (&key=...) sets the session."""
+    if "ws" in qp:
+        try:
+            name = clean_name(qp["ws"])
+        except WorkshopError as exc:
+            st.error(exc.problems[0])
+            return
+        if ss.get(WS) != name:
+            leave()
+            ss[WS] = name
+    if "name" in qp and not ss.get(USER):
+        try:
+            ss[USER] = clean_display_name(qp["name"])
+        except WorkshopError:
+            pass  # asked for below
+    if "key" in qp and ss.get(WS):
+        ws = load_workspace(home, ss[WS])
+        if ws and ws.is_presenter_key(qp["key"]):
+            ss[KEY] = qp["key"]
+            ss.setdefault(USER, "Presenter")
+        del qp["key"]  # never leave the key on a projected screen
+
+
+def landing() -> None:
+    st.write("A workshop puts a room on one server: everyone trains their own runs, the "
+             "queue takes turns fairly, and a shared leaderboard shows who found the best "
+             "trade-off.")
+    join, create = st.columns(2, gap="large")
+    with join.form("workshop_join_form"):
+        st.subheader("Join a workshop")
+        ws_name = st.text_input("Workshop name", key="workshop_join_ws",
+                                help="The presenter's link has it after ?ws=")
+        user = st.text_input("Your name", key="workshop_join_user", max_chars=30,
+                             help="Shown next to your runs on the leaderboard.")
+        if st.form_submit_button("Join", type="primary"):
+            try:
+                name, shown = clean_name(ws_name), clean_display_name(user)
+            except WorkshopError as exc:
+                st.error(exc.problems[0])
+            else:
+                if load_workspace(home, name) is None:
+                    st.error(f"There is no workshop called {name!r} on this server. Check "
+                             "the name, or open it yourself on the right.")
+                else:
+                    ss[WS], ss[USER] = name, shown
+                    st.rerun()
+    with create.form("workshop_open_form"):
+        st.subheader("Open a workshop (presenter)")
+        ws_name = st.text_input("Workshop name", key="workshop_open_ws",
+                                placeholder="friday-class")
+        user = st.text_input("Your name", "Presenter", key="workshop_open_user",
+                             max_chars=30)
+        if st.form_submit_button("Open it"):
+            try:
+                ws, key = open_workspace(home, ws_name)
+                shown = clean_display_name(user)
+            except WorkshopError as exc:
+                st.error(exc.problems[0])
+            else:
+                ss[WS], ss[USER], ss[KEY] = ws.name, shown, key
+                ss["workshop_flash"] = (
+                    f"Workshop **{ws.name}** is open. Your presenter key is `{key}`: keep "
+                    "it private; with it you can change the lesson from any browser.")
+                st.rerun()
+
+
+def ask_name(ws_name: str) -> None:
+    with st.form("workshop_name_form"):
+        st.subheader(f"Join workshop {ws_name}")
+        user = st.text_input("Your name", key="workshop_name_input", max_chars=30,
+                             help="Shown next to your runs on the leaderboard.")
+        if st.form_submit_button("Join", type="primary"):
+            try:
+                ss[USER] = clean_display_name(user)
+            except WorkshopError as exc:
+                st.error(exc.problems[0])
+            else:
+                st.rerun()
+
+
+def lesson_box(ws) -> None:
+    lesson = ws.lesson
+    if lesson.note:
+        st.info(lesson.note)
+    if lesson.values or lesson.hide:
+        fixed = ", ".join(f"{k} = {v}" for k, v in lesson.values.items())
+        st.markdown(f"**This lesson:** {fixed or 'no fixed settings'}"
+                    + (f"; hidden on Train: {', '.join(lesson.hide)}" if lesson.hide else ""))
+    preset = {"values": dict(lesson.values), "lock": list(lesson.lock),
+              "hide": list(lesson.hide)}
+    if ss.get("workshop_lesson_seen") != ws.version:
+        ss["workshop_lesson_seen"] = ws.version
+        if lesson.values or lesson.hide:
+            ss["train_preset"] = preset  # the next visit to Train follows the lesson
+    if st.button("Train a model for this workshop", type="primary", icon="🏋️",
+                 key="workshop_to_train"):
+        ss["train_preset"] = preset
+        st.switch_page("pages/train.py")
+
+
+adopt_link()
+st.title("Workshop")
+if flash := ss.pop("workshop_flash", None):
+    st.success(flash)
+
+if not ss.get(WS):
+    landing()
+    st.stop()
+ws = load_workspace(home, ss[WS])
+if ws is None:
+    st.error(f"There is no workshop called {ss[WS]!r} on this server. Check the link, or "
+             "open a new workshop.")
+    if st.button("Back", key="workshop_back"):
+        leave()
+        qp.clear()
+        st.rerun()
+    st.stop()
+if not ss.get(USER):
+    ask_name(ws.name)
+    st.stop()
+
+ws, me, presenter = current()
+qp["ws"], qp["name"] = ws.name, me  # a reload or a bookmark comes back here as this person
+st.markdown(f"### {ws.name} · you are **{me}**" + (" (presenter)" if presenter else ""))
+link = f"{base_url()}{ws.join_url()}"
+st.markdown("**Join link** for the room (everyone adds their own name):")
+st.code(link, language=None)
+lesson_box(ws)
+if presenter:
+    presenter_controls(home, ws, ss[KEY])
+    with st.expander("Presenter key (keep it private)"):
+        st.code(ss[KEY], language=None)
+        st.caption(f"Presenter link: {link}&key=…  (add the key after key=)")
+
+
+@st.fragment(run_every=2.0)
+def live_boards() -> None:
+    # Always polls: other people's runs appear here while this page sits still.
+    current_ws = load_workspace(home, ws.name) or ws
+    st.subheader("Leaderboards")
+    leaderboard(current_ws, owner_runs(store, ws.name), me)
+    st.subheader("Your runs")
+    my_runs(store, current_ws, me)
+
+
+live_boards()
+st.divider()
+if st.button("Leave this workshop", key="workshop_leave"):
+    leave()
+    qp.clear()
+    st.rerun()

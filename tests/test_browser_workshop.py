@@ -1,0 +1,125 @@
+"""Real browser: a first visit to Home reaches a finished story with no input, and two
+people in one workshop (two browser contexts, so two sessions) see each other's runs on
+the shared leaderboard. Screenshots land in test-artifacts/."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from playground.store import Store
+from tests.test_browser import (  # noqa: F401
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_FLAGS,
+    _require_browser,
+    app_url,
+)
+
+SLOW = 600_000  # ms: runs train in one background worker on a shared 2-core machine
+WAIT = 60_000  # ms: a fresh server's first page, a rerun on a busy machine
+
+
+def _browser(p):
+    return p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+
+
+def _new_page(browser):
+    page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    page.set_default_timeout(60_000)
+    return page
+
+
+def test_first_visit_reaches_a_finished_story_with_no_input(app_url, tmp_path: Path):  # noqa: F811
+    sync_api = _require_browser()
+    from playwright.sync_api import expect
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        browser = _browser(p)
+        page = _new_page(browser)
+        page.goto(app_url)
+        heading = page.get_by_role("heading", name="Privacy costs accuracy")
+        expect(heading).to_be_visible(timeout=WAIT)
+        # Its runs are in line or training right away: nothing was clicked.
+        expect(page.get_by_text("No privacy noise", exact=True)).to_be_visible(timeout=WAIT)
+        page.screenshot(path=str(ARTIFACTS / "home-live.png"), full_page=True)
+        expect(page.get_by_text("Every number above comes from the runs")).to_be_visible(
+            timeout=SLOW)
+        expect(page.get_by_text("Without privacy noise the model read")).to_be_visible(timeout=WAIT)
+        expect(page.locator(".vega-embed").first).to_be_visible(timeout=WAIT)
+        page.screenshot(path=str(ARTIFACTS / "home-result.png"), full_page=True)
+
+        # A second visitor sees the same finished story; nothing more was queued.
+        other = _new_page(browser)
+        other.goto(app_url)
+        result = other.get_by_text("Without privacy noise the model read")
+        expect(result).to_be_visible(timeout=WAIT)
+        browser.close()
+    runs = Store(tmp_path / "home").list_runs()
+    assert len(runs) == 3 and {r.status for r in runs} == {"finished"}
+    assert {("dp" in r.config.techniques) for r in runs} == {True, False}
+
+
+def _train_for_workshop(page) -> None:
+    from playwright.sync_api import expect
+
+    page.get_by_role("button", name="Train a model for this workshop").click()
+    expect(page.get_by_role("heading", name="Train a model")).to_be_visible(timeout=WAIT)
+    # Wait until the lesson's preset is applied (the page writes it into the address), so
+    # the click lands on the settled page rather than on one being redrawn.
+    page.wait_for_url("**/train?*dataset=wine*", timeout=WAIT)
+    expect(page.get_by_text("Share this setup")).to_be_visible(timeout=WAIT)
+    page.get_by_role("button", name="Train", exact=True).click()
+    try:
+        expect(page.get_by_text("Queued run")).to_be_visible(timeout=WAIT)
+    except AssertionError:
+        page.screenshot(path=str(ARTIFACTS / "workshop-train-failed.png"), full_page=True)
+        raise
+    page.get_by_role("link", name="Leaderboard").click()  # the sidebar's workshop link
+
+
+def test_two_people_in_one_workshop_see_each_others_runs(app_url, tmp_path: Path):  # noqa: F811
+    sync_api = _require_browser()
+    from playwright.sync_api import expect
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        browser = _browser(p)
+        host, guest = _new_page(browser), _new_page(browser)
+
+        host.goto(app_url + "/workshop")
+        form = host.locator("[data-testid=stForm]").filter(has_text="Open a workshop")
+        form.get_by_label("Workshop name", exact=True).fill("friday class")
+        form.get_by_label("Your name", exact=True).fill("Pat")
+        form.get_by_role("button", name="Open it").click()
+        me = host.get_by_text("friday-class · you are Pat (presenter)")
+        expect(me).to_be_visible(timeout=WAIT)
+
+        # The presenter fixes the lesson: everyone trains logistic regression on wine.
+        host.get_by_text("Presenter: set the lesson, limits and boards").click()
+        lesson = host.locator("[data-testid=stForm]").filter(has_text="Save for everyone")
+        for i, option in enumerate(["Wine (13 chemical measurements)", "logreg"]):
+            lesson.locator("[data-testid=stSelectbox]").nth(i).click()
+            host.get_by_role("option", name=option, exact=True).click()
+        lesson.get_by_role("button", name="Save for everyone").click()
+        expect(host.get_by_text("Saved for everyone")).to_be_visible(timeout=WAIT)
+        expect(host.get_by_text("dataset = wine, model = logreg")).to_be_visible(timeout=WAIT)
+
+        guest.goto(app_url + "/workshop?ws=friday-class")  # the join link
+        join = guest.locator("[data-testid=stForm]").filter(has_text="Join workshop friday-class")
+        expect(join).to_be_visible(timeout=WAIT)
+        join.get_by_label("Your name", exact=True).fill("Bea")
+        join.get_by_role("button", name="Join").click()
+        expect(guest.get_by_text("friday-class · you are Bea")).to_be_visible(timeout=WAIT)
+
+        _train_for_workshop(host)
+        _train_for_workshop(guest)
+        for page, me, them in ((host, "Pat", "Bea"), (guest, "Bea", "Pat")):
+            board = page.locator("[data-testid=stTable]").first
+            expect(board).to_contain_text(them, timeout=SLOW)
+            expect(board).to_contain_text(f"{me}  ← you".replace("  ", " "), timeout=WAIT)
+        host.screenshot(path=str(ARTIFACTS / "workshop-host.png"), full_page=True)
+        guest.screenshot(path=str(ARTIFACTS / "workshop-guest.png"), full_page=True)
+        browser.close()
+    runs = Store(tmp_path / "home").list_runs()
+    assert sorted((r.workspace, r.owner, r.config.dataset, r.config.model) for r in runs) == [
+        ("friday-class", "Bea", "wine", "logreg"), ("friday-class", "Pat", "wine", "logreg")]

@@ -1,0 +1,243 @@
+"""Stories: each one's runs are set up as its text says, train for real, and the
+walkthrough is computed from their numbers (not canned); the Home page's story is queued
+once per server however many visitors arrive at once."""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+import torch
+
+from playground import stories as S
+from playground.config import make_config
+from playground.store import Run, Store
+from playground.techniques.distillation import student_alone
+from playground.worker import execute
+from tests.app_support import open_page
+
+
+@pytest.fixture
+def one_thread():
+    """Two cores shared by many processes: one torch thread trains these tiny runs fastest."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def train_queued(store: Store) -> None:
+    """Train everything queued, in the order the workers would."""
+    while (run := store.claim(os.getpid())) is not None:
+        assert execute(store, run) == "finished", store.get(run.id).error
+
+
+def configs(story: S.Story) -> dict:
+    return {s.role: make_config(**dict(s.values, **({"distill_from": "x"} if s.teacher
+                                                   else {}))) for s in story.steps}
+
+
+# -- what each story sets up ------------------------------------------------------------------
+
+
+def test_each_story_changes_only_what_it_is_about():
+    privacy = configs(S.STORIES["privacy"])
+    assert "dp" not in privacy["none"].techniques
+    noise = [privacy[r].techniques["dp"]["noise_multiplier"] for r in ("some", "strong")]
+    assert noise[0] < noise[1]
+    assert all(privacy[r].model_copy(update={"techniques": {}}) == privacy["none"]
+               for r in ("some", "strong"))
+
+    shrink = configs(S.STORIES["shrink"])
+    assert shrink["int8"].techniques == {"quantization": {"mode": "int8"}}
+    assert shrink["pruned"].techniques["pruning"]["amount"] == 0.8
+    assert shrink["student"].width < shrink["original"].width
+    # The student-alone step is exactly the twin the distillation plug-in compares with.
+    assert student_alone(shrink["student"]) == shrink["alone"]
+
+    teacher = configs(S.STORIES["teacher"])
+    assert student_alone(teacher["student"]) == teacher["alone"]
+    assert teacher["teacher"].model == "cnn" and teacher["student"].model == "mlp"
+    assert S.STORIES["teacher"].step("student").teacher == "teacher"
+
+    augment = configs(S.STORIES["augment"])
+    assert augment["scarce"].train_fraction == 0.15 and augment["full"].train_fraction == 1
+    assert augment["augmented"].techniques["augmentation"]["strength"] == 0.5
+    assert augment["scarce"].model_copy(update={"train_fraction": 1.0}) == augment["full"]
+
+    overfit = configs(S.STORIES["overfit"])
+    assert overfit["dropout"].techniques == {"dropout": {"rate": 0.5}}
+    assert overfit["plain"].techniques == {}
+    assert S.DEFAULT_STORY in S.STORIES
+
+
+@pytest.mark.parametrize("key", list(S.STORIES))
+def test_each_story_trains_and_its_walkthrough_quotes_its_runs(home: Path, key, one_thread):
+    store = Store(home)
+    story = S.STORIES[key]
+    record, queued = S.ensure_story(store, key, epochs=2)  # the same setups, fewer epochs
+    assert queued and set(record.runs) == {s.role for s in story.steps}
+    runs = S.story_runs(store, record)
+    assert S.story_state(runs) == "active" and S.walkthrough(story, store, record) is None
+    train_queued(store)
+
+    runs = S.story_runs(store, record)
+    assert S.story_state(runs) == "finished"
+    for step in story.steps:
+        run = runs[step.role]
+        assert run.config.epochs == 2
+        expected = dict(step.values, epochs=2, seed=0)
+        if step.teacher:  # learns from the run of its teacher step
+            expected["distill_from"] = record.runs[step.teacher]
+            assert run.metrics["teacher_run_id"] == record.runs[step.teacher]
+        assert run.config == make_config(**expected)
+    walk = S.walkthrough(story, store, record)
+    text = " ".join([walk.headline, *walk.paragraphs]) + walk.table.to_string()
+    for step in story.steps:  # every run's own test accuracy is quoted
+        accuracy = S.deployed(runs[step.role])[1] if key == "shrink" else \
+            runs[step.role].metrics["accuracy"]
+        assert S.pct(accuracy) in text, (step.role, text)
+    assert walk.chart.to_dict()  # a valid Vega-Lite spec
+    if key == "privacy":
+        for role in ("some", "strong"):
+            assert f"ε = {runs[role].metrics['epsilon']:.1f}" in text
+    if key == "teacher":
+        assert runs["student"].metrics["baseline_run_id"] == record.runs["alone"]
+
+
+# -- the walkthrough follows the numbers -------------------------------------------------------
+
+
+def fake(role: str, **metrics) -> Run:
+    step = next(s for st in S.STORIES.values() for s in st.steps if s.role == role)
+    return Run(id=role, status="finished", config=make_config(**dict(
+        step.values, **({"distill_from": "t"} if step.teacher else {}))), created=0.0,
+        metrics=metrics)
+
+
+def private(acc, eps, noise):
+    return dict(accuracy=acc, epsilon=eps, noise_multiplier=noise, epsilon_meaning="m")
+
+
+def test_privacy_walkthrough_reports_the_price_it_was_given():
+    story = S.STORIES["privacy"]
+    runs = {"none": fake("none", accuracy=0.95), "some": fake("some", **private(0.90, 8, 0.6)),
+            "strong": fake("strong", **private(0.80, 1.2, 1.5))}
+    walk = story.explain(story, runs, {})
+    assert walk.headline.startswith("Privacy cost 15.0 points of accuracy at ε = 1.2")
+    assert "5.0 points below no noise" in walk.paragraphs[1]
+    # Same story, numbers where noise cost nothing: the text says so instead.
+    runs["some"] = fake("some", **private(0.96, 8, 0.6))
+    runs["strong"] = fake("strong", **private(0.95, 1.2, 1.5))
+    walk = story.explain(story, runs, {})
+    assert walk.headline == "This time privacy noise cost no accuracy at all."
+    assert "1.0 points above no noise" in walk.paragraphs[1]
+
+
+def test_overfitting_walkthrough_finds_where_validation_loss_turned():
+    story = S.STORIES["overfit"]
+    rising = [0.9, 0.5, 0.3, 0.35, 0.5]  # best at epoch 3, then climbs
+    falling = [0.9, 0.6, 0.4, 0.3, 0.25]
+    epochs = {role: [{"epoch": i + 1, "val_loss": v, "train_accuracy": t, "val_accuracy": 0.9}
+                     for i, (v, t) in enumerate(zip(losses, [0.9, 0.95, 1, 1, 1],
+                                                    strict=True))]
+              for role, losses in (("plain", rising), ("dropout", falling))}
+    runs = {"plain": fake("plain", accuracy=0.9), "dropout": fake("dropout", accuracy=0.92)}
+    walk = story.explain(story, runs, epochs)
+    text = " ".join(walk.paragraphs)
+    assert "lowest at epoch 3 (0.300) and then climbs to 0.500" in text
+    assert "10.0 points more than on the validation pictures" in text
+    assert walk.headline.endswith("ends 0.250 lower.")
+
+
+# -- queued once per server --------------------------------------------------------------------
+
+
+def test_many_visitors_at_once_queue_the_home_story_once(home: Path):
+    store = Store(home)
+    n_steps = len(S.STORIES[S.DEFAULT_STORY].steps)
+    barrier = threading.Barrier(12)
+    results = []
+
+    def visit():
+        barrier.wait(30)
+        results.append(S.ensure_story(store, S.DEFAULT_STORY))
+
+    threads = [threading.Thread(target=visit) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sum(queued for _, queued in results) == 1
+    assert store.counts() == {"queued": n_steps}
+    record = S.load_record(home, S.DEFAULT_STORY)
+    # Visitors who came while it was being queued get it (or, for a moment, nothing yet).
+    assert all(r is None or r.runs == record.runs for r, _ in results)
+    # Later visitors get the same runs; nothing more is queued.
+    assert S.ensure_story(store, S.DEFAULT_STORY) == (record, False)
+    assert store.counts() == {"queued": n_steps}
+
+
+def test_a_story_is_queued_again_when_its_runs_are_gone_or_asked_for(home: Path):
+    store = Store(home)
+    first, _ = S.ensure_story(store, "overfit", epochs=1)
+    store.delete(first.runs["plain"])
+    second, queued = S.ensure_story(store, "overfit", epochs=1)
+    assert queued and set(second.runs.values()).isdisjoint(first.runs.values())
+    again, queued = S.ensure_story(store, "overfit", again=True, epochs=1)
+    assert queued and again.seed == second.seed + 1
+    assert store.get(again.runs["plain"]).config.seed == again.seed
+    # Per workshop: its own record, its runs carry the workshop and who started them.
+    ws, queued = S.ensure_story(store, "overfit", workspace="room", owner="ana", epochs=1)
+    assert queued and S.load_record(home, "overfit") == again
+    assert {(store.get(i).workspace, store.get(i).owner) for i in ws.runs.values()} == {
+        ("room", "ana")}
+
+
+# -- the pages (AppTest; PLAYGROUND_WORKERS=0, so runs wait until trained here) ---------------
+
+APP = Path(__file__).resolve().parent.parent / "app.py"
+
+
+def run_app(page: str | None = None):
+    """The app at `page`, or at its default page (Home) when None."""
+    if page:
+        return open_page(page)
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_home_queues_its_story_once_then_shows_the_walkthrough(app_home: Path, one_thread):
+    at = run_app()  # the default page: no input at all
+    story = S.STORIES[S.DEFAULT_STORY]
+    assert at.title[0].value == "Trade-off Playground"
+    assert story.title in [h.value for h in at.header]
+    store = Store(app_home)
+    assert store.counts() == {"queued": len(story.steps)}
+    run_app()  # a second visitor: nothing more is queued
+    assert store.counts() == {"queued": len(story.steps)}
+    train_queued(store)
+    at = run_app()
+    record = S.load_record(app_home, S.DEFAULT_STORY)
+    walk = S.walkthrough(story, store, record)
+    assert walk.headline in " ".join(s.value for s in at.info)
+    assert walk.paragraphs[0] in [m.value for m in at.markdown]
+    assert len(at.get("vega_lite_chart")) == 1
+    assert store.counts() == {"finished": len(story.steps)}
+
+
+def test_stories_page_runs_the_chosen_story(app_home: Path):
+    at = run_app("pages/stories.py")
+    assert at.title[0].value == "Stories"
+    assert Store(app_home).counts() == {}  # listing stories queues nothing
+    at.button(key="stories_open_overfit").click().run()
+    assert S.STORIES["overfit"].title in [h.value for h in at.header]
+    at.button(key="stories_run").click().run()
+    runs = Store(app_home).list_runs()
+    assert sorted(r.config.techniques.get("dropout", {}).get("rate", 0) for r in runs) == [
+        0, 0.5]
+    assert at.query_params["story"] == "overfit"
