@@ -20,7 +20,12 @@ def _preview_data(name: str, seed: int, noise: float):
 
 def _upscale(image: np.ndarray, factor: int = 8) -> np.ndarray:
     # 8x8 pixels are too small to see; repeat each pixel instead of smoothing it.
-    return np.kron(image, np.ones((factor, factor)))
+    return np.kron(image, np.ones((factor, factor) + (1,) * (image.ndim - 2)))
+
+
+def _picture(x: np.ndarray) -> np.ndarray:
+    """(channels, height, width) -> greyscale (h, w) or colour (h, w, 3) for st.image."""
+    return x[0] if x.shape[0] == 1 else x.transpose(1, 2, 0)
 
 
 def dataset_preview(name: str, seed: int = 0, noise: float = 0.2) -> None:
@@ -31,8 +36,9 @@ def dataset_preview(name: str, seed: int = 0, noise: float = 0.2) -> None:
         f"**{len(class_names)}** classes"
     )
     if kind == "image":
-        images = [np.clip(_upscale(X[i, 0]), 0, 1) for i in range(PREVIEW_IMAGES)]
-        st.image(images, caption=[f"label {class_names[y[i]]}" for i in range(PREVIEW_IMAGES)],
+        shown = range(min(PREVIEW_IMAGES, len(X)))  # an uploaded set may have fewer
+        images = [np.clip(_upscale(_picture(X[i])), 0, 1) for i in shown]
+        st.image(images, caption=[f"label {class_names[y[i]]}" for i in shown],
                  width=64, clamp=True)
     elif kind == "points":
         st.altair_chart(charts.points_chart(X, y, class_names), width="stretch",

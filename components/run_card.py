@@ -4,7 +4,9 @@ from __future__ import annotations
 import streamlit as st
 
 from components.format import human_bytes, percent, status_text
+from components.narrative import run_narrative
 from components.technique_results import technique_results
+from components.what_changed import clone_button
 from playground import charts
 from playground.store import Run, Store
 
@@ -48,6 +50,7 @@ def run_card(run: Run, store: Store, epochs: list[dict]) -> None:
             else:
                 st.button("Delete", key=f"runs_delete_{run.id}", on_click=_delete,
                           args=(store, run.id), help="Remove this run and its files.")
+                clone_button(run, key=f"runs_clone_{run.id}", label="Clone")
         if run.status == "queued":
             st.caption("Waiting for a free worker…")
         elif run.status == "running":
@@ -57,6 +60,7 @@ def run_card(run: Run, store: Store, epochs: list[dict]) -> None:
             st.progress(min(1.0, run.progress), text=f"Training on {run.device or '…'}: {note}")
         elif run.status == "finished":
             finished_metrics(run)
+            run_narrative(run, store, epochs)
             technique_results(run)
         elif run.error:
             first, _, details = run.error.partition("\n\n")

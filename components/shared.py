@@ -59,6 +59,11 @@ def render_sidebar() -> None:
         st.caption("Trains on")
         st.markdown(f"**{devices.describe('auto')}**")
         queue_status()
+    from components.projector import projector_toggle  # imports shared: import late
+    from components.workshop_session import workshop_badge
+
+    workshop_badge()
+    projector_toggle()
 
 
 def app_shell_guard() -> None:

@@ -2,7 +2,11 @@
 import streamlit as st
 
 from components.comparison import comparison_table, pick_runs
+from components.confusion_diff import confusion_comparison
+from components.export_buttons import export_buttons
+from components.pareto_view import pareto_section
 from components.shared import app_shell_guard, get_store
+from components.what_changed import what_changed
 from playground import charts
 
 app_shell_guard()
@@ -14,6 +18,12 @@ if runs:
     st.subheader("Numbers and settings")
     st.caption("Settings that differ between the runs are highlighted.")
     st.dataframe(comparison_table(runs), width="stretch")
+
+    st.subheader("What changed")
+    what_changed(runs)
+
+    st.subheader("Trade-offs")
+    pareto_section(store, runs)
 
     st.subheader("Confusion matrices")
     st.caption("Rows are the true class, columns what the model said. Counts on the "
@@ -34,3 +44,10 @@ if runs:
                       width="stretch", height=380, key="compare_acc")
     right.altair_chart(charts.learning_curves_chart(epochs, labels, "loss"),
                        width="stretch", height=380, key="compare_loss")
+
+    if len(runs) >= 2:
+        st.subheader("Mistakes, compared")
+        confusion_comparison(runs, store)
+
+    st.subheader("Export")
+    export_buttons(runs, store)

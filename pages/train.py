@@ -4,8 +4,10 @@ import streamlit as st
 from components.dataset_preview import dataset_preview
 from components.run_settings import run_settings
 from components.shared import app_shell_guard, get_store
+from components.sweep_control import sweep_control
+from components.url_presets import lesson_note, share_box, show_problems, sync_url, take_presets
+from components.workshop_session import submit_from_session
 from playground.config import ConfigError, make_config
-from playground.submit import submit
 
 app_shell_guard()
 
@@ -15,20 +17,28 @@ st.write(
     "in the background: keep exploring, and watch it on the **Runs** page."
 )
 
+take_presets()  # a shared link or another page's "try this" sets the controls
+show_problems()
+lesson_note()
+
 settings_col, preview_col = st.columns([1, 1], gap="large")
 with settings_col:
     values = run_settings()
+    sync_url(values)  # the address bar always holds this setup
     if st.button("Train", type="primary", key="train_submit", icon="▶️"):
         try:
             config = make_config(**values)
         except ConfigError as exc:
             st.error("This run can't start yet:\n\n" + "\n".join(f"- {p}" for p in exc.problems))
         else:
-            run_id = submit(get_store(), config)
-            st.session_state["train_last_run"] = (run_id, config.label())
+            # In a workshop the run carries the workshop and the person, within its caps.
+            if run_id := submit_from_session(get_store(), config):
+                st.session_state["train_last_run"] = (run_id, config.label())
     if last := st.session_state.get("train_last_run"):
         st.success(f"Queued run **{last[0]}** ({last[1]}). It trains in the background.")
         st.page_link("pages/runs.py", label="Follow it on the Runs page", icon="📋")
+    sweep_control(values)
+    share_box(values)
 
 with preview_col:
     st.subheader("The data")

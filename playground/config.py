@@ -19,7 +19,7 @@ from pydantic import (
 
 from models import MODELS, model_info
 from playground import techniques as T
-from playground.datasets import DATASETS, dataset_info
+from playground.datasets import DATASETS, dataset_exists, dataset_info, uploaded_dataset_infos
 
 
 class ConfigError(ValueError):
@@ -33,7 +33,8 @@ class ConfigError(ValueError):
 class RunConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    dataset: str = Field("digits", description="Which embedded dataset to learn from.")
+    dataset: str = Field("digits", description="Which dataset to learn from: a built-in one "
+                         "or one you uploaded (the CLI also takes a .csv or .zip path).")
     model: str = Field("cnn", description="Which model family to train.")
     epochs: int = Field(10, ge=1, le=200, description="Passes over the training data.")
     lr: float = Field(0.01, gt=0, le=1, description="Learning rate: the step size.")
@@ -42,16 +43,19 @@ class RunConfig(BaseModel):
     width: int = Field(64, ge=4, le=1024, description="Neurons per hidden layer (MLP, ViT).")
     depth: int = Field(2, ge=1, le=8, description="Hidden layers (MLP) or blocks (ViT).")
     noise: float = Field(0.2, ge=0, le=1, description="Noise of the generated 2-D sets.")
+    train_fraction: float = Field(
+        1.0, ge=0.05, le=1, description="Share of the training examples used (less data "
+        "shows what scarce data does); validation and test sets stay whole.")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="Where to train.")
     techniques: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Switched-on techniques and their settings.")
 
     @model_validator(mode="after")
     def _known_and_compatible(self) -> "RunConfig":
-        if self.dataset not in DATASETS:
+        if not dataset_exists(self.dataset):  # built in, or uploaded (PLAYGROUND_HOME/data)
+            names = DATASETS.names() + [d.name for d in uploaded_dataset_infos()]
             raise ValueError(
-                f"dataset: unknown dataset {self.dataset!r}; choose one of "
-                f"{', '.join(DATASETS.names())}"
+                f"dataset: unknown dataset {self.dataset!r}; choose one of {', '.join(names)}"
             )
         if self.model not in MODELS:
             raise ValueError(
@@ -75,7 +79,7 @@ class RunConfig(BaseModel):
     def _techniques(cls, value: dict, info: ValidationInfo) -> dict:
         # A field validator, so technique problems are reported beside other fields' ones.
         dataset = info.data.get("dataset")
-        kind = dataset_info(dataset).kind if dataset in DATASETS else "image"
+        kind = dataset_info(dataset).kind if dataset_exists(dataset) else "image"
         checked = T.validate(value, kind)
         if checked.problems:
             raise ValueError("\n".join(checked.problems))
@@ -87,6 +91,8 @@ class RunConfig(BaseModel):
     def label(self) -> str:
         """A short human name for run lists."""
         parts = [self.dataset, self.model, f"{self.epochs} ep"]
+        if self.train_fraction < 1:
+            parts.append(f"{self.train_fraction:.0%} of data")
         for name, values in self.techniques.items():
             first = next(iter(values.values()), None)
             parts.append(name.replace("_", " ") + (f" {first:g}" if isinstance(first, float)

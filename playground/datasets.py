@@ -5,7 +5,8 @@ Scaling is fitted on the training split only, so validation and test stay unseen
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import warnings
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Callable, Literal
 
@@ -65,19 +66,71 @@ def register(info: DatasetInfo) -> Callable[[Loader], Loader]:
     return decorator
 
 
+def _entry(name: str) -> tuple[DatasetInfo, Loader]:
+    """A built-in dataset, else one the user uploaded into PLAYGROUND_HOME/data (read from
+    disk, so every process finds it: the app, the CLI and the workers)."""
+    if name in DATASETS:
+        return DATASETS.get(name)
+    from playground import uploads
+
+    found = uploads.find(name)
+    if found is None:
+        DATASETS.get(name)  # raises KeyError naming the known datasets
+    return found
+
+
 def dataset_info(name: str) -> DatasetInfo:
-    return DATASETS.get(name)[0]
+    return _entry(name)[0]
+
+
+def dataset_exists(name: str) -> bool:
+    """Built in, or uploaded into this PLAYGROUND_HOME."""
+    from playground import uploads
+
+    return name in DATASETS or uploads.find(name) is not None
 
 
 def all_dataset_infos() -> list[DatasetInfo]:
+    """The built-in datasets (see uploaded_dataset_infos for the user's own)."""
     return [DATASETS.get(n)[0] for n in DATASETS.names()]
 
 
-@lru_cache(maxsize=32)
+def uploaded_dataset_infos() -> list[DatasetInfo]:
+    from playground import uploads
+
+    return uploads.all_infos()
+
+
 def load_dataset(name: str, seed: int = 0, noise: float = 0.2) -> Dataset:
     """Load (and cache per process) a dataset's seeded splits."""
-    info, loader = DATASETS.get(name)
-    return loader(seed, noise)
+    if name not in DATASETS:
+        from playground import uploads
+
+        return uploads.load(name, seed)  # cached by the file's content, not by its name
+    return _load_builtin(name, seed, noise)
+
+
+@lru_cache(maxsize=32)
+def _load_builtin(name: str, seed: int, noise: float) -> Dataset:
+    return DATASETS.get(name)[1](seed, noise)
+
+
+def fewer_examples(data: Dataset, fraction: float, seed: int) -> Dataset:
+    """The same data with only `fraction` of the training split (stratified, seeded, at
+    least one example per class). Validation and test stay whole, so scores stay comparable
+    with runs on all the data."""
+    if fraction >= 1:
+        return data
+    from sklearn.model_selection import train_test_split
+
+    n, k = len(data.y_train), data.n_classes
+    keep = min(n - k, max(k, round(n * fraction)))
+    if keep <= 0 or np.bincount(data.y_train, minlength=k).min() < 2:
+        return data  # too few examples to split per class: keep them all
+    idx, _ = train_test_split(np.arange(n), train_size=keep, random_state=seed,
+                              stratify=data.y_train)
+    idx = np.sort(idx)
+    return replace(data, X_train=data.X_train[idx], y_train=data.y_train[idx])
 
 
 def _split(X: np.ndarray, y: np.ndarray, seed: int):
@@ -94,6 +147,13 @@ def _split(X: np.ndarray, y: np.ndarray, seed: int):
 
 def _standardized(info: DatasetInfo, X, y, seed, class_names, feature_names) -> Dataset:
     X_tr, y_tr, X_val, y_val, X_te, y_te = _split(X, y, seed)
+    if np.isnan(X_tr).any() or np.isnan(X_val).any() or np.isnan(X_te).any():
+        # Missing values (uploaded tables) take the training split's median, fitted like
+        # the scaling on training data only.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a column empty in training
+            fill = np.nan_to_num(np.nanmedian(X_tr, axis=0))
+        X_tr, X_val, X_te = (np.where(np.isnan(a), fill, a) for a in (X_tr, X_val, X_te))
     mean = X_tr.mean(axis=0)
     std = X_tr.std(axis=0)
     std[std == 0] = 1.0  # constant columns stay at zero instead of dividing by zero

@@ -1,7 +1,8 @@
 """The run store: SQLite (WAL, busy timeout) plus one artifact folder per run.
 
-The store is also the queue: queuing a run is inserting a row; a worker claims the
-oldest queued row with one atomic UPDATE, so two workers can never get the same run.
+The store is also the queue: queuing a run is inserting a row; a worker claims the next
+queued row with one atomic UPDATE, so two workers can never get the same run. The next
+row is the oldest ready one of the owner served least recently (see `claim`).
 Every call opens its own short-lived connection, so the store is safe to share between
 threads and processes.
 """
@@ -38,7 +39,9 @@ CREATE TABLE IF NOT EXISTS runs (
     progress REAL NOT NULL DEFAULT 0,
     progress_at REAL,
     cancel_requested INTEGER NOT NULL DEFAULT 0,
-    device TEXT
+    device TEXT,
+    workspace TEXT,  -- workshop the run was queued in (None: none)
+    owner TEXT  -- display name of who queued it inside that workshop
 );
 CREATE INDEX IF NOT EXISTS runs_status ON runs(status, seq);
 CREATE TABLE IF NOT EXISTS epochs (
@@ -55,6 +58,19 @@ CREATE TABLE IF NOT EXISTS epochs (
 _TEACHER = "json_extract(config, '$.techniques.distillation.teacher')"
 _READY = (f"(COALESCE({_TEACHER}, '') = '' OR {_TEACHER} NOT IN"
           " (SELECT id FROM runs WHERE status IN ('queued', 'running')))")
+
+# Whose turn it is: the queue is shared fairly between owners (a workshop participant is
+# workspace + name); every run without an owner counts as one owner together.
+_OWNER_KEY = ("(CASE WHEN {t}owner IS NULL THEN '' ELSE"
+              " COALESCE({t}workspace, '') || char(31) || {t}owner END)")
+# The next run to train: among ready queued runs, the owner served least recently (by the
+# latest start among their runs; never served comes first), then first come, first served.
+_NEXT = (
+    "SELECT q.seq FROM runs q LEFT JOIN (SELECT " + _OWNER_KEY.format(t="") + " AS who,"
+    " MAX(started) AS last FROM runs WHERE started IS NOT NULL GROUP BY who) s"
+    " ON s.who = " + _OWNER_KEY.format(t="q.") + " WHERE q.status='queued' AND "
+    + _READY + " ORDER BY COALESCE(s.last, 0), q.seq LIMIT 1"
+)
 
 _EPOCH_COLUMNS = {"train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds"}
 
@@ -84,6 +100,13 @@ class Run:
     progress_at: float | None = None
     cancel_requested: bool = False
     device: str | None = None
+    workspace: str | None = None  # the workshop it was queued in
+    owner: str | None = None  # who queued it there
+
+    @property
+    def owner_key(self) -> str:
+        """Whose turn this run takes in the fair queue (mirrors the SQL _OWNER_KEY)."""
+        return "" if self.owner is None else f"{self.workspace or ''}\x1f{self.owner}"
 
     @property
     def active(self) -> bool:
@@ -95,6 +118,7 @@ class Run:
             "metrics": self.metrics, "error": self.error, "created": self.created,
             "started": self.started, "finished": self.finished, "progress": self.progress,
             "device": self.device, "label": self.config.label(),
+            "workspace": self.workspace, "owner": self.owner,
         }
 
 
@@ -106,6 +130,7 @@ def _row_to_run(row: sqlite3.Row) -> Run:
         worker_pid=row["worker_pid"], started=row["started"], finished=row["finished"],
         progress=row["progress"], progress_at=row["progress_at"],
         cancel_requested=bool(row["cancel_requested"]), device=row["device"],
+        workspace=row["workspace"], owner=row["owner"],
     )
 
 
@@ -165,6 +190,15 @@ class Store:
             columns = {r["name"] for r in conn.execute("PRAGMA table_info(epochs)")}
             if "extra" not in columns:
                 conn.execute("ALTER TABLE epochs ADD COLUMN extra TEXT")
+            # ... and runs gain who queued them, for workshops.
+            columns = {r["name"] for r in conn.execute("PRAGMA table_info(runs)")}
+            for name in ("workspace", "owner"):
+                if name not in columns:
+                    try:
+                        conn.execute(f"ALTER TABLE runs ADD COLUMN {name} TEXT")
+                    except sqlite3.OperationalError as exc:  # another process was first
+                        if "duplicate column" not in str(exc):
+                            raise
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -182,21 +216,26 @@ class Store:
 
     # -- queueing and claiming -------------------------------------------------------
 
-    def enqueue(self, config: RunConfig, status: str = "queued", pid: int | None = None) -> str:
+    def enqueue(self, config: RunConfig, status: str = "queued", pid: int | None = None, *,
+                workspace: str | None = None, owner: str | None = None) -> str:
+        """Queue a run; `workspace` and `owner` tag it as someone's run in a workshop."""
         run_id = uuid.uuid4().hex[:10]
         now = time.time()
         with self._connect() as conn:
             conn.execute(
-                "INSERT INTO runs (id, created, status, config, worker_pid, started)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO runs (id, created, status, config, worker_pid, started,"
+                " workspace, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (run_id, now, status, config.model_dump_json(), pid,
-                 now if status == "running" else None),
+                 now if status == "running" else None, workspace, owner),
             )
         return run_id
 
     def claim(self, pid: int) -> Run | None:
-        """Atomically hand the oldest ready queued run to worker `pid`, or return None.
+        """Atomically hand the next ready queued run to worker `pid`, or return None.
 
+        Owners take turns: the next run belongs to the owner served least recently (one who
+        was never served goes first), and each owner's runs go first come, first served, so
+        nobody waits behind a long queue of someone else's runs (round robin).
         A run that learns from another run (a distillation teacher queued with "train a
         teacher first") waits while that run is queued or training; once it has ended the
         student runs (and the distillation plug-in reports a teacher that did not finish).
@@ -204,9 +243,7 @@ class Store:
         with self._connect() as conn:
             row = conn.execute(
                 "UPDATE runs SET status='running', worker_pid=?, started=?, progress=0"
-                " WHERE seq = (SELECT seq FROM runs WHERE status='queued' AND"
-                f" {_READY} ORDER BY seq LIMIT 1)"
-                " AND status='queued' RETURNING *",
+                f" WHERE seq = ({_NEXT}) AND status='queued' RETURNING *",
                 (pid, time.time()),
             ).fetchone()
         return _row_to_run(row) if row else None
@@ -353,6 +390,14 @@ class Store:
         with self._connect() as conn:
             rows = conn.execute(query + " ORDER BY seq DESC", args).fetchall()
         return [_row_to_run(r) for r in rows]
+
+    def last_served(self) -> dict[str, float]:
+        """Per owner key (see Run.owner_key), when their latest run started: the turn order."""
+        with self._connect() as conn:
+            rows = conn.execute(
+                f"SELECT {_OWNER_KEY.format(t='')} AS who, MAX(started) AS last FROM runs"
+                " WHERE started IS NOT NULL GROUP BY who").fetchall()
+        return {r["who"]: r["last"] for r in rows}
 
     def counts(self) -> dict[str, int]:
         with self._connect() as conn:

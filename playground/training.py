@@ -23,7 +23,7 @@ from models import ModelSpec, build_model
 from playground import device as devices
 from playground import metrics as M
 from playground.config import RunConfig
-from playground.datasets import Dataset, load_dataset
+from playground.datasets import Dataset, fewer_examples, load_dataset
 
 WEIGHTS_FILE = "weights.safetensors"
 PREDICTIONS_FILE = "predictions.safetensors"
@@ -111,7 +111,8 @@ class TrainContext:
         self.reporter = reporter
         self.techniques = techniques
         self.device = devices.resolve(config.device)
-        self.data = load_dataset(config.dataset, config.seed, config.noise)
+        self.data = fewer_examples(load_dataset(config.dataset, config.seed, config.noise),
+                                   config.train_fraction, config.seed)
         self.generator = seed_everything(config.seed)
         self.model = build_model(config.model, model_spec(config, self.data)).to(self.device)
         self.X = torch.from_numpy(self.data.X_train).to(self.device)

@@ -17,3 +17,19 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "home"
     monkeypatch.setenv("PLAYGROUND_HOME", str(path))
     return path
+
+
+@pytest.fixture
+def app_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A fresh data folder for the app under AppTest, with no worker processes; the app's
+    cached store and supervisor for this folder are dropped afterwards."""
+    path = tmp_path / "home"
+    monkeypatch.setenv("PLAYGROUND_HOME", str(path))
+    monkeypatch.setenv("PLAYGROUND_WORKERS", "0")
+    yield path
+    from components import shared
+
+    if (path / "runs.sqlite").exists():
+        shared._supervisor(str(path.resolve())).stop()
+    shared._supervisor.clear()
+    shared._store.clear()

@@ -77,7 +77,7 @@ def page(app_url):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         pg = browser.new_page(viewport={"width": 1400, "height": 1000})
         pg.set_default_timeout(60_000)
-        pg.goto(app_url)
+        pg.goto(app_url + "/train")  # "/" is Home, which queues its story
         yield pg
         browser.close()
 
@@ -85,8 +85,8 @@ def page(app_url):
 def test_queue_default_run_watch_it_finish_and_compare(page):
     from playwright.sync_api import expect
 
-    expect(page.get_by_role("heading", name="Train a model")).to_be_visible()
-    page.get_by_role("button", name="Train").click()
+    expect(page.get_by_role("heading", name="Train a model")).to_be_visible(timeout=60_000)
+    page.get_by_role("button", name="Train", exact=True).click()
     expect(page.get_by_text("Queued run")).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "train.png"), full_page=True)
 
@@ -108,11 +108,11 @@ def test_queue_default_run_watch_it_finish_and_compare(page):
 def test_dp_and_quantization_show_epsilon_and_size_on_the_run_card(page):
     from playwright.sync_api import expect
 
-    expect(page.get_by_role("heading", name="Train a model")).to_be_visible()
+    expect(page.get_by_role("heading", name="Train a model")).to_be_visible(timeout=60_000)
     page.get_by_text("Privacy noise (DP-SGD)", exact=True).click()
     page.get_by_text("Quantization", exact=True).click()
     expect(page.get_by_text("Noise multiplier", exact=True)).to_be_visible()
-    page.get_by_role("button", name="Train").click()
+    page.get_by_role("button", name="Train", exact=True).click()
     expect(page.get_by_text("Queued run")).to_be_visible()
 
     page.get_by_role("link", name="Runs").first.click()

@@ -157,3 +157,15 @@ def test_show_of_an_unknown_run_exits_2_with_a_message(tmp_path: Path):
 def test_runs_json_of_an_empty_home_is_an_empty_list(tmp_path: Path):
     result = cli("runs", "--json", home=tmp_path / "home")
     assert result.returncode == 0 and json.loads(result.stdout) == []
+
+
+def test_every_setting_and_technique_has_a_train_flag():
+    from playground.cli import build_parser
+    from playground.config import RunConfig, shorthands
+
+    train = next(a for a in build_parser()._subparsers._group_actions[0].choices.items()
+                 if a[0] == "train")[1]
+    dests = {a.dest for a in train._actions}
+    settings = set(RunConfig.model_fields) - {"techniques"}
+    assert settings <= dests, settings - dests
+    assert set(shorthands()) <= dests

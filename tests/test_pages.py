@@ -11,6 +11,7 @@ covered by tests/test_browser.py.
 """
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from playground.config import make_config
 from playground.datasets import dataset_info
 from playground.store import Store
 from playground.worker import execute
+from tests.app_support import open_page
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "app.py"
@@ -30,18 +32,8 @@ QUICK = dict(dataset="wine", model="logreg", epochs=3)
 
 
 @pytest.fixture
-def home(tmp_path, monkeypatch) -> Path:
-    home = tmp_path / "home"
-    monkeypatch.setenv("PLAYGROUND_HOME", str(home))
-    monkeypatch.setenv("PLAYGROUND_WORKERS", "0")
-    yield home
-    # The app keeps one supervisor per home in st.cache_resource; stop this test's one.
-    from components import shared
-
-    if (home / "runs.sqlite").exists():
-        shared._supervisor(str(home.resolve())).stop()
-    shared._supervisor.clear()
-    shared._store.clear()
+def home(app_home) -> Path:
+    return app_home
 
 
 @pytest.fixture
@@ -49,12 +41,9 @@ def store(home) -> Store:
     return Store(home)
 
 
-def open_app(page: str | None = None) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=60).run()
-    assert not at.exception, [e.value for e in at.exception]
-    if page is not None:
-        at.switch_page(page).run()
-        assert not at.exception, [e.value for e in at.exception]
+def open_app(page: str = "pages/train.py") -> AppTest:
+    # Opened directly (a deep link): the default page, Home, would queue its story.
+    at = open_page(page)
     # Every page runs inside app.py's shell: the sidebar with the device and the queue.
     assert "waiting" in sidebar_text(at)
     return at
@@ -293,7 +282,7 @@ def test_compare_page_puts_two_runs_side_by_side(home, store):
     assert len(at.info) == 0
     picked = at.multiselect(key="compare_runs")
     assert sorted(picked.value) == sorted([first, second])
-    assert len(at.dataframe) == 1
+    assert len(at.dataframe) == 2  # the numbers, then per-class precision / recall / F1
     table = at.dataframe[0].value
     assert sorted(table.columns) == sorted([first, second])
     runs = {r: store.get(r) for r in (first, second)}
@@ -302,11 +291,16 @@ def test_compare_page_puts_two_runs_side_by_side(home, store):
         rate = run.config.techniques.get("dropout", {}).get("rate")
         shown = table.loc["setting: dropout · rate", run_id]
         assert shown == ("off" if rate is None else str(rate))
-    # Two confusion matrices, then the accuracy and loss curves.
-    assert len(charts(at)) == 2 + 2
-    # The first two are the confusion matrices, in the picked order (titled by run id).
-    titles = [c.proto.spec for c in charts(at)[:2]]
-    assert all(r in spec for r, spec in zip(picked.value, titles, strict=True))
+    specs = [c.proto.spec for c in charts(at)]
+    titles = [json.loads(spec).get("title") for spec in specs]
+    # Trade-offs (accuracy against bytes, time, latency), the two confusion matrices in
+    # the picked order (titled by run id), the learning curves, the mistakes compared
+    # (both matrices and their difference) and per-class precision, recall and F1.
+    assert all(t.startswith("accuracy against") for t in titles[:3])
+    assert all(r in spec for r, spec in zip(picked.value, specs[3:5], strict=True))
+    assert titles[5:7] == ["Accuracy", "Loss"]
+    assert titles[10:] == ["Precision", "Recall", "F1"]
+    assert len(specs) == 13
 
 
 def test_compare_page_with_one_run_picked(home, store):
@@ -321,4 +315,4 @@ def test_compare_page_with_one_run_picked(home, store):
     assert not at.exception
     assert any("Pick a second run" in c.value for c in at.caption)
     assert list(at.dataframe[0].value.columns) == [ids[0]]
-    assert len(charts(at)) == 1 + 2
+    assert len(charts(at)) == 3 + 1 + 2  # trade-offs, its confusion matrix, curves

@@ -58,9 +58,12 @@ class Distillation(Technique):
         Param("teacher", "", "Id of a finished run on the same data (the teacher), or "
               "new-mlp / new-cnn / new-vit to train a new teacher first.",
               flag="--distill-from", pick_run=True),
-        Param("temperature", 4.0, "Softens the teacher's answers; higher shows more of the "
+        # Defaults from measurement on digits (BENCHMARKS.md): small students gained most
+        # from matching the teacher's plain outputs (T = 1, as in Beyer et al. 2022's
+        # "patient and consistent" distillation); higher T cost them accuracy.
+        Param("temperature", 1.0, "Softens the teacher's answers; higher shows more of the "
               "runner-up classes.", 1.0, 20.0, flag="--distill-temperature"),
-        Param("weight", 0.7, "Share of the lesson that comes from the teacher (the rest "
+        Param("weight", 0.9, "Share of the lesson that comes from the teacher (the rest "
               "from the labels).", 0.0, 1.0, flag="--distill-weight"),
     )
     measures = ("teacher agreement", "student alone (twin run)")

@@ -1,0 +1,23 @@
+"""Opening the app under Streamlit's AppTest, the way every page test does it."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from streamlit.testing.v1 import AppTest
+
+APP = Path(__file__).resolve().parent.parent / "app.py"
+
+
+def open_page(page: str, query: dict[str, str] | None = None,
+              session: dict[str, Any] | None = None, timeout: float = 60) -> AppTest:
+    """Run app.py straight into `page` (a deep link: the Home page would queue its story),
+    with optional URL query parameters and session state; fail on any exception."""
+    at = AppTest.from_file(str(APP), default_timeout=timeout)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    for key, value in (session or {}).items():
+        at.session_state[key] = value
+    at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
