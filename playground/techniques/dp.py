@@ -25,6 +25,23 @@ def epsilon_meaning(epsilon: float) -> str:
     return "weak privacy: the guarantee is loose; an attacker could learn a fair amount"
 
 
+class _IndexBatches:
+    """The Poisson-sampled batches of Opacus' DPDataLoader as index tensors, straight from
+    its batch sampler: our 'dataset' is just the indices 0..n-1, so the loader's fetch and
+    collate of each example one by one would only rebuild the same tensor, slowly."""
+
+    def __init__(self, loader):
+        self.sampler = loader.batch_sampler
+        self.steps = len(loader)
+
+    def __len__(self) -> int:
+        return self.steps
+
+    def __iter__(self):
+        for indices in self.sampler:
+            yield torch.tensor(indices, dtype=torch.long)
+
+
 def _shapes_loss(technique) -> bool:
     from playground.techniques import Technique
 
@@ -109,7 +126,24 @@ class DPNoise(Technique):
         self.criterion = made[2] if self.clipping == "ghost" else None
         self.sigma = optimizer.noise_multiplier
         self.sample_rate = 1 / len(loader)
-        ctx.model, ctx.optimizer, ctx.loader = model, optimizer, loader
+        ctx.model, ctx.optimizer, ctx.loader = model, optimizer, _IndexBatches(loader)
+        self._plan_epsilons(ctx.config.epochs, len(loader))
+
+    def _plan_epsilons(self, epochs: int, steps_per_epoch: int) -> None:
+        """ε after each planned epoch depends only on (noise, sample rate, steps, δ), all
+        known now; one accountant query costs ~10-25 ms, as much as a small model's whole
+        epoch, so a background thread works them out while the model trains."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dp-epsilon")
+        self._planned = {
+            k * steps_per_epoch: self._pool.submit(self._epsilon_after, k * steps_per_epoch)
+            for k in range(1, epochs + 1)}
+
+    def _epsilon_after(self, steps: int) -> float:
+        accountant = type(self.engine.accountant)()  # a fresh one of the same kind
+        accountant.history = [(self.sigma, self.sample_rate, steps)]
+        return float(accountant.get_epsilon(self.delta_used))
 
     def loss(self, ctx, logits, xb, yb, loss):
         if self.criterion is None:
@@ -121,9 +155,15 @@ class DPNoise(Technique):
         return float(self.engine.get_epsilon(self.delta_used))
 
     def after_epoch(self, ctx, epoch, values) -> None:
-        values["epsilon"] = self.epsilon()
+        history = self.engine.accountant.history
+        planned = self._planned.get(ctx.step)
+        if planned is not None and history == [(self.sigma, self.sample_rate, ctx.step)]:
+            values["epsilon"] = planned.result()  # what the run's own accountant says
+        else:
+            values["epsilon"] = self.epsilon()
 
     def on_train_end(self, ctx) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)  # early stopping skips some
         # Later stages (test scoring, quantization, saving) want the plain module back.
         ctx.model = ctx.model._module if hasattr(ctx.model, "_module") else ctx.model
 
