@@ -46,19 +46,25 @@ def render_sidebar() -> None:
     store = get_store()
     active = any_active(store)
 
+    drawing_page = {"now": True}
+
     @live_fragment(active)
     def queue_status() -> None:
         counts = store.counts()
         running, waiting = counts.get("running", 0), counts.get("queued", 0)
         st.caption("Queue")
         st.markdown(f"**{running}** training · **{waiting}** waiting")
-        if active and not (running or waiting):
-            st.rerun()  # everything ended: a full rerun switches polling off
+        # Everything ended: a full rerun switches polling off. Only from the fragment's own
+        # polls: during a full run the sidebar is drawn before the page, and a rerun there
+        # would swallow the click that started this run (e.g. Train).
+        if active and not (running or waiting) and not drawing_page["now"]:
+            st.rerun()
 
     with st.sidebar:
         st.caption("Trains on")
         st.markdown(f"**{devices.describe('auto')}**")
         queue_status()
+    drawing_page["now"] = False
     from components.projector import projector_toggle  # imports shared: import late
     from components.workshop_session import workshop_badge
 
@@ -89,9 +95,18 @@ def app_shell_guard() -> None:
 _shell = threading.local()  # each script run has its own thread
 
 
+def page_entered() -> bool:
+    """True on the first run of a page after arriving on it (a link, a reload or another
+    page); False on the reruns that widgets cause while the user stays."""
+    return st.session_state.get("shell_page_entered", True)
+
+
 def run_in_shell(page) -> None:
     """app.py runs the chosen page through this, so pages know the shell is around them."""
     st.session_state["shell_started"] = True
+    previous = st.session_state.get("shell_page")
+    st.session_state["shell_page"] = page.url_path
+    st.session_state["shell_page_entered"] = previous != page.url_path
     _shell.active = True
     try:
         page.run()

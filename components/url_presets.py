@@ -12,6 +12,7 @@ from typing import Any
 
 import streamlit as st
 
+from components.shared import page_entered
 from playground.config import ConfigError, make_config, shorthands
 from playground.datasets import dataset_info
 from playground.url_state import (
@@ -86,6 +87,11 @@ def take_presets() -> None:
                                 preset.get("hide", ()))
         st.session_state[_PROBLEMS] = problems
         st.session_state[_WRITTEN] = None  # the URL follows the new controls
+        return
+    if not page_entered():
+        # While the user stays on the page the controls lead and the address follows them.
+        # A click's rerun can carry the address from before the last write (the browser had
+        # not applied it yet); reading it back would undo the click.
         return
     query = {k: st.query_params.get_all(k)[-1] for k in st.query_params}
     if not set(query) & set(controls()):
