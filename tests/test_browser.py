@@ -111,7 +111,11 @@ def test_dp_and_quantization_show_epsilon_and_size_on_the_run_card(page):
     expect(page.get_by_role("heading", name="Train a model")).to_be_visible(timeout=60_000)
     page.get_by_text("Privacy noise (DP-SGD)", exact=True).click()
     page.get_by_text("Quantization", exact=True).click()
-    expect(page.get_by_text("Noise multiplier", exact=True)).to_be_visible()
+    try:
+        expect(page.get_by_text("Noise multiplier", exact=True)).to_be_visible()
+    except AssertionError:
+        page.screenshot(path=str(ARTIFACTS / "dp-toggle-failed.png"), full_page=True)
+        raise
     page.get_by_role("button", name="Train", exact=True).click()
     expect(page.get_by_text("Queued run")).to_be_visible()
 

@@ -68,6 +68,10 @@ def _train_for_workshop(page) -> None:
     # the click lands on the settled page rather than on one being redrawn.
     page.wait_for_url("**/train?*dataset=wine*", timeout=WAIT)
     expect(page.get_by_text("Share this setup")).to_be_visible(timeout=WAIT)
+    # Let earlier runs end first: when the queue empties, the sidebar's poll reruns the page
+    # to stop polling, and a click that lands in that very moment can be dropped.
+    expect(page.get_by_text("0 training · 0 waiting")).to_be_visible(timeout=SLOW)
+    page.wait_for_timeout(1500)
     page.get_by_role("button", name="Train", exact=True).click()
     try:
         expect(page.get_by_text("Queued run")).to_be_visible(timeout=WAIT)
