@@ -113,6 +113,11 @@ class Distillation(Technique):
         with torch.no_grad():  # once: the teacher never changes
             self.teacher_logits = torch.cat([teacher(ctx.X[i:i + 1024])
                                              for i in range(0, ctx.n, 1024)])
+            # The teacher's side of the KL term is fixed per example: work it out once.
+            t = self.temperature
+            log_p = F.log_softmax(self.teacher_logits / t, dim=1)
+            self.teacher_p = log_p.exp()
+            self.teacher_neg_entropy = (self.teacher_p * log_p).sum(1)
             test = torch.from_numpy(ctx.data.X_test).to(ctx.device)
             self.teacher_test_pred = teacher(test).argmax(1).cpu().numpy()
         self.teacher_accuracy = run.metrics.get("accuracy")
@@ -120,12 +125,15 @@ class Distillation(Technique):
 
     def loss(self, ctx, logits, xb, yb, loss):
         # `loss` is the usual cross-entropy against the labels (or mixup's blended labels).
+        t = self.temperature
         if self.live_teacher is not None:
             with torch.no_grad():
                 teacher_logits = self.live_teacher(xb)
-        else:
-            teacher_logits = self.teacher_logits[ctx.batch_idx]
-        soft = soft_target_loss(logits, teacher_logits, self.temperature)
+            soft = soft_target_loss(logits, teacher_logits, t)
+        else:  # the same T²·KL, with the teacher's half precomputed
+            idx = ctx.batch_idx
+            cross = (self.teacher_p[idx] * F.log_softmax(logits / t, dim=1)).sum(1)
+            soft = (self.teacher_neg_entropy[idx] - cross).mean() * t * t
         return self.weight * soft + (1 - self.weight) * loss
 
     def finalize(self, ctx, metrics) -> None:
