@@ -37,17 +37,22 @@ def _pixels(image: np.ndarray, values: np.ndarray) -> pd.DataFrame:
                          "strength": np.abs(rel).ravel()})
 
 
-def input_image_chart(image: np.ndarray, title: str = "", size: int = 120) -> alt.Chart:
-    """The input picture alone, in grey, with its pixel values in the tooltips."""
-    img = pixel_map(image)
-    rows, cols = np.indices(img.shape)
-    df = pd.DataFrame({"row": rows.ravel(), "col": cols.ravel(), "value": img.ravel()})
+def _pixel_chart(grid: np.ndarray, field: str, scheme: str, label: str, fmt: str,
+                 title: str, size: int) -> alt.Chart:
+    """One rectangle per pixel, coloured by `field`, its value in the tooltip."""
+    rows, cols = np.indices(grid.shape)
+    df = pd.DataFrame({"row": rows.ravel(), "col": cols.ravel(), field: grid.ravel()})
     return alt.Chart(df, title=title).mark_rect().encode(
         x=alt.X("col:O", axis=None), y=alt.Y("row:O", axis=None),
-        color=alt.Color("value:Q", scale=alt.Scale(scheme="greys"), legend=None),
+        color=alt.Color(f"{field}:Q", scale=alt.Scale(scheme=scheme), legend=None),
         tooltip=[alt.Tooltip("row:O"), alt.Tooltip("col:O", title="column"),
-                 alt.Tooltip("value:Q", title="pixel value", format=".2f")],
-    ).properties(width=size, height=size * img.shape[0] / img.shape[1])
+                 alt.Tooltip(f"{field}:Q", title=label, format=fmt)],
+    ).properties(width=size, height=size * grid.shape[0] / grid.shape[1])
+
+
+def input_image_chart(image: np.ndarray, title: str = "", size: int = 120) -> alt.Chart:
+    """The input picture alone, in grey, with its pixel values in the tooltips."""
+    return _pixel_chart(pixel_map(image), "value", "greys", "pixel value", ".2f", title, size)
 
 
 def attribution_map_chart(image: np.ndarray, values: np.ndarray, title: str = "",
@@ -105,15 +110,8 @@ def attribution_bars_chart(values: np.ndarray, feature_names: Sequence[str], top
 
 def importance_map_chart(values: np.ndarray, title: str = "", size: int = 170) -> alt.Chart:
     """Global view for images: mean |attribution| per pixel, darker = more important."""
-    val = pixel_map(values)
-    rows, cols = np.indices(val.shape)
-    df = pd.DataFrame({"row": rows.ravel(), "col": cols.ravel(), "importance": val.ravel()})
-    return alt.Chart(df, title=title).mark_rect().encode(
-        x=alt.X("col:O", axis=None), y=alt.Y("row:O", axis=None),
-        color=alt.Color("importance:Q", scale=alt.Scale(scheme="oranges"), legend=None),
-        tooltip=[alt.Tooltip("row:O"), alt.Tooltip("col:O", title="column"),
-                 alt.Tooltip("importance:Q", title="mean |SHAP|", format=".3g")],
-    ).properties(width=size, height=size * val.shape[0] / val.shape[1])
+    return _pixel_chart(pixel_map(values), "importance", "oranges", "mean |SHAP|", ".3g",
+                        title, size)
 
 
 def importance_bars_chart(values: np.ndarray, feature_names: Sequence[str], top: int = 10,
