@@ -56,7 +56,7 @@ def test_sweep_from_the_train_page_then_share_the_setup(app_url, browser):  # no
     page.get_by_role("link", name="Watch the trade-off curve on Sweeps").click()
     expect(page.get_by_role("heading", name="Sweeps")).to_be_visible()
     expect(page.get_by_text("All 3 runs finished.")).to_be_visible(timeout=180_000)
-    curve = _chart(page, "accuracy against dp_noise")
+    curve = _chart(page, "accuracy against Privacy noise (DP-SGD): noise multiplier")
     expect(curve).to_have_count(1)
     # The second axis carries ε for the two runs with privacy noise.
     expect(curve.locator("svg")).to_contain_text("privacy budget ε")

@@ -257,7 +257,7 @@ def test_sweeps_page_draws_the_curve_and_the_pareto_views(app_home):
     specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
     titles = [s.get("title") if isinstance(s.get("title"), str) else
               (s.get("title") or {}).get("text", "") for s in specs]
-    assert "accuracy against dp_noise" in titles
+    assert "accuracy against Privacy noise (DP-SGD): noise multiplier" in titles
     assert "accuracy against weight size (bytes)" in titles
     assert "accuracy against privacy budget ε" in titles
     assert any(sweep.runs[0].run_id in str(df.value) for df in at.dataframe)
