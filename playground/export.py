@@ -90,11 +90,12 @@ def vega_bundle() -> dict[str, Any] | None:
     `.default` of one of its exports; that chunk's static imports close over a few small
     chunks. Modules are returned dependencies first.
     """
-    try:
-        import streamlit
-    except ImportError:
+    from importlib.util import find_spec
+
+    spec = find_spec("streamlit")  # located, never imported: the core stays UI-free
+    if spec is None or not spec.origin:
         return None
-    folder = Path(streamlit.__file__).parent / "static" / "static" / "js"
+    folder = Path(spec.origin).parent / "static" / "static" / "js"
     loaders = sorted(folder.glob("loadVegaEmbed*.js"))
     if not loaders:
         return None
