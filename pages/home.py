@@ -24,21 +24,19 @@ story_live(store, S.DEFAULT_STORY, record,
            ensure=lambda: S.ensure_story(store, S.DEFAULT_STORY)[0])
 
 st.subheader("What next?")
-cols = st.columns(4)
-with cols[0].container(border=True):
-    st.markdown("**Train your own**")
-    st.caption("Pick data, a model and switches like privacy noise or quantization.")
-    st.page_link("pages/train.py", label="Train", icon="🏋️")
-with cols[1].container(border=True):
-    st.markdown("**More stories**")
-    st.caption("Shrinking a model for a phone, teachers and students, scarce data, "
-               "overfitting.")
-    st.page_link("pages/stories.py", label="Stories", icon="📚")
-with cols[2].container(border=True):
-    st.markdown("**Learn the words**")
-    st.caption("What each technique does, when a company uses it, and a glossary.")
-    st.page_link("pages/learn.py", label="Learn", icon="📖")
-with cols[3].container(border=True):
-    st.markdown("**Run a workshop**")
-    st.caption("Put a room on one server with a shared leaderboard.")
-    st.page_link("pages/workshop.py", label="Workshop", icon="🏆")
+NEXT_STEPS = (
+    ("Train your own", "Pick data, a model and switches like privacy noise or quantization.",
+     "pages/train.py", "Train", "🏋️"),
+    ("More stories", "Shrinking a model for a phone, teachers and students, scarce data, "
+     "overfitting.", "pages/stories.py", "Stories", "📚"),
+    ("Learn the words", "What each technique does, when a company uses it, and a glossary.",
+     "pages/learn.py", "Learn", "📖"),
+    ("Run a workshop", "Put a room on one server with a shared leaderboard.",
+     "pages/workshop.py", "Workshop", "🏆"),
+)
+for col, (heading, blurb, page, label, icon) in zip(st.columns(len(NEXT_STEPS)), NEXT_STEPS,
+                                                    strict=True):
+    with col.container(border=True):
+        st.markdown(f"**{heading}**")
+        st.caption(blurb)
+        st.page_link(page, label=label, icon=icon)
