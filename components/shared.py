@@ -42,6 +42,28 @@ def live_fragment(active: bool):
     return st.fragment(run_every=POLL_SECONDS if active else None)
 
 
+def rerun_pending(requests) -> bool:
+    """True when the session already asked for a rerun that has not started yet."""
+    from streamlit.runtime.scriptrunner_utils.script_requests import ScriptRequestType
+
+    return getattr(requests, "_state", None) == ScriptRequestType.RERUN
+
+
+def end_polling() -> None:
+    """From a polling fragment: rerun the whole page, which redraws it and stops the polling.
+
+    st.rerun() asks for a rerun of the page the fragment is on. If the user clicked a link
+    to another page while the fragment ran, Streamlit folds both requests into one and the
+    newer wins, so the click would be lost. Any pending request reruns the page anyway.
+    """
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is not None and rerun_pending(ctx.script_requests):
+        return
+    st.rerun()
+
+
 def render_sidebar() -> None:
     store = get_store()
     active = any_active(store)
@@ -58,7 +80,7 @@ def render_sidebar() -> None:
         # polls: during a full run the sidebar is drawn before the page, and a rerun there
         # would swallow the click that started this run (e.g. Train).
         if active and not (running or waiting) and not drawing_page["now"]:
-            st.rerun()
+            end_polling()
 
     with st.sidebar:
         st.caption("Trains on")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components.format import percent, status_text
-from components.shared import live_fragment
+from components.shared import end_polling, live_fragment
 from playground import stories as S
 from playground.store import Store
 from playground.workshop import queue_positions
@@ -71,7 +71,7 @@ def story_live(store: Store, key: str, record: S.StoryRecord | None,
         now = S.story_state(S.story_runs(store, rec))
         if now == "finished":
             if state != "finished":
-                st.rerun()  # a full rerun draws the result and stops the polling
+                end_polling()  # a full rerun draws the result and stops the polling
             walk = S.walkthrough(story, store, rec)
             story_result(walk, key)
             return
@@ -83,7 +83,7 @@ def story_live(store: Store, key: str, record: S.StoryRecord | None,
                        "by itself.")
         story_progress(store, story, rec)
         if state == "active" and now != "active":
-            st.rerun()
+            end_polling()
 
     live()
     return record

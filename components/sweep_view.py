@@ -6,7 +6,7 @@ import streamlit as st
 
 from components.format import human_bytes, percent, status_text
 from components.pareto_view import pareto_chart_for
-from components.shared import live_fragment
+from components.shared import end_polling, live_fragment
 from playground import tradeoff_charts
 from playground.store import Store
 from playground.sweep import Sweep, list_sweeps, sweep_rows
@@ -75,7 +75,7 @@ def sweep_view(store: Store, sweep: Sweep) -> None:
             st.session_state["compare_runs"] = [r.id for r in runs][:4]
             st.switch_page("pages/compare.py")
         if active and not any(r["status"] in ("queued", "running") for r in current):
-            st.rerun()  # the last run ended: a full rerun stops the polling
+            end_polling()  # the last run ended: a full rerun stops the polling
 
     live()
 

@@ -17,7 +17,7 @@ from components.explain_pick import (
     pick_runs,
     pick_target,
 )
-from components.shared import app_shell_guard, get_store
+from components.shared import app_shell_guard, end_polling, get_store
 
 app_shell_guard()
 
@@ -63,6 +63,6 @@ if runs and methods:
         overall_section(runner, rows, data, the_plan)
         sanity_section(runner, rows, methods, the_plan)
         if waiting and progress.finished:
-            st.rerun()  # all done: a full rerun switches the polling off
+            end_polling()  # all done: a full rerun switches the polling off
 
     results()

@@ -2,7 +2,7 @@
 import streamlit as st
 
 from components.run_card import run_card
-from components.shared import any_active, app_shell_guard, get_store, live_fragment
+from components.shared import any_active, app_shell_guard, end_polling, get_store, live_fragment
 
 app_shell_guard()
 
@@ -25,7 +25,7 @@ def runs_list() -> None:
     for run in runs:
         run_card(run, store, by_run.get(run.id, []))
     if active and not any(r.active for r in runs):
-        st.rerun()  # the last run ended: a full rerun stops the polling
+        end_polling()  # the last run ended: a full rerun stops the polling
 
 
 runs_list()

@@ -77,6 +77,24 @@ def test_deep_link_on_a_fresh_server_runs_inside_the_app(home):
     assert len(at.sidebar.caption) >= 2  # "Trains on" and "Queue"
 
 
+def test_a_click_to_another_page_survives_the_rerun_that_ends_polling():
+    # Streamlit folds a fragment's st.rerun() into a pending page switch and the newer
+    # request wins, so end_polling() must not ask again while a switch is pending.
+    from streamlit.runtime.scriptrunner_utils.script_requests import RerunData, ScriptRequests
+
+    from components.shared import rerun_pending
+
+    requests = ScriptRequests()
+    assert not rerun_pending(requests)
+    requests.request_rerun(RerunData(page_script_hash="compare"))
+    assert rerun_pending(requests)
+    folded = ScriptRequests()
+    folded.request_rerun(RerunData(page_script_hash="compare"))
+    folded.request_rerun(RerunData(page_script_hash="runs"))  # what st.rerun() would add
+    assert folded.on_scriptrunner_yield().rerun_data.page_script_hash == "runs"
+    assert requests.on_scriptrunner_yield().rerun_data.page_script_hash == "compare"
+
+
 # -- Train ---------------------------------------------------------------------------
 
 
