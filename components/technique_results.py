@@ -70,8 +70,9 @@ def technique_results(run: Run) -> None:
         else:
             line += " Its twin trained without the teacher has not finished yet."
         st.markdown(line)
-    if m.get("dp_note"):
-        st.info(m["dp_note"])
+    for note in ("dp_note", "augmentation_note"):
+        if m.get(note):
+            st.info(m[note])
     if "early_stopping" in techniques:
         stopped = m.get("stopped_epoch")
         st.markdown("**Early stopping**: " + (

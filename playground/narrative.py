@@ -170,8 +170,7 @@ def technique_lines(run, baseline=None, dp_told: bool = False) -> list[str]:
     out: list[str] = []
     if "dp" in techniques and "epsilon" in m and not dp_told:
         out.append(f"Privacy noise bought a privacy budget of {_epsilon(m)}.")
-    if m.get("dp_note"):
-        out.append(m["dp_note"])
+    out += [m[note] for note in ("dp_note", "augmentation_note") if m.get(note)]
     q = m.get("quantized")
     if q and "skipped" in q:
         out.append(f"Quantization to {q['mode']} was skipped: {q['skipped']}.")

@@ -131,6 +131,7 @@ class TrainContext:
         self.stop = False  # a technique (early stopping) may end training
         self.amp_dtype: torch.dtype | None = None  # mixed precision sets these
         self.scaler: torch.amp.GradScaler | None = None
+        self.backward = None  # DP-SGD may replace loss.backward() with its own clipping
         self.y_pred: np.ndarray | None = None
         # Techniques that transform batches or the loss opt into the general path.
         self._plain = not any(_overrides(t, "on_batch") or _overrides(t, "loss")
@@ -160,7 +161,10 @@ class TrainContext:
                 for t in self.techniques:
                     loss = t.loss(self, logits, xb, yb, loss)
         self.optimizer.zero_grad(set_to_none=True)
-        if self.scaler is None:
+        if self.backward is not None:
+            self.backward(loss)
+            self.optimizer.step()
+        elif self.scaler is None:
             loss.backward()
             self.optimizer.step()
         else:  # fp16: scale the loss so small gradients survive, unscale before the step

@@ -72,6 +72,32 @@ def test_the_loss_blends_the_teachers_soft_outputs_for_this_very_batch(teacher):
     assert distill.loss(ctx, logits, xb, yb, hard).item() != pytest.approx(got.item(), rel=1e-3)
 
 
+def test_at_temperature_one_the_step_loss_and_gradient_are_hintons_blend(teacher):
+    # At T = 1 the two halves merge into one cross-entropy against soft targets; what the
+    # loop computes from them must be the same loss, with the same gradient.
+    store, run_id = teacher
+    ctx = _context(store, distill_from=run_id, distill_weight=0.7)
+    distill = ctx.techniques[0]
+    assert distill.temperature == 1.0 and distill.fused
+    from playground.artifacts import load_run
+
+    teacher_model = load_run(store, run_id).model
+    idx = torch.tensor([8, 1, 40, 77, 300, 2])
+    ctx.batch_idx = idx
+    xb, yb = ctx.X[idx], ctx.y[idx]
+    logits = ctx.model(xb)
+    with torch.no_grad():
+        teacher_logits = teacher_model(xb)
+    expected = (0.7 * soft_target_loss(logits, teacher_logits, 1.0)
+                + 0.3 * F.cross_entropy(logits, yb))
+    xb2, targets = distill.on_batch(ctx, xb, yb)
+    assert torch.equal(xb2, xb) and targets.shape == (len(idx), 10)
+    got = distill.loss(ctx, logits, xb2, targets, F.cross_entropy(logits, targets))
+    assert got.item() == pytest.approx(expected.item(), rel=1e-5)
+    want = torch.autograd.grad(expected, logits, retain_graph=True)[0]
+    torch.testing.assert_close(torch.autograd.grad(got, logits)[0], want, rtol=1e-4, atol=1e-7)
+
+
 def test_with_augmentation_the_teacher_sees_the_augmented_batch(teacher):
     store, run_id = teacher
     ctx = _context(store, distill_from=run_id, augment=0.8)

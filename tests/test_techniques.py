@@ -131,28 +131,27 @@ def test_dp_target_epsilon_with_rdp_accountant_and_given_delta():
     assert m["noise_multiplier"] == pytest.approx(expected_sigma, rel=1e-9)
 
 
-def test_ghost_clipping_equals_clipping_each_example_gradient():
+@pytest.mark.parametrize("model,clipping", [("mlp", "book-keeping"), ("cnn", "book-keeping"),
+                                            ("mlp", "ghost")])
+def test_dp_clipping_equals_clipping_each_example_gradient(model, clipping, monkeypatch):
     """Reference: per-example gradients from torch.func, each clipped to C, averaged."""
     import copy
 
     from torch.func import functional_call, grad, vmap
 
-    clip, batch = 1.3, 32
-    cfg = make_config(dataset="digits", model="mlp", width=16, epochs=1, batch_size=batch,
-                      dp_noise=1.0, dp_clip=clip)
+    from playground import dp_clipping
+
+    if clipping == "ghost":  # Opacus' path, which the ViT takes
+        monkeypatch.setattr(dp_clipping, "unsupported_layers", lambda model: ["forced"])
+    batch = 32
+    cfg = make_config(dataset="digits", model=model, width=16, epochs=1, batch_size=batch,
+                      dp_noise=1.0, device="cpu")
     ctx = TrainContext(cfg, SilentReporter(), T.build(cfg.techniques))
     dp = ctx.techniques[0]
     dp.noise_multiplier = 0.0  # no noise: what is left is the clipped average
     ctx.hook("on_model")
     reference = copy.deepcopy(ctx.model)
-    ctx.optimizer = torch.optim.SGD(ctx.model.parameters(), lr=0.0)
-    ctx.hook("on_optimizer")
-    assert dp.clipping == "ghost"
     xb, yb = ctx.X[:batch], ctx.y[:batch]
-    ctx.optimizer.zero_grad()
-    dp.loss(ctx, ctx.model(xb), xb, yb, None).backward()
-    ctx.optimizer.step()
-
     params = {k: v.detach() for k, v in reference.named_parameters()}
 
     def one_loss(p, x, y):
@@ -160,14 +159,47 @@ def test_ghost_clipping_equals_clipping_each_example_gradient():
 
     per_example = vmap(grad(one_loss), in_dims=(None, 0, 0))(params, xb, yb)
     norms = torch.sqrt(sum(g.flatten(1).pow(2).sum(1) for g in per_example.values()))
-    assert (norms > clip).any() and (norms < clip).any()  # both sides of the cap are tested
+    clip = dp.settings["max_grad_norm"] = float(norms.median())  # some clipped, some not
     factor = (clip / (norms + 1e-6)).clamp(max=1.0)
-    expected_batch = ctx.optimizer.expected_batch_size
-    for (name, param), (ref_name, g) in zip(ctx.model._module.named_parameters(),
+    assert (factor < 1).any() and (factor == 1).any()
+
+    ctx.optimizer = torch.optim.SGD(ctx.model.parameters(), lr=0.0)
+    ctx.hook("on_optimizer")
+    assert dp.clipping == clipping
+    ctx.batch_idx = torch.arange(batch)
+    ctx._step(xb, yb)
+
+    expected_batch = int(ctx.n * dp.sample_rate)  # Opacus divides by the expected size
+    trained = getattr(ctx.model, "_module", ctx.model)
+    for (name, param), (ref_name, g) in zip(trained.named_parameters(),
                                              per_example.items(), strict=True):
         assert name == ref_name
         expected = torch.einsum("i,i...->...", factor, g) / expected_batch
         torch.testing.assert_close(param.grad, expected, rtol=1e-4, atol=1e-6)
+
+
+def test_book_keeping_noise_has_opacus_scale_on_an_empty_batch():
+    # An empty Poisson batch still steps: the gradient is noise alone, std σ·C / E[batch].
+    from playground.dp_clipping import BookKeepingClipper
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(300, 200), nn.ReLU(), nn.Linear(200, 10))
+    sigma, clip, expected = 1.7, 0.8, 50
+    clipper = BookKeepingClipper(model, clip, sigma, expected)
+    clipper.backward(torch.zeros(()), batch_size=0)
+    noise = torch.cat([p.grad.flatten() for p in model.parameters()])
+    assert len(noise) == sum(p.numel() for p in model.parameters())
+    assert noise.mean().item() == pytest.approx(0.0, abs=3 * sigma * clip / expected / 250)
+    assert noise.std().item() == pytest.approx(sigma * clip / expected, rel=0.01)
+
+
+def test_only_networks_of_linear_and_conv_layers_skip_opacus():
+    from playground.dp_clipping import unsupported_layers
+
+    for model in ("mlp", "cnn"):
+        assert unsupported_layers(context(model=model, dp_noise=1.0).model) == []
+    vit = context(model="vit", width=8, depth=1, dp_noise=1.0).model
+    assert any("LayerNorm" in name for name in unsupported_layers(vit))
 
 
 def test_dp_with_distillation_keeps_per_example_hooks():
@@ -342,6 +374,19 @@ def test_tabular_augmentation_mixes_up_features_and_labels():
     assert bool((targets >= 0).all())
     assert torch.allclose(targets.sum(1), torch.ones(len(yb)))
     assert torch.equal(xb, original)
+
+
+def test_tabular_augmentation_with_dp_keeps_each_row_one_person():
+    # Mixup would put one person in two training examples, which ε doesn't count.
+    result = _run(dataset="wine", model="mlp", augment=1.0, dp_noise=1.0, epochs=1)
+    assert "mixup" in result.metrics["augmentation_note"]
+    ctx = context(dataset="wine", model="mlp", augment=1.0, dp_noise=1.0)
+    xb, yb = ctx.X[:32], ctx.y[:32]
+    out_x, out_y = technique(ctx, "augmentation").on_batch(ctx, xb, yb)
+    assert torch.equal(out_y, yb)  # hard labels: nothing blended
+    assert not torch.allclose(out_x, xb)  # the feature noise is still there
+    # Each output row moved off its own input row by the feature noise alone.
+    assert (out_x - xb).abs().max() < 0.3 * 6  # six standard deviations of the noise
 
 
 def test_zero_strength_augmentation_is_the_identity():

@@ -34,6 +34,9 @@ class Augmentation(Technique):
 
             self.noise = v2.GaussianNoise(mean=0.0, sigma=0.08 * s, clip=False)
         self.generator = torch.Generator(device="cpu").manual_seed(ctx.config.seed + 1)
+        # Mixup blends two people's rows into one example; DP-SGD bounds each example's
+        # influence, so one person in two blends would be counted once: ε would be wrong.
+        self.mixup = not self.image and "dp" not in ctx.config.techniques
 
     def on_batch(self, ctx, xb, yb):
         if self.strength == 0:
@@ -42,6 +45,8 @@ class Augmentation(Technique):
             return self.noise(self._affine(xb)), yb
         noise = torch.randn(xb.shape, generator=self.generator).to(xb.device)
         xb = xb + 0.3 * self.strength * noise
+        if not self.mixup:
+            return xb, yb
         # Mixup: blend pairs of examples and their labels.
         alpha = 0.4 * self.strength
         lam = torch.distributions.Beta(alpha, alpha).sample((len(xb), 1)).to(xb.device)
@@ -65,3 +70,10 @@ class Augmentation(Technique):
         ], dim=1)
         grid = F.affine_grid(theta, list(xb.shape), align_corners=False)
         return F.grid_sample(xb, grid, align_corners=False, padding_mode="zeros")
+
+    def finalize(self, ctx, metrics) -> None:
+        if not self.image and not self.mixup:
+            metrics["augmentation_note"] = (
+                "Augmentation added feature noise only: mixup, which blends two rows into "
+                "one, is off with privacy noise, because ε counts each person in one "
+                "training example.")

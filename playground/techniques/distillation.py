@@ -118,12 +118,30 @@ class Distillation(Technique):
             log_p = F.log_softmax(self.teacher_logits / t, dim=1)
             self.teacher_p = log_p.exp()
             self.teacher_neg_entropy = (self.teacher_p * log_p).sum(1)
+            # At T = 1 both halves of the loss use the student's log_softmax(z), so
+            #   w·KL(p ‖ s) + (1 - w)·CE(y, s) = CE(q, s) + w·Σ p log p,
+            #   q = w·p + (1 - w)·onehot(y):
+            # one cross-entropy against per-example soft targets, made here once. The
+            # loop's own cross-entropy then is the distillation loss (see on_batch).
+            self.fused = self.live_teacher is None and t == 1.0
+            if self.fused:
+                w = self.weight
+                self.targets = (w * self.teacher_p
+                                + (1 - w) * F.one_hot(ctx.y, ctx.data.n_classes).float())
+                self.offset = w * self.teacher_neg_entropy
             test = torch.from_numpy(ctx.data.X_test).to(ctx.device)
             self.teacher_test_pred = teacher(test).argmax(1).cpu().numpy()
         self.teacher_accuracy = run.metrics.get("accuracy")
         self.store = store
 
+    def on_batch(self, ctx, xb, yb):
+        if self.fused:  # the blended soft targets in place of the labels
+            return xb, self.targets[ctx.batch_idx]
+        return xb, yb
+
     def loss(self, ctx, logits, xb, yb, loss):
+        if self.fused:  # `loss` is already CE(q, s); add the constant w·Σ p log p
+            return loss + self.offset[ctx.batch_idx].mean()
         # `loss` is the usual cross-entropy against the labels (or mixup's blended labels).
         t = self.temperature
         if self.live_teacher is not None:

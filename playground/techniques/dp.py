@@ -1,12 +1,15 @@
 """DP-SGD with Opacus: clip each example's gradient, add Gaussian noise, count the budget.
 
-"Wrap, don't fork": Opacus' PrivacyEngine.make_private wraps our model, optimizer and an
-index loader (Poisson sampling); the loop itself is unchanged. ε comes from Opacus' own
-accountant (PRV by default, RDP as a fallback), never from our arithmetic.
+Networks of Linear and Conv2d layers (the MLP, the CNN) are clipped by our book-keeping
+clipper (playground/dp_clipping.py), several times faster than Opacus' hooks on these small
+models; anything else (the ViT) goes through Opacus' PrivacyEngine.make_private. Either way
+the Poisson batches come from Opacus' sampler and ε from Opacus' own accountant (PRV by
+default, RDP as a fallback), never from our arithmetic.
 """
 from __future__ import annotations
 
 import warnings
+from functools import lru_cache
 
 import torch
 
@@ -42,6 +45,20 @@ class _IndexBatches:
             yield torch.tensor(indices, dtype=torch.long)
 
 
+@lru_cache(maxsize=4096)
+def epsilon_after(kind: str, sigma: float, sample_rate: float, steps: int,
+                  delta: float) -> float:
+    """ε from a fresh Opacus accountant of `kind` after `steps` steps. Remembered for the
+    life of the process: a worker that trains the same privacy settings again (another
+    seed, a sweep, a class at a workshop) asks the same question, and a PRV answer costs
+    10-40 ms, as much as a small model's epoch."""
+    from opacus.accountants import create_accountant
+
+    accountant = create_accountant(kind)
+    accountant.history = [(sigma, sample_rate, steps)]
+    return float(accountant.get_epsilon(delta))
+
+
 def _shapes_loss(technique) -> bool:
     from playground.techniques import Technique
 
@@ -52,7 +69,6 @@ def _memoize_rdp() -> None:
     """Opacus' accountants recompute the per-step Rényi divergence (a pure function of the
     sample rate, noise and order) on every ε query, ~0.1-0.2 s each; asking once per epoch
     made that the biggest cost of a DP epoch. Caching it returns identical numbers."""
-    from functools import lru_cache
 
     from opacus.accountants.analysis import rdp
 
@@ -93,13 +109,52 @@ class DPNoise(Technique):
                         if n in before and before[n] != after[n]]
 
     def on_optimizer(self, ctx) -> None:
-        from opacus import PrivacyEngine
+        from opacus.accountants.utils import get_noise_multiplier
+        from opacus.data_loader import DPDataLoader
+
+        from playground.dp_clipping import unsupported_layers
 
         _memoize_rdp()
-
         self.delta_used = self.delta or 1.0 / ctx.n
         indices = torch.utils.data.TensorDataset(torch.arange(ctx.n))
-        loader = torch.utils.data.DataLoader(indices, batch_size=ctx.bs)
+        plain_loader = torch.utils.data.DataLoader(indices, batch_size=ctx.bs)
+        self.sample_rate = 1 / len(plain_loader)  # as Opacus' DPDataLoader sets it
+        self.sigma = self.noise_multiplier
+        if self.target_epsilon > 0:  # what make_private_with_epsilon does
+            self.sigma = get_noise_multiplier(
+                target_epsilon=self.target_epsilon, target_delta=self.delta_used,
+                sample_rate=self.sample_rate, epochs=ctx.config.epochs,
+                accountant=self.accountant)
+        if unsupported_layers(ctx.model):
+            self._opacus(ctx, plain_loader)
+        else:
+            self._book_keeping(ctx, DPDataLoader.from_data_loader(plain_loader))
+        self._plan_epsilons(ctx.config.epochs, len(ctx.loader))
+
+    def _book_keeping(self, ctx, loader) -> None:
+        """Our own clipping for Linear/Conv2d networks; Opacus' sampler and accountant."""
+        from opacus.accountants import create_accountant
+
+        from playground.dp_clipping import BookKeepingClipper
+
+        self.clipping = "book-keeping"
+        self.counter = create_accountant(self.accountant)
+        self.clipper = BookKeepingClipper(
+            ctx.model, self.max_grad_norm, self.sigma,
+            expected_batch_size=int(ctx.n * self.sample_rate))  # as Opacus' DPOptimizer
+
+        def backward(loss):
+            self.clipper.backward(loss, len(ctx.batch_idx))
+            self.counter.step(noise_multiplier=self.sigma, sample_rate=self.sample_rate)
+
+        ctx.backward = backward
+        ctx.loader = _IndexBatches(loader)
+
+    def _opacus(self, ctx, loader) -> None:
+        """Layers our clipper doesn't know (the ViT's attention and norms): Opacus wraps
+        the model, optimizer and loader."""
+        from opacus import PrivacyEngine
+
         # Opacus' hooks trip torch's "no inputs require gradients" notice on every step;
         # it is expected here (inputs are data, not parameters).
         warnings.filterwarnings("ignore", message="Full backward hook is firing")
@@ -110,28 +165,22 @@ class DPNoise(Technique):
         others_shape_loss = any(_shapes_loss(t) for t in ctx.techniques if t is not self)
         self.clipping = "hooks" if others_shape_loss else "ghost"
         common = dict(module=ctx.model, optimizer=ctx.optimizer, data_loader=loader,
-                      max_grad_norm=self.max_grad_norm, grad_sample_mode=self.clipping)
+                      max_grad_norm=self.max_grad_norm, grad_sample_mode=self.clipping,
+                      noise_multiplier=self.sigma)
         if self.clipping == "ghost":
             common["criterion"] = torch.nn.CrossEntropyLoss()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # secure-RNG advice for research use
-            self.engine = PrivacyEngine(accountant=self.accountant)
-            if self.target_epsilon > 0:
-                made = self.engine.make_private_with_epsilon(
-                    **common, target_epsilon=self.target_epsilon,
-                    target_delta=self.delta_used, epochs=ctx.config.epochs)
-            else:
-                made = self.engine.make_private(**common, noise_multiplier=self.noise_multiplier)
+            engine = PrivacyEngine(accountant=self.accountant)
+            made = engine.make_private(**common)
         model, optimizer, loader = made[0], made[1], made[-1]
         self.criterion = made[2] if self.clipping == "ghost" else None
-        self.sigma = optimizer.noise_multiplier
-        self.sample_rate = 1 / len(loader)
+        self.counter = engine.accountant
         ctx.model, ctx.optimizer, ctx.loader = model, optimizer, _IndexBatches(loader)
-        self._plan_epsilons(ctx.config.epochs, len(loader))
 
     def _plan_epsilons(self, epochs: int, steps_per_epoch: int) -> None:
         """ε after each planned epoch depends only on (noise, sample rate, steps, δ), all
-        known now; one accountant query costs ~10-25 ms, as much as a small model's whole
+        known now; one accountant query costs ~10-40 ms, as much as a small model's whole
         epoch, so a background thread works them out while the model trains."""
         from concurrent.futures import ThreadPoolExecutor
 
@@ -141,21 +190,23 @@ class DPNoise(Technique):
             for k in range(1, epochs + 1)}
 
     def _epsilon_after(self, steps: int) -> float:
-        accountant = type(self.engine.accountant)()  # a fresh one of the same kind
-        accountant.history = [(self.sigma, self.sample_rate, steps)]
-        return float(accountant.get_epsilon(self.delta_used))
+        return epsilon_after(self.accountant, self.sigma, self.sample_rate, steps,
+                             self.delta_used)
 
     def loss(self, ctx, logits, xb, yb, loss):
-        if self.criterion is None:
+        if getattr(self, "criterion", None) is None:
             return loss
         # Per-example losses wrapped so that backward() clips each example (ghost clipping).
         return self.criterion(logits, yb)
 
     def epsilon(self) -> float:
-        return float(self.engine.get_epsilon(self.delta_used))
+        history = self.counter.history
+        if len(history) == 1 and history[0][:2] == (self.sigma, self.sample_rate):
+            return self._epsilon_after(history[0][2])
+        return float(self.counter.get_epsilon(self.delta_used))
 
     def after_epoch(self, ctx, epoch, values) -> None:
-        history = self.engine.accountant.history
+        history = self.counter.history
         planned = self._planned.get(ctx.step)
         if planned is not None and history == [(self.sigma, self.sample_rate, ctx.step)]:
             values["epsilon"] = planned.result()  # what the run's own accountant says
@@ -164,6 +215,9 @@ class DPNoise(Technique):
 
     def on_train_end(self, ctx) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)  # early stopping skips some
+        if self.clipping == "book-keeping":
+            self.clipper.remove()
+            ctx.backward = None
         # Later stages (test scoring, quantization, saving) want the plain module back.
         ctx.model = ctx.model._module if hasattr(ctx.model, "_module") else ctx.model
 
