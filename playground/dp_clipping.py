@@ -88,16 +88,17 @@ class BookKeepingClipper:
     def backward(self, loss: torch.Tensor, batch_size: int) -> None:
         seen, self._seen = self._seen, []
         if batch_size == 0 or not seen:  # an empty Poisson batch: the step is noise alone
-            for p in self.params:
-                p.grad = self._noisy(torch.zeros_like(p))
+            self._set_noisy_grads([(p, torch.zeros_like(p)) for p in self.params])
             return
         if len({id(m) for m, _, _ in seen}) < len(seen):
             raise RuntimeError("a layer ran twice in one forward pass; per-example clipping "
                                "here assumes each layer runs once")
+        # ∂loss/∂output row i is example i's gradient / n (the loss is a batch mean); the
+        # factor n is applied to the norms and the clip factors, not to every tensor.
         outs = torch.autograd.grad(loss, [o for _, _, o in seen], allow_unused=True)
         parts, squares = [], torch.zeros(batch_size, device=loss.device)
         for (module, a, out), g in zip(seen, outs, strict=True):
-            g = torch.zeros_like(out) if g is None else g * batch_size  # per-example
+            g = torch.zeros_like(out) if g is None else g
             if isinstance(module, nn.Linear) and a.dim() == 2:
                 g2 = g.pow(2).sum(1)
                 squares += g2 * a.pow(2).sum(1)
@@ -113,12 +114,14 @@ class BookKeepingClipper:
                 g = g.reshape(batch_size, -1, g.shape[-1])
             per_w = torch.bmm(g.transpose(1, 2), a)  # (n, out, kh·kw·in or in)
             per_b = g.sum(1)
-            squares += per_w.flatten(1).pow(2).sum(1)
+            squares += torch.linalg.vector_norm(per_w.flatten(1), dim=1).square()
             if module.bias is not None:
-                squares += per_b.pow(2).sum(1)
+                squares += per_b.square().sum(1)
             parts.append((module, None, None, per_w, per_b))
-        # Opacus' clip factor, to the same small constant.
-        factor = (self.max_grad_norm / (squares.sqrt() + 1e-6)).clamp(max=1.0)
+        norms = squares.sqrt() * batch_size
+        # Opacus' clip factor, to the same small constant; times n for the per-example scale.
+        factor = (self.max_grad_norm / (norms + 1e-6)).clamp(max=1.0) * batch_size
+        grads = []
         for module, a, g, per_w, per_b in parts:
             if per_w is None:
                 scaled = g * factor[:, None]
@@ -128,12 +131,19 @@ class BookKeepingClipper:
                 bias = factor @ per_b
                 if isinstance(module, nn.Conv2d):  # (out, kh·kw·in) back to (out, in, kh, kw)
                     out, inp, kh, kw = module.weight.shape
-                    weight = weight.view(out, kh, kw, inp).permute(0, 3, 1, 2).contiguous()
-            module.weight.grad = self._noisy(weight.view_as(module.weight))
+                    weight = weight.view(out, kh, kw, inp).permute(0, 3, 1, 2)
+            grads.append((module.weight, weight))
             if module.bias is not None:
-                module.bias.grad = self._noisy(bias)
+                grads.append((module.bias, bias))
+        self._set_noisy_grads(grads)
 
-    def _noisy(self, clipped_sum: torch.Tensor) -> torch.Tensor:
-        noise = torch.normal(0.0, self.noise_multiplier * self.max_grad_norm,
-                             clipped_sum.shape, device=clipped_sum.device)
-        return (clipped_sum + noise) / self.expected_batch_size
+    def _set_noisy_grads(self, clipped_sums) -> None:
+        """p.grad = (clipped sum + N(0, σ²C²)) / expected batch size, one noise draw for all."""
+        std = self.noise_multiplier * self.max_grad_norm
+        total = sum(p.numel() for p, _ in clipped_sums)
+        noise = torch.randn(total, device=clipped_sums[0][0].device)
+        start = 0
+        for p, clipped in clipped_sums:
+            part = noise[start:start + p.numel()].view(p.shape)
+            start += p.numel()
+            p.grad = part.mul_(std).add_(clipped).div_(self.expected_batch_size)
