@@ -118,7 +118,7 @@ def _dp_epoch_seconds(base: RunConfig, store: Store, rounds: int = 5):
     """Per-epoch seconds, plain and DP alternating: (plain, DP with ε not yet known, DP
     with ε remembered). A worker remembers ε per privacy setting, so only the first run
     with new settings has the accountant working beside it."""
-    from playground.techniques.dp import epsilon_after
+    from playground.techniques.dp import forget_epsilons
 
     dp_config = make_config(**{**base.model_dump(), "dp_noise": 1.0})
 
@@ -129,7 +129,7 @@ def _dp_epoch_seconds(base: RunConfig, store: Store, rounds: int = 5):
     plain, cold, warm = [], [], []
     for _ in range(rounds):
         plain.append(per_epoch(base))
-        epsilon_after.cache_clear()
+        forget_epsilons()
         cold.append(per_epoch(dp_config))
         warm.append(per_epoch(dp_config))
     return statistics.median(plain), statistics.median(cold), statistics.median(warm)
@@ -138,9 +138,16 @@ def _dp_epoch_seconds(base: RunConfig, store: Store, rounds: int = 5):
 def techniques_bench(home: Path) -> dict:
     """DP, int8 and distillation, each against its plain twin, side by side."""
     store = Store(home)
+    from playground.supervisor import default_worker_count, worker_threads
+
     out: dict = {"dp_time": [], "int8": []}
-    for base in (make_config(epochs=3), make_config(model="mlp", width=256, epochs=3)):
-        out["dp_time"].append((base.label(), *_dp_epoch_seconds(base, store)))
+    here = torch.get_num_threads()
+    for threads in dict.fromkeys((here, worker_threads(default_worker_count()))):
+        torch.set_num_threads(threads)
+        for base in (make_config(epochs=3), make_config(model="mlp", width=256, epochs=3)):
+            out["dp_time"].append((base.label(), threads,
+                                   *_dp_epoch_seconds(base, store)))
+    torch.set_num_threads(here)
     for base in (make_config(model="mlp", width=256), make_config()):
         m = train(make_config(**{**base.model_dump(), "quantize": "int8"}), store=store).metrics
         q = m["quantized"]
@@ -243,18 +250,22 @@ def main(argv: list[str] | None = None) -> int:
         "DP-SGD on these Linear/Conv2d networks uses the playground's book-keeping clipper "
         "(`playground/dp_clipping.py`: each example's gradient norm from the layer inputs "
         "and output gradients of one backward pass) with Opacus' Poisson sampler and PRV "
-        "accountant; ε is worked out for every epoch in a background thread while the model "
+        "accountant; ε for every epoch is worked out by a forked helper process while the model "
         "trains. *First run* clears the process's memory of ε, as for the first run with "
         "new privacy settings in a worker; *again* is the same settings once more (another "
         "seed, a sweep, a workshop class), where ε is remembered. Per epoch, median of 5 "
         "alternating rounds.",
         "",
-        "| run | plain epoch | DP-SGD epoch, first run | DP-SGD epoch, again | "
-        "DP / plain, first run | DP / plain, again (goal ≤ 2.0) |",
-        "|---|---|---|---|---|---|",
+        "Measured with this process's torch threads and with a worker's (workers leave "
+        "one core to the app, so on 2 cores a worker trains on 1 thread and the helper "
+        "gets the other core).",
+        "",
+        "| run | torch threads | plain epoch | DP-SGD epoch, first run | DP-SGD epoch, "
+        "again | DP / plain, first run (goal ≤ 2.0) | DP / plain, again (goal ≤ 2.0) |",
+        "|---|---|---|---|---|---|---|",
     ]
-    for label, plain, cold, warm in tech["dp_time"]:
-        lines.append(f"| {label} | {plain:.3f} s | {cold:.3f} s | {warm:.3f} s | "
+    for label, threads, plain, cold, warm in tech["dp_time"]:
+        lines.append(f"| {label} | {threads} | {plain:.3f} s | {cold:.3f} s | {warm:.3f} s | "
                      f"{cold / plain:.2f} ({verdict(cold / plain <= 2.0)}) | "
                      f"{warm / plain:.2f} ({verdict(warm / plain <= 2.0)}) |")
     plain_acc, dp_acc, eps = tech["dp_acc"]

@@ -27,6 +27,13 @@ def default_worker_count() -> int:
     return 1 if (os.cpu_count() or 1) <= 2 else 2
 
 
+def worker_threads(workers: int) -> int:
+    """Torch threads per worker. One core stays with the app itself: on a 2-core machine
+    two torch threads per worker fought the server and each other (a DP story run took
+    55 s vs 2.3 s)."""
+    return max(1, ((os.cpu_count() or 1) - 1) // max(1, workers))
+
+
 def describe_exit(code: int) -> str:
     if code < 0:
         try:
@@ -41,9 +48,7 @@ class Supervisor:
     def __init__(self, store: Store, workers: int | None = None, check_every: float = 0.3):
         self.store = store
         self.size = default_worker_count() if workers is None else workers
-        # One core stays with the app itself: on a 2-core machine two torch threads per
-        # worker fought the server and each other (a DP story run took 55 s vs 2.3 s).
-        self.threads = max(1, ((os.cpu_count() or 1) - 1) // max(1, self.size))
+        self.threads = worker_threads(self.size)
         self.check_every = check_every
         self.procs: list[subprocess.Popen] = []
         self._born: dict[int, float] = {}  # pid -> start time, to spot crash loops

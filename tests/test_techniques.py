@@ -106,6 +106,23 @@ def test_dp_epsilon_is_opacus_prv_accountant():
     assert isinstance(m["epsilon_meaning"], str) and m["epsilon_meaning"]
 
 
+def test_dp_epsilon_is_still_opacus_when_the_helper_process_dies():
+    # Each epoch's ε comes from a forked helper; killed, the run asks the accountant itself.
+    from playground.techniques import dp as D
+
+    _run(dp_noise=1.0, **DP)
+    for process in list(D._HELPER._processes.values()):
+        process.kill()
+        process.join(10)
+    D.forget_epsilons()
+    result = _run(dp_noise=1.3, **DP)
+    check_dp_bookkeeping(result, DP["epochs"], DP["batch_size"])
+    for h, steps in zip(result.history, (1, 2), strict=True):
+        m = {**result.metrics, "dp_steps": steps * result.metrics["dp_steps"] // 2}
+        assert h["epsilon"] == pytest.approx(opacus_epsilon("prv", m), rel=1e-6)
+    assert _run(dp_noise=1.0, **DP).metrics["epsilon"] > 0  # and a new helper works
+
+
 def test_dp_more_noise_gives_smaller_epsilon():
     low, high = _run(dp_noise=1.0, **DP).metrics, _run(dp_noise=3.0, **DP).metrics
     assert high["noise_multiplier"] == pytest.approx(3.0)
