@@ -142,12 +142,14 @@ def techniques_bench(home: Path) -> dict:
 
     out: dict = {"dp_time": [], "int8": []}
     here = torch.get_num_threads()
-    for threads in dict.fromkeys((here, worker_threads(default_worker_count()))):
-        torch.set_num_threads(threads)
-        for base in (make_config(epochs=3), make_config(model="mlp", width=256, epochs=3)):
-            out["dp_time"].append((base.label(), threads,
-                                   *_dp_epoch_seconds(base, store)))
-    torch.set_num_threads(here)
+    try:
+        for threads in dict.fromkeys((here, worker_threads(default_worker_count()))):
+            torch.set_num_threads(threads)
+            for base in (make_config(epochs=3), make_config(model="mlp", width=256, epochs=3)):
+                out["dp_time"].append((base.label(), threads,
+                                       *_dp_epoch_seconds(base, store)))
+    finally:
+        torch.set_num_threads(here)
     for base in (make_config(model="mlp", width=256), make_config()):
         m = train(make_config(**{**base.model_dump(), "quantize": "int8"}), store=store).metrics
         q = m["quantized"]

@@ -19,16 +19,21 @@ from torch import nn
 from torch.nn import functional as F
 
 
+def _trainable(module: nn.Module) -> list[bool]:
+    return [p.requires_grad for p in module.parameters(recurse=False)]
+
+
 def unsupported_layers(model: nn.Module) -> list[str]:
     """Layers with trainable weights that this clipper can't take (the caller then uses
-    Opacus, which knows many more)."""
+    Opacus, which knows many more). Frozen layers are left out of clipping altogether."""
     out = []
     for name, module in model.named_modules():
-        if not any(p.requires_grad for p in module.parameters(recurse=False)):
+        trainable = _trainable(module)
+        if not any(trainable):
             continue
-        if isinstance(module, nn.Linear) or (
+        if all(trainable) and (isinstance(module, nn.Linear) or (
                 type(module) is nn.Conv2d and module.groups == 1
-                and module.padding_mode == "zeros" and not isinstance(module.padding, str)):
+                and module.padding_mode == "zeros" and not isinstance(module.padding, str))):
             if set(dict(module.named_parameters(recurse=False))) <= {"weight", "bias"}:
                 continue
         out.append(f"{name or 'model'} ({type(module).__name__})")
@@ -66,7 +71,8 @@ class BookKeepingClipper:
         self.max_grad_norm = max_grad_norm
         self.noise_multiplier = noise_multiplier
         self.expected_batch_size = expected_batch_size
-        self.layers = [m for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
+        self.layers = [m for m in model.modules()
+                       if isinstance(m, (nn.Linear, nn.Conv2d)) and any(_trainable(m))]
         self.params = [p for m in self.layers for p in (m.weight, m.bias) if p is not None]
         self._seen: list[tuple[nn.Module, torch.Tensor, torch.Tensor]] = []
         self._handles = [m.register_forward_hook(self._keep) for m in self.layers]
@@ -87,9 +93,12 @@ class BookKeepingClipper:
 
     def backward(self, loss: torch.Tensor, batch_size: int) -> None:
         seen, self._seen = self._seen, []
-        if batch_size == 0 or not seen:  # an empty Poisson batch: the step is noise alone
+        if batch_size == 0:  # an empty Poisson batch: the step is noise alone
             self._set_noisy_grads([(p, torch.zeros_like(p)) for p in self.params])
             return
+        if not seen or any(a.shape[0] != batch_size for _, a, _ in seen):
+            raise RuntimeError(f"per-example clipping expected one forward pass of "
+                               f"{batch_size} examples through the model just before")
         if len({id(m) for m, _, _ in seen}) < len(seen):
             raise RuntimeError("a layer ran twice in one forward pass; per-example clipping "
                                "here assumes each layer runs once")

@@ -95,6 +95,26 @@ def test_a_click_to_another_page_survives_the_rerun_that_ends_polling():
     assert requests.on_scriptrunner_yield().rerun_data.page_script_hash == "compare"
 
 
+def test_end_polling_leaves_a_pending_page_switch_alone(monkeypatch):
+    import streamlit as st
+    from streamlit.runtime import scriptrunner
+    from streamlit.runtime.scriptrunner_utils.script_requests import RerunData, ScriptRequests
+
+    from components.shared import end_polling
+
+    class Ctx:
+        script_requests = ScriptRequests()
+
+    asked = []
+    monkeypatch.setattr(scriptrunner, "get_script_run_ctx", lambda: Ctx)
+    monkeypatch.setattr(st, "rerun", lambda: asked.append("rerun"))
+    end_polling()
+    assert asked == ["rerun"]  # nothing pending: rerun to stop the polling
+    Ctx.script_requests.request_rerun(RerunData(page_script_hash="compare"))
+    end_polling()
+    assert asked == ["rerun"]  # the click's page switch goes ahead alone
+
+
 # -- Train ---------------------------------------------------------------------------
 
 

@@ -106,21 +106,63 @@ def test_dp_epsilon_is_opacus_prv_accountant():
     assert isinstance(m["epsilon_meaning"], str) and m["epsilon_meaning"]
 
 
-def test_dp_epsilon_is_still_opacus_when_the_helper_process_dies():
-    # Each epoch's ε comes from a forked helper; killed, the run asks the accountant itself.
-    from playground.techniques import dp as D
-
-    _run(dp_noise=1.0, **DP)
-    for process in list(D._HELPER._processes.values()):
+def _kill_helper(helper) -> None:
+    for process in list(helper._processes.values()):
         process.kill()
         process.join(10)
+
+
+def test_dp_epsilon_is_still_opacus_when_the_helper_process_dies(monkeypatch):
+    # Each epoch's ε comes from a forked helper. Killed mid-run, with its answers still
+    # owed, the run asks the accountant itself; the next query forks a new helper.
+    from playground.techniques import dp as D
+
+    planned = D.DPNoise._plan_epsilons
+
+    def plan_then_kill(self, epochs, steps_per_epoch):
+        planned(self, epochs, steps_per_epoch)
+        _kill_helper(D._HELPER)
+
     D.forget_epsilons()
+    monkeypatch.setattr(D.DPNoise, "_plan_epsilons", plan_then_kill)
     result = _run(dp_noise=1.3, **DP)
     check_dp_bookkeeping(result, DP["epochs"], DP["batch_size"])
     for h, steps in zip(result.history, (1, 2), strict=True):
         m = {**result.metrics, "dp_steps": steps * result.metrics["dp_steps"] // 2}
         assert h["epsilon"] == pytest.approx(opacus_epsilon("prv", m), rel=1e-6)
-    assert _run(dp_noise=1.0, **DP).metrics["epsilon"] > 0  # and a new helper works
+    monkeypatch.undo()
+    again = _run(dp_noise=1.4, **DP)  # (_run remembers configs: another one trains anew)
+    assert again.history[0]["epsilon"] == pytest.approx(
+        opacus_epsilon("prv", {**again.metrics, "dp_steps": again.metrics["dp_steps"] // 2}),
+        rel=1e-6)
+    assert D._HELPER is not None and all(p.is_alive() for p in D._HELPER._processes.values())
+
+
+def test_conv_patches_are_unfolds_columns_channels_last():
+    from playground.dp_clipping import patches
+
+    torch.manual_seed(0)
+    conv = nn.Conv2d(3, 4, kernel_size=(2, 3), stride=(2, 1), dilation=(1, 2), padding=(1, 2))
+    a = torch.randn(5, 3, 9, 11)
+    cols = nn.functional.unfold(a, conv.kernel_size, conv.dilation, conv.padding, conv.stride)
+    n, _, positions = cols.shape
+    expected = cols.view(n, 3, 6, positions).permute(0, 3, 2, 1).reshape(n, positions, 18)
+    torch.testing.assert_close(patches(a, conv), expected)
+    assert patches(a, conv).shape[1] == conv(a).shape[2] * conv(a).shape[3]
+
+
+def test_book_keeping_leaves_frozen_layers_alone_and_refuses_half_frozen_ones():
+    from playground.dp_clipping import BookKeepingClipper, unsupported_layers
+
+    model = nn.Sequential(nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 3))
+    model[0].requires_grad_(False)
+    assert unsupported_layers(model) == []
+    clipper = BookKeepingClipper(model, 1.0, 0.0, 4)
+    x, y = torch.randn(4, 6), torch.tensor([0, 1, 2, 1])
+    clipper.backward(nn.functional.cross_entropy(model(x), y), 4)
+    assert model[0].weight.grad is None and model[2].weight.grad is not None
+    model[2].bias.requires_grad_(False)
+    assert unsupported_layers(model) == ["2 (Linear)"]
 
 
 def test_dp_more_noise_gives_smaller_epsilon():

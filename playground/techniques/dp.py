@@ -92,8 +92,23 @@ def _helper():
     return _HELPER
 
 
+HELPER_PATIENCE_S = 20.0  # one answer takes 10-40 ms; a queue of them, well under 1 s
+
+
+def retire_helper() -> None:
+    """Stop the helper (dead, or stuck after the fork); the next query forks a new one."""
+    global _HELPER
+    helper, _HELPER = _HELPER, None
+    if helper is not None:
+        for process in list(getattr(helper, "_processes", {}).values()):
+            process.kill()
+        helper.shutdown(wait=False, cancel_futures=True)
+
+
 def _die_with_parent() -> None:
-    """In the helper: go when the process that forked it goes, even if it was killed."""
+    """In the helper: go when the process that forked it goes, even if it was killed.
+    (Strictly, when the forking *thread* ends; training runs on the main thread, and a
+    helper lost that way is replaced on the next query.)"""
     import ctypes
     import signal
 
@@ -211,7 +226,8 @@ class DPNoise(Technique):
         self.counter = create_accountant(self.accountant)
         self.clipper = BookKeepingClipper(
             ctx.model, self.max_grad_norm, self.sigma,
-            expected_batch_size=int(ctx.n * self.sample_rate))  # as Opacus' DPOptimizer
+            # As Opacus' DPOptimizer; at least 1, where batch size 1 would round it to 0.
+            expected_batch_size=max(1, int(ctx.n * self.sample_rate)))
 
         def backward(loss):
             self.clipper.backward(loss, len(ctx.batch_idx))
@@ -246,6 +262,9 @@ class DPNoise(Technique):
         model, optimizer, loader = made[0], made[1], made[-1]
         self.criterion = made[2] if self.clipping == "ghost" else None
         self.counter = engine.accountant
+        # What Opacus' accountant records: 1 / its loader's length, which float rounding
+        # can make one batch shorter than the plain loader's.
+        self.sample_rate = 1 / len(loader)
         ctx.model, ctx.optimizer, ctx.loader = model, optimizer, _IndexBatches(loader)
 
     def _plan_epsilons(self, epochs: int, steps_per_epoch: int) -> None:
@@ -280,11 +299,11 @@ class DPNoise(Technique):
         history = self.counter.history
         planned = self._planned.get(ctx.step)
         if planned is not None and history == [(self.sigma, self.sample_rate, ctx.step)]:
-            try:
-                values["epsilon"] = planned.result()  # what the run's own accountant says
+            try:  # what the run's own accountant says
+                values["epsilon"] = planned.result(timeout=HELPER_PATIENCE_S)
                 return
-            except Exception:  # the helper process died: ask here
-                pass
+            except Exception:  # the helper died or hangs: ask here, and fork a new one
+                retire_helper()
         values["epsilon"] = self.epsilon()
 
     def on_train_end(self, ctx) -> None:

@@ -39,7 +39,9 @@ class MixedPrecision(Technique):
             return ["mixed_precision: needs a GPU (CUDA) and this run would train on the CPU, "
                     "where 16-bit arithmetic is not faster; switch it off"]
         if "dp" in config.techniques:
-            return ["mixed_precision: can't be combined with privacy noise (DP-SGD): Opacus "
+            # DP-SGD replaces the backward pass with its own per-example clipping, in
+            # float32, which has no place for the fp16 loss scaling.
+            return ["mixed_precision: can't be combined with privacy noise (DP-SGD): it "
                     "clips each example's gradient in float32; switch one of them off"]
         if self.dtype == "bf16" and not torch.cuda.is_bf16_supported():
             return ["mixed_precision.dtype: this GPU has no bf16 support; choose fp16"]

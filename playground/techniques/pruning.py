@@ -39,7 +39,7 @@ class Pruning(Technique):
 
     def check(self, config) -> list[str]:
         if self.fine_tune_epochs and "dp" in config.techniques:
-            # Opacus computes per-example gradients of the layers' own weights, which
+            # DP-SGD clips per-example gradients of the layers' own weights, which
             # pruning's masks replace; fine-tuning would also spend more privacy budget.
             return ["pruning.fine_tune_epochs: fine-tuning after pruning can't run with "
                     "privacy noise (DP-SGD); set it to 0 (pruning alone keeps the guarantee)"]
