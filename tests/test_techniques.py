@@ -165,6 +165,26 @@ def test_book_keeping_leaves_frozen_layers_alone_and_refuses_half_frozen_ones():
     assert unsupported_layers(model) == ["2 (Linear)"]
 
 
+def test_a_cancelled_dp_run_does_not_leave_its_epsilon_questions_queued():
+    from playground.techniques import dp as D
+    from playground.training import Cancelled
+
+    class StopAtOnce(SilentReporter):
+        def should_stop(self) -> bool:
+            return True
+
+    D.forget_epsilons()
+    config = make_config(dataset="digits", model="mlp", width=32, device="cpu", epochs=30,
+                         dp_noise=1.7, batch_size=128, lr=0.05)
+    with pytest.raises(Cancelled):
+        train(config, StopAtOnce())
+    owed = list(D._OWED)
+    assert len(owed) == 30
+    _run(dp_noise=1.8, **DP)
+    assert sum(f.cancelled() for f in owed) >= 15  # dropped, not answered ahead of ours
+    assert not {id(f) for f in owed} & {id(f) for f in D._OWED}
+
+
 def test_dp_more_noise_gives_smaller_epsilon():
     low, high = _run(dp_noise=1.0, **DP).metrics, _run(dp_noise=3.0, **DP).metrics
     assert high["noise_multiplier"] == pytest.approx(3.0)

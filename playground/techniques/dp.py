@@ -51,6 +51,7 @@ class _IndexBatches:
 # model's epoch.
 _KNOWN: dict[tuple, float] = {}
 _HELPER = None
+_OWED: list = []  # futures of the run training now (one at a time per process)
 
 
 def _accountant_epsilon(kind: str, sigma: float, sample_rate: float, steps: int,
@@ -270,6 +271,11 @@ class DPNoise(Technique):
     def _plan_epsilons(self, epochs: int, steps_per_epoch: int) -> None:
         """ε after each planned epoch depends only on (noise, sample rate, steps, δ), all
         known now, so a helper process works them out while the model trains."""
+        # A cancelled or failed run never reached on_train_end: drop the questions it
+        # still had queued, so they don't hold up this run's answers.
+        for future in _OWED:
+            future.cancel()
+        _OWED.clear()
         self._planned = {}
         try:
             for k in range(1, epochs + 1):
@@ -278,6 +284,7 @@ class DPNoise(Technique):
                                                     self.sample_rate, steps, self.delta_used)
         except Exception:  # no helper process here: each epoch asks the accountant itself
             self._planned = {}
+        _OWED.extend(self._planned.values())
 
     def _epsilon_after(self, steps: int) -> float:
         return epsilon_after(self.accountant, self.sigma, self.sample_rate, steps,
