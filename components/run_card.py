@@ -55,8 +55,10 @@ def run_card(run: Run, store: Store, epochs: list[dict]) -> None:
             st.caption("Waiting for a free worker…")
         elif run.status == "running":
             note = "stopping…" if run.cancel_requested else f"{run.progress:.0%}"
-            if epochs and "epsilon" in epochs[-1]:
-                note += f" · privacy budget so far ε = {epochs[-1]['epsilon']:.2f}"
+            spent = [e for e in epochs if "epsilon" in e]  # ε arrives just after its epoch
+            if spent:
+                note += (f" · privacy budget after epoch {spent[-1]['epoch']}: "
+                         f"ε = {spent[-1]['epsilon']:.2f}")
             st.progress(min(1.0, run.progress), text=f"Training on {run.device or '…'}: {note}")
         elif run.status == "finished":
             finished_metrics(run)

@@ -20,6 +20,7 @@ from playground import quantize as Q
 from playground import techniques as T
 from playground.config import ConfigError, make_config
 from playground.datasets import DATASETS
+from playground.techniques import dp as _dp_module
 from playground.techniques.augmentation import Augmentation
 from playground.techniques.quantization import CALIBRATION_EXAMPLES
 from playground.training import SilentReporter, TrainContext, evaluate, train
@@ -136,6 +137,53 @@ def test_dp_epsilon_is_still_opacus_when_the_helper_process_dies(monkeypatch):
         opacus_epsilon("prv", {**again.metrics, "dp_steps": again.metrics["dp_steps"] // 2}),
         rel=1e-6)
     assert D._HELPER is not None and all(p.is_alive() for p in D._HELPER._processes.values())
+
+
+_ACCOUNTANT_EPSILON = _dp_module._accountant_epsilon
+
+
+def _slow_accountant_epsilon(*key):
+    """The helper's answer, late: longer than the whole run takes to train."""
+    import time
+
+    time.sleep(0.4)
+    return _ACCOUNTANT_EPSILON(*key)
+
+
+def test_training_does_not_wait_for_epsilon_and_every_epoch_gets_it(monkeypatch):
+    # The helper answers after the epochs it is asked about have ended: those epochs are
+    # reported without ε, then again with Opacus' number once it comes in.
+    from playground.techniques import dp as D
+
+    class Recorder(SilentReporter):
+        def __init__(self):
+            self.reports = []
+
+        def epoch(self, epoch, values, fraction):
+            self.reports.append((epoch, dict(values)))
+
+    D.forget_epsilons()
+    D.retire_helper()
+    monkeypatch.setattr(D, "_accountant_epsilon", _slow_accountant_epsilon)
+    reporter = Recorder()
+    epochs = 3
+    config = make_config(dataset="digits", model="mlp", width=32, device="cpu",
+                         dp_noise=1.15, epochs=epochs, batch_size=128, lr=0.05)
+    result = train(config, reporter)
+    D.retire_helper()  # the next test's helper answers at full speed again
+    first = {}
+    for epoch, values in reporter.reports:
+        first.setdefault(epoch, values)
+    assert "epsilon" not in first[1]  # reported before its ε was in: training went on
+    last = {epoch: values for epoch, values in reporter.reports}
+    assert sorted(last) == list(range(1, epochs + 1))
+    steps_per_epoch = result.metrics["dp_steps"] // epochs
+    for epoch, values in last.items():
+        m = {**result.metrics, "dp_steps": epoch * steps_per_epoch}
+        assert values["epsilon"] == pytest.approx(opacus_epsilon("prv", m), rel=1e-6)
+        assert values["val_accuracy"] == first[epoch]["val_accuracy"]  # only ε added
+        assert result.history[epoch - 1]["epsilon"] == values["epsilon"]
+    assert result.metrics["epsilon"] == last[epochs]["epsilon"]
 
 
 def test_conv_patches_are_unfolds_columns_channels_last():

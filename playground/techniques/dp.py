@@ -88,7 +88,7 @@ def _helper():
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        _HELPER = ProcessPoolExecutor(max_workers=1, initializer=_die_with_parent,
+        _HELPER = ProcessPoolExecutor(max_workers=1, initializer=_helper_start,
                                       mp_context=multiprocessing.get_context("fork"))
     return _HELPER
 
@@ -106,16 +106,24 @@ def retire_helper() -> None:
         helper.shutdown(wait=False, cancel_futures=True)
 
 
-def _die_with_parent() -> None:
-    """In the helper: go when the process that forked it goes, even if it was killed.
-    (Strictly, when the forking *thread* ends; training runs on the main thread, and a
-    helper lost that way is replaced on the next query.)"""
+def _helper_start() -> None:
+    """In the helper: go when the process that forked it goes, even if it was killed
+    (strictly, when the forking *thread* ends; training runs on the main thread, and a
+    helper lost that way is replaced on the next query). And yield the CPU to training:
+    ε is a report, the model is what the user waits for. With a core to spare (a worker
+    leaves one) the helper still gets it; with none, it takes the time training leaves
+    idle instead of slowing every step."""
     import ctypes
+    import os
     import signal
 
     try:
         ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG (Linux)
     except (AttributeError, OSError):
+        pass
+    try:
+        os.nice(19)
+    except OSError:
         pass
 
 
@@ -276,7 +284,7 @@ class DPNoise(Technique):
         for future in _OWED:
             future.cancel()
         _OWED.clear()
-        self._planned = {}
+        self._planned, self._waiting = {}, []
         try:
             for k in range(1, epochs + 1):
                 steps = k * steps_per_epoch
@@ -305,15 +313,34 @@ class DPNoise(Technique):
     def after_epoch(self, ctx, epoch, values) -> None:
         history = self.counter.history
         planned = self._planned.get(ctx.step)
-        if planned is not None and history == [(self.sigma, self.sample_rate, ctx.step)]:
+        if planned is None or history != [(self.sigma, self.sample_rate, ctx.step)]:
+            values["epsilon"] = self.epsilon()
+            return
+        # Training does not wait for the helper: an epoch whose ε is not worked out yet
+        # is reported without it, and again with it once the answer is in.
+        self._waiting.append((epoch, ctx.step, values, planned))
+        self._settle(ctx, wait=False)
+
+    def _settle(self, ctx, wait: bool) -> None:
+        """Put the helper's answers into their epochs' values; re-report earlier epochs."""
+        still = []
+        for epoch, steps, values, planned in self._waiting:
+            if not (wait or planned.done()):
+                still.append((epoch, steps, values, planned))
+                continue
             try:  # what the run's own accountant says
                 values["epsilon"] = planned.result(timeout=HELPER_PATIENCE_S)
-                return
+                _KNOWN[(self.accountant, self.sigma, self.sample_rate, steps,
+                        self.delta_used)] = values["epsilon"]  # for finalize, no race
             except Exception:  # the helper died or hangs: ask here, and fork a new one
                 retire_helper()
-        values["epsilon"] = self.epsilon()
+                values["epsilon"] = self._epsilon_after(steps)
+            if epoch != ctx.epoch or wait:  # already reported without ε
+                ctx.reporter.epoch(epoch, values, min(1.0, ctx.step / ctx.total_steps))
+        self._waiting = still
 
     def on_train_end(self, ctx) -> None:
+        self._settle(ctx, wait=True)
         for future in self._planned.values():  # early stopping skips some epochs
             future.cancel()
         if self.clipping == "book-keeping":
