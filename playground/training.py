@@ -75,9 +75,12 @@ def seed_everything(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-@torch.no_grad()
-def evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor, batch: int = 1024):
+@torch.inference_mode()
+def evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor, batch: int | None = None):
     """Mean loss, accuracy and class probabilities of `model` on (X, y)."""
+    # On a CPU, chunks of 128 stay in cache: validating the CNN once per epoch took
+    # 2.6 ms instead of 3.6 ms at 1024 (in a 21 ms epoch). A GPU wants big batches.
+    batch = batch or (1024 if X.is_cuda else 128)
     model.eval()
     logits = torch.cat([model(X[i:i + batch]) for i in range(0, len(X), batch)])
     loss = F.cross_entropy(logits, y).item()
@@ -252,6 +255,15 @@ def _overrides(technique, name: str) -> bool:
     return getattr(type(technique), name) is not getattr(Technique, name)
 
 
+def make_optimizer(model: nn.Module, lr: float) -> torch.optim.Optimizer:
+    """Adam, fused into one kernel per step where the device has it: a step of the default
+    MLP took 271 µs instead of 357 µs on this CPU (CNN: 1406 vs 1558), same algorithm."""
+    try:
+        return torch.optim.Adam(model.parameters(), lr=lr, fused=True)
+    except (RuntimeError, ValueError):  # a device or dtype without the fused kernel
+        return torch.optim.Adam(model.parameters(), lr=lr)
+
+
 def train(config: RunConfig, reporter: Reporter | None = None,
           out_dir: str | Path | None = None, store=None) -> TrainResult:
     """Train one run end to end; write weights and predictions into `out_dir` if given.
@@ -264,7 +276,7 @@ def train(config: RunConfig, reporter: Reporter | None = None,
     ctx = TrainContext(config, reporter or SilentReporter(), T.build(config.techniques))
     ctx.store = store
     ctx.hook("on_model")
-    ctx.optimizer = torch.optim.Adam(ctx.model.parameters(), lr=config.lr)
+    ctx.optimizer = make_optimizer(ctx.model, config.lr)
     ctx.hook("on_optimizer")
     started = time.perf_counter()
     ctx.run_epochs(config.epochs)
