@@ -118,9 +118,15 @@ _shell = threading.local()  # each script run has its own thread
 
 
 def page_entered() -> bool:
-    """True on the first run of a page after arriving on it (a link, a reload or another
-    page); False on the reruns that widgets cause while the user stays."""
-    return st.session_state.get("shell_page_entered", True)
+    """True from arriving on a page (a link, a reload or another page) until the page says
+    it has taken in its arrival (entry_taken); False on the reruns that widgets cause while
+    the user stays. Not simply "the first run here": a first run cut short by another
+    rerun (a polling fragment ending, a quick click) would leave its link unread."""
+    return st.session_state.get("shell_entry_pending", True)
+
+
+def entry_taken() -> None:
+    st.session_state["shell_entry_pending"] = False
 
 
 def run_in_shell(page) -> None:
@@ -128,7 +134,8 @@ def run_in_shell(page) -> None:
     st.session_state["shell_started"] = True
     previous = st.session_state.get("shell_page")
     st.session_state["shell_page"] = page.url_path
-    st.session_state["shell_page_entered"] = previous != page.url_path
+    if previous != page.url_path:
+        st.session_state["shell_entry_pending"] = True
     _shell.active = True
     try:
         page.run()

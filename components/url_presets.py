@@ -12,7 +12,7 @@ from typing import Any
 
 import streamlit as st
 
-from components.shared import page_entered
+from components.shared import entry_taken, page_entered
 from playground.config import ConfigError, make_config, shorthands
 from playground.datasets import dataset_info
 from playground.url_state import (
@@ -87,6 +87,7 @@ def take_presets() -> None:
                                 preset.get("hide", ()))
         st.session_state[_PROBLEMS] = problems
         st.session_state[_WRITTEN] = None  # the URL follows the new controls
+        entry_taken()
         return
     if not page_entered():
         # While the user stays on the page the controls lead and the address follows them.
@@ -106,6 +107,7 @@ def take_presets() -> None:
         problems += apply_preset(values, lock, hide) if values else []
         st.session_state[_PROBLEMS] = problems
         st.session_state[_WRITTEN] = query
+    entry_taken()
 
 
 def show_problems() -> None:

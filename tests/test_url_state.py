@@ -218,3 +218,19 @@ def test_another_page_can_preset_the_train_page(app_home):
 
     (run,) = Store(app_home).list_runs()
     assert run.config.techniques["pruning"]["amount"] == 0.7
+
+
+def test_a_link_is_still_read_when_the_first_run_on_train_was_cut_short(app_home):
+    # Arriving on Train marks the page entered before anything draws; a rerun that cuts
+    # that first run short (a polling fragment ending, a quick click) used to leave the
+    # next run thinking the user had been here all along, so the link was never read and
+    # the controls fell back to their defaults. This is the state such a run leaves.
+    query = {"dataset": "moons", "model": "mlp", "epochs": "2", "width": "16", "seed": "3"}
+    at = open_page("pages/train.py", query,
+                   {"shell_page": "train", "shell_entry_pending": True})
+    assert at.selectbox(key="train_dataset").value == "moons"
+    assert at.slider(key="train_epochs").value == 2
+    # Taken in once: from now on the controls lead, and a click is not undone.
+    at.slider(key="train_epochs").set_value(5).run()
+    assert at.slider(key="train_epochs").value == 5
+    assert not at.session_state["shell_entry_pending"]
