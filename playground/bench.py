@@ -33,13 +33,14 @@ from playground.worker import StoreReporter
 ROUNDS = 5
 
 
-def bare_loop_seconds(config: RunConfig) -> float:
-    """The textbook loop: shuffled batches, forward, loss, backward, step. Nothing else."""
+def bare_loop_seconds(config: RunConfig, fused: bool = False) -> float:
+    """The textbook loop: shuffled batches, forward, loss, backward, step. Nothing else.
+    `fused`: with the fused Adam the playground uses, to show the loop's own overhead."""
     device = devices.resolve(config.device)
     data = load_dataset(config.dataset, config.seed, config.noise)
     generator = seed_everything(config.seed)
     model = build_model(config.model, model_spec(config, data)).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, fused=fused)
     X = torch.from_numpy(data.X_train).to(device)
     y = torch.from_numpy(data.y_train).to(device)
     start = time.perf_counter()
@@ -64,13 +65,15 @@ def playground_loop_seconds(config: RunConfig, store: Store) -> float:
 
 
 def loop_ratio(config: RunConfig, store: Store) -> dict:
-    bare, ours = [], []
+    bare, fused, ours = [], [], []
     bare_loop_seconds(config)  # warm-up: first-call costs belong to neither side
     for _ in range(ROUNDS):
         bare.append(bare_loop_seconds(config))
+        fused.append(bare_loop_seconds(config, fused=True))
         ours.append(playground_loop_seconds(config, store))
-    b, o = statistics.median(bare), statistics.median(ours)
-    return {"label": config.label(), "bare_s": b, "ours_s": o, "ratio": b / o}
+    b, f, o = statistics.median(bare), statistics.median(fused), statistics.median(ours)
+    return {"label": config.label(), "bare_s": b, "fused_s": f, "ours_s": o, "ratio": b / o,
+            "fused_ratio": f / o}
 
 
 def wait_for(predicate, timeout: float = 120.0, every: float = 0.002):
@@ -163,35 +166,46 @@ def techniques_bench(home: Path) -> dict:
     return out
 
 
-DISTILL_SEEDS = (0, 1, 2, 3, 4)
-DISTILL_STUDENT = dict(model="mlp", width=16, depth=1, epochs=20, augment=0.5)
+# The student setting was chosen on seeds 0-4 among the ~35 tried (listed in the report);
+# these seeds were not used to choose it, so the share below is not flattered by the search.
+DISTILL_SEEDS = tuple(range(10, 20))
+DISTILL_STUDENT = dict(model="mlp", width=16, depth=1, epochs=20, augment=1.0)
 
 
 def distillation_bench(store: Store) -> dict:
     """A CNN teaches a one-layer MLP (width 16). With augmentation the teacher scores the
     same augmented batch as the student (consistent views); without it, its outputs are
-    computed once. The gap share is averaged over seeds: on 360 test images one seed's gap
-    is only a handful of answers."""
-    shares, rows = [], []
+    computed once. On 360 test images one seed's gap is a handful of answers, so the share
+    is pooled over seeds: mean gain over mean gap (a per-seed share divides by gaps near 0)."""
+    rows, plain_rows = [], []
+    plain = {k: v for k, v in DISTILL_STUDENT.items() if k != "augment"}
     for seed in DISTILL_SEEDS:
         teacher_cfg = make_config(model="cnn", epochs=10, seed=seed)
         teacher_id = store.enqueue(teacher_cfg, status="running", pid=0)
         teacher = train(teacher_cfg, out_dir=store.artifact_dir(teacher_id), store=store)
         store.finish(teacher_id, teacher.metrics, teacher.metrics["device"])
-        alone = train(make_config(**DISTILL_STUDENT, seed=seed), store=store).metrics
-        distilled = train(make_config(**DISTILL_STUDENT, seed=seed, distill_from=teacher_id),
-                          store=store).metrics
-        t, a, d = teacher.metrics["accuracy"], alone["accuracy"], distilled["accuracy"]
-        rows.append((t, a, d))
-        shares.append((d - a) / (t - a) if t > a else float("nan"))
+        t = teacher.metrics["accuracy"]
+        for student, out in ((DISTILL_STUDENT, rows), (plain, plain_rows)):
+            alone = train(make_config(**student, seed=seed), store=store).metrics
+            distilled = train(make_config(**student, seed=seed, distill_from=teacher_id),
+                              store=store).metrics
+            out.append((t, alone["accuracy"], distilled["accuracy"]))
+            if seed == DISTILL_SEEDS[0] and student is DISTILL_STUDENT:
+                live_ratio = distilled["train_seconds"] / alone["train_seconds"]
         if seed == DISTILL_SEEDS[0]:
-            plain = {k: v for k, v in DISTILL_STUDENT.items() if k != "augment"}
             once_alone, once = _alternating_seconds(
                 make_config(**plain, seed=seed),
                 make_config(**plain, seed=seed, distill_from=teacher_id), store)
-            live_ratio = distilled["train_seconds"] / alone["train_seconds"]
-    return {"rows": rows, "share": statistics.mean(shares), "shares": shares,
+    return {"rows": rows, "plain_rows": plain_rows, "share": pooled_share(rows),
+            "plain_share": pooled_share(plain_rows),
+            "shares": [(d - a) / (t - a) if t > a else float("nan") for t, a, d in rows],
             "time_ratio": once / once_alone, "live_time_ratio": live_ratio}
+
+
+def pooled_share(rows: list[tuple[float, float, float]]) -> float:
+    """(mean distilled - mean alone) / (mean teacher - mean alone) over (t, a, d) rows."""
+    t, a, d = (statistics.mean(r[i] for r in rows) for i in range(3))
+    return (d - a) / (t - a) if t > a else float("nan")
 
 
 def verdict(ok: bool) -> str:
@@ -224,15 +238,20 @@ def main(argv: list[str] | None = None) -> int:
         "## (a) Training loop: playground vs bare PyTorch",
         "",
         "Same model, data, batch size and epochs. The bare loop does only forward, loss, "
-        "backward and step; the playground loop also evaluates on the validation split every "
-        "epoch, records epochs and progress in the SQLite store and checks for cancellation.",
+        "backward and step, with torch's default Adam; the playground loop also evaluates on "
+        "the validation split every epoch, records epochs and progress in the SQLite store "
+        "and checks for cancellation. The playground steps with the fused Adam (one kernel "
+        "per step, same algorithm), so the last column compares it with a bare loop that "
+        "does too: that ratio is the cost of the loop's own bookkeeping.",
         "",
-        "| run | bare loop | playground loop | throughput ratio (goal ≥ 0.9) |",
-        "|---|---|---|---|",
+        "| run | bare loop | playground loop | throughput ratio (goal ≥ 0.9) | bare loop, "
+        "fused Adam | ratio to it |",
+        "|---|---|---|---|---|---|",
     ]
     for r in loops:
         lines.append(f"| {r['label']} | {r['bare_s']:.3f} s | {r['ours_s']:.3f} s | "
-                     f"{r['ratio']:.2f} ({verdict(r['ratio'] >= 0.9)}) |")
+                     f"{r['ratio']:.2f} ({verdict(r['ratio'] >= 0.9)}) | "
+                     f"{r['fused_s']:.3f} s | {r['fused_ratio']:.2f} |")
     lines += [
         "",
         "## (b) Through the real worker process",
@@ -252,15 +271,19 @@ def main(argv: list[str] | None = None) -> int:
         "DP-SGD on these Linear/Conv2d networks uses the playground's book-keeping clipper "
         "(`playground/dp_clipping.py`: each example's gradient norm from the layer inputs "
         "and output gradients of one backward pass) with Opacus' Poisson sampler and PRV "
-        "accountant; ε for every epoch is worked out by a forked helper process while the model "
-        "trains. *First run* clears the process's memory of ε, as for the first run with "
+        "accountant; ε for every epoch is worked out by a forked helper process, at the "
+        "lowest CPU priority, while the model trains, and an epoch whose answer is not in yet "
+        "is reported again when it is (training never waits for it; the run's end does). "
+        "*First run* clears the process's memory of ε, as for the first run with "
         "new privacy settings in a worker; *again* is the same settings once more (another "
         "seed, a sweep, a workshop class), where ε is remembered. Per epoch, median of 5 "
         "alternating rounds.",
         "",
         "Measured with this process's torch threads and with a worker's (workers leave "
         "one core to the app, so on 2 cores a worker trains on 1 thread and the helper "
-        "gets the other core).",
+        "gets the other core). With every core training, the helper has only the moments "
+        "training leaves idle: three PRV answers cost about 45 ms of CPU, more than three "
+        "epochs of the plain MLP.",
         "",
         "| run | torch threads | plain epoch | DP-SGD epoch, first run | DP-SGD epoch, "
         "again | DP / plain, first run (goal ≤ 2.0) | DP / plain, again (goal ≤ 2.0) |",
@@ -285,30 +308,47 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(f"| {label} | {size:.2f} ({verdict(size <= 0.3)}) | {lat:.2f} "
                      f"({verdict(lat <= 0.5)}) | {drop:+.2f} ({verdict(drop <= 0.5)}) |")
     dist = tech["distill"]
-    per_seed = "; ".join(f"teacher {t:.1%}, alone {a:.1%}, distilled {d:.1%}"
-                         for t, a, d in dist["rows"])
+
+    def means(rows):
+        return tuple(statistics.mean(r[i] for r in rows) for i in range(3))
+
+    t, a, d = means(dist["rows"])
+    _, pa, pd = means(dist["plain_rows"])
+    finite = [x for x in dist["shares"] if x == x]
     lines += [
         "",
-        "Distillation (teacher: the CNN; student: MLP width 16, one layer, 20 epochs, "
-        "augmentation 0.5; T and weight at their defaults), per seed: "
-        f"{per_seed}. Share of the teacher–student gap recovered, mean over "
-        f"{len(dist['rows'])} seeds: **{dist['share']:.2f}** "
-        f"({', '.join(f'{x:.2f}' for x in dist['shares'])}; goal ≥ 0.5, "
-        f"{verdict(dist['share'] >= 0.5)}). Time distilled / alone with the teacher's "
-        f"outputs computed once (no augmentation): **{dist['time_ratio']:.2f}** "
-        f"(goal ≤ 1.3, {verdict(dist['time_ratio'] <= 1.3)}); at T = 1 the two halves of "
-        "the loss are one cross-entropy against soft targets made once before training. "
-        "With augmentation the teacher scores every augmented batch: "
-        f"{dist['live_time_ratio']:.2f}.",
+        f"Distillation (teacher: the CNN, 10 epochs; student: MLP width 16, one layer, 20 "
+        f"epochs, augmentation 1.0; T and weight at their defaults), mean over "
+        f"{len(dist['rows'])} seeds: teacher {t:.1%}, student alone {a:.1%}, distilled "
+        f"{d:.1%}. Share of the teacher–student gap recovered: **{dist['share']:.2f}** "
+        f"(goal ≥ 0.5, {verdict(dist['share'] >= 0.5)}); mean of the per-seed shares "
+        f"{statistics.mean(finite):.2f} (range {min(finite):.2f} to {max(finite):.2f}). "
+        "This student setting was chosen on seeds 0-4 out of about 35 tried; the seeds here "
+        f"({DISTILL_SEEDS[0]}-{DISTILL_SEEDS[-1]}) played no part in choosing it. Time "
+        "distilled / alone with the teacher's outputs computed once (no augmentation): "
+        f"**{dist['time_ratio']:.2f}** (goal ≤ 1.3, {verdict(dist['time_ratio'] <= 1.3)}); "
+        "at T = 1 the two halves of the loss are one cross-entropy against soft targets "
+        "made once before training. With augmentation the teacher scores every augmented "
+        f"batch: {dist['live_time_ratio']:.2f}.",
         "",
-        "Other students tried on 3 to 5 of these seeds (share of the gap recovered, mean): no "
-        "augmentation, width 16, 20 or 40 epochs: 0.01; width 32 or 8: 0.08 / -0.05; "
-        "a tenth or a quarter of the training data, T = 1 or 4: 0.00-0.17; augmentation "
-        "1.0: 0.47 (20 epochs), 0.34 (40); width 32, augmentation 1.0, 60 epochs: 0.22; a "
-        "teacher trained with augmentation: -0.08 to 0.18. On digits the CNN is so sure of "
-        "its training images that its soft outputs at T = 1 are nearly the labels, and at "
-        "higher T these small students lost accuracy; the teacher helps only where it labels "
-        "augmented pictures the student can't fit alone.",
+        f"The same student without augmentation: alone {pa:.1%}, distilled {pd:.1%} (share "
+        f"{dist['plain_share']:.2f}). So on digits this small student does best alone and "
+        "without augmentation; the teacher wins back part of what augmentation costs it, "
+        "and no more. The CNN is so sure of its own training images that its outputs on "
+        "them at T = 1 are nearly the labels; higher T (2, 4, 10) recovered less than T = 1 "
+        "for every student tried except the 256-wide one (0.3 points better at T = 4).",
+        "",
+        "Tried on seeds 0-4 (pooled share, or mean of per-seed shares where marked *): "
+        "students of width 8, 16, 32, 64 and 256 (two layers), with augmentation 0, 0.5 "
+        "and 1.0, 20 to 60 epochs, a cosine schedule; T = 1, 2, 4, 10; weight 0.9 and 1.0; "
+        "teachers: the CNN for 10 or 20 epochs, the CNN trained with augmentation, a wide "
+        "MLP with and without augmentation; image mixup; a tenth or a quarter of the "
+        "training data; the teacher labelling an extra augmented copy of every batch; the "
+        "ViT as student. Best: width 16 with augmentation 1.0 (0.47*, this one), with a "
+        "wide-MLP teacher (0.50 pooled, 0.46*) and for 40 epochs with a cosine schedule "
+        "(0.50 pooled, 0.46*). Without augmentation for the student the best was 0.32 "
+        "(width 64, the teacher labelling an extra augmented copy of each batch), and most "
+        "settings lost accuracy.",
         "",
     ]
     lines += explain_bench.markdown(explained)
