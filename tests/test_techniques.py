@@ -320,6 +320,26 @@ def test_book_keeping_noise_has_opacus_scale_on_an_empty_batch():
     assert noise.std().item() == pytest.approx(sigma * clip / expected, rel=0.01)
 
 
+def test_book_keeping_noise_drawn_ahead_is_the_same_seeded_sequence():
+    # The next step's noise is drawn on a background thread; the draws must be exactly
+    # those of drawing in place, one fresh standard normal per parameter per step.
+    from playground.dp_clipping import BookKeepingClipper
+
+    model = nn.Sequential(nn.Linear(50, 20), nn.ReLU(), nn.Linear(20, 3))
+    ahead = BookKeepingClipper(model, 1.0, 1.0, 8, seed=7)
+    drawn_ahead = [ahead._noise().clone() for _ in range(4)]
+    in_place = BookKeepingClipper(model, 1.0, 1.0, 8, seed=7)
+    drawn_in_place = [in_place._draw() for _ in range(4)]
+    for x, y in zip(drawn_ahead, drawn_in_place, strict=True):
+        torch.testing.assert_close(x, y, rtol=0, atol=0)
+    assert len(drawn_ahead[0]) == sum(p.numel() for p in model.parameters())
+    assert not torch.equal(drawn_ahead[0], drawn_ahead[1])  # each step its own draw
+    other = BookKeepingClipper(model, 1.0, 1.0, 8, seed=8)
+    assert not torch.equal(other._noise(), drawn_ahead[0])
+    for clipper in (ahead, in_place, other):
+        clipper.remove()
+
+
 def test_only_networks_of_linear_and_conv_layers_skip_opacus():
     from playground.dp_clipping import unsupported_layers
 

@@ -236,7 +236,7 @@ class DPNoise(Technique):
         self.clipper = BookKeepingClipper(
             ctx.model, self.max_grad_norm, self.sigma,
             # As Opacus' DPOptimizer; at least 1, where batch size 1 would round it to 0.
-            expected_batch_size=max(1, int(ctx.n * self.sample_rate)))
+            expected_batch_size=max(1, int(ctx.n * self.sample_rate)), seed=ctx.config.seed)
 
         def backward(loss):
             self.clipper.backward(loss, len(ctx.batch_idx))
