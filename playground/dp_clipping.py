@@ -14,6 +14,7 @@ and the accountant are exactly Opacus' DP-SGD, so ε is the quantity Opacus repo
 """
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 
 import torch
@@ -21,6 +22,13 @@ from torch import nn
 from torch.nn import functional as F
 
 _NOISE_THREAD: ThreadPoolExecutor | None = None
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
 
 def _noise_thread() -> ThreadPoolExecutor:
@@ -101,6 +109,7 @@ class BookKeepingClipper:
         self._generator.manual_seed((base + 0x9E3779B97F4A7C15) % 2**63)
         self._size = sum(p.numel() for p in self.params)
         self._next_noise = None
+        self._ahead = device.type == "cpu" and torch.get_num_threads() < _cores()
 
     def _start(self, module, inputs) -> None:
         self._seen = []
@@ -121,8 +130,11 @@ class BookKeepingClipper:
         return torch.randn(self._size, device=self.params[0].device, generator=self._generator)
 
     def _noise(self) -> torch.Tensor:
-        """Standard normal noise for every parameter, drawn ahead on a CPU."""
-        if self.params[0].device.type != "cpu":  # a GPU draws it quickly and asynchronously
+        """Standard normal noise for every parameter, drawn ahead on a CPU core that
+        training leaves free. With none free the thread would stall torch's own threads
+        (measured: the MLP's DP step got slower), so then it is drawn in place; a GPU
+        draws it quickly and asynchronously anyway."""
+        if not self._ahead:
             return self._draw()
         noise = self._draw() if self._next_noise is None else self._next_noise.result()
         self._next_noise = _noise_thread().submit(self._draw)

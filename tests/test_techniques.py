@@ -327,7 +327,9 @@ def test_book_keeping_noise_drawn_ahead_is_the_same_seeded_sequence():
 
     model = nn.Sequential(nn.Linear(50, 20), nn.ReLU(), nn.Linear(20, 3))
     ahead = BookKeepingClipper(model, 1.0, 1.0, 8, seed=7)
+    ahead._ahead = True  # as with a core to spare, whatever this machine's threads are
     drawn_ahead = [ahead._noise().clone() for _ in range(4)]
+    assert ahead._next_noise is not None  # the fifth is being drawn on the thread
     in_place = BookKeepingClipper(model, 1.0, 1.0, 8, seed=7)
     drawn_in_place = [in_place._draw() for _ in range(4)]
     for x, y in zip(drawn_ahead, drawn_in_place, strict=True):
