@@ -24,6 +24,9 @@ from torch.nn import functional as F
 _NOISE_THREAD: ThreadPoolExecutor | None = None
 
 
+AHEAD_FROM = 16384  # parameters; below, handing the draw to a thread costs more than it
+
+
 def _cores() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -109,7 +112,8 @@ class BookKeepingClipper:
         self._generator.manual_seed((base + 0x9E3779B97F4A7C15) % 2**63)
         self._size = sum(p.numel() for p in self.params)
         self._next_noise = None
-        self._ahead = device.type == "cpu" and torch.get_num_threads() < _cores()
+        self._ahead = (device.type == "cpu" and torch.get_num_threads() < _cores()
+                       and self._size >= AHEAD_FROM)
 
     def _start(self, module, inputs) -> None:
         self._seen = []
