@@ -281,9 +281,13 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "Measured with this process's torch threads and with a worker's (workers leave "
         "one core to the app, so on 2 cores a worker trains on 1 thread and the helper "
-        "gets the other core). With every core training, the helper has only the moments "
-        "training leaves idle: three PRV answers cost about 45 ms of CPU, more than three "
-        "epochs of the plain MLP.",
+        "gets the other core, as does the next step's noise, drawn ahead there). With every "
+        "core training, the helper has only the moments training leaves idle: three PRV "
+        "answers cost about 45 ms of CPU, more than three epochs of the plain MLP; and the "
+        "noise, drawn in place, is ~0.2 ms of a 1 ms MLP step. The plain loop steps with the "
+        "fused Adam, and so does DP; that made the plain epochs faster and these ratios "
+        "higher than in the last report (the MLP's again-ratio on 2 threads went from 1.76 "
+        "to about 2).",
         "",
         "| run | torch threads | plain epoch | DP-SGD epoch, first run | DP-SGD epoch, "
         "again | DP / plain, first run (goal ≤ 2.0) | DP / plain, again (goal ≤ 2.0) |",
