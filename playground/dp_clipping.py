@@ -21,10 +21,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-_NOISE_THREAD: ThreadPoolExecutor | None = None
-
-
 AHEAD_FROM = 16384  # parameters; below, handing the draw to a thread costs more than it
+_NOISE_THREAD: ThreadPoolExecutor | None = None
 
 
 def _cores() -> int:
