@@ -103,6 +103,9 @@ class BookKeepingClipper:
         self._handles.append(model.register_forward_pre_hook(self._start))
         # The noise has a generator of its own, so the draws are the same sequence however
         # the background thread is timed (and the training's own randomness is untouched).
+        # Like Opacus outside its secure mode, the noise follows from the run's seed, so
+        # runs are reproducible; the guarantee assumes the seed stays secret, and two runs
+        # with one seed share their noise.
         device = self.params[0].device
         self._generator = torch.Generator(device=device)
         # Seeded apart from the run's own stream, which drew the initial weights.
@@ -110,6 +113,8 @@ class BookKeepingClipper:
         self._generator.manual_seed((base + 0x9E3779B97F4A7C15) % 2**63)
         self._size = sum(p.numel() for p in self.params)
         self._next_noise = None
+        # Ahead only where torch trains on fewer threads than the CPUs this process may
+        # use: a worker leaves one (for the app, and the ε helper, both mostly idle).
         self._ahead = (device.type == "cpu" and torch.get_num_threads() < _cores()
                        and self._size >= AHEAD_FROM)
 

@@ -116,7 +116,9 @@ LESSONS: dict[str, Lesson] = {
          "augment": 1.0},
         "The run card compares the student with the same small model trained alone (queued "
         "for you). Both practise on turned and shifted copies of the digits; the teacher "
-        "labels each copy for its student."),
+        "labels each copy for its student. Honest note: on these tiny pictures the student "
+        "does as well with no copies and no teacher; the teacher wins back what the copies "
+        "cost it."),
     "mixed_precision": Lesson(
         "Does most of the training arithmetic on a GPU with 16-bit numbers instead of 32-bit "
         "ones, while the weights stay 32-bit.",

@@ -215,8 +215,10 @@ class Store:
             conn.execute("PRAGMA foreign_keys=ON")
             # In WAL mode NORMAL still survives a crashed process intact; it skips the
             # fsync on every commit (an epoch row, a progress tick), which FULL pays. Only
-            # a power cut could lose the last commits.
-            conn.execute("PRAGMA synchronous=NORMAL")
+            # a power cut could lose the last commits. (Not without WAL: there, NORMAL could
+            # corrupt the file on a power cut.)
+            if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
+                conn.execute("PRAGMA synchronous=NORMAL")
             # Thread-local, so it is closed when its thread ends (Streamlit runs each
             # script run in a new thread).
             self._local.conn, self._local.pid = conn, os.getpid()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+import threading
 
 import numpy as np
 import pytest
@@ -23,7 +24,7 @@ from playground.datasets import DATASETS
 from playground.techniques import dp as _dp_module
 from playground.techniques.augmentation import Augmentation
 from playground.techniques.quantization import CALIBRATION_EXAMPLES
-from playground.training import SilentReporter, TrainContext, evaluate, train
+from playground.training import SilentReporter, TrainContext, evaluate, make_optimizer, train
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore::UserWarning", "ignore::DeprecationWarning", "ignore::FutureWarning")
@@ -139,21 +140,24 @@ def test_dp_epsilon_is_still_opacus_when_the_helper_process_dies(monkeypatch):
     assert D._HELPER is not None and all(p.is_alive() for p in D._HELPER._processes.values())
 
 
-_ACCOUNTANT_EPSILON = _dp_module._accountant_epsilon
-
-
-def _slow_accountant_epsilon(*key):
-    """The helper's answer, late: longer than the whole run takes to train."""
-    import time
-
-    time.sleep(0.4)
-    return _ACCOUNTANT_EPSILON(*key)
-
-
 def test_training_does_not_wait_for_epsilon_and_every_epoch_gets_it(monkeypatch):
-    # The helper answers after the epochs it is asked about have ended: those epochs are
-    # reported without ε, then again with Opacus' number once it comes in.
-    from playground.techniques import dp as D
+    # The helper's answers are futures this test completes by hand: epoch 1's comes in
+    # while epoch 2 is being reported, the rest only when the last epoch is. Training
+    # must go on without them, re-report each epoch with its ε once it is in (epoch 1
+    # mid-training, the others at the end), and each ε must be Opacus' own.
+    from concurrent.futures import Future
+
+    D = _dp_module
+    owed: dict[int, tuple[Future, tuple]] = {}
+
+    def plan_by_hand(*key):
+        owed[key[3]] = (Future(), key)  # key[3]: steps
+        return owed[key[3]][0]
+
+    def answer(steps):
+        future, key = owed[steps]
+        if not future.done():
+            future.set_result(D._accountant_epsilon(*key))
 
     class Recorder(SilentReporter):
         def __init__(self):
@@ -161,29 +165,54 @@ def test_training_does_not_wait_for_epsilon_and_every_epoch_gets_it(monkeypatch)
 
         def epoch(self, epoch, values, fraction):
             self.reports.append((epoch, dict(values)))
+            if "epsilon" in values:
+                return
+            if epoch == 2:
+                answer(min(owed))
+            if epoch == 3:
+                for steps in owed:
+                    answer(steps)
 
-    D.forget_epsilons()
-    D.retire_helper()
-    monkeypatch.setattr(D, "_accountant_epsilon", _slow_accountant_epsilon)
+    monkeypatch.setattr(D, "plan_epsilon", plan_by_hand)
     reporter = Recorder()
-    epochs = 3
     config = make_config(dataset="digits", model="mlp", width=32, device="cpu",
-                         dp_noise=1.15, epochs=epochs, batch_size=128, lr=0.05)
+                         dp_noise=1.15, epochs=3, batch_size=128, lr=0.05)
     result = train(config, reporter)
-    D.retire_helper()  # the next test's helper answers at full speed again
-    first = {}
-    for epoch, values in reporter.reports:
-        first.setdefault(epoch, values)
-    assert "epsilon" not in first[1]  # reported before its ε was in: training went on
-    last = {epoch: values for epoch, values in reporter.reports}
-    assert sorted(last) == list(range(1, epochs + 1))
-    steps_per_epoch = result.metrics["dp_steps"] // epochs
+    order = [(epoch, "epsilon" in values) for epoch, values in reporter.reports]
+    assert order == [(1, False), (2, False), (1, True), (3, False), (2, True), (3, True)]
+    first = {epoch: values for epoch, values in reversed(reporter.reports)}
+    last = dict(reporter.reports)
+    steps_per_epoch = result.metrics["dp_steps"] // 3
     for epoch, values in last.items():
         m = {**result.metrics, "dp_steps": epoch * steps_per_epoch}
         assert values["epsilon"] == pytest.approx(opacus_epsilon("prv", m), rel=1e-6)
-        assert values["val_accuracy"] == first[epoch]["val_accuracy"]  # only ε added
+        assert {k: v for k, v in values.items() if k != "epsilon"} == first[epoch]
         assert result.history[epoch - 1]["epsilon"] == values["epsilon"]
-    assert result.metrics["epsilon"] == last[epochs]["epsilon"]
+    assert result.metrics["epsilon"] == last[3]["epsilon"]
+
+
+def test_noise_drawn_ahead_trains_the_very_same_model(monkeypatch):
+    # Drawing the next step's noise on a spare core must not change a single number.
+    from playground import dp_clipping
+
+    config = make_config(dataset="digits", model="mlp", width=32, device="cpu",
+                         dp_noise=1.0, epochs=2, batch_size=128, lr=0.05)
+    in_place = train(config)
+    monkeypatch.setattr(dp_clipping, "_cores", lambda: 1024)
+    monkeypatch.setattr(dp_clipping, "AHEAD_FROM", 1)
+    drawn = []
+    monkeypatch.setattr(dp_clipping.BookKeepingClipper, "_draw",
+                        lambda self, draw=dp_clipping.BookKeepingClipper._draw:
+                        drawn.append(threading.current_thread().name) or draw(self))
+    ahead = train(config)
+    assert any(name.startswith("dp-noise") for name in drawn)  # it did draw on the thread
+    def numbers(result):
+        return [{k: v for k, v in h.items() if k != "seconds"} for h in result.history]
+
+    assert numbers(ahead) == numbers(in_place)
+    for a, b in zip(ahead.model.state_dict().values(), in_place.model.state_dict().values(),
+                    strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
 
 
 def test_conv_patches_are_unfolds_columns_channels_last():
@@ -592,7 +621,7 @@ def test_dropout_rate_reaches_every_dropout(model):
 
 def test_weight_decay_is_set_on_every_param_group():
     ctx = context(dataset="digits", model="mlp", weight_decay=0.02)
-    ctx.optimizer = torch.optim.Adam(ctx.model.parameters(), lr=ctx.config.lr)  # as train()
+    ctx.optimizer = make_optimizer(ctx.model, ctx.config.lr)  # as train()
     ctx.hook("on_optimizer")
     assert ctx.optimizer.param_groups
     assert all(g["weight_decay"] == 0.02 for g in ctx.optimizer.param_groups)
@@ -664,7 +693,7 @@ def test_cosine_schedule_ends_near_zero():
 
 def test_cosine_schedule_drives_the_optimizer():
     ctx = context(dataset="digits", model="mlp", schedule="cosine", lr=0.02, epochs=2)
-    ctx.optimizer = torch.optim.Adam(ctx.model.parameters(), lr=ctx.config.lr)  # as train()
+    ctx.optimizer = make_optimizer(ctx.model, ctx.config.lr)  # as train()
     ctx.hook("on_optimizer")
     half = ctx.total_steps // 2
     for _ in range(half):
@@ -692,7 +721,7 @@ def test_pruning_fine_tune_does_not_restart_the_cosine():
     recorder = LearningRates()
     ctx = TrainContext(config, SilentReporter(), T.build(config.techniques) + [recorder])
     ctx.hook("on_model")  # the same sequence as train()
-    ctx.optimizer = torch.optim.Adam(ctx.model.parameters(), lr=config.lr)
+    ctx.optimizer = make_optimizer(ctx.model, config.lr)
     ctx.hook("on_optimizer")
     ctx.run_epochs(config.epochs)
     ctx.hook("on_train_end")
@@ -807,7 +836,7 @@ def test_the_loop_runs_forward_passes_in_the_mixed_precision_dtype(dtype):
     config = make_config(dataset="digits", model="mlp", width=32, epochs=2, batch_size=128)
     technique = MixedPrecision(dtype=dtype)
     ctx = TrainContext(config, SilentReporter(), [technique])
-    ctx.optimizer = torch.optim.Adam(ctx.model.parameters(), lr=config.lr)
+    ctx.optimizer = make_optimizer(ctx.model, config.lr)
     ctx.hook("on_optimizer")
     seen = []
     ctx.model[1].register_forward_hook(  # training steps only; evaluation stays fp32
