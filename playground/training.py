@@ -194,15 +194,15 @@ class TrainContext:
                     return
                 continue
             order = torch.randperm(n, generator=self.generator).to(device)
-            # Per-step stats go into preallocated device buffers (no host sync, few extra
-            # ops) and are reduced once per epoch.
-            batch_losses = torch.empty(self.steps_per_epoch, device=device)
-            predictions = torch.empty(n, dtype=torch.long, device=device)
-            for k, i in enumerate(range(0, n, bs)):
+            # Per-step stats are kept as they come (no host sync, no extra ops per step:
+            # writing them into buffers cost ~20 µs of a ~370 µs MLP step) and reduced
+            # once per epoch.
+            losses, outputs = [], []
+            for i in range(0, n, bs):
                 idx = self.batch_idx = order[i:i + bs]
                 loss, logits = self._step(X[idx], y[idx])
-                batch_losses[k] = loss.detach()
-                predictions[i:i + bs] = logits.detach().argmax(dim=1)
+                losses.append(loss.detach())
+                outputs.append(logits.detach())
                 self.step += 1
                 self.reporter.progress(self.step / total)
                 if self.reporter.should_stop():
@@ -210,8 +210,9 @@ class TrainContext:
             val_loss, val_acc = self.validate()
             sizes = torch.full((self.steps_per_epoch,), float(bs), device=device)
             sizes[-1] = n - bs * (self.steps_per_epoch - 1)
+            predictions = torch.cat(outputs).argmax(dim=1)
             values = {
-                "train_loss": float((batch_losses * sizes).sum() / n),
+                "train_loss": float((torch.stack(losses).float() * sizes).sum() / n),
                 "train_accuracy": float((predictions == y[order]).float().mean()),
                 "val_loss": val_loss, "val_accuracy": val_acc,
                 "seconds": time.perf_counter() - epoch_start,
