@@ -61,10 +61,11 @@ def learning_curves_chart(epochs: list[dict[str, Any]], labels: dict[str, str],
         y=alt.Y("value:Q", title=metric, axis=axis, scale=alt.Scale(zero=False)),
         color=alt.Color("run:N", title="run",
                         legend=alt.Legend(orient="bottom", columns=1) if len(labels) > 1 else None),
-        strokeDash=alt.StrokeDash("split:N", title="data",
+        # With point marks the legend draws both entries as the same dot: say it in words.
+        strokeDash=alt.StrokeDash("split:N", title="solid: validation · dashed: training",
                                   scale=alt.Scale(domain=["validation", "training"],
                                                   range=[[1, 0], [4, 3]]),
-                                  legend=alt.Legend(orient="bottom")),
+                                  legend=alt.Legend(orient="bottom", titleLimit=400)),
         tooltip=["run", "split", "epoch", alt.Tooltip("value:Q", format=".3f")],
     ).properties(width=width, height=220)
 
