@@ -3,8 +3,8 @@
 The store is also the queue: queuing a run is inserting a row; a worker claims the next
 queued row with one atomic UPDATE, so two workers can never get the same run. The next
 row is the oldest ready one of the owner served least recently (see `claim`).
-Every call opens its own short-lived connection, so the store is safe to share between
-threads and processes.
+Each thread keeps its own connection, so the store is safe to share between threads and
+processes. Work that is not a run (explanations) queues as a job in the same fair queue.
 """
 from __future__ import annotations
 
@@ -52,6 +52,28 @@ CREATE TABLE IF NOT EXISTS epochs (
     extra TEXT,  -- JSON of what techniques add per epoch, e.g. epsilon
     PRIMARY KEY (run_id, epoch)
 );
+-- Heavy work that is not a run (explanations, sanity checks): queued, claimed and taken
+-- in turns exactly like runs, by the same workers; the app's server only asks and reads.
+CREATE TABLE IF NOT EXISTS jobs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT UNIQUE NOT NULL,
+    kind TEXT NOT NULL,  -- e.g. explain
+    created REAL NOT NULL,
+    status TEXT NOT NULL,
+    payload TEXT NOT NULL,  -- JSON: what to do
+    result TEXT,  -- JSON: what came of it (also while running: progress so far)
+    error TEXT,
+    worker_pid INTEGER,
+    started REAL,
+    finished REAL,
+    done INTEGER NOT NULL DEFAULT 0,
+    total INTEGER NOT NULL DEFAULT 0,
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    workspace TEXT,
+    owner TEXT,
+    requester TEXT  -- the browser session that asked, so its stale requests can be dropped
+);
+CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status, seq);
 """
 
 
@@ -64,19 +86,38 @@ _READY = (f"(COALESCE({_TEACHER}, '') = '' OR {_TEACHER} NOT IN"
 # workspace + name); every run without an owner counts as one owner together.
 _OWNER_KEY = ("(CASE WHEN {t}owner IS NULL THEN '' ELSE"
               " COALESCE({t}workspace, '') || char(31) || {t}owner END)")
-# The next run to train: among ready queued runs, the owner served least recently (by the
-# latest start among their runs; never served comes first), then first come, first served.
-_NEXT = (
-    "SELECT q.seq FROM runs q LEFT JOIN (SELECT " + _OWNER_KEY.format(t="") + " AS who,"
-    " MAX(started) AS last FROM runs WHERE started IS NOT NULL GROUP BY who) s"
-    " ON s.who = " + _OWNER_KEY.format(t="q.") + " WHERE q.status='queued' AND "
-    + _READY + " ORDER BY COALESCE(s.last, 0), q.seq LIMIT 1"
+# When each owner was last served: the latest start among their runs and jobs.
+SERVED_SQL = (
+    "SELECT who, MAX(last) AS last FROM ("
+    "SELECT " + _OWNER_KEY.format(t="") + " AS who, MAX(started) AS last FROM runs"
+    " WHERE started IS NOT NULL GROUP BY who UNION ALL "
+    "SELECT " + _OWNER_KEY.format(t="") + " AS who, MAX(started) AS last FROM jobs"
+    " WHERE started IS NOT NULL GROUP BY who) GROUP BY who"
 )
+# What may start now: ready queued runs and queued jobs. Within one owner a job (a person
+# waiting for an explanation on screen, a second's work) goes before their queued runs.
+_CANDIDATES = {
+    "run": ("SELECT 'run' AS kind, q.seq AS seq, q.created AS created, 1 AS rank, "
+            + _OWNER_KEY.format(t="q.") + " AS who FROM runs q WHERE q.status='queued' AND "
+            + _READY),
+    "job": ("SELECT 'job' AS kind, j.seq AS seq, j.created AS created, 0 AS rank, "
+            + _OWNER_KEY.format(t="j.") + " AS who FROM jobs j WHERE j.status='queued'"),
+}
+
+
+def _next(kinds: tuple[str, ...]) -> str:
+    """The next thing to start: the owner served least recently (never served comes first;
+    ties go to the owner who has waited longest), then within that owner jobs before runs,
+    then first come, first served."""
+    candidates = " UNION ALL ".join(_CANDIDATES[k] for k in kinds)
+    return (f"SELECT c.kind, c.seq, MIN(c.created) OVER (PARTITION BY c.who) AS waiting"
+            f" FROM ({candidates}) c LEFT JOIN ({SERVED_SQL}) s ON s.who = c.who"
+            " ORDER BY COALESCE(s.last, 0), waiting, c.rank, c.created, c.seq LIMIT 1")
 
 _EPOCH_COLUMNS = {"train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds"}
 
 
-def _epoch_row(row: sqlite3.Row) -> dict[str, Any]:
+def epoch_from_row(row: sqlite3.Row) -> dict[str, Any]:
     data = dict(row)
     data.update(json.loads(data.pop("extra") or "{}"))
     return data
@@ -123,7 +164,7 @@ class Run:
         }
 
 
-def _row_to_run(row: sqlite3.Row) -> Run:
+def run_from_row(row: sqlite3.Row) -> Run:
     return Run(
         id=row["id"], status=row["status"],
         config=_load_config(row["config"]), created=row["created"],
@@ -135,6 +176,43 @@ def _row_to_run(row: sqlite3.Row) -> Run:
     )
 
 
+@dataclass
+class Job:
+    """Work for a worker that is not a run: an explanation batch, say."""
+
+    id: str
+    kind: str
+    status: str
+    payload: dict[str, Any]
+    created: float
+    result: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    worker_pid: int | None = None
+    started: float | None = None
+    finished: float | None = None
+    done: int = 0
+    total: int = 0
+    cancel_requested: bool = False
+    workspace: str | None = None
+    owner: str | None = None
+    requester: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+
+def job_from_row(row: sqlite3.Row) -> Job:
+    return Job(
+        id=row["id"], kind=row["kind"], status=row["status"],
+        payload=json.loads(row["payload"]), created=row["created"],
+        result=json.loads(row["result"]) if row["result"] else {}, error=row["error"],
+        worker_pid=row["worker_pid"], started=row["started"], finished=row["finished"],
+        done=row["done"], total=row["total"], cancel_requested=bool(row["cancel_requested"]),
+        workspace=row["workspace"], owner=row["owner"], requester=row["requester"],
+    )
+
+
 def _load_config(text: str) -> RunConfig:
     data = json.loads(text)
     # Runs stored before dropout became a technique kept it as a top-level field.
@@ -142,6 +220,20 @@ def _load_config(text: str) -> RunConfig:
     if rate:
         data.setdefault("techniques", {})["dropout"] = {"rate": rate}
     return RunConfig.model_validate(data)
+
+
+def _where(statuses: tuple[str, ...] | None, scope: dict[str, str | None]) -> tuple[str, list]:
+    clauses, args = [], []
+    if statuses:
+        clauses.append(f"status IN ({','.join('?' * len(statuses))})")
+        args += statuses
+    for name in ("workspace", "owner"):
+        if name in scope:
+            clauses.append(f"{name} IS ?")
+            args.append(scope.pop(name))
+    if scope:
+        raise TypeError(f"unknown filter {', '.join(scope)}: use workspace= or owner=")
+    return (f" WHERE {' AND '.join(clauses)}" if clauses else ""), args
 
 
 def pid_alive(pid: int | None) -> bool:
@@ -201,6 +293,9 @@ class Store:
                     except sqlite3.OperationalError as exc:  # another process was first
                         if "duplicate column" not in str(exc):
                             raise
+            # A workshop's pages list its runs (a person's, a page at a time).
+            conn.execute("CREATE INDEX IF NOT EXISTS runs_scope"
+                         " ON runs(workspace, owner, status, seq)")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -258,13 +353,34 @@ class Store:
         teacher first") waits while that run is queued or training; once it has ended the
         student runs (and the distillation plug-in reports a teacher that did not finish).
         """
+        item = self.claim_next(pid, kinds=("run",))
+        assert item is None or isinstance(item, Run)
+        return item
+
+    def claim_next(self, pid: int, kinds: tuple[str, ...] = ("run", "job")) -> Run | Job | None:
+        """Atomically hand worker `pid` the next queued run or job, in one fair queue: the
+        owner served least recently goes first, whatever they asked for (see `claim`)."""
+        now = time.time()
         with self._connect() as conn:
-            row = conn.execute(
-                "UPDATE runs SET status='running', worker_pid=?, started=?, progress=0"
-                f" WHERE seq = ({_NEXT}) AND status='queued' RETURNING *",
-                (pid, time.time()),
-            ).fetchall()  # stepped to the end: the autocommit write is done here
-        return _row_to_run(row[0]) if row else None
+            conn.execute("BEGIN IMMEDIATE")
+            found = conn.execute(_next(kinds)).fetchone()
+            if found is None:
+                conn.execute("COMMIT")
+                return None
+            if found["kind"] == "run":
+                rows = conn.execute(
+                    "UPDATE runs SET status='running', worker_pid=?, started=?, progress=0"
+                    " WHERE seq=? AND status='queued' RETURNING *",
+                    (pid, now, found["seq"])).fetchall()
+            else:
+                rows = conn.execute(
+                    "UPDATE jobs SET status='running', worker_pid=?, started=?"
+                    " WHERE seq=? AND status='queued' RETURNING *",
+                    (pid, now, found["seq"])).fetchall()
+            conn.execute("COMMIT")
+        if not rows:
+            return None
+        return run_from_row(rows[0]) if found["kind"] == "run" else job_from_row(rows[0])
 
     def claim_run(self, run_id: str, pid: int) -> bool:
         """Claim one particular queued run (the CLI training a new teacher in front)."""
@@ -275,9 +391,11 @@ class Store:
         return cur.rowcount == 1
 
     def has_queued(self) -> bool:
+        """A run ready to train or a job waiting (what an idle worker polls for)."""
         with self._connect() as conn:
             row = conn.execute(
-                f"SELECT 1 FROM runs WHERE status='queued' AND {_READY} LIMIT 1").fetchone()
+                f"SELECT 1 FROM runs WHERE status='queued' AND {_READY}"
+                " UNION ALL SELECT 1 FROM jobs WHERE status='queued' LIMIT 1").fetchone()
         return row is not None
 
     # -- progress ----------------------------------------------------------------------
@@ -317,7 +435,7 @@ class Store:
             rows = conn.execute(
                 f"SELECT * FROM epochs WHERE run_id IN ({marks}) ORDER BY run_id, epoch", run_ids
             ).fetchall()
-        return [_epoch_row(r) for r in rows]
+        return [epoch_from_row(r) for r in rows]
 
     # -- endings -----------------------------------------------------------------------
 
@@ -341,22 +459,31 @@ class Store:
             )
 
     def fail_runs_of(self, pid: int | None, reason: str, status: str = "failed") -> list[str]:
-        """Mark every run still 'running' on worker `pid` (None: no worker) as ended."""
+        """Mark every run still 'running' on worker `pid` (None: no worker) as ended, and
+        whatever job it was doing; returns the runs' ids."""
         with self._connect() as conn:
             rows = conn.execute(
                 "UPDATE runs SET status=?, error=?, finished=? WHERE status='running'"
                 " AND worker_pid IS ? RETURNING id",
                 (status, reason, time.time(), pid),
             ).fetchall()
+            conn.execute(
+                "UPDATE jobs SET status=?, error=?, finished=? WHERE status='running'"
+                " AND worker_pid IS ?", (status, reason.replace("this run", "this job"),
+                                         time.time(), pid))
         return [r["id"] for r in rows]
 
     def recover_orphans(self) -> list[str]:
         """Runs marked running whose process is gone were cut off: mark them interrupted."""
         orphans = []
-        for run in self.list_runs(statuses=("running",)):
-            if not pid_alive(run.worker_pid):
+        with self._connect() as conn:
+            pids = {r[0] for r in conn.execute(
+                "SELECT worker_pid FROM runs WHERE status='running' UNION"
+                " SELECT worker_pid FROM jobs WHERE status='running'")}
+        for pid in pids:
+            if not pid_alive(pid):
                 orphans += self.fail_runs_of(
-                    run.worker_pid,
+                    pid,
                     "The process training this run stopped (the app or worker was shut down "
                     "or restarted). Queue it again to rerun it.",
                     status="interrupted",
@@ -397,25 +524,108 @@ class Store:
     def get(self, run_id: str) -> Run | None:
         with self._connect() as conn:
             row = conn.execute("SELECT * FROM runs WHERE id=?", (run_id,)).fetchone()
-        return _row_to_run(row) if row else None
+        return run_from_row(row) if row else None
 
-    def list_runs(self, statuses: tuple[str, ...] | None = None) -> list[Run]:
-        query = "SELECT * FROM runs"
-        args: tuple = ()
-        if statuses:
-            query += f" WHERE status IN ({','.join('?' * len(statuses))})"
-            args = statuses
+    def list_runs(self, statuses: tuple[str, ...] | None = None, *, limit: int | None = None,
+                  offset: int = 0, **scope: str | None) -> list[Run]:
+        """Runs newest first; `statuses`, and `workspace=` / `owner=` (None: outside any
+        workshop; leave out: any), narrow them; `limit` and `offset` page through them."""
+        where, args = _where(statuses, scope)
+        page = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
         with self._connect() as conn:
-            rows = conn.execute(query + " ORDER BY seq DESC", args).fetchall()
-        return [_row_to_run(r) for r in rows]
+            rows = conn.execute(f"SELECT * FROM runs{where} ORDER BY seq DESC{page}",
+                                args).fetchall()
+        return [run_from_row(r) for r in rows]
+
+    def count_runs(self, statuses: tuple[str, ...] | None = None, **scope: str | None) -> int:
+        where, args = _where(statuses, scope)
+        with self._connect() as conn:
+            return conn.execute(f"SELECT COUNT(*) FROM runs{where}", args).fetchone()[0]
 
     def last_served(self) -> dict[str, float]:
-        """Per owner key (see Run.owner_key), when their latest run started: the turn order."""
+        """Per owner key (see Run.owner_key), when they were last served (their latest run or
+        job started): the turn order."""
         with self._connect() as conn:
-            rows = conn.execute(
-                f"SELECT {_OWNER_KEY.format(t='')} AS who, MAX(started) AS last FROM runs"
-                " WHERE started IS NOT NULL GROUP BY who").fetchall()
+            rows = conn.execute(SERVED_SQL).fetchall()
         return {r["who"]: r["last"] for r in rows}
+
+    # -- jobs (work that is not a run) -----------------------------------------------------
+
+    def enqueue_job(self, kind: str, payload: dict[str, Any], total: int, *,
+                    workspace: str | None = None, owner: str | None = None,
+                    requester: str | None = None) -> str:
+        job_id = "j" + uuid.uuid4().hex[:11]
+        with self._connect() as conn:
+            conn.execute(
+                "INSERT INTO jobs (id, kind, created, status, payload, total, workspace,"
+                " owner, requester) VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?)",
+                (job_id, kind, time.time(), json.dumps(payload), total, workspace, owner,
+                 requester))
+        return job_id
+
+    def job_progress(self, job_id: str, done: int, result: dict[str, Any]) -> None:
+        with self._connect() as conn:
+            conn.execute("UPDATE jobs SET done=?, result=? WHERE id=? AND status='running'",
+                         (done, json.dumps(result), job_id))
+
+    def finish_job(self, job_id: str, result: dict[str, Any]) -> None:
+        with self._connect() as conn:
+            conn.execute(
+                "UPDATE jobs SET status='finished', done=total, result=?, finished=?"
+                " WHERE id=? AND status='running'", (json.dumps(result), time.time(), job_id))
+
+    def end_job(self, job_id: str, status: str, error: str | None = None) -> None:
+        assert status in ENDED
+        with self._connect() as conn:
+            conn.execute(
+                "UPDATE jobs SET status=?, error=?, finished=?"
+                " WHERE id=? AND status IN ('queued', 'running')",
+                (status, error, time.time(), job_id))
+
+    def cancel_jobs(self, *, requester: str, kind: str) -> int:
+        """Drop one session's jobs of a kind (it has asked for something newer): queued ones
+        at once, a running one after the piece it is on."""
+        with self._connect() as conn:
+            cur = conn.execute(
+                "UPDATE jobs SET status='cancelled', finished=?, error='Replaced by a newer"
+                " request.' WHERE requester=? AND kind=? AND status='queued'",
+                (time.time(), requester, kind))
+            conn.execute("UPDATE jobs SET cancel_requested=1 WHERE requester=? AND kind=?"
+                         " AND status='running'", (requester, kind))
+        return cur.rowcount
+
+    def job_cancel_requested(self, job_id: str) -> bool:
+        with self._connect() as conn:
+            row = conn.execute("SELECT cancel_requested, status FROM jobs WHERE id=?",
+                               (job_id,)).fetchone()
+        return row is None or bool(row["cancel_requested"]) or row["status"] != "running"
+
+    def get_job(self, job_id: str) -> Job | None:
+        with self._connect() as conn:
+            row = conn.execute("SELECT * FROM jobs WHERE id=?", (job_id,)).fetchone()
+        return job_from_row(row) if row else None
+
+    def list_jobs(self, statuses: tuple[str, ...] | None = None,
+                  kind: str | None = None) -> list[Job]:
+        clauses, args = [], []
+        if statuses:
+            clauses.append(f"status IN ({','.join('?' * len(statuses))})")
+            args += statuses
+        if kind:
+            clauses.append("kind=?")
+            args.append(kind)
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        with self._connect() as conn:
+            rows = conn.execute(f"SELECT * FROM jobs{where} ORDER BY seq DESC", args).fetchall()
+        return [job_from_row(r) for r in rows]
+
+    def prune_jobs(self, older_than_s: float = 86_400) -> int:
+        """Forget ended jobs after a day: their results live in the explanation cache."""
+        with self._connect() as conn:
+            cur = conn.execute(
+                f"DELETE FROM jobs WHERE status IN ({','.join('?' * len(ENDED))})"
+                " AND finished < ?", (*ENDED, time.time() - older_than_s))
+        return cur.rowcount
 
     def counts(self) -> dict[str, int]:
         with self._connect() as conn:

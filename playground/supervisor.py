@@ -69,6 +69,7 @@ class Supervisor:
 
     def start(self) -> "Supervisor":
         self.store.recover_orphans()
+        self.store.prune_jobs()
         with self._lock:
             self.procs = [self._spawn() for _ in range(self.size)]
         self._thread = threading.Thread(target=self._watch, name="supervisor", daemon=True)

@@ -1,7 +1,9 @@
-"""A long-lived worker: claims queued runs from the store and trains them one at a time.
+"""A long-lived worker: claims queued runs and jobs (explanations) from the store's one fair
+queue and does them one at a time.
 
 Torch is imported once when the worker starts, so a queued run begins within a poll
-interval. A run that raises is marked failed with its reason; the worker carries on.
+interval. A run that raises is marked failed with its reason; the worker carries on. The
+models a job loads stay loaded for the next one.
 """
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import signal
 import time
 import traceback
 
-from playground.store import Run, Store
+from playground.store import Job, Run, Store
 
 POLL_SECONDS = 0.1
 PROGRESS_EVERY = 0.25  # seconds between progress writes
@@ -67,6 +69,40 @@ def execute(store: Store, run: Run, reporter: StoreReporter | None = None) -> st
     return "finished"
 
 
+class JobDesk:
+    """What a worker keeps between jobs: loaded models and the explanation cache."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self._bank = self._cache = None
+
+    def execute(self, job: Job) -> str:
+        """Do a claimed job and record how it ended. Returns the final status."""
+        from playground.explain.cache import ExplanationCache
+        from playground.explain.jobs import KIND, run_job
+        from playground.explain.subjects import ModelBank
+
+        try:
+            if job.kind != KIND:
+                raise ValueError(f"this worker does not know jobs of kind {job.kind!r}")
+            if self._bank is None:
+                self._bank, self._cache = ModelBank(self.store), ExplanationCache(self.store)
+            return run_job(self.store, job, self._bank, self._cache)
+        except Exception as exc:  # never take the worker down
+            self.store.end_job(job.id, "failed", f"{type(exc).__name__}: {exc}")
+            return "failed"
+
+
+def drain_jobs(store: Store, desk: JobDesk | None = None) -> int:
+    """Do every waiting job here and now, in queue order (the CLI, tests); returns how many."""
+    desk = desk or JobDesk(store)
+    done = 0
+    while (job := store.claim_next(os.getpid(), kinds=("job",))) is not None:
+        desk.execute(job)
+        done += 1
+    return done
+
+
 def serve(store: Store, threads: int | None = None, max_runs: int | None = None,
           parent_pid: int | None = None) -> None:
     """Claim and execute runs until stopped (SIGTERM / Ctrl-C) or `max_runs` are done.
@@ -88,20 +124,28 @@ def serve(store: Store, threads: int | None = None, max_runs: int | None = None,
 
     signal.signal(signal.SIGTERM, _stop)
     pid = os.getpid()
+    desk = JobDesk(store)
     done = 0
     while True:
         if parent_pid is not None and os.getppid() != parent_pid:
             break  # the app that started us is gone
         # Idle polls only read; the claim (a write) happens when there is work.
-        run = store.claim(pid) if store.has_queued() else None
-        if run is None:
+        item = store.claim_next(pid) if store.has_queued() else None
+        if item is None:
             time.sleep(POLL_SECONDS)
             continue
+        if isinstance(item, Job):
+            try:
+                desk.execute(item)
+            except BaseException:
+                store.end_job(item.id, "interrupted", "The worker was stopped during this job.")
+                raise
+            continue
         try:
-            execute(store, run)
+            execute(store, item)
         except BaseException:
             # SIGTERM or Ctrl-C mid-run: say so instead of leaving the run "running".
-            store.end(run.id, "interrupted", "The worker was stopped while training this run.")
+            store.end(item.id, "interrupted", "The worker was stopped while training this run.")
             raise
         done += 1
         if max_runs is not None and done >= max_runs:

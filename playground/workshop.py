@@ -234,8 +234,8 @@ def submission_problems(ws: Workspace, owner: str, config: RunConfig, active_run
 
 def owner_runs(store: Store, workspace: str, owner: str | None = None,
                statuses: tuple[str, ...] | None = None) -> list[Run]:
-    return [r for r in store.list_runs(statuses) if r.workspace == workspace
-            and (owner is None or r.owner == owner)]
+    return store.list_runs(statuses, workspace=workspace,
+                           **({} if owner is None else {"owner": owner}))
 
 
 def submit_to_workspace(store: Store, ws: Workspace, owner: str, config: RunConfig,

@@ -29,7 +29,7 @@ from playground.workshop import (
     submit_to_workspace,
     update_workspace,
 )
-from tests.test_store import _claim_until_empty, _run_in_all, pool  # noqa: F401
+from tests.test_store import _claim_until_empty, _dead_pid, _run_in_all, pool  # noqa: F401
 
 CONFIG = make_config(dataset="moons", model="mlp", epochs=3)
 
@@ -265,3 +265,76 @@ def test_concurrent_fair_claims_from_processes_never_double_claim(pool, home: Pa
         for who in {store.get(r).owner_key for r in mine}:
             seq = [queued.index(r) for r in mine if store.get(r).owner_key == who]
             assert seq == sorted(seq)
+
+
+# -- jobs (explanations) share the queue -------------------------------------------------
+
+
+def claim_everything(store: Store) -> list[str]:
+    """Claim runs and jobs until both are gone; ids in the order claimed."""
+    order = []
+    while (item := store.claim_next(os.getpid())) is not None:
+        order.append(item.id)
+        if item.id.startswith("j"):
+            store.finish_job(item.id, {})
+        else:
+            store.finish(item.id, {}, "test")
+    return order
+
+
+def test_jobs_take_turns_with_runs_and_go_first_within_their_owner(home: Path):
+    store = Store(home)
+    ana_run = store.enqueue(CONFIG, workspace="room", owner="ana")
+    ana_run2 = store.enqueue(CONFIG, workspace="room", owner="ana")
+    ben_run = store.enqueue(CONFIG, workspace="room", owner="ben")
+    ana_job = store.enqueue_job("explain", {}, 1, workspace="room", owner="ana")
+    cat_job = store.enqueue_job("explain", {}, 1, workspace="room", owner="cat")
+    # Never served: everyone in turn, oldest first among them; within ana, her job (a
+    # person waiting for an answer on screen) goes before her queued runs.
+    assert claim_everything(store) == [ana_job, ben_run, cat_job, ana_run, ana_run2]
+
+
+def test_a_job_counts_as_a_turn(home: Path):
+    store = Store(home)
+    job = store.enqueue_job("explain", {}, 1, workspace="room", owner="ana")
+    assert store.claim_next(os.getpid()).id == job  # ana was served (a job)
+    store.finish_job(job, {})
+    ana = store.enqueue(CONFIG, workspace="room", owner="ana")
+    ben = store.enqueue(CONFIG, workspace="room", owner="ben")
+    assert [r.id for r in iter(lambda: store.claim(os.getpid()), None)] == [ben, ana]
+
+
+def test_runs_only_claims_leave_jobs_and_jobs_only_leave_runs(home: Path):
+    store = Store(home)
+    run = store.enqueue(CONFIG)
+    job = store.enqueue_job("explain", {}, 1)
+    assert store.claim_next(os.getpid(), kinds=("run",)).id == run
+    assert store.claim(os.getpid()) is None and store.has_queued()
+    assert store.claim_next(os.getpid(), kinds=("job",)).id == job
+    assert not store.has_queued()
+
+
+def test_a_dead_workers_job_fails_with_the_reason_and_restarts_are_recovered(home: Path):
+    store = Store(home)
+    job = store.enqueue_job("explain", {}, 2)
+    store.claim_next(_dead_pid())  # a worker that is gone
+    assert store.recover_orphans() == []  # no run, but the job is ended
+    ended = store.get_job(job)
+    assert ended.status == "interrupted" and "this job" in ended.error
+    other = store.enqueue_job("explain", {}, 1)
+    store.claim_next(os.getpid())
+    store.fail_runs_of(os.getpid(), "The worker process training this run was killed.")
+    assert store.get_job(other).status == "failed"
+
+
+def test_a_session_drops_its_own_queued_jobs_and_stops_its_running_one(home: Path):
+    store = Store(home)
+    running = store.enqueue_job("explain", {}, 3, requester="s1")
+    store.claim_next(os.getpid())
+    queued = store.enqueue_job("explain", {}, 1, requester="s1")
+    theirs = store.enqueue_job("explain", {}, 1, requester="s2")
+    assert store.cancel_jobs(requester="s1", kind="explain") == 1
+    assert store.get_job(queued).status == "cancelled"
+    assert store.get_job(theirs).status == "queued"
+    assert store.job_cancel_requested(running)  # it stops after the piece it is on
+    assert store.get_job(running).status == "running"
