@@ -10,8 +10,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import streamlit as st
 
+from components.chart_cache import cached_chart
 from components.explain_input import InputChoice
-from components.explain_pick import Row
+from components.explain_pick import Row, ask, asker
+from components.shared import refresh_live
 from playground.explain import methods as M
 from playground.explain.cache import Request
 from playground.explain.charts import (
@@ -22,7 +24,7 @@ from playground.explain.charts import (
     attribution_map_chart,
     input_image_chart,
 )
-from playground.explain.jobs import ExplainRunner
+from playground.explain.jobs import ExplainJobs
 
 FLOAT_FOR_GRADIENTS = "explain_float_for_gradients"
 BAR_FEATURES = 8
@@ -53,14 +55,22 @@ def cell_variant(row: Row, method: str, float_for_gradients: bool) -> str | None
     return row.variant
 
 
-def plan(runner: ExplainRunner, rows: list[Row], methods: list[str], choice: InputChoice,
+@dataclass
+class _Kind:
+    """What a method's settings depend on: the data's kind and whether the model is int8."""
+
+    kind: str
+    quantized: bool
+
+
+def plan(runner: ExplainJobs, rows: list[Row], methods: list[str], choice: InputChoice,
          sanity: bool) -> Plan:
     float_for_gradients = bool(st.session_state.get(FLOAT_FOR_GRADIENTS))
     out = Plan()
 
     def request(row: Row, method: str, variant: str, target: int, x=None) -> Request:
-        subject = runner.bank.subject(row.run.id, variant)
-        return Request(row.run.id, method, variant, target, M.settings(method, subject), x=x)
+        about = _Kind(runner.bank.loaded(row.run.id).data.info.kind, variant == "int8")
+        return Request(row.run.id, method, variant, target, M.settings(method, about), x=x)
 
     for i, row in enumerate(rows):
         for method in methods:
@@ -71,10 +81,8 @@ def plan(runner: ExplainRunner, rows: list[Row], methods: list[str], choice: Inp
                 out.sanity[(i, method)] = (request(row, method, "float", row.target, choice.x),
                                            request(row, method, "random", row.target, choice.x))
         out.overall[i] = request(row, "shap", row.variant, -1)
-    # Newest first in the runner's queue: the grid, then the overall view, then the check.
-    runner.submit([r for pair in out.sanity.values() for r in pair])
-    runner.submit(list(out.overall.values()))
-    runner.submit(out.grid_requests)
+    # One job, in the order a person reads the page: the grid, the overall view, the check.
+    ask(runner, out.all_requests)
     return out
 
 
@@ -137,7 +145,7 @@ def _cell_note(method: str, a: M.Attribution) -> str:
     return note
 
 
-def _cell(runner: ExplainRunner, row: Row, i: int, method: str, request: Request | None,
+def _cell(runner: ExplainJobs, row: Row, i: int, method: str, request: Request | None,
           image: np.ndarray | None, feature_names: list[str]) -> None:
     m = M.method(method)
     if request is None:
@@ -152,24 +160,28 @@ def _cell(runner: ExplainRunner, row: Row, i: int, method: str, request: Request
         if error:
             st.error(f"{m.title} could not explain this: {error}")
             if st.button("Try again", key=f"explain_retry_{i}_{method}"):
-                runner.retry([request])
+                runner.retry([request], **asker())
+                refresh_live()
                 st.rerun()
         else:
             st.caption(f"{m.title}: working on it…")
         return
+    # A finished map never changes: its chart is built once per server, not per poll.
     if image is not None:
-        st.altair_chart(attribution_map_chart(image, attribution.values, signed=m.signed),
-                        key=f"explain_map_{i}_{method}", width="stretch", height=190)
+        cached_chart(("explain_map", request.key),
+                     lambda: attribution_map_chart(image, attribution.values, signed=m.signed),
+                     key=f"explain_map_{i}_{method}", width="stretch", height=190)
     else:
-        st.altair_chart(attribution_bars_chart(attribution.values, feature_names,
-                                               BAR_FEATURES, signed=m.signed),
-                        key=f"explain_bars_{i}_{method}", width="stretch",
-                        height=24 * BAR_FEATURES + 50)
+        cached_chart(("explain_bars", request.key),
+                     lambda: attribution_bars_chart(attribution.values, feature_names,
+                                                    BAR_FEATURES, signed=m.signed),
+                     key=f"explain_bars_{i}_{method}", width="stretch",
+                     height=24 * BAR_FEATURES + 50)
     variant = " · float model" if request.variant != row.variant else ""
     st.caption(_cell_note(method, attribution) + variant)
 
 
-def explanation_grid(runner: ExplainRunner, rows: list[Row], methods: list[str],
+def explanation_grid(runner: ExplainJobs, rows: list[Row], methods: list[str],
                      choice: InputChoice, data, the_plan: Plan) -> None:
     """Images: the run beside its maps, one column per method. Tables: see _table_grid."""
     image = choice.x if data.info.kind == "image" else None
@@ -203,7 +215,7 @@ def explanation_grid(runner: ExplainRunner, rows: list[Row], methods: list[str],
 TABLE_COLUMNS = 3  # bar charts need room for feature names
 
 
-def _table_grid(runner: ExplainRunner, rows: list[Row], methods: list[str],
+def _table_grid(runner: ExplainJobs, rows: list[Row], methods: list[str],
                 choice: InputChoice, data, the_plan: Plan) -> None:
     """Tables: each run above its bar charts, at most three to a line."""
     with st.container(key="explain_grid"):

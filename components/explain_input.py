@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from playground.explain.charts import thumbnails_chart
-from playground.explain.jobs import ExplainRunner
+from playground.explain.jobs import ExplainJobs
 from playground.explain.subjects import default_variant
 from playground.store import Run
 
@@ -24,13 +24,13 @@ class InputChoice:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _test_predictions(_runner: ExplainRunner, run_id: str, variant: str,
+def _test_predictions(_runner: ExplainJobs, run_id: str, variant: str,
                       reference: str) -> np.ndarray:
     X = _runner.bank.loaded(reference).data.X_test
     return _runner.bank.predict(run_id, variant, X).argmax(1)
 
 
-def pick_input(runner: ExplainRunner, runs: list[Run]) -> InputChoice | None:
+def pick_input(runner: ExplainJobs, runs: list[Run]) -> InputChoice | None:
     reference = runs[0]
     data = runner.bank.loaded(reference.id).data
     names = data.class_names
@@ -118,7 +118,7 @@ def _table(data, shown: np.ndarray, preds: dict, runs: list[Run]) -> None:
     _apply_pick(int(shown[rows[0]]) if rows else None, "explain_row_pick")
 
 
-def _what_if(runner: ExplainRunner, runs: list[Run], data, index: int,
+def _what_if(runner: ExplainJobs, runs: list[Run], data, index: int,
              x: np.ndarray) -> InputChoice:
     with st.expander("What if? Change this example's values and see the answers move"):
         st.caption("Values are in standard units: 0 is the training average, +1 is one "

@@ -1,16 +1,19 @@
 """Explain page: agreement between methods and runs, each run's overall view, sanity check."""
 from __future__ import annotations
 
+from functools import partial
+
 import pandas as pd
 import streamlit as st
 
+from components.chart_cache import cached_chart
 from components.explain_grid import REPLAN, Plan
 from components.explain_pick import Row
 from playground.explain import methods as M
 from playground.explain.agreement import default_k, pairwise
 from playground.explain.cache import GLOBAL_EXAMPLES
 from playground.explain.charts import importance_bars_chart, importance_map_chart
-from playground.explain.jobs import ExplainRunner
+from playground.explain.jobs import ExplainJobs
 from playground.explain.sanity import judge
 
 SANITY = "explain_sanity"
@@ -21,7 +24,7 @@ def _unit(data) -> str:
     return "pixel" if data.info.kind == "image" else "feature"
 
 
-def agreement_section(runner: ExplainRunner, rows: list[Row], methods: list[str], data,
+def agreement_section(runner: ExplainJobs, rows: list[Row], methods: list[str], data,
                       the_plan: Plan) -> None:
     unit = _unit(data)
     n = data.n_features
@@ -98,7 +101,7 @@ def _readings(lines: list[dict], few: int = 6) -> None:
                                 "reading": st.column_config.TextColumn(width="large")})
 
 
-def overall_section(runner: ExplainRunner, rows: list[Row], data, the_plan: Plan) -> None:
+def overall_section(runner: ExplainJobs, rows: list[Row], data, the_plan: Plan) -> None:
     st.subheader("What each run looks at overall")
     st.caption(f"Mean size of the SHAP values over {GLOBAL_EXAMPLES} "
                "test examples, each explained for the class its model chose: where the "
@@ -114,10 +117,17 @@ def overall_section(runner: ExplainRunner, rows: list[Row], data, the_plan: Plan
                                                 else "working on it…"))
                 continue
             title = f"{row.run.id}" + (" (int8)" if row.variant == "int8" else "")
-            chart = importance_map_chart(result.values, title) if data.info.kind == "image" \
-                else importance_bars_chart(result.values, data.feature_names, 10, title)
-            st.altair_chart(chart, key=f"explain_overall_{i}", width="stretch",
-                            height=230 if data.info.kind == "image" else 280)
+            image = data.info.kind == "image"
+            cached_chart(("explain_overall", request.key, title),
+                         partial(_overall_chart, result.values, title, data, image),
+                         key=f"explain_overall_{i}", width="stretch",
+                         height=230 if image else 280)
+
+
+def _overall_chart(values, title: str, data, image: bool):
+    if image:
+        return importance_map_chart(values, title)
+    return importance_bars_chart(values, data.feature_names, 10, title)
 
 
 def _start_sanity() -> None:
@@ -125,7 +135,7 @@ def _start_sanity() -> None:
     st.session_state[REPLAN] = True
 
 
-def sanity_section(runner: ExplainRunner, rows: list[Row], methods: list[str],
+def sanity_section(runner: ExplainJobs, rows: list[Row], methods: list[str],
                    the_plan: Plan) -> None:
     st.subheader("Sanity check: do the maps depend on what the model learned?")
     st.caption("After Adebayo et al. (2018): give the same network random weights and "

@@ -1,4 +1,4 @@
-"""Explain page: the background runner, and picking runs, methods and the class to explain."""
+"""Explain page: asking the workers, and picking runs, methods and the class to explain."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,10 +7,11 @@ import numpy as np
 import streamlit as st
 
 from components.format import percent
-from components.shared import get_store
+from components.shared import get_store, live_snapshot, refresh_live
+from components.workshop_session import current
 from playground.datasets import dataset_info
 from playground.explain import methods as M
-from playground.explain.jobs import ExplainRunner
+from playground.explain.jobs import ExplainJobs
 from playground.explain.subjects import default_variant
 from playground.store import Run
 
@@ -19,13 +20,31 @@ DEFAULT_METHODS = ["lime", "shap", "ig"]
 
 
 @st.cache_resource(show_spinner=False)
-def _runner(home: str) -> ExplainRunner:
-    # One per server: its thread, loaded models and cache serve every session.
-    return ExplainRunner(get_store())
+def _runner(home: str) -> ExplainJobs:
+    # One per server: what it asked the workers for, and the models it loaded to show
+    # predictions (the maps themselves are computed by the workers), serve every session.
+    # Waiting and running jobs come from the shared snapshot: polls add no store reads.
+    return ExplainJobs(get_store(), active_jobs=lambda: live_snapshot().jobs)
 
 
-def get_runner() -> ExplainRunner:
+def get_runner() -> ExplainJobs:
     return _runner(str(get_store().home))
+
+
+def asker() -> dict[str, str | None]:
+    """Who asks for explanations: this browser session, and its workshop person if any
+    (so the fair queue counts their turn like a run's)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    ws, me, _ = current()
+    return {"requester": ctx.session_id if ctx else None,
+            "workspace": ws.name if ws and me else None, "owner": me if ws else None}
+
+
+def ask(runner: ExplainJobs, requests) -> None:
+    if runner.submit(requests, **asker()) is not None:
+        refresh_live()
 
 
 def pick_runs(store) -> list[Run]:
@@ -60,7 +79,7 @@ def pick_runs(store) -> list[Run]:
     return [by_id[i] for i in chosen]
 
 
-def loadable(runner: ExplainRunner, runs: list[Run]) -> list[Run]:
+def loadable(runner: ExplainJobs, runs: list[Run]) -> list[Run]:
     """The runs whose model can be rebuilt; the others get a message saying why not."""
     ok = []
     for run in runs:
@@ -110,7 +129,7 @@ class Row:
         return int(self.probs.argmax())
 
 
-def make_rows(runner: ExplainRunner, runs: list[Run], x: np.ndarray,
+def make_rows(runner: ExplainJobs, runs: list[Run], x: np.ndarray,
               target: int | None) -> list[Row]:
     rows = []
     for run in runs:

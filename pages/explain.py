@@ -17,7 +17,7 @@ from components.explain_pick import (
     pick_runs,
     pick_target,
 )
-from components.shared import app_shell_guard, end_polling, get_store
+from components.shared import app_shell_guard, end_polling, get_store, live_fragment
 
 app_shell_guard()
 
@@ -48,14 +48,15 @@ if runs and methods:
     the_plan = plan(runner, rows, methods, choice, bool(st.session_state.get(SANITY)))
     waiting = not runner.progress(the_plan.all_requests).finished
 
-    @st.fragment(run_every=0.7 if waiting else None)
+    @live_fragment(waiting)
     def results() -> None:
         replan_if_asked()
         progress = runner.progress(the_plan.all_requests)
         if not progress.finished:
-            now = f" Now: {progress.running}." if progress.running else ""
+            now = (f" Now: {progress.running}." if progress.running else
+                   " Waiting for a free worker (runs and explanations take turns).")
             st.progress(progress.done / max(1, progress.total),
-                        text=f"Explaining in the background: {progress.done} of "
+                        text=f"Explaining in a background worker: {progress.done} of "
                              f"{progress.total} ready.{now}")
         st.subheader(f"Explanations of {choice.label}")
         explanation_grid(runner, rows, methods, choice, data, the_plan)

@@ -23,12 +23,12 @@ from playground.config import make_config
 from playground.explain import methods as M
 from playground.explain.agreement import compare, rank_correlation, top_k, top_k_overlap
 from playground.explain.cache import ExplanationCache, Request, input_id
-from playground.explain.jobs import ExplainRunner, explain_cached, global_importance
+from playground.explain.jobs import ExplainJobs, explain_cached, global_importance
 from playground.explain.sanity import judge
 from playground.explain.subjects import ModelBank
 from playground.quantize import quantize
 from playground.store import Store
-from playground.worker import execute
+from playground.worker import drain_jobs, execute
 
 ROOT = Path(__file__).resolve().parent.parent
 METHODS = ["lime", "shap", "ig", "saliency", "occlusion"]
@@ -334,23 +334,47 @@ def test_an_explanation_is_cached_in_the_run_folder_and_a_revisit_is_not_recompu
     assert input_id(x) != input_id(edited)
 
 
-def test_the_background_runner_computes_everything_and_reports_a_failure_per_request(runs):
+def test_explanations_queue_as_one_job_and_a_failure_is_reported_per_request(runs):
     store, digits, int8 = runs
-    runner = ExplainRunner(store)
-    x_digit = runner.bank.loaded(digits).data.X_test[0]
-    x_row = runner.bank.loaded(int8).data.X_test[0]
-    int8_subject = runner.bank.subject(int8, "int8")
+    jobs = ExplainJobs(store)
+    x_digit = jobs.bank.loaded(digits).data.X_test[0]
+    x_row = jobs.bank.loaded(int8).data.X_test[0]
+    int8_subject = jobs.bank.subject(int8, "int8")
     requests = [Request(digits, m, "float", 1, M.settings(m), x=x_digit) for m in METHODS]
     requests.append(Request(int8, "shap", "int8", 0, M.settings("shap", int8_subject), x=x_row))
     bad = Request(int8, "ig", "int8", 0, M.settings("ig"), x=x_row)  # int8 has no gradients
-    assert runner.submit(requests + [bad]) == len(requests) + 1
-    progress = runner.wait(requests + [bad], timeout=300)
+    job_id = jobs.submit(requests + [bad])
+    job = store.get_job(job_id)
+    assert job.status == "queued" and job.total == len(requests) + 1
+    assert not jobs.progress(requests + [bad]).finished
+    assert drain_jobs(store) == 1  # what a worker does, here in this process
+    progress = jobs.wait(requests + [bad], timeout=5)
     assert progress.finished and progress.done == len(requests) and progress.failed == 1
     assert "int8" in progress.errors[bad.key]
     for r in requests:
-        assert runner.result(r).values.shape == r.x.shape
-    assert runner.result(requests[-1]).extras["explainer"].startswith("KernelExplainer")
-    assert runner.submit(requests) == 0  # all cached now: nothing is queued again
+        assert jobs.result(r).values.shape == r.x.shape
+    assert jobs.result(requests[-1]).extras["explainer"].startswith("KernelExplainer")
+    assert jobs.submit(requests) is None  # all cached now: nothing is queued again
+    assert jobs.submit([bad]) is None  # a known failure waits for "Try again"
+    jobs.retry([bad])
+    assert drain_jobs(store) == 1 and jobs.wait([bad], timeout=5).failed == 1  # asked again
+
+
+def test_a_session_asking_for_something_new_drops_its_unstarted_requests(runs):
+    store, digits, _ = runs
+    jobs = ExplainJobs(store)
+    X = jobs.bank.loaded(digits).data.X_test
+    first = [Request(digits, "occlusion", "float", 1, M.settings("occlusion"), x=X[1])]
+    second = [Request(digits, "occlusion", "float", 1, M.settings("occlusion"), x=X[2])]
+    old = jobs.submit(first, requester="session-a")
+    assert jobs.submit(first, requester="session-a") is None  # the same view: on its way
+    other = jobs.submit(first, requester="session-b")  # someone else's is their own
+    new = jobs.submit(second, requester="session-a")
+    assert store.get_job(old).status == "cancelled"
+    assert store.get_job(other).status == "queued" and store.get_job(new).status == "queued"
+    assert drain_jobs(store) == 2
+    assert jobs.wait(first + second, timeout=5).done == 2
+    assert not jobs.progress(first).errors  # a replaced job is not a failure
 
 
 def test_the_global_view_is_the_mean_size_of_each_examples_attribution(runs):

@@ -1,8 +1,9 @@
 """The Explain page through Streamlit's AppTest: the real app.py, page and components.
 
-Explanations are computed by the page's background thread (in this process under
-AppTest), so a test reruns the script until the progress line is gone, as the page's
-polling fragment would in a browser.
+The page queues its explanations as a job for the workers; these tests do the workers'
+part in this process (`drain_jobs`, the code a worker runs) and rerun the script until the
+progress line is gone, as the page's polling fragment would in a browser. One test runs a
+real worker process and checks the maps were computed there, not in the app.
 """
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from components.shared import refresh_live
 from playground.config import make_config
 from playground.store import Store
-from playground.worker import execute
+from playground.worker import drain_jobs, execute
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "app.py"
@@ -25,9 +27,10 @@ PAGE = "pages/explain.py"
 @pytest.fixture
 def home(app_home) -> Path:
     yield app_home
-    from components import explain_pick
+    from components import explain_pick, shared
 
-    explain_pick._runner.clear()  # the page's background explainer, one per server
+    explain_pick._runner.clear()  # the page's explainer client, one per server
+    shared._feed.clear()
 
 
 @pytest.fixture
@@ -58,13 +61,22 @@ def texts(at: AppTest) -> str:
     return "\n".join(str(p) for p in parts)
 
 
-def settle(at: AppTest, limit_s: float = 240) -> AppTest:
-    """Rerun until the background thread has everything (the browser's polling)."""
+def waiting(at: AppTest) -> bool:
+    return "working on it" in texts(at) or "still being computed" in texts(at) or \
+        any("Explaining in a background worker" in str(p.proto) for p in at.get("progress"))
+
+
+def settle(at: AppTest, limit_s: float = 240, worker: bool = True) -> AppTest:
+    """Rerun until the explanations are there (the browser's polling); with `worker`, do
+    the queued jobs here first, as a worker process would."""
     deadline = time.monotonic() + limit_s
-    while "working on it" in texts(at) or "still being computed" in texts(at) or \
-            any("Explaining in the background" in str(p.proto) for p in at.get("progress")):
+    while waiting(at):
         assert time.monotonic() < deadline, "explanations did not arrive"
-        time.sleep(0.3)
+        if worker:
+            drain_jobs(Store(os.environ["PLAYGROUND_HOME"]))
+        else:
+            time.sleep(0.3)
+        refresh_live()
         at.run()
         assert not at.exception, [e.value for e in at.exception]
     return at
@@ -164,3 +176,38 @@ def test_a_run_whose_weights_are_gone_gets_a_message_not_a_crash(home, store):
     assert any(broken in e and "weights file is missing" in e for e in errors), errors
     settle(at)
     assert healthy in texts(at) and "completeness gap" in texts(at)
+
+
+def test_explanations_asked_for_on_the_page_are_computed_by_a_worker_process(home, store):
+    from safetensors import safe_open
+
+    from playground.supervisor import Supervisor
+
+    run_id = train_now(store, dataset="wine", model="mlp", epochs=2)
+    supervisor = Supervisor(store, workers=1).start()  # a real worker, as the app starts
+    try:
+        at = open_explain()
+        at.multiselect(key="explain_runs").set_value([run_id]).run()
+        at.multiselect(key="explain_methods").set_value(["occlusion", "lime"]).run()
+        settle(at, worker=False)  # nothing is computed in this process
+        assert "could not" not in texts(at)
+        workers = set(supervisor.pids())
+    finally:
+        supervisor.stop()
+    files = list((store.artifact_dir(run_id) / "explanations").glob("*.safetensors"))
+    assert len(files) == 3  # two maps and the run's overall view
+    computed_by = set()
+    for path in files:
+        with safe_open(str(path), "np") as f:
+            computed_by.add(int(f.metadata()["pid"]))
+    assert computed_by == workers and os.getpid() not in computed_by
+    jobs = store.list_jobs(kind="explain")
+    assert jobs and {j.worker_pid for j in jobs if j.status == "finished"} == workers
+
+    # Cached: a second session gets these maps at once and asks the workers for nothing.
+    again = open_explain()
+    again.multiselect(key="explain_runs").set_value([run_id]).run()
+    before = len(store.list_jobs(kind="explain"))  # (its default methods may ask for more)
+    again.multiselect(key="explain_methods").set_value(["occlusion", "lime"]).run()
+    assert not waiting(again)
+    assert len(store.list_jobs(kind="explain")) == before

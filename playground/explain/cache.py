@@ -62,6 +62,19 @@ class Request:
     def is_global(self) -> bool:
         return self.x is None
 
+    def to_json(self) -> dict[str, Any]:
+        """What a worker needs to compute it (float32 values survive the trip exactly)."""
+        return {"run_id": self.run_id, "method": self.method, "variant": self.variant,
+                "target": self.target, "settings": self.settings, "input": self.input,
+                "x": None if self.x is None else np.asarray(self.x, np.float32).tolist()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Request":
+        x = data.get("x")
+        return cls(data["run_id"], data["method"], data["variant"], int(data["target"]),
+                   dict(data["settings"]), x=None if x is None else np.asarray(x, np.float32),
+                   input=data.get("input", ""))
+
 
 class ExplanationCache:
     """Disk (the run's folder) with a small in-memory layer in front of it."""
@@ -101,11 +114,22 @@ class ExplanationCache:
         meta = {"method": attribution.method, "target": str(attribution.target),
                 "seconds": repr(attribution.seconds),
                 "extras": json.dumps(attribution.extras, default=float),
-                "request": json.dumps(request.identity, default=str)}
+                "request": json.dumps(request.identity, default=str),
+                "pid": str(os.getpid())}  # which process computed it (a worker, not the app)
         tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
         save_file({"values": np.ascontiguousarray(attribution.values)}, str(tmp), metadata=meta)
         os.replace(tmp, path)  # readers never see half a file
         self._remember(request.key, attribution)
+
+    def computed_by(self, request: Request) -> int | None:
+        """The process id that computed a stored explanation."""
+        from safetensors import safe_open
+
+        try:
+            with safe_open(str(self.path(request)), "np") as f:
+                return int(f.metadata().get("pid", 0)) or None
+        except Exception:
+            return None
 
     def forget_memory(self) -> None:
         with self._lock:

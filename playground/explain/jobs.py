@@ -1,21 +1,27 @@
-"""Computing explanations off the app's thread, with progress, into the cache.
+"""Explanations are computed by the workers, never by the app's server.
 
-The page asks for the explanations it needs; what the cache lacks is queued for one
-background thread, newest requests first (the view a person is looking at now beats one
-they have left). The page polls `progress` and reads finished maps from the cache. A
-method that fails leaves a plain message for its cell and never stops the thread.
+The page asks for the explanations it needs; what the cache lacks goes into the run store
+as one job (in the same fair queue as runs), which a worker process computes into the
+cache, request by request, reporting progress. The page polls `progress` (from the
+server's shared snapshot of waiting and running jobs) and reads finished maps from the
+cache. A method that fails leaves a plain message for its cell and never stops the job.
+A session that asks for something new drops its own older, unstarted requests.
 """
 from __future__ import annotations
 
 import threading
-from collections import deque
+import time
 from dataclasses import dataclass, field
+from typing import Callable, Iterable
 
 import numpy as np
 
 from playground.explain import methods as M
 from playground.explain.cache import GLOBAL_EXAMPLES, ExplanationCache, Request
 from playground.explain.subjects import ModelBank
+from playground.store import Job, Store
+
+KIND = "explain"
 
 
 def global_rows(X_test: np.ndarray, n: int = GLOBAL_EXAMPLES) -> np.ndarray:
@@ -65,7 +71,7 @@ class Progress:
     total: int
     done: int
     failed: int
-    running: str | None = None  # what the thread works on now, if it is one of these
+    running: str | None = None  # what a worker computes now, if it is one of these
     errors: dict[str, str] = field(default_factory=dict)  # request key -> message
 
     @property
@@ -73,61 +79,97 @@ class Progress:
         return self.done + self.failed >= self.total
 
 
-class ExplainRunner:
-    """One background thread that computes queued requests into the cache."""
+# -- in a worker ----------------------------------------------------------------------------
 
-    def __init__(self, store, bank: ModelBank | None = None,
-                 cache: ExplanationCache | None = None):
-        self.bank = bank or ModelBank(store)
+
+def run_job(store: Store, job: Job, bank: ModelBank, cache: ExplanationCache) -> str:
+    """Compute a job's requests into the cache (what the cache already has is skipped);
+    returns how the job ended."""
+    requests = [Request.from_json(d) for d in job.payload["requests"]]
+    errors: dict[str, str] = {}
+    for i, request in enumerate(requests):
+        if store.job_cancel_requested(job.id):
+            store.end_job(job.id, "cancelled", "Replaced by a newer request.")
+            return "cancelled"
+        try:
+            explain_cached(bank, cache, request)
+        except Exception as exc:  # a failed method must not stop the others
+            errors[request.key] = plain_error(exc)
+        store.job_progress(job.id, i + 1, {"errors": errors})
+    store.finish_job(job.id, {"errors": errors})
+    return "finished"
+
+
+# -- in the app's server --------------------------------------------------------------------
+
+
+class ExplainJobs:
+    """Asks the workers for explanations and tells how far they are (one per server).
+
+    `active_jobs` returns the waiting and running jobs; the app passes its shared
+    snapshot's, so polling sessions add no store reads. Without it the store is read.
+    """
+
+    def __init__(self, store: Store, bank: ModelBank | None = None,
+                 cache: ExplanationCache | None = None,
+                 active_jobs: Callable[[], Iterable[Job]] | None = None):
+        self.store = store
+        self.bank = bank or ModelBank(store)  # data and predictions for the page; no maps
         self.cache = cache or ExplanationCache(store)
-        self._queue: deque[Request] = deque()
-        self._queued: set[str] = set()
-        self._errors: dict[str, str] = {}
-        self._running: Request | None = None
-        self._cond = threading.Condition()
-        self._thread: threading.Thread | None = None
+        self.active_jobs = active_jobs or (lambda: store.list_jobs(("queued", "running"), KIND))
+        self._lock = threading.Lock()
+        self._jobs: dict[str, list[str]] = {}  # job id -> request keys, until it ended
+        self._errors: dict[str, str] = {}  # request key -> why it failed
 
     # -- asking --------------------------------------------------------------------------
 
-    def submit(self, requests: list[Request]) -> int:
-        """Queue what is neither cached, queued, running nor failed; newest first."""
-        fresh = []
-        with self._cond:
-            running = self._running.key if self._running else None
-            for r in requests:
-                key = r.key
-                if key in self._queued or key == running or key in self._errors:
-                    continue
-                if self.cache.get(r) is not None:
-                    continue
-                fresh.append(r)
-                self._queued.add(key)
-            for r in reversed(fresh):
-                self._queue.appendleft(r)
-            if fresh:
-                self._ensure_thread()
-                self._cond.notify_all()
-        return len(fresh)
+    def submit(self, requests: list[Request], *, requester: str | None = None,
+               workspace: str | None = None, owner: str | None = None) -> str | None:
+        """Queue what is neither cached, failed nor already asked for by this requester, in
+        the order given; the requester's older requests that no worker started yet are
+        dropped. Returns the new job's id (None: nothing to ask)."""
+        with self._lock:
+            missing = [r for r in dict((r.key, r) for r in requests).values()
+                       if r.key not in self._errors and self.cache.get(r) is None]
+        if not missing:
+            return None
+        asked = {k for j in self.active_jobs() if j.requester == requester and j.kind == KIND
+                 for k in _keys(j)}
+        if requester is not None and {r.key for r in missing} <= asked:
+            return None  # the same view again (a rerun): its job is on its way
+        if requester is not None:
+            self.store.cancel_jobs(requester=requester, kind=KIND)
+        job_id = self.store.enqueue_job(
+            KIND, {"requests": [r.to_json() for r in missing], "keys": [r.key for r in missing]},
+            len(missing),
+            workspace=workspace, owner=owner, requester=requester)
+        with self._lock:
+            self._jobs[job_id] = [r.key for r in missing]
+        return job_id
 
-    def retry(self, requests: list[Request]) -> None:
-        with self._cond:
+    def retry(self, requests: list[Request], **who) -> None:
+        with self._lock:
             for r in requests:
                 self._errors.pop(r.key, None)
-        self.submit(requests)
+        self.submit(requests, **who)
+
+    # -- reading -------------------------------------------------------------------------
 
     def result(self, request: Request) -> M.Attribution | None:
         return self.cache.get(request)
 
     def error(self, request: Request) -> str | None:
-        with self._cond:
+        with self._lock:
             return self._errors.get(request.key)
 
     def progress(self, requests: list[Request]) -> Progress:
+        active = {j.id: j for j in self.active_jobs() if j.kind == KIND}
+        self._collect_ended(active)
+        running_now = {_keys(j)[j.done] for j in active.values()
+                       if j.status == "running" and j.done < j.total}
         done = failed = 0
         errors: dict[str, str] = {}
         running = None
-        with self._cond:
-            current = self._running
         for r in requests:
             message = self.error(r)
             if message is not None:
@@ -135,39 +177,41 @@ class ExplainRunner:
                 errors[r.key] = message
             elif self.cache.get(r) is not None:
                 done += 1
-            elif current is not None and current.key == r.key:
-                running = describe(current)
+            elif r.key in running_now:
+                running = describe(r)
         return Progress(len(requests), done, failed, running, errors)
 
     def wait(self, requests: list[Request], timeout: float = 120.0) -> Progress:
         """Block until every request is done or failed (CLI and tests)."""
-        with self._cond:
-            self._cond.wait_for(lambda: self.progress(requests).finished, timeout=timeout)
-        return self.progress(requests)
+        deadline = time.monotonic() + timeout
+        while not (progress := self.progress(requests)).finished:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        return progress
 
-    # -- the thread ----------------------------------------------------------------------
+    def _collect_ended(self, active: dict[str, Job]) -> None:
+        """Jobs of ours that left the queue: keep their errors; a job that died (worker
+        killed, say) fails whatever it had not done, with its reason."""
+        with self._lock:
+            ended = [j for j in self._jobs if j not in active]
+        for job_id in ended:
+            job = self.store.get_job(job_id)
+            if job is not None and job.active:
+                continue  # queued since the snapshot was read
+            with self._lock:
+                keys = self._jobs.pop(job_id, [])
+                if job is None or job.status == "cancelled":
+                    continue  # replaced: the newer job has what is still wanted
+                self._errors.update(job.result.get("errors", {}))
+                if job.status != "finished":
+                    reason = (job.error or job.status).split("\n")[0]
+                    for key in keys[job.done:]:
+                        self._errors.setdefault(key, reason)
 
-    def _ensure_thread(self) -> None:
-        if self._thread is None or not self._thread.is_alive():
-            self._thread = threading.Thread(target=self._serve, name="explain-runner",
-                                            daemon=True)
-            self._thread.start()
 
-    def _serve(self) -> None:
-        while True:
-            with self._cond:
-                self._cond.wait_for(lambda: bool(self._queue))
-                request = self._running = self._queue.popleft()
-                self._queued.discard(request.key)
-            try:
-                explain_cached(self.bank, self.cache, request)
-            except Exception as exc:  # a failed method must not stop the others
-                with self._cond:
-                    self._errors[request.key] = plain_error(exc)
-            finally:
-                with self._cond:
-                    self._running = None
-                    self._cond.notify_all()
+def _keys(job: Job) -> list[str]:
+    return job.payload.get("keys", [])
 
 
 def describe(request: Request) -> str:
