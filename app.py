@@ -1,10 +1,16 @@
 """Trade-off Playground: the entry point. `make run` starts it on port 8501."""
 import streamlit as st
 
-from components.shared import ensure_workers, render_sidebar, run_in_shell
+from components.shared import (
+    ensure_workers,
+    freeze_startup_objects,
+    render_sidebar,
+    run_in_shell,
+)
 
 st.set_page_config(page_title="Trade-off Playground", page_icon="⚖️", layout="wide")
 ensure_workers()
+freeze_startup_objects()  # once per server: full garbage collections stop walking torch & co
 
 navigation = st.navigation([
     st.Page("pages/home.py", title="Home", icon="🏠", default=True),
@@ -18,5 +24,5 @@ navigation = st.navigation([
     st.Page("pages/learn.py", title="Learn", icon="📖", url_path="learn"),
     st.Page("pages/workshop.py", title="Workshop", icon="🏆", url_path="workshop"),
 ])
-render_sidebar()
+render_sidebar(navigation.url_path)
 run_in_shell(navigation)

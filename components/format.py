@@ -26,3 +26,8 @@ def human_bytes(n: float) -> str:
 
 def percent(x: float | None) -> str:
     return "—" if x is None else f"{x:.1%}"
+
+
+def ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th, ..., 11th, 12th, 13th, 21st."""
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"

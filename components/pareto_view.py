@@ -1,8 +1,11 @@
 """Pareto views: every run a point on score against each cost; the unbeaten ones joined."""
 from __future__ import annotations
 
+from functools import partial
+
 import streamlit as st
 
+from components.chart_cache import cached_chart
 from components.format import human_bytes, percent
 from playground import tradeoff_charts
 from playground.pareto import COSTS, SCORES, front_rows, run_point
@@ -40,9 +43,11 @@ def pareto_chart_for(runs: list[Run], key: str) -> None:
         for row, point in zip(rows, points, strict=True):
             row.update(_card(point), config=labels[point.run_id])
         with columns[shown % 2]:
-            st.altair_chart(
-                tradeoff_charts.pareto_chart(rows, cost, score, log_x=cost == "size_bytes"),
-                width="stretch", height=340, key=f"{key}_{cost}")
+            # Finished runs never change: the same runs give the same chart, built once.
+            cached_chart(("pareto", tuple(labels), cost, score),
+                         partial(tradeoff_charts.pareto_chart, rows, cost, score,
+                                 log_x=cost == "size_bytes"),
+                         width="stretch", height=340, key=f"{key}_{cost}")
             st.caption(why)
         shown += 1
     if not any(p.epsilon is not None for p in points):

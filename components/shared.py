@@ -1,12 +1,16 @@
 """Objects shared by every session of one server, and the sidebar every page shows."""
 from __future__ import annotations
 
+import gc
+import importlib
 import threading
+from collections import OrderedDict
 
 import streamlit as st
 
 from playground import device as devices
-from playground.store import Store, default_home
+from playground.live import LiveFeed, Snapshot
+from playground.store import Run, Store, default_home
 from playground.supervisor import Supervisor
 
 
@@ -21,6 +25,12 @@ def _supervisor(home: str) -> Supervisor:
     return Supervisor(_store(home)).start()
 
 
+@st.cache_resource(show_spinner=False)
+def _feed(home: str) -> LiveFeed:
+    # One per server: every session's polls share its snapshot (one store read per interval).
+    return LiveFeed(_store(home))
+
+
 def get_store() -> Store:
     return _store(str(default_home()))
 
@@ -29,17 +39,103 @@ def ensure_workers() -> Supervisor:
     return _supervisor(str(default_home()))
 
 
-def any_active(store: Store) -> bool:
-    counts = store.counts()
-    return bool(counts.get("queued") or counts.get("running"))
+def live_snapshot(fresh: bool = False) -> Snapshot:
+    """What is queued and training now, shared by every session. A poll takes the shared
+    snapshot; a full run (a click may just have queued or cancelled something) asks with
+    fresh=True, which looks at the store again, and reads it only if it changed."""
+    return _feed(str(default_home())).snapshot(0.0 if fresh else None)
 
 
-POLL_SECONDS = 1.0
+def refresh_live() -> None:
+    """This session just changed the store: the next snapshot looks again."""
+    _feed(str(default_home())).invalidate()
 
 
-def live_fragment(active: bool):
+class _EndedRuns:
+    """Ended runs never change (only deletion), so each is read once per server."""
+
+    def __init__(self, size: int = 4096):
+        self.size = size
+        self._runs: OrderedDict[str, Run] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, store: Store, run_id: str, ended: tuple) -> Run | None:
+        key = f"{run_id}|{ended}"  # a deletion changes `ended`: look again
+        with self._lock:
+            if key in self._runs:
+                return self._runs[key]
+        run = store.get(run_id)
+        if run is not None and not run.active:  # one that is still going may change
+            with self._lock:
+                self._runs[key] = run
+                while len(self._runs) > self.size:
+                    self._runs.popitem(last=False)
+        return run
+
+
+@st.cache_resource(show_spinner=False)
+def _ended_runs(home: str) -> _EndedRuns:
+    return _EndedRuns()
+
+
+def current_runs(ids) -> dict[str, Run | None]:
+    """Runs by id as they are now (None: deleted): queued and training ones from the shared
+    snapshot, ended ones read once per server. What a polling fragment should use."""
+    snap, home = live_snapshot(), str(default_home())
+    ended = _ended_runs(home)
+    return {i: snap.run(i) or ended.get(_store(home), i, snap.ended) for i in ids}
+
+
+@st.cache_resource(max_entries=256, show_spinner=False)
+def _shared_value(name: tuple, _build):
+    return _build()
+
+
+def shared_value(name: tuple, build):
+    """`build()` once per server for `name` (which should include the snapshot's version or
+    `ended` when the value depends on the store): every session polling the same view
+    shares one computation."""
+    return _shared_value(name, build)
+
+
+def any_active(store: Store | None = None) -> bool:
+    """Anything queued or training on this server (the pages poll only then)."""
+    return bool(live_snapshot(fresh=True).active)
+
+
+# Imported before the first page is drawn, so their objects are frozen with the rest.
+PAGE_MODULES = ("components.run_card", "components.run_list", "components.story_view",
+                "components.sweep_view", "components.workshop_board", "components.run_settings",
+                "components.explain_grid", "components.explain_insights",
+                "components.comparison", "components.pareto_view", "components.confusion_diff",
+                "components.export_buttons", "components.upload_form", "components.glossary_learn")
+
+
+@st.cache_resource(show_spinner=False)
+def freeze_startup_objects() -> int:
+    """Move everything imported so far out of the garbage collector's sight (gc.freeze).
+
+    Torch, pandas, Altair and friends leave ~300k long-lived objects; every full collection
+    walked all of them (Streamlit runs gc.collect(2) after each script run unless
+    runner.postScriptGC is off, and Python's own full collections do the same), which was
+    most of the server's CPU while a room watched runs train. Frozen objects are never
+    walked again; whatever pages create afterwards is collected as usual.
+    """
+    for name in PAGE_MODULES:
+        importlib.import_module(name)
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
+
+
+POLL_SECONDS = 1.0  # a page watching a run train: a new epoch shows within about a second
+SLOW_POLL_SECONDS = 3.0  # waiting in line, the queue counts in the sidebar
+SIDEBAR_POLL_SECONDS = SLOW_POLL_SECONDS
+
+
+def live_fragment(active: bool, every: float = POLL_SECONDS):
     """A fragment decorator that polls only while something is queued or training."""
-    return st.fragment(run_every=POLL_SECONDS if active else None)
+    return st.fragment(run_every=every if active else None)
 
 
 def rerun_pending(requests) -> bool:
@@ -64,15 +160,20 @@ def end_polling() -> None:
     st.rerun()
 
 
-def render_sidebar() -> None:
-    store = get_store()
-    active = any_active(store)
+# Pages whose own live section shows the queue: the sidebar leaves it out there, rather
+# than poll a second copy (every poll is a script run, ~7 ms of the server's CPU whatever
+# it draws) or show a stale one.
+QUEUE_SHOWN_ON = {"runs"}
+
+
+def render_sidebar(page: str | None = None) -> None:
+    active = any_active()
 
     drawing_page = {"now": True}
 
-    @live_fragment(active)
+    @live_fragment(active, SIDEBAR_POLL_SECONDS)
     def queue_status() -> None:
-        counts = store.counts()
+        counts = live_snapshot(fresh=drawing_page["now"]).counts
         running, waiting = counts.get("running", 0), counts.get("queued", 0)
         st.caption("Queue")
         st.markdown(f"**{running}** training · **{waiting}** waiting")
@@ -85,7 +186,8 @@ def render_sidebar() -> None:
     with st.sidebar:
         st.caption("Trains on")
         st.markdown(f"**{devices.describe('auto')}**")
-        queue_status()
+        if page not in QUEUE_SHOWN_ON:
+            queue_status()
     drawing_page["now"] = False
     from components.projector import projector_toggle  # imports shared: import late
     from components.workshop_session import workshop_badge
@@ -111,6 +213,7 @@ def app_shell_guard() -> None:
             st.session_state["shell_started"] = True
             st.rerun()
         ensure_workers()
+        freeze_startup_objects()
         render_sidebar()
 
 

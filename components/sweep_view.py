@@ -4,9 +4,17 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from components.chart_cache import cached_chart
 from components.format import human_bytes, percent, status_text
 from components.pareto_view import pareto_chart_for
-from components.shared import end_polling, live_fragment
+from components.shared import (
+    SLOW_POLL_SECONDS,
+    current_runs,
+    end_polling,
+    live_fragment,
+    live_snapshot,
+    shared_value,
+)
 from playground import tradeoff_charts
 from playground.store import Store
 from playground.sweep import Sweep, list_sweeps, sweep_rows
@@ -33,13 +41,24 @@ def pick_sweep(store: Store) -> Sweep | None:
     return by_id[chosen]
 
 
+def _rows(store: Store, sweep: Sweep) -> list[dict]:
+    """The sweep's rows as they are now: rebuilt once per server when one of its runs
+    changes status or ends, not on every poll of every session."""
+    snap = live_snapshot()
+    ids = {r.run_id for r in sweep.runs}
+    going = tuple((r.id, r.status) for r in snap.active if r.id in ids)
+    return shared_value(("sweep_rows", sweep.id, going, snap.ended),
+                        lambda: sweep_rows(store, sweep))
+
+
 def sweep_view(store: Store, sweep: Sweep) -> None:
-    rows = sweep_rows(store, sweep)
+    live_snapshot(fresh=True)
+    rows = _rows(store, sweep)
     active = any(r["status"] in ("queued", "running") for r in rows)
 
-    @live_fragment(active)
+    @live_fragment(active, SLOW_POLL_SECONDS)  # a sweep's curve grows run by run
     def live() -> None:
-        current = sweep_rows(store, sweep)
+        current = _rows(store, sweep)
         done = sum(r["status"] == "finished" for r in current)
         if done < len(current):
             st.progress(done / max(1, len(current)),
@@ -58,15 +77,17 @@ def sweep_view(store: Store, sweep: Sweep) -> None:
                                  format_func=SECOND.get)
         finished = [r for r in current if r["status"] == "finished"]
         if finished:
-            st.altair_chart(tradeoff_charts.sweep_chart(current, sweep.knob, score,
-                                                        second or None),
-                            width="stretch", height=360, key="sweeps_curve")
+            done_ids = tuple(r["run_id"] for r in finished)
+            cached_chart(("sweep_curve", sweep.id, done_ids, score, second),
+                         lambda: tradeoff_charts.sweep_chart(current, sweep.knob, score,
+                                                             second or None),
+                         width="stretch", height=360, key="sweeps_curve")
             if len(sweep.seeds) > 1:
                 st.caption("The line is the mean over seeds; the band runs from the lowest "
                            "to the highest seed, so its width shows how much is luck.")
         st.subheader("Trade-offs")
-        runs = [store.get(r["run_id"]) for r in finished]
-        runs = [r for r in runs if r is not None]
+        runs = [r for r in current_runs([r["run_id"] for r in finished]).values()
+                if r is not None]
         if runs:
             pareto_chart_for(runs, key="sweeps_pareto")
         st.subheader("The runs")

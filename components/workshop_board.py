@@ -7,8 +7,9 @@ import pandas as pd
 import streamlit as st
 
 from components.format import percent, status_text
-from playground.store import ACTIVE, Run, Store
-from playground.workshop import Workspace, leaderboards, owner_runs, queue_positions
+from components.shared import get_store, live_snapshot, shared_value
+from playground.store import Run
+from playground.workshop import Workspace, leaderboards
 
 
 def _board_table(board, me: str | None) -> pd.DataFrame:
@@ -31,13 +32,23 @@ def pick_dataset(ws: Workspace, runs: list[Run]) -> str | None:
                         help="Scores are only comparable on the same data.")
 
 
-def leaderboard(ws: Workspace, runs: list[Run], me: str | None) -> None:
+def _finished(ws_name: str) -> list[Run]:
+    """The workshop's finished runs: read once per server each time a run ends."""
+    ended = live_snapshot().ended
+    return shared_value(("workshop_finished", ws_name, ended), lambda: get_store().list_runs(
+        ("finished",), workspace=ws_name))
+
+
+def leaderboard(ws: Workspace, me: str | None) -> None:
+    runs = _finished(ws.name)
     dataset = pick_dataset(ws, runs)
     if dataset is None:
         st.info("No finished runs in this workshop yet. Train one: it shows up here when "
                 "it is done.")
         return
-    boards = leaderboards(runs, ws.boards, dataset)
+    boards = shared_value(("workshop_boards", ws.name, ws.version, dataset,
+                           live_snapshot().ended),
+                          lambda: leaderboards(runs, ws.boards, dataset))
     cols = st.columns(2)
     for i, board in enumerate(boards):
         with cols[i % 2].container(border=True):
@@ -49,18 +60,18 @@ def leaderboard(ws: Workspace, runs: list[Run], me: str | None) -> None:
                 st.caption("Nobody qualifies yet.")
 
 
-def my_runs(store: Store, ws: Workspace, me: str) -> None:
+def my_runs(ws: Workspace, me: str) -> None:
     """This person's runs still waiting or training, with their place in line."""
-    mine = owner_runs(store, ws.name, me, ACTIVE)
+    snap = live_snapshot()
+    mine = [r for r in snap.active if r.workspace == ws.name and r.owner == me]
     limit = ws.limits
-    places = queue_positions(store) if any(r.status == "queued" for r in mine) else {}
-    waiting = store.counts().get("queued", 0)
+    waiting = snap.counts.get("queued", 0)
     st.markdown(f"**Your runs in progress: {len(mine)}** (each person may have "
                 f"{limit.max_active} at once) · {waiting} waiting on the server in all")
     for run in mine:
         if run.status == "queued":
-            where = (f"{places[run.id]} of {waiting} in line" if run.id in places
-                     else "in line")
+            place = snap.place(run.id)
+            where = f"{place} of {waiting} in line" if place else "in line"
             st.markdown(f"- {status_text('queued')} · **{where}** · {run.config.label()}")
         else:
             st.markdown(f"- {status_text('running')} {run.progress:.0%} · "

@@ -2,7 +2,14 @@
 everyone trains and sees the shared leaderboards and their place in the queue."""
 import streamlit as st
 
-from components.shared import app_shell_guard, get_store
+from components.shared import (
+    any_active,
+    app_shell_guard,
+    end_polling,
+    get_store,
+    live_fragment,
+    live_snapshot,
+)
 from components.workshop_board import leaderboard, my_runs
 from components.workshop_presenter import presenter_controls
 from components.workshop_session import KEY, USER, WS, current, leave
@@ -12,7 +19,6 @@ from playground.workshop import (
     clean_name,
     load_workspace,
     open_workspace,
-    owner_runs,
 )
 
 app_shell_guard()
@@ -165,14 +171,21 @@ if presenter:
         st.caption(f"Presenter link: {link}&key=…  (add the key after key=)")
 
 
-@st.fragment(run_every=2.0)
+busy = any_active()
+
+
+# Always polls, so other people's runs appear while this page sits still: every 5 s while
+# anything trains, every 15 s while the server is idle (from the shared snapshot; a poll
+# that finds nothing new rebuilds nothing; boards change only when a run ends).
+@live_fragment(True, every=5.0 if busy else 15.0)
 def live_boards() -> None:
-    # Always polls: other people's runs appear here while this page sits still.
+    if live_snapshot().busy != busy:
+        end_polling()  # the room started or stopped training: poll at the other pace
     current_ws = load_workspace(home, ws.name) or ws
     st.subheader("Leaderboards")
-    leaderboard(current_ws, owner_runs(store, ws.name), me)
+    leaderboard(current_ws, me)
     st.subheader("Your runs")
-    my_runs(store, current_ws, me)
+    my_runs(current_ws, me)
 
 
 live_boards()

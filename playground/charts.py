@@ -54,13 +54,20 @@ def learning_curves_chart(epochs: list[dict[str, Any]], labels: dict[str, str],
                           metric: str = "accuracy", width: int = 320) -> alt.Chart:
     """Training (dashed) and validation (solid) curves of one metric, one colour per run."""
     df = curves_frame(epochs, labels)
-    df = df[df["metric"] == metric]
+    return curves_chart(df[df["metric"] == metric], metric, len(labels) > 1, width)
+
+
+def curves_chart(df: pd.DataFrame, metric: str, several_runs: bool,
+                 width: int = 320) -> alt.Chart:
+    """The learning-curves chart of rows from curves_frame (one metric). Only the data
+    changes from epoch to epoch; everything else depends on the metric and whether several
+    runs are drawn."""
     axis = alt.Axis(format="%") if metric == "accuracy" else alt.Axis()
     return alt.Chart(df, title=metric.capitalize()).mark_line(point=True).encode(
         x=alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1)),
         y=alt.Y("value:Q", title=metric, axis=axis, scale=alt.Scale(zero=False)),
         color=alt.Color("run:N", title="run",
-                        legend=alt.Legend(orient="bottom", columns=1) if len(labels) > 1 else None),
+                        legend=alt.Legend(orient="bottom", columns=1) if several_runs else None),
         # With point marks the legend draws both entries as the same dot: say it in words.
         strokeDash=alt.StrokeDash("split:N", title="solid: validation · dashed: training",
                                   scale=alt.Scale(domain=["validation", "training"],

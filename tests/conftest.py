@@ -33,3 +33,4 @@ def app_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         shared._supervisor(str(path.resolve())).stop()
     shared._supervisor.clear()
     shared._store.clear()
+    shared._feed.clear()

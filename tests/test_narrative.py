@@ -200,11 +200,15 @@ def test_run_cards_on_the_runs_page_tell_the_story(runs, monkeypatch):
     try:
         at = open_app("pages/runs.py")
         told = [m.value for m in at.markdown if m.value.startswith("**What happened:**")]
+        while not at.button(key="runs_older").disabled:  # ten cards to a page
+            at.button(key="runs_older").click().run()
+            told += [m.value for m in at.markdown if m.value.startswith("**What happened:**")]
         # Every finished run tells its story.
-        assert len(told) == len(store.list_runs(statuses=("finished",)))
+        assert len(told) == len(store.list_runs(statuses=("finished",))) > 10
         dp_story = " ".join(run_story(store, r["dp"]))
         assert f"**What happened:** {dp_story}" in told
     finally:
         shared._supervisor(str(store.home)).stop()
         shared._supervisor.clear()
         shared._store.clear()
+        shared._feed.clear()

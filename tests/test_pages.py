@@ -44,8 +44,10 @@ def store(home) -> Store:
 def open_app(page: str = "pages/train.py") -> AppTest:
     # Opened directly (a deep link): the default page, Home, would queue its story.
     at = open_page(page)
-    # Every page runs inside app.py's shell: the sidebar with the device and the queue.
-    assert "waiting" in sidebar_text(at)
+    # Every page runs inside app.py's shell: the sidebar with the device and the queue
+    # (Runs shows the queue in its own live section instead).
+    assert "Trains on" in [c.value for c in at.sidebar.caption]
+    assert ("waiting" in sidebar_text(at)) == (page != "pages/runs.py")
     return at
 
 
@@ -62,6 +64,10 @@ def charts(at: AppTest) -> list:
     return list(at.get("vega_lite_chart"))
 
 
+def page_text(at: AppTest) -> str:
+    return " ".join(m.value for m in at.main.markdown)
+
+
 def sidebar_text(at: AppTest) -> str:
     return " ".join(m.value for m in at.sidebar.markdown)
 
@@ -73,8 +79,9 @@ def test_deep_link_on_a_fresh_server_runs_inside_the_app(home):
     at = AppTest.from_file(str(APP), default_timeout=60).switch_page("pages/runs.py").run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value == "Runs"
-    assert "waiting" in sidebar_text(at)
-    assert len(at.sidebar.caption) >= 2  # "Trains on" and "Queue"
+    # The shell's sidebar: the device (Runs shows the queue in its own live section).
+    assert "Trains on" in [c.value for c in at.sidebar.caption]
+    assert "CPU" in sidebar_text(at) or "GPU" in sidebar_text(at)
 
 
 def test_a_click_to_another_page_survives_the_rerun_that_ends_polling():
@@ -268,7 +275,7 @@ def test_runs_page_cancels_a_queued_run(home, store):
     run_id = store.enqueue(make_config(**QUICK))
     at = open_app("pages/runs.py")
     assert any("Waiting for a free worker" in c.value for c in at.caption)
-    assert "**1** waiting" in sidebar_text(at)
+    assert "**1** waiting in line" in page_text(at)  # the page's own live queue line
 
     at.button(key=f"runs_cancel_{run_id}").click().run()
 
@@ -277,7 +284,7 @@ def test_runs_page_cancels_a_queued_run(home, store):
     assert run.status == "cancelled"
     assert [w.value for w in at.warning] == [run.error]
     assert at.button(key=f"runs_delete_{run_id}").label == "Delete"
-    assert "**0** waiting" in sidebar_text(at)
+    assert "Training and waiting" not in page_text(at)  # nothing left in line
 
 
 def test_runs_page_shows_a_running_run_and_requests_its_stop(home, store):
@@ -287,7 +294,7 @@ def test_runs_page_shows_a_running_run_and_requests_its_stop(home, store):
     store.set_progress(run_id, 0.5, device="CPU (test)")
     at = open_app("pages/runs.py")
     assert not at.exception
-    assert "**1** training" in sidebar_text(at)
+    assert "**1** training" in page_text(at)
 
     cancel = at.button(key=f"runs_cancel_{run_id}")
     assert not cancel.disabled
