@@ -3,9 +3,10 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
+N ?= 20
 PIP := $(BIN)/python -m pip install --disable-pip-version-check -c constraints.txt
 
-.PHONY: run test bench lint worker clean
+.PHONY: run test bench loadtest lint worker clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +32,11 @@ test: $(VENV)/.dev-installed
 
 bench: $(VENV)/.app-installed
 	$(BIN)/python -m playground.bench --out BENCHMARKS.md
+
+# N browser sessions in one workshop against a fresh server; writes into BENCHMARKS.md.
+loadtest: $(VENV)/.dev-installed
+	scripts/ensure-chromium
+	$(BIN)/python scripts/loadtest.py --n $(N) --out BENCHMARKS.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -365,9 +365,23 @@ def main(argv: list[str] | None = None) -> int:
         "",
     ]
     lines += explain_bench.markdown(explained)
+    lines += kept_blocks(Path(args.out))
     Path(args.out).write_text("\n".join(lines))
     print("\n".join(lines))
     return 0
+
+
+# Sections other tools write into the same file (scripts/loadtest.py): kept as they are.
+KEPT = (("<!-- loadtest:start -->", "<!-- loadtest:end -->"),)
+
+
+def kept_blocks(path: Path) -> list[str]:
+    text = path.read_text() if path.exists() else ""
+    blocks = []
+    for start, end in KEPT:
+        if start in text and end in text:
+            blocks += ["", text[text.index(start):text.index(end) + len(end)]]
+    return blocks
 
 
 if __name__ == "__main__":
