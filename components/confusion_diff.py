@@ -2,9 +2,12 @@
 per-class precision / recall / F1, and ROC curves on binary data."""
 from __future__ import annotations
 
+from functools import partial
+
 import pandas as pd
 import streamlit as st
 
+from components.chart_cache import cached_chart
 from playground import charts, tradeoff_charts
 from playground.run_diff import (
     config_changes,
@@ -49,15 +52,21 @@ def confusion_comparison(runs: list[Run], store: Store) -> None:
     else:
         st.markdown("Both runs made exactly the same kinds of mistakes.")
     size = 180 if len(names) > 4 else 220
+    # Finished runs never change: these charts are built once per pair, for the server.
     cols = st.columns(3)
-    cols[0].altair_chart(charts.confusion_matrix_chart(cm_a, names, title=a.id, size=size),
-                         width="stretch", height=330, key="compare_diff_cm_a")
-    cols[1].altair_chart(charts.confusion_matrix_chart(cm_b, names, title=b.id, size=size),
-                         width="stretch", height=330, key="compare_diff_cm_b")
-    cols[2].altair_chart(
-        tradeoff_charts.confusion_diff_chart(confusion_diff(cm_a, cm_b), names,
-                                             title=f"{b.id} minus {a.id}", size=size),
-        width="stretch", height=330, key="compare_diff_delta")
+    with cols[0]:
+        cached_chart(("cm", a.id, size), partial(charts.confusion_matrix_chart, cm_a, names,
+                                                 title=a.id, size=size),
+                     width="stretch", height=330, key="compare_diff_cm_a")
+    with cols[1]:
+        cached_chart(("cm", b.id, size), partial(charts.confusion_matrix_chart, cm_b, names,
+                                                 title=b.id, size=size),
+                     width="stretch", height=330, key="compare_diff_cm_b")
+    with cols[2]:
+        cached_chart(("cm_diff", a.id, b.id, size), partial(
+            tradeoff_charts.confusion_diff_chart, confusion_diff(cm_a, cm_b), names,
+            title=f"{b.id} minus {a.id}", size=size),
+            width="stretch", height=330, key="compare_diff_delta")
     st.caption("The difference: blue cells have more examples in the second run, red fewer. "
                "On the diagonal (right answers) blue is good; off it (mistakes) blue is bad.")
 
@@ -67,8 +76,10 @@ def confusion_comparison(runs: list[Run], store: Store) -> None:
             for row in per_class_scores(run.metrics["confusion_matrix"], names)]
     cols = st.columns(3)
     for col, metric in zip(cols, ("precision", "recall", "f1"), strict=True):
-        col.altair_chart(tradeoff_charts.per_class_chart(rows, metric), width="stretch",
-                         height=300, key=f"compare_diff_{metric}")
+        with col:
+            cached_chart(("per_class", a.id, b.id, metric),
+                         partial(tradeoff_charts.per_class_chart, rows, metric),
+                         width="stretch", height=300, key=f"compare_diff_{metric}")
     table = pd.DataFrame(rows).pivot(index="class", columns="run",
                                      values=["precision", "recall", "f1"])
     st.dataframe(table.style.format("{:.1%}"), width="stretch")
@@ -86,8 +97,8 @@ def confusion_comparison(runs: list[Run], store: Store) -> None:
             points, auc = roc_points(pred["y_true"], pred["probs"][:, 1])
             curves += [{"run": f"{run.id} (area {auc:.3f})", **p} for p in points]
         if curves:
-            st.altair_chart(tradeoff_charts.roc_chart(curves), width="stretch", height=340,
-                            key="compare_roc")
+            cached_chart(("roc", a.id, b.id), partial(tradeoff_charts.roc_chart, curves),
+                         width="stretch", height=340, key="compare_roc")
             st.caption(f"Each curve trades catching more “{names[1]}” cases against more "
                        "false alarms as the decision threshold moves. The area under it is 1 "
                        "for a perfect model and 0.5 for a coin toss.")

@@ -1,6 +1,9 @@
 """Compare: 2-4 finished runs side by side: confusion matrices, curves, numbers, settings."""
+from functools import partial
+
 import streamlit as st
 
+from components.chart_cache import cached_chart
 from components.comparison import comparison_table, pick_runs
 from components.confusion_diff import confusion_comparison
 from components.export_buttons import export_buttons
@@ -28,22 +31,25 @@ if runs:
     st.subheader("Confusion matrices")
     st.caption("Rows are the true class, columns what the model said. Counts on the "
                "diagonal are right answers; everything else is a mistake.")
+    # Finished runs never change: each chart is built once per server, not per visit.
     for col, run in zip(st.columns(len(runs)), runs, strict=True):
-        col.altair_chart(
-            charts.confusion_matrix_chart(run.metrics["confusion_matrix"],
-                                          run.metrics["class_names"], title=run.id, size=220),
-            key=f"compare_cm_{run.id}", width="stretch", height=320)
+        with col:
+            cached_chart(("cm", run.id, 220), partial(
+                charts.confusion_matrix_chart, run.metrics["confusion_matrix"],
+                run.metrics["class_names"], title=run.id, size=220),
+                key=f"compare_cm_{run.id}", width="stretch", height=320)
 
     st.subheader("Learning curves")
     st.caption("Solid lines: validation data; dashed: training data. A widening gap "
                "means the model is memorising instead of learning.")
     labels = {r.id: f"{r.id} ({r.config.label()})" for r in runs}
     epochs = store.epochs_for([r.id for r in runs])
-    left, right = st.columns(2)
-    left.altair_chart(charts.learning_curves_chart(epochs, labels, "accuracy"),
-                      width="stretch", height=380, key="compare_acc")
-    right.altair_chart(charts.learning_curves_chart(epochs, labels, "loss"),
-                       width="stretch", height=380, key="compare_loss")
+    ids = tuple(labels)
+    for col, metric in zip(st.columns(2), ("accuracy", "loss"), strict=True):
+        with col:
+            cached_chart(("compare_curves", ids, metric),
+                         partial(charts.learning_curves_chart, epochs, labels, metric),
+                         width="stretch", height=380, key=f"compare_{metric[:4]}")
 
     if len(runs) >= 2:
         st.subheader("Mistakes, compared")

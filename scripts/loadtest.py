@@ -14,6 +14,10 @@ a presenter and N participants as separate browser contexts in Debian's Chromium
     training time (summed) and the time the queue took to drain;
   - lost clicks (a Train press that queued nothing), exceptions shown on any page;
   - the server's resident memory at the start and the end.
+The room's browsers run at the idle CPU priority (they would be on the room's laptops,
+not on the server's two cores), so they may poll less often than asked: the script runs
+the server served are counted in a sample of sessions and reported next to its CPU. One
+more person watches from a browser at normal priority, for how live the page looks.
 The report is printed and written into BENCHMARKS.md between the loadtest markers.
 Every request goes to 127.0.0.1; the script stops by itself (bounded waits).
 """
@@ -46,17 +50,19 @@ WAIT = 120_000  # ms: a page or a rerun on a 2-core machine busy with N browsers
 FINISH_WAIT = 900  # s: the last run of the room, behind every other run in the queue
 QUIET_SECONDS = 20.0
 IDLE_SECONDS = 10.0
+COUNTED = 3  # sessions whose script runs are counted, besides the observer
 
 
 # The room's browsers would be on the room's laptops; here they share the server's two
-# cores. They run at the lowest CPU priority so they take only what the server and the
-# workers leave, and the server's cost is its own (not what twenty browsers let it have).
+# cores. They run as SCHED_IDLE (`chrt --idle`; Chromium resets nice values, not that) so
+# they take only what the server and the workers leave, and the server's cost is its own,
+# not what twenty browsers let it have.
 BROWSER = CHROMIUM
 
 
 def nice_browser(folder: Path) -> str:
     wrapper = folder / "chromium-nice"
-    wrapper.write_text(f'#!/bin/sh\nexec nice -n 19 {CHROMIUM} "$@"\n')
+    wrapper.write_text(f'#!/bin/sh\nexec chrt --idle 0 {CHROMIUM} "$@"\n')
     wrapper.chmod(0o755)
     return str(wrapper)
 
@@ -106,12 +112,15 @@ class Person:
     exceptions: list[str] = field(default_factory=list)
     failure: str | None = None  # a step that never completed (the page stuck), if any
     script_runs: list[float] = field(default_factory=list)  # when the server finished one
+    counted: bool = False  # its script runs are counted (a sample: the counting costs CPU)
 
 
 def count_script_runs(person: Person, page) -> None:
     """Every script run the server does for this session (a full run or a poll) ends with a
     script_finished message on its websocket: count them, to know the polls served."""
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    person.counted = True
 
     def on_frame(payload) -> None:
         if isinstance(payload, bytes):
@@ -210,7 +219,8 @@ async def join(browser, url: str, person: Person) -> None:
     context = await browser.new_context(viewport={"width": 1200, "height": 900})
     page = person.page = await context.new_page()
     page.set_default_timeout(WAIT)
-    count_script_runs(person, page)
+    if int(person.name[1:]) < COUNTED:  # every websocket frame crosses to this process
+        count_script_runs(person, page)
     await page.goto(f"{url}/workshop?ws={WORKSHOP}&name={person.name}")
     await expect(page.get_by_text(f"you are {person.name}")).to_be_visible()
     await click_until(person, page.get_by_role("button", name="Train a model for this workshop"),
@@ -290,7 +300,10 @@ async def room(n: int, server: Server, quiet_epochs: int) -> dict:
         cpu0, t0 = cpu_seconds(pid), time.time()
         await asyncio.gather(*(step(x, watch(x)) for x in people))
         cpu1, t1 = cpu_seconds(pid), time.time()
-        watching = {"cpu_s": cpu1 - cpu0, "wall_s": t1 - t0}
+        sample = [x for x in people if x.counted]
+        polls = sum(sum(t0 <= t <= t1 for t in x.script_runs) for x in sample)
+        watching = {"cpu_s": cpu1 - cpu0, "wall_s": t1 - t0,
+                    "polls_per_session_s": polls / (t1 - t0) / max(1, len(sample))}
 
         # A quiet stretch: one long run trains (queued by the presenter outside the room's
         # runs) while all N sessions sit on Runs.
@@ -315,6 +328,7 @@ async def room(n: int, server: Server, quiet_epochs: int) -> dict:
         "stuck": [f"{x.name}: {x.failure}" for x in people if x.failure],
         "cpu_per_session_watching": watching["cpu_s"] / watching["wall_s"] / n,
         "watching_wall_s": watching["wall_s"], "watching_cpu_s": watching["cpu_s"],
+        "watching_polls_per_session_s": watching["polls_per_session_s"],
         "cpu_per_session_quiet": quiet["cpu_per_session"],
         "quiet_wall_s": quiet["wall_s"], "quiet_trained_throughout": quiet["trained_throughout"],
         "cpu_per_session_idle": quiet["idle_cpu_per_session"], "idle_wall_s": quiet["idle_wall_s"],
@@ -374,7 +388,8 @@ async def quiet_watch(server: Server, people: list[Person], epochs: int) -> dict
             print(f"observer: {observer.failure}", file=sys.stderr)
         lags = await progress_lags(store, run_id, [observer], QUIET_SECONDS)
         cpu1, t1, rss1 = cpu_seconds(pid), time.time(), rss_mb(pid)
-        polls = sum(sum(t0 <= t <= t1 for t in x.script_runs) for x in room)
+        sample = [x for x in room if x.counted]
+        polls = sum(sum(t0 <= t <= t1 for t in x.script_runs) for x in sample)
         still = store.get(run_id).status == "running"
         store.request_cancel(run_id)
         while store.get(run_id).active and time.time() < deadline + 60:
@@ -383,17 +398,17 @@ async def quiet_watch(server: Server, people: list[Person], epochs: int) -> dict
         # stopped polling; a browser that fell behind is still catching up until then).
         settle = time.time() + 120
         while time.time() < settle and \
-                max((t for x in room for t in x.script_runs), default=0) > time.time() - 3:
+                max((t for x in sample for t in x.script_runs), default=0) > time.time() - 3:
             await asyncio.sleep(0.5)
         cpu2, t2 = cpu_seconds(pid), time.time()
         await asyncio.sleep(IDLE_SECONDS)
         cpu3, t3 = cpu_seconds(pid), time.time()
-        idle_runs = sum(sum(t2 <= t <= t3 for t in x.script_runs) for x in room)
+        idle_runs = sum(sum(t2 <= t <= t3 for t in x.script_runs) for x in sample)
         await own_laptop.close()
     n = len(room)
     return {"cpu_per_session": (cpu1 - cpu0) / (t1 - t0) / n, "wall_s": t1 - t0,
-            "sessions": n, "polls_per_session_s": polls / (t1 - t0) / n,
-            "cpu_ms_per_script_run": 1000 * (cpu1 - cpu0) / max(1, polls),
+            "sessions": n, "polls_per_session_s": polls / (t1 - t0) / len(sample),
+            "cpu_ms_per_script_run": 1000 * (cpu1 - cpu0) / max(1e-9, polls / len(sample) * n),
             "trained_throughout": still, "idle_cpu_per_session": (cpu3 - cpu2) / (t3 - t2) / n,
             "idle_wall_s": t3 - t2, "idle_script_runs": idle_runs,
             "lag_p50_s": percentile(lags, 0.5), "lag_p95_s": percentile(lags, 0.95),
@@ -550,16 +565,21 @@ def report(r: dict) -> str:
         f"| exceptions shown on any page | {len(r['exceptions'])} | 0 |",
         f"| server CPU per watching session, runs training | "
         f"{r['cpu_per_session_watching']:.4f} cores ({r['watching_cpu_s']:.1f} s of CPU over "
-        f"{r['watching_wall_s']:.0f} s) | ≤ 0.01, {ok(r['cpu_per_session_watching'] <= 0.01)} |",
+        f"{r['watching_wall_s']:.0f} s; {r['watching_polls_per_session_s']:.2f} script runs "
+        f"per session per second) | ≤ 0.01, {ok(r['cpu_per_session_watching'] <= 0.01)} |",
         f"| server CPU per session, {r['quiet_sessions']} sessions on Runs watching one long "
         f"run train{'' if r['quiet_trained_throughout'] else ' (it ended early!)'} | "
         f"{r['cpu_per_session_quiet']:.4f} cores (over {r['quiet_wall_s']:.0f} s; "
-        f"{r['polls_per_session_s']:.2f} script runs per session per second served, "
-        f"{r['cpu_ms_per_script_run']:.1f} ms of CPU each; memory "
+        f"{r['polls_per_session_s']:.2f} script runs per session per second served (counted "
+        f"in {COUNTED + 1} sessions), {r['cpu_ms_per_script_run']:.1f} ms of CPU each; memory "
         f"{r['rss_watch_start_mb']:.0f} → {r['rss_watch_end_mb']:.0f} MB) | "
         f"≤ 0.01, {ok(r['cpu_per_session_quiet'] <= 0.01)} |",
+        f"| the same, if every browser polled as asked (1 script run a second, at the "
+        f"measured CPU per run) | {r['cpu_ms_per_script_run'] / 1000:.4f} cores | ≤ 0.01, "
+        f"{ok(r['cpu_ms_per_script_run'] / 1000 <= 0.01)} |",
         f"| the same sessions, nothing training | {r['cpu_per_session_idle']:.4f} cores "
-        f"(over {r['idle_wall_s']:.0f} s; {r['idle_script_runs']} script runs) | nothing |",
+        f"(over {r['idle_wall_s']:.0f} s; {r['idle_script_runs']} script runs in the "
+        f"{COUNTED + 1} counted) | nothing |",
         f"| progress bar behind the store, p50 / p95 (a browser at normal priority watching "
         f"with the room) | {r['lag_p50_s']:.1f} s / {r['lag_p95_s']:.1f} s | about 1 s |",
         f"| click → run shown finished, p50 / p95 | {r['latency_p50_s']:.1f} s / "
