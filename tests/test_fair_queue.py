@@ -16,19 +16,19 @@ from pathlib import Path
 
 import pytest
 
-from playground.config import make_config
-from playground.store import Store
-from playground.workshop import (
+from playground.experiments.workshop import (
     Lesson,
     Limits,
     WorkshopError,
     open_workspace,
     owner_runs,
-    queue_order,
     run_size,
     submit_to_workspace,
     update_workspace,
 )
+from playground.runs.fairness import queue_order
+from playground.runs.store import Store
+from playground.training.config import make_config
 from tests.test_store import _claim_until_empty, _dead_pid, _run_in_all, pool  # noqa: F401
 
 CONFIG = make_config(dataset="moons", model="mlp", epochs=3)

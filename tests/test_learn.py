@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from playground import glossary, learn
-from playground.config import RunConfig, make_config
-from playground.techniques import all_techniques
+from playground.teaching import glossary
+from playground.teaching import lessons as learn
+from playground.training.config import RunConfig, make_config
+from playground.training.techniques import all_techniques
 from tests.test_pages import home, open_app, train_now  # noqa: F401  (home: AppTest-ready)
 
 ISSUE_TERMS = ["accuracy", "f1", "confusion_matrix", "epsilon", "delta", "quantization",
@@ -43,7 +44,7 @@ def test_try_it_is_a_valid_run_with_the_technique_on(name):
 
 
 def test_distillation_try_it_offers_a_teacher_first_then_uses_the_best_one(home):  # noqa: F811
-    from playground.store import Store
+    from playground.runs.store import Store
 
     first = learn.try_it("distillation", [])
     assert "teacher first" in first.note

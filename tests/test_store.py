@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from playground.config import make_config
-from playground.store import ACTIVE, ENDED, Store, pid_alive
+from playground.runs.store import ACTIVE, ENDED, Store, pid_alive
+from playground.training.config import make_config
 
 CONFIG = make_config(dataset="moons", model="mlp", epochs=3)
 N_PROCS = 4

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from playground import stories as S
-from playground.config import make_config
-from playground.store import Run, Store
-from playground.techniques.distillation import student_alone
-from playground.worker import execute
+from playground.experiments import stories as S
+from playground.runs.store import Run, Store
+from playground.runs.worker import execute
+from playground.training.config import make_config
+from playground.training.techniques.distillation import student_alone
 from tests.app_support import open_page
 
 

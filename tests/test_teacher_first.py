@@ -6,10 +6,10 @@ import os
 
 import pytest
 
-from playground.config import ConfigError, make_config
-from playground.store import Store
-from playground.submit import submit
-from playground.worker import execute
+from playground.runs.queue import submit
+from playground.runs.store import Store
+from playground.runs.worker import execute
+from playground.training.config import ConfigError, make_config
 
 STUDENT = dict(dataset="moons", model="mlp", width=8, depth=1, epochs=2, seed=3)
 

@@ -18,10 +18,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from playground import uploads
-from playground.config import ConfigError, make_config
-from playground.datasets import _split, dataset_info, load_dataset, uploaded_dataset_infos
-from playground.store import Store
+from playground.data import uploads
+from playground.data.base import _split
+from playground.data.catalog import dataset_info, load_dataset, uploaded_dataset_infos
+from playground.runs.store import Store
+from playground.training.config import ConfigError, make_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -331,7 +332,7 @@ def test_system_files_in_a_zip_are_ignored_and_reported(home):
 def test_picture_zip_trains_in_a_real_worker_process(home):
     """Upload -> saved dataset -> a queued run -> trained by `python -m playground worker`
     (a separate process that finds the dataset on disk) -> its model loads back."""
-    from playground.artifacts import load_run
+    from playground.training.artifacts import load_run
 
     name = uploads.save(uploads.prepare(picture_zip(per_class=15), "shapes.zip")).name
     store = Store(home)

@@ -11,23 +11,22 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from playground.config import make_config
-from playground.store import Run, Store
-from playground.worker import execute
-from playground.workshop import (
+from playground.experiments.leaderboards import deployed, leaderboards
+from playground.experiments.workshop import (
     Boards,
     Lesson,
     WorkshopError,
     clean_display_name,
     clean_name,
-    deployed,
-    leaderboards,
     list_workspaces,
     load_workspace,
     open_workspace,
-    queue_positions,
     update_workspace,
 )
+from playground.runs.queue import queue_positions
+from playground.runs.store import Run, Store
+from playground.runs.worker import execute
+from playground.training.config import make_config
 from tests.app_support import open_page
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -19,7 +19,7 @@ import numpy as np
 from playground.explain import methods as M
 from playground.explain.cache import GLOBAL_EXAMPLES, ExplanationCache, Request
 from playground.explain.subjects import ModelBank
-from playground.store import Job, Store
+from playground.runs.store import Job, Store
 
 KIND = "explain"
 

@@ -14,8 +14,9 @@ from collections import OrderedDict
 import numpy as np
 import torch
 
-from playground.artifacts import LoadedRun, build_run_model, load_run
 from playground.explain.methods import Subject
+from playground.training.artifacts import LoadedRun, load_run
+from playground.training.build import build_run_model
 
 VARIANTS = ("float", "int8", "random")
 RANDOM_SEED = 1234
@@ -37,12 +38,12 @@ def make_subject(loaded: LoadedRun, variant: str) -> Subject:
     elif variant == "int8":
         import inspect
 
-        from playground.quantize import quantize
+        from playground.training.quantize import quantize
 
         extra = ()
         if "calibration" in inspect.signature(quantize).parameters:
             # Rebuild it the way training did: static int8 calibrates on training examples.
-            from playground.techniques.quantization import CALIBRATION_EXAMPLES
+            from playground.training.techniques.quantization import CALIBRATION_EXAMPLES
 
             extra = (torch.from_numpy(data.X_train[:CALIBRATION_EXAMPLES]),)
         model, _ = quantize(loaded.model, "int8", torch.device("cpu"), *extra)

@@ -1,0 +1,55 @@
+"""`runs`, `show`, `explain` and `worker`: reading runs and serving them."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from playground.cli.flags import _emit, _store, _summary
+
+
+def _runs(args) -> int:
+    runs = _store(args).list_runs()
+    if args.json:
+        print(json.dumps([r.to_json() for r in runs]))
+        return 0
+    for r in runs:
+        acc = r.metrics.get("accuracy")
+        shown = "" if acc is None else f"{acc:.1%}"
+        print(f"{r.id}  {r.status:<11} {shown:>6}  {r.config.label()}")
+    return 0
+
+
+def _show(args) -> int:
+    run = _store(args).get(args.run_id)
+    if run is None:
+        print(f"error: no run with id {args.run_id!r}; `python -m playground runs` lists them",
+              file=sys.stderr)
+        return 2
+    data = run.to_json()
+    data["epochs"] = _store(args).epochs(run.id)
+    from playground.results.narrative import run_story
+
+    data["story"] = run_story(_store(args), run, data["epochs"])  # what happened, in words
+    _emit(args, data, "\n".join([_summary(data), *data["story"]]))
+    return 0
+
+
+def _explain(args) -> int:
+    from playground.cli.explain import run_explain
+
+    return run_explain(_store(args), args)
+
+
+def _worker(args) -> int:
+    from playground.runs.worker import serve
+
+    store = _store(args)
+    store.recover_orphans()
+    print(f"worker {os.getpid()} serving runs from {store.home}", file=sys.stderr)
+    try:
+        serve(store, threads=args.threads, max_runs=args.max_runs,
+              parent_pid=args.parent_pid)
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    return 0

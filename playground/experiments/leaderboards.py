@@ -1,0 +1,86 @@
+"""A workshop's leaderboards: the best run per person on each board."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from playground.experiments.workshop import Boards
+from playground.runs.store import Run
+
+# -- leaderboards --------------------------------------------------------------------------
+
+
+@dataclass
+class Entry:
+    owner: str
+    run_id: str
+    label: str
+    value: float
+    shown: str  # the value in words, e.g. "97.2%" or "31.5 KB"
+    accuracy: float
+
+
+@dataclass
+class Board:
+    key: str
+    title: str
+    help: str
+    entries: list[Entry]
+
+
+def deployed(run: Run) -> tuple[float, float, float]:
+    """(accuracy, bytes, latency ms) of the model one would ship: quantized if it was."""
+    m = run.metrics
+    q = m.get("quantized") or {}
+    if "size_bytes" in q:
+        return float(q["accuracy"]), float(q["size_bytes"]), float(q["latency_ms"])
+    return float(m["accuracy"]), float(m.get("size_bytes", 0)), float(m.get("latency_ms", 0))
+
+
+def _kb(n: float) -> str:
+    return f"{n / 1024:,.1f} KB"
+
+
+def _best_per_owner(runs: list[Run], value, reverse: bool, shown, limit: int) -> list[Entry]:
+    best: dict[str, Entry] = {}
+    for run in runs:
+        v = value(run)
+        if v is None:
+            continue
+        e = Entry(run.owner or "(no name)", run.id, run.config.label(), v, shown(v),
+                  deployed(run)[0])
+        old = best.get(e.owner)
+        if old is None or (v > old.value if reverse else v < old.value):
+            best[e.owner] = e
+    return sorted(best.values(), key=lambda e: (-e.value if reverse else e.value,
+                                                -e.accuracy))[:limit]
+
+
+def leaderboards(runs: list[Run], boards: Boards, dataset: str | None = None,
+                 limit: int = 10) -> list[Board]:
+    """Best finished run per person on each board; `dataset` keeps only runs on it."""
+    done = [r for r in runs if r.status == "finished" and "accuracy" in r.metrics
+            and (dataset is None or r.config.dataset == dataset)]
+    eps, acc_min = boards.epsilon_max, boards.accuracy_min
+    good = [r for r in done if deployed(r)[0] >= acc_min]
+    private = [r for r in done if r.metrics.get("epsilon") is not None
+               and r.metrics["epsilon"] <= eps]
+    return [
+        Board("accuracy", "Most accurate",
+              "Share of the test examples answered correctly (the model as shipped).",
+              _best_per_owner(done, lambda r: deployed(r)[0], True, lambda v: f"{v:.1%}",
+                              limit)),
+        Board("private", f"Most accurate with privacy ε ≤ {eps:g}",
+              "Only runs trained with privacy noise (DP-SGD) whose privacy budget ε is at "
+              f"most {eps:g}. Smaller ε is stronger privacy.",
+              _best_per_owner(private, lambda r: deployed(r)[0], True,
+                              lambda v: f"{v:.1%}", limit)),
+        Board("smallest", f"Smallest model above {acc_min:.0%} accuracy",
+              "Bytes of the weights one would ship (after quantization, if used), among "
+              f"runs with at least {acc_min:.0%} accuracy.",
+              _best_per_owner(good, lambda r: deployed(r)[1], False, _kb, limit)),
+        Board("fastest", f"Fastest answers above {acc_min:.0%} accuracy",
+              "Median time to answer one example, among runs with at least "
+              f"{acc_min:.0%} accuracy.",
+              _best_per_owner(good, lambda r: deployed(r)[2], False,
+                              lambda v: f"{v:.3f} ms", limit)),
+    ]

@@ -1,0 +1,48 @@
+"""Taking results away: a comparison as an offline HTML report, CSV or JSON, and a run's model as a
+zip.
+"""
+from playground.results.export.model_zip import (
+    _README,
+    _SCRIPT,
+    model_zip,
+)
+from playground.results.export.report import (
+    _STYLE,
+    _cell,
+    _Report,
+    _table,
+    html_report,
+)
+from playground.results.export.tables import (
+    _RESULT_ROWS,
+    run_row,
+    runs_csv,
+    runs_frame,
+    runs_json,
+)
+from playground.results.export.vega import (
+    _FROM,
+    _LOADER,
+    _script_json,
+    vega_bundle,
+)
+
+__all__ = [
+    "_FROM",
+    "_LOADER",
+    "_README",
+    "_RESULT_ROWS",
+    "_Report",
+    "_SCRIPT",
+    "_STYLE",
+    "_cell",
+    "_script_json",
+    "_table",
+    "html_report",
+    "model_zip",
+    "run_row",
+    "runs_csv",
+    "runs_frame",
+    "runs_json",
+    "vega_bundle",
+]
