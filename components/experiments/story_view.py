@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components.base.chart_cache import cached_chart
+from components.base.chart_cache import cached_chart, spec_for
 from components.base.format import ordinal, percent, status_text
 from components.base.polling import end_polling, live_fragment
 from components.base.services import current_runs, live_snapshot, shared_value
@@ -100,6 +100,5 @@ def story_live(store: Store, key: str, record: S.StoryRecord | None,
 
 def cached_chart_height(name: tuple, walk: S.Walkthrough) -> int:
     """The walkthrough chart's own height (read from its spec, built once)."""
-    from components.base.chart_cache import spec_for
 
     return int(spec_for(name, lambda: walk.chart).get("height", 240))

@@ -5,6 +5,8 @@ from typing import Any
 
 import streamlit as st
 
+from components.base.services import get_store
+from playground.data.catalog import dataset_info
 from playground.experiments.sweeps import (
     SweepError,
     knob_title,
@@ -13,6 +15,8 @@ from playground.experiments.sweeps import (
     plan_sweep,
     start_sweep,
 )
+from playground.training.config import shorthands
+from playground.training.techniques import technique_class
 
 # A good first list of values for each knob, so one click gives a useful curve.
 SUGGESTED = {
@@ -26,10 +30,6 @@ SUGGESTED = {
 
 
 def _knobs_for(values: dict[str, Any]) -> list[str]:
-    from playground.data.catalog import dataset_info
-    from playground.training.config import shorthands
-    from playground.training.techniques import technique_class
-
     kind = dataset_info(values["dataset"]).kind
     out = []
     for k in knobs():
@@ -71,8 +71,6 @@ def sweep_control(values: dict[str, Any]) -> None:
                 st.error("This sweep can't start yet:\n\n"
                          + "\n".join(f"- {p}" for p in exc.problems))
             else:
-                from components.base.services import get_store
-
                 sweep = start_sweep(get_store(), plan)
                 st.session_state["train_last_sweep"] = (sweep.id, sweep.title, len(sweep.runs))
                 st.session_state["sweeps_selected"] = sweep.id

@@ -17,6 +17,7 @@ from playground.results.run_diff import (
     roc_points,
 )
 from playground.runs.store import Run, Store
+from playground.training.artifacts import load_predictions
 
 
 def _pick_two(runs: list[Run]) -> tuple[Run, Run] | None:
@@ -85,8 +86,6 @@ def confusion_comparison(runs: list[Run], store: Store) -> None:
     st.dataframe(table.style.format("{:.1%}"), width="stretch")
 
     if len(names) == 2:
-        from playground.training.artifacts import load_predictions
-
         curves = []
         for run in (a, b):
             try:

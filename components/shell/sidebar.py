@@ -5,6 +5,8 @@ import streamlit as st
 
 from components.base.polling import SIDEBAR_POLL_SECONDS, end_polling, live_fragment
 from components.base.services import any_active, live_snapshot
+from components.experiments.workshop_session import workshop_badge
+from components.shell.projector import projector_toggle
 from playground.common import device as devices
 
 # Pages whose own live section shows the queue: the sidebar leaves it out there, rather
@@ -36,8 +38,6 @@ def render_sidebar(page: str | None = None) -> None:
         if page not in QUEUE_SHOWN_ON:
             queue_status()
     drawing_page["now"] = False
-    from components.experiments.workshop_session import workshop_badge
-    from components.shell.projector import projector_toggle  # imports shared: import late
 
     workshop_badge()
     projector_toggle()

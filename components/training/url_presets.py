@@ -14,7 +14,13 @@ import streamlit as st
 
 from components.base.entry import entry_taken, page_entered
 from playground.data.catalog import dataset_info
-from playground.experiments.links import config_to_query, controls, query_to_values, with_model
+from playground.experiments.links import (
+    config_to_query,
+    controls,
+    query_to_values,
+    train_url,
+    with_model,
+)
 from playground.training.config import FIELDS, ConfigError, config_values, make_config, shorthands
 
 PRESET_KEY = "train_preset"
@@ -169,7 +175,6 @@ def _base_url() -> str:
 
 def share_box(values: dict[str, Any]) -> None:
     """The link to this setup, and a lesson link that fixes or hides chosen controls."""
-    from playground.experiments.links import train_url
 
     try:
         make_config(**values)

@@ -22,14 +22,16 @@ import torch
 from torch.nn import functional as F
 
 from models.base import build_model
+from playground.bench import explain as explain_bench
 from playground.common import device as devices
 from playground.data.catalog import load_dataset
 from playground.runs.store import Store
-from playground.runs.supervisor import Supervisor
+from playground.runs.supervisor import Supervisor, default_worker_count, worker_threads
 from playground.runs.worker import StoreReporter
 from playground.training.build import make_optimizer, model_spec, seed_everything
 from playground.training.config import RunConfig, make_config
 from playground.training.loop import train
+from playground.training.techniques.dp import forget_epsilons
 
 ROUNDS = 5
 
@@ -123,7 +125,6 @@ def _dp_epoch_seconds(base: RunConfig, store: Store, rounds: int = 5):
     """Per-epoch seconds, plain and DP alternating: (plain, DP with ε not yet known, DP
     with ε remembered). A worker remembers ε per privacy setting, so only the first run
     with new settings has the accountant working beside it."""
-    from playground.training.techniques.dp import forget_epsilons
 
     dp_config = make_config(**{**base.model_dump(), "dp_noise": 1.0})
 
@@ -143,7 +144,6 @@ def _dp_epoch_seconds(base: RunConfig, store: Store, rounds: int = 5):
 def techniques_bench(home: Path) -> dict:
     """DP, int8 and distillation, each against its plain twin, side by side."""
     store = Store(home)
-    from playground.runs.supervisor import default_worker_count, worker_threads
 
     out: dict = {"dp_time": [], "int8": []}
     here = torch.get_num_threads()
@@ -224,7 +224,6 @@ def main(argv: list[str] | None = None) -> int:
                  loop_ratio(make_config(model="mlp", width=128), store)]
         worker = worker_latency(Path(tmp) / "worker")
         tech = techniques_bench(Path(tmp) / "techniques")
-    from playground.bench import explain as explain_bench
 
     explained = explain_bench.explanations_bench()
 
@@ -274,7 +273,8 @@ def main(argv: list[str] | None = None) -> int:
         "## (c) What techniques cost, each beside its plain twin",
         "",
         "DP-SGD on these Linear/Conv2d networks uses the playground's book-keeping clipper "
-        "(`playground/training/techniques/dp_clipping.py`: each example's gradient norm from the layer inputs "
+        "(`playground/training/techniques/dp_clipping.py`: each example's gradient norm from "
+        "the layer inputs "
         "and output gradients of one backward pass) with Opacus' Poisson sampler and PRV "
         "accountant; ε for every epoch is worked out by a forked helper process, at the "
         "lowest CPU priority, while the model trains, and an epoch whose answer is not in yet "

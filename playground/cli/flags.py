@@ -6,6 +6,7 @@ import json
 import sys
 from typing import Any
 
+from playground.runs.store import Store
 from playground.training.config import RunConfig, shorthands
 from playground.training.techniques import technique_class
 
@@ -16,8 +17,6 @@ CONFIG_FLAGS = {
 
 
 def _store(args):
-    from playground.runs.store import Store
-
     return Store(args.home)
 
 

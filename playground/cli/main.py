@@ -15,6 +15,7 @@ import os
 
 from playground.cli.flags import add_run_flags
 from playground.cli.runs import _explain, _runs, _show, _worker
+from playground.cli.sweep import add_parser as add_sweep_parser
 from playground.cli.train import _train
 
 
@@ -31,7 +32,6 @@ def build_parser() -> argparse.ArgumentParser:
                        help="queue the run for the workers and print its id at once")
     train.set_defaults(func=_train)
 
-    from playground.cli.sweep import add_parser as add_sweep_parser
 
     add_sweep_parser(sub, add_run_flags)  # every train flag, plus --vary and --seeds
 

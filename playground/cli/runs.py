@@ -5,7 +5,11 @@ import json
 import os
 import sys
 
+import playground.explain.jobs  # noqa: F401 - a worker started here does explanation jobs
+from playground.cli.explain import run_explain
 from playground.cli.flags import _emit, _store, _summary
+from playground.results.narrative import run_story
+from playground.runs.worker import serve
 
 
 def _runs(args) -> int:
@@ -28,7 +32,6 @@ def _show(args) -> int:
         return 2
     data = run.to_json()
     data["epochs"] = _store(args).epochs(run.id)
-    from playground.results.narrative import run_story
 
     data["story"] = run_story(_store(args), run, data["epochs"])  # what happened, in words
     _emit(args, data, "\n".join([_summary(data), *data["story"]]))
@@ -36,14 +39,10 @@ def _show(args) -> int:
 
 
 def _explain(args) -> int:
-    from playground.cli.explain import run_explain
-
     return run_explain(_store(args), args)
 
 
 def _worker(args) -> int:
-    from playground.runs.worker import serve
-
     store = _store(args)
     store.recover_orphans()
     print(f"worker {os.getpid()} serving runs from {store.home}", file=sys.stderr)

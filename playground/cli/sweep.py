@@ -14,6 +14,9 @@ import os
 import sys
 import time
 
+from playground.cli.flags import CONFIG_FLAGS, _store
+from playground.experiments.sweeps import SweepError, get_sweep, plan_sweep, start_sweep, sweep_rows
+from playground.runs.worker import execute
 from playground.training.config import shorthands
 
 
@@ -40,15 +43,6 @@ def _fail(problems: list[str]) -> int:
 
 
 def run_sweep_command(args) -> int:
-    from playground.cli.flags import CONFIG_FLAGS, _store
-    from playground.experiments.sweeps import (
-        SweepError,
-        get_sweep,
-        plan_sweep,
-        start_sweep,
-        sweep_rows,
-    )
-
     knob, sep, text = args.vary.partition("=")
     if not sep:
         return _fail([f"--vary: write it as KNOB=VALUES, e.g. dp_noise=0,0.5,1 "
@@ -72,7 +66,6 @@ def run_sweep_command(args) -> int:
               "(the app, or `python -m playground worker`) will train them")
         return 0
 
-    from playground.runs.worker import execute
 
     # Train everything the sweep queued (teachers and student-alone twins included), oldest
     # first; a run a worker took meanwhile is waited for.

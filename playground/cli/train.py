@@ -6,13 +6,14 @@ import sys
 import time
 
 from playground.cli.flags import CONFIG_FLAGS, ProgressBar, _emit, _store, _summary
+from playground.data import uploads
+from playground.runs.queue import missing_twin, submit, with_new_teacher
+from playground.runs.store import Store
+from playground.runs.worker import StoreReporter, execute
 from playground.training.config import ConfigError, RunConfig, make_config, shorthands
 
 
 def _train(args) -> int:
-    from playground.runs.store import Store
-    from playground.runs.worker import StoreReporter
-
     values = {k: getattr(args, k) for k in CONFIG_FLAGS if getattr(args, k) is not None}
     values.update({k: getattr(args, k) for k in shorthands() if getattr(args, k) is not None})
     if (dataset := _import_dataset(args)) is None:
@@ -26,16 +27,12 @@ def _train(args) -> int:
         return 2
     store: Store = _store(args)
     if args.background:
-        from playground.runs.queue import submit
-
         run_id = submit(store, config)
         _emit(args, {"run_id": run_id, "status": "queued", "config": config.model_dump()},
               f"queued run {run_id}; a worker (the app, or `python -m playground worker`) "
               "will train it")
         return 0
 
-    from playground.runs.queue import missing_twin, with_new_teacher
-    from playground.runs.worker import execute
 
     config = with_new_teacher(store, config)  # "--distill-from new-mlp": teacher trains first
     teacher = store.get(config.techniques.get("distillation", {}).get("teacher", ""))
@@ -78,7 +75,6 @@ def _import_dataset(args) -> str | None:
     None after printing why the file was refused."""
     from pathlib import Path
 
-    from playground.data import uploads
 
     given = args.dataset or ""
     is_file = Path(given).suffix.lower() in {".csv", ".tsv", ".txt", ".zip"} or "/" in given

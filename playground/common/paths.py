@@ -10,8 +10,6 @@ from pathlib import Path
 
 # -- names and folders -------------------------------------------------------------------------
 def data_root(home: str | os.PathLike | None = None) -> Path:
-    from playground.common.paths import default_home
-
     return (Path(home).resolve() if home else default_home()) / "data"
 
 

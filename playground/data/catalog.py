@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from playground.data.base import Dataset, DatasetInfo, Loader
 from playground.data.builtin import DATASETS, _load_builtin
+from playground.data.uploads import folder as uploads
 
 
 def _entry(name: str) -> tuple[DatasetInfo, Loader]:
@@ -14,7 +15,6 @@ def _entry(name: str) -> tuple[DatasetInfo, Loader]:
     disk, so every process finds it: the app, the CLI and the workers)."""
     if name in DATASETS:
         return DATASETS.get(name)
-    from playground.data.uploads import folder as uploads
 
     found = uploads.find(name)
     if found is None:
@@ -28,7 +28,6 @@ def dataset_info(name: str) -> DatasetInfo:
 
 def dataset_exists(name: str) -> bool:
     """Built in, or uploaded into this PLAYGROUND_HOME."""
-    from playground.data.uploads import folder as uploads
 
     return name in DATASETS or uploads.find(name) is not None
 
@@ -39,15 +38,11 @@ def all_dataset_infos() -> list[DatasetInfo]:
 
 
 def uploaded_dataset_infos() -> list[DatasetInfo]:
-    from playground.data.uploads import folder as uploads
-
     return uploads.all_infos()
 
 
 def load_dataset(name: str, seed: int = 0, noise: float = 0.2) -> Dataset:
     """Load (and cache per process) a dataset's seeded splits."""
     if name not in DATASETS:
-        from playground.data.uploads import folder as uploads
-
         return uploads.load(name, seed)  # cached by the file's content, not by its name
     return _load_builtin(name, seed, noise)

@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping
 from urllib.parse import urlencode
 
+from models.base import all_model_infos
+from playground.data.catalog import dataset_info
 from playground.training.config import (
     FIELDS,
     ConfigError,
@@ -81,8 +83,6 @@ def _parse(name: str, text: str) -> Any:
 
 def default_model(dataset: str) -> str:
     """The model the Train page offers first for this dataset's kind of data."""
-    from models.base import all_model_infos
-    from playground.data.catalog import dataset_info
 
     kind = dataset_info(dataset).kind
     names = [m.name for m in all_model_infos() if kind in m.kinds]

@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from playground.results.shipped import run_point
+from playground.runs.queue import submit, with_new_teacher
 from playground.training.config import (
     FIELDS,
     ConfigError,
@@ -236,7 +238,6 @@ def _write(store, sweep: Sweep) -> None:
 
 def start_sweep(store, plan: SweepPlan) -> Sweep:
     """Queue every run of the plan (in value order, seed by seed) and write the manifest."""
-    from playground.runs.queue import submit, with_new_teacher
 
     sweep = Sweep(uuid.uuid4().hex[:8], plan.knob, plan.values, plan.seeds, plan.base,
                   time.time(), [])
@@ -286,7 +287,6 @@ def sweep_of_run(store, run_id: str) -> Sweep | None:
 
 def sweep_rows(store, sweep: Sweep) -> list[dict[str, Any]]:
     """One row per run of the sweep: its value, seed, status and (when finished) numbers."""
-    from playground.results.shipped import run_point
 
     rows = []
     for i, r in enumerate(sweep.runs):

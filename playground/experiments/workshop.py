@@ -19,9 +19,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from playground.data.base import fewer_examples
+from playground.data.catalog import load_dataset
 from playground.runs.queue import missing_twin
 from playground.runs.store import ACTIVE, Run, Store
-from playground.training.config import RunConfig
+from playground.training.config import RunConfig, shorthands
 
 
 class WorkshopError(ValueError):
@@ -178,8 +180,6 @@ def update_workspace(home: Path, name: str, key: str, *, lesson: Lesson | None =
 
 def run_size(config: RunConfig) -> int:
     """Epochs × training examples: roughly the work a run asks of the server."""
-    from playground.data.base import fewer_examples
-    from playground.data.catalog import load_dataset
 
     data = fewer_examples(load_dataset(config.dataset, config.seed, config.noise),
                           config.train_fraction, config.seed)
@@ -188,7 +188,6 @@ def run_size(config: RunConfig) -> int:
 
 def lesson_problems(lesson: Lesson, config: RunConfig) -> list[str]:
     """Locked lesson settings the config does not keep."""
-    from playground.training.config import shorthands
 
     flat = shorthands()
     problems = []

@@ -17,6 +17,8 @@ import torch
 from playground.explain.methods import Subject
 from playground.training.artifacts import LoadedRun, load_run
 from playground.training.build import build_run_model
+from playground.training.quantize import quantize
+from playground.training.techniques.quantization import CALIBRATION_EXAMPLES
 
 VARIANTS = ("float", "int8", "random")
 RANDOM_SEED = 1234
@@ -38,12 +40,10 @@ def make_subject(loaded: LoadedRun, variant: str) -> Subject:
     elif variant == "int8":
         import inspect
 
-        from playground.training.quantize import quantize
 
         extra = ()
         if "calibration" in inspect.signature(quantize).parameters:
             # Rebuild it the way training did: static int8 calibrates on training examples.
-            from playground.training.techniques.quantization import CALIBRATION_EXAMPLES
 
             extra = (torch.from_numpy(data.X_train[:CALIBRATION_EXAMPLES]),)
         model, _ = quantize(loaded.model, "int8", torch.device("cpu"), *extra)

@@ -8,6 +8,9 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from playground.training.config import shorthands
+from playground.training.techniques import technique_class
+
 FRONT_COLOUR = "#d62728"
 DOMINATED_COLOUR = "#b8b8b8"
 SECOND_COLOUR = "#ff7f0e"
@@ -134,8 +137,6 @@ def sweep_frame(rows: Sequence[dict[str, Any]], score: str, second: str | None
 
 def knob_title(knob: str) -> str:
     """A swept setting in words: dp_noise -> 'Privacy noise (DP-SGD): noise multiplier'."""
-    from playground.training.config import shorthands
-    from playground.training.techniques import technique_class
 
     if knob in shorthands():
         name, param = shorthands()[knob]

@@ -12,7 +12,11 @@ import signal
 import time
 import traceback
 
+from playground.common import device as devices
+from playground.data.catalog import load_dataset
+from playground.runs.jobs import JOB_KINDS
 from playground.runs.store import Job, Run, Store
+from playground.training.loop import Cancelled, train
 
 POLL_SECONDS = 0.1
 PROGRESS_EVERY = 0.25  # seconds between progress writes
@@ -48,8 +52,6 @@ class StoreReporter:
 
 def execute(store: Store, run: Run, reporter: StoreReporter | None = None) -> str:
     """Train a claimed run and record how it ended. Returns the final status."""
-    from playground.common import device as devices
-    from playground.training.loop import Cancelled, train
 
     reporter = reporter or StoreReporter(store, run.id)
     try:
@@ -70,24 +72,21 @@ def execute(store: Store, run: Run, reporter: StoreReporter | None = None) -> st
 
 
 class JobDesk:
-    """What a worker keeps between jobs: loaded models and the explanation cache."""
+    """What a worker keeps between jobs: one handler per kind (with what it loaded)."""
 
     def __init__(self, store: Store):
         self.store = store
-        self._bank = self._cache = None
+        self._handlers: dict = {}
 
     def execute(self, job: Job) -> str:
         """Do a claimed job and record how it ended. Returns the final status."""
-        from playground.explain.cache import ExplanationCache
-        from playground.explain.jobs import KIND, run_job
-        from playground.explain.subjects import ModelBank
-
         try:
-            if job.kind != KIND:
-                raise ValueError(f"this worker does not know jobs of kind {job.kind!r}")
-            if self._bank is None:
-                self._bank, self._cache = ModelBank(self.store), ExplanationCache(self.store)
-            return run_job(self.store, job, self._bank, self._cache)
+            if job.kind not in JOB_KINDS:
+                raise ValueError(f"this worker does not know jobs of kind {job.kind!r} "
+                                 f"(it knows {', '.join(JOB_KINDS.names()) or 'none'})")
+            if job.kind not in self._handlers:
+                self._handlers[job.kind] = JOB_KINDS.get(job.kind)(self.store)
+            return self._handlers[job.kind](job)
         except Exception as exc:  # never take the worker down
             self.store.end_job(job.id, "failed", f"{type(exc).__name__}: {exc}")
             return "failed"
@@ -114,8 +113,6 @@ def serve(store: Store, threads: int | None = None, max_runs: int | None = None,
     if threads:
         torch.set_num_threads(threads)
     # Pay the import and first-load costs now, not when the first run is queued.
-    from playground.data.catalog import load_dataset
-    from playground.training.loop import train  # noqa: F401
 
     load_dataset("digits", 0)
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+from playground.teaching.glossary import TECHNIQUE_TERMS
+from playground.training.config import ConfigError, RunConfig, make_config
 from playground.training.techniques import all_techniques
 
 
@@ -147,7 +149,6 @@ TEACHER_VALUES = {"dataset": "digits", "model": "cnn", "epochs": 10}
 
 def entries() -> list[Entry]:
     """One entry per registered technique, in the registry's order."""
-    from playground.teaching.glossary import TECHNIQUE_TERMS
 
     out = []
     for cls in all_techniques():
@@ -170,7 +171,6 @@ def try_it(name: str, finished_runs: Sequence = ()) -> TryIt:
     values = dict(entry.lesson.try_values)
     if name != "distillation":
         return _checked(TryIt(values))
-    from playground.training.config import RunConfig
 
     defaults = RunConfig.model_fields
     teachers = [r for r in finished_runs
@@ -191,7 +191,6 @@ def try_it(name: str, finished_runs: Sequence = ()) -> TryIt:
 
 def _checked(tried: TryIt) -> TryIt:
     """The same, or with the reason it can't run on this machine (a GPU-only technique)."""
-    from playground.training.config import ConfigError, make_config
 
     try:
         make_config(**tried.values)

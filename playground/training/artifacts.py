@@ -9,6 +9,7 @@ import torch
 from safetensors.torch import load_file
 from torch import nn
 
+from playground.common.paths import PREDICTIONS_FILE, WEIGHTS_FILE
 from playground.data.base import Dataset
 from playground.data.catalog import load_dataset
 from playground.training.build import build_run_model
@@ -31,8 +32,6 @@ def _problem(run, run_id: str) -> str | None:
 
 def load_run(store, run_id: str) -> LoadedRun:
     """Rebuild a finished run's model with its trained weights; ValueError says why not."""
-    from playground.common.paths import WEIGHTS_FILE
-
     run = store.get(run_id)
     problem = _problem(run, run_id)
     if problem:
@@ -48,8 +47,6 @@ def load_run(store, run_id: str) -> LoadedRun:
 
 def load_predictions(store, run_id: str) -> dict[str, np.ndarray]:
     """y_true, y_pred and probs on the test split, as saved when the run finished."""
-    from playground.common.paths import PREDICTIONS_FILE
-
     tensors = load_file(str(store.artifact_dir(run_id) / PREDICTIONS_FILE))
     return {k: v.numpy() for k, v in tensors.items()}
 

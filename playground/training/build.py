@@ -1,13 +1,17 @@
 """Building a run's model and optimizer, and seeding everything, the same way everywhere."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
 from torch import nn
 
-from models.base import ModelSpec
+from models.base import ModelSpec, build_model
 from playground.data.base import Dataset
-from playground.training.config import RunConfig
+
+if TYPE_CHECKING:  # the config's validation builds techniques, whose plug-ins build models
+    from playground.training.config import RunConfig
 
 
 def model_spec(config: RunConfig, data: Dataset) -> ModelSpec:
@@ -32,9 +36,6 @@ def make_optimizer(model: nn.Module, lr: float) -> torch.optim.Optimizer:
         return torch.optim.Adam(model.parameters(), lr=lr)
 
 
-def build_run_model(config, data: Dataset) -> nn.Module:
+def build_run_model(config: RunConfig, data: Dataset) -> nn.Module:
     """The untrained model a run's config describes (same layers, same names)."""
-    from models.base import build_model
-    from playground.training.build import model_spec
-
     return build_model(config.model, model_spec(config, data))

@@ -24,9 +24,11 @@ from playground.common.paths import PREDICTIONS_FILE, WEIGHTS_FILE
 from playground.data.base import Dataset, fewer_examples
 from playground.data.catalog import load_dataset
 from playground.training import metrics as M
+from playground.training import techniques as T
 from playground.training.build import make_optimizer, model_spec, seed_everything
 from playground.training.config import RunConfig
 from playground.training.measure import evaluate, measure_latency_ms
+from playground.training.techniques.base import Technique
 
 
 class Cancelled(Exception):
@@ -207,8 +209,6 @@ class TrainContext:
 
 
 def _overrides(technique, name: str) -> bool:
-    from playground.training.techniques.base import Technique
-
     return getattr(type(technique), name) is not getattr(Technique, name)
 
 
@@ -219,7 +219,6 @@ def train(config: RunConfig, reporter: Reporter | None = None,
     `store` is the run store that techniques reading other runs (a distillation teacher)
     look in; by default the one under PLAYGROUND_HOME.
     """
-    from playground.training import techniques as T
 
     ctx = TrainContext(config, reporter or SilentReporter(), T.build(config.techniques))
     ctx.store = store

@@ -31,6 +31,7 @@ import numpy as np
 
 from playground.common.paths import data_root
 from playground.data.base import Dataset, DatasetInfo, _split, _standardized
+from playground.data.builtin import DATASETS
 from playground.data.uploads.limits import (
     ACCEPTED,
     DATA_FILE,
@@ -49,7 +50,6 @@ from playground.data.uploads.tables import _prepare_csv
 
 def name_problem(name: str) -> str | None:
     """Why `name` can't name a dataset, or None."""
-    from playground.data.builtin import DATASETS
 
     if not NAME_PATTERN.match(name or ""):
         return (f"The name {name!r} can't be used: use 1 to 40 lowercase letters, digits or "
@@ -61,7 +61,6 @@ def name_problem(name: str) -> str | None:
 
 def suggest_name(filename: str, home=None) -> str:
     """A free dataset name made from the file name, e.g. 'Churn 2024.csv' -> 'churn_2024'."""
-    from playground.data.builtin import DATASETS
 
     stem = re.sub(r"[^a-z0-9]+", "_", Path(filename).stem.lower()).strip("_")[:32] or "data"
     if not stem[0].isalpha():

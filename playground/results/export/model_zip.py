@@ -13,6 +13,8 @@ import json
 import time
 import zipfile
 
+from playground.common.paths import WEIGHTS_FILE
+
 # -- a run's model -------------------------------------------------------------------------
 
 _SCRIPT = '''"""Rebuild run {run_id} from its exported weights and evaluate it on its test split.
@@ -93,7 +95,6 @@ evaluate.py          rebuilds the model with the playground's library and scores
 def model_zip(store, run_id: str) -> bytes:
     """A finished run's weights, config and evaluation script as zip bytes; ValueError
     says why not (unknown id, not finished, weights missing)."""
-    from playground.common.paths import WEIGHTS_FILE
 
     run = store.get(run_id)
     if run is None:

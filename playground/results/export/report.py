@@ -7,6 +7,7 @@ from typing import Any, Sequence
 
 import pandas as pd
 
+from playground.results import charts, tradeoff_charts
 from playground.results.export.tables import _RESULT_ROWS, runs_frame
 from playground.results.export.vega import _LOADER, _script_json, vega_bundle
 from playground.results.pareto import COSTS, front_rows
@@ -18,6 +19,7 @@ from playground.results.run_diff import (
     roc_points,
 )
 from playground.results.shipped import run_point
+from playground.training.artifacts import load_predictions
 
 _STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;max-width:1200px;
@@ -68,7 +70,6 @@ def html_report(store, runs: Sequence, title: str = "Trade-off report") -> str:
     """One self-contained HTML page comparing `runs`: numbers, settings, what changed,
     Pareto views, confusion matrices and their difference, per-class scores, ROC (binary
     data), learning curves and every config. Opens offline; nothing is fetched."""
-    from playground.results import charts, tradeoff_charts
 
     runs = list(runs)
     r = _Report()
@@ -141,8 +142,6 @@ def html_report(store, runs: Sequence, title: str = "Trade-off report") -> str:
         curves = []
         for run in binary:
             try:
-                from playground.training.artifacts import load_predictions
-
                 pred = load_predictions(store, run.id)
             except (OSError, ValueError):
                 continue

@@ -9,6 +9,9 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
+from models.base import model_info
+from playground.data.catalog import dataset_info
+from playground.training.artifacts import load_run
 from playground.training.techniques.base import Param, Technique, register
 
 
@@ -28,15 +31,13 @@ NEW_TEACHERS = {
 
 
 def teacher_config(student):
-    """The config of the teacher that 'train a teacher first' queues for `student`."""
-    from models.base import model_info
-    from playground.training.config import make_config
-
+    """The config of the teacher that 'train a teacher first' queues for `student`: same
+    data, split and device, no techniques (built as the student's own config class)."""
     _, settings = NEW_TEACHERS[student.techniques["distillation"]["teacher"]]
-    return make_config(dataset=student.dataset, seed=student.seed, noise=student.noise,
-                       device=student.device, epochs=max(student.epochs, 10),
-                       batch_size=student.batch_size,
-                       lr=model_info(settings["model"]).default_lr, **settings)
+    return type(student)(dataset=student.dataset, seed=student.seed, noise=student.noise,
+                         device=student.device, epochs=max(student.epochs, 10),
+                         batch_size=student.batch_size,
+                         lr=model_info(settings["model"]).default_lr, **settings)
 
 
 def soft_target_loss(student_logits, teacher_logits, temperature: float):
@@ -74,9 +75,6 @@ class Distillation(Technique):
                     "(python -m playground runs lists them), or one of "
                     f"{', '.join(NEW_TEACHERS)} to train a new teacher first"]
         if self.teacher in NEW_TEACHERS:
-            from models.base import model_info
-            from playground.data.catalog import dataset_info
-
             model = NEW_TEACHERS[self.teacher][1]["model"]
             kind = dataset_info(config.dataset).kind
             if kind not in model_info(model).kinds:
@@ -85,9 +83,10 @@ class Distillation(Technique):
         return []
 
     def _teacher_run(self, ctx):
-        from playground.runs.store import Store
-
-        store = ctx.store or Store()
+        store = ctx.store  # the run store the run belongs to (train(..., store=))
+        if store is None:
+            raise ValueError("distillation needs the run store to find its teacher: train "
+                             "with train(config, store=...)")
         run = store.get(self.teacher)
         problem = None
         if run is None:
@@ -103,8 +102,6 @@ class Distillation(Technique):
         return store, run
 
     def on_model(self, ctx) -> None:
-        from playground.training.artifacts import load_run
-
         store, run = self._teacher_run(ctx)
         teacher = load_run(store, run.id).model.to(ctx.device)
         # Augmented batches differ from the stored inputs, so the teacher has to see the

@@ -14,6 +14,7 @@ from functools import lru_cache
 import torch
 
 from playground.training.techniques.base import Param, Technique, register
+from playground.training.techniques.dp_clipping import BookKeepingClipper, unsupported_layers
 
 
 def epsilon_meaning(epsilon: float) -> str:
@@ -154,8 +155,6 @@ def plan_epsilon(kind: str, sigma: float, sample_rate: float, steps: int, delta:
 
 
 def _shapes_loss(technique) -> bool:
-    from playground.training.techniques.base import Technique
-
     return type(technique).loss is not Technique.loss
 
 
@@ -206,7 +205,6 @@ class DPNoise(Technique):
         from opacus.accountants.utils import get_noise_multiplier
         from opacus.data_loader import DPDataLoader
 
-        from playground.training.techniques.dp_clipping import unsupported_layers
 
         _memoize_rdp()
         self.delta_used = self.delta or 1.0 / ctx.n
@@ -229,7 +227,6 @@ class DPNoise(Technique):
         """Our own clipping for Linear/Conv2d networks; Opacus' sampler and accountant."""
         from opacus.accountants import create_accountant
 
-        from playground.training.techniques.dp_clipping import BookKeepingClipper
 
         self.clipping = "book-keeping"
         self.counter = create_accountant(self.accountant)

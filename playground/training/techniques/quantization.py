@@ -4,6 +4,7 @@ from __future__ import annotations
 import torch
 
 from playground.training import quantize as Q
+from playground.training.measure import measure_latency_ms
 from playground.training.techniques.base import Param, Technique, register
 
 CALIBRATION_EXAMPLES = 512  # training examples that set static int8's activation ranges
@@ -21,8 +22,6 @@ class Quantization(Technique):
     measures = ("size", "latency", "accuracy", "changed predictions")
 
     def finalize(self, ctx, metrics) -> None:
-        from playground.training.measure import measure_latency_ms
-
         reason = Q.supported(self.mode, ctx.device)
         if reason:
             metrics["quantized"] = {"mode": self.mode, "skipped": reason}
