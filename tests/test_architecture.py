@@ -9,12 +9,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OURS = ("playground", "models", "components")
+# An exported model's evaluate.py finds the library only once --repo is on sys.path.
+ALLOWED = {"playground/results/export/evaluate.py"}
 
 
 def function_level_imports() -> list[str]:
     found = []
     for package in OURS:
         for path in sorted((ROOT / package).rglob("*.py")):
+            if str(path.relative_to(ROOT)) in ALLOWED:
+                continue
             tree = ast.parse(path.read_text())
             for node in ast.walk(tree):
                 if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):

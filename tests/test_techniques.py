@@ -24,9 +24,9 @@ from playground.training.build import make_optimizer
 from playground.training.config import ConfigError, make_config
 from playground.training.loop import SilentReporter, TrainContext, train
 from playground.training.measure import evaluate
+from playground.training.quantize import CALIBRATION_EXAMPLES
 from playground.training.techniques import dp as _dp_module
 from playground.training.techniques.augmentation import Augmentation
-from playground.training.techniques.quantization import CALIBRATION_EXAMPLES
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore::UserWarning", "ignore::DeprecationWarning", "ignore::FutureWarning")

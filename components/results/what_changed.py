@@ -16,10 +16,14 @@ def clone_to_train(run: Run) -> None:
     st.switch_page("pages/train.py")
 
 
-def clone_button(run: Run, key: str, label: str = "Clone with one change") -> None:
-    if st.button(label, key=key, icon="🧬", width="stretch",
-                 help="Clone with one change: opens Train with every setting of this run; "
-                      "change one and train, then compare the two."):
+def clone_button(run: Run, key: str, label: str = "Clone with one change",
+                 problems: list[str] | None = None) -> None:
+    """`problems`: why the run can't be trained again as it is (then the button says so)."""
+    why = ("Can't be trained again as it is: " + "; ".join(problems)) if problems else (
+        "Clone with one change: opens Train with every setting of this run; change one and "
+        "train, then compare the two.")
+    if st.button(label, key=key, icon="🧬", width="stretch", help=why,
+                 disabled=bool(problems)):
         clone_to_train(run)
 
 

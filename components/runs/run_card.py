@@ -14,6 +14,7 @@ from components.results.technique_results import technique_results
 from components.results.what_changed import clone_button
 from playground.results import charts
 from playground.runs.store import Run, Store
+from playground.training.config import retrain_problems
 
 
 def _cancel(store: Store, run_id: str) -> None:
@@ -65,7 +66,7 @@ def finished_metrics(run: Run) -> None:
                    help=run.device or "")
 
 
-def _head(run: Run, store: Store, show_owner: bool) -> None:
+def _head(run: Run, store: Store, show_owner: bool, problems: list[str] | None = None) -> None:
     # A horizontal container is one block, where columns were three: every element counts
     # when a room's live cards are redrawn every second.
     with st.container(horizontal=True, vertical_alignment="center"):
@@ -78,7 +79,7 @@ def _head(run: Run, store: Store, show_owner: bool) -> None:
         else:
             st.button("Delete", key=f"runs_delete_{run.id}", on_click=_delete,
                       args=(store, run.id), help="Remove this run and its files.")
-            clone_button(run, key=f"runs_clone_{run.id}", label="Clone")
+            clone_button(run, key=f"runs_clone_{run.id}", label="Clone", problems=problems)
 
 
 def live_card(run: Run, store: Store, epochs: tuple[dict, ...], place: int | None,
@@ -102,8 +103,12 @@ def live_card(run: Run, store: Store, epochs: tuple[dict, ...], place: int | Non
 
 def run_card(run: Run, store: Store, epochs: list[dict], show_owner: bool = False) -> None:
     """A run that has ended: its numbers and story, or why it stopped."""
+    problems = retrain_problems(run.config)
     with st.container(border=True):
-        _head(run, store, show_owner)
+        _head(run, store, show_owner, problems)
+        if problems:
+            st.caption("This run is kept as it was, but can't be trained again as it is: "
+                       + "; ".join(problems) + ".")
         if run.status == "finished":
             finished_metrics(run)
             run_narrative(run, store, epochs)

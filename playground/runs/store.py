@@ -174,12 +174,16 @@ def job_from_row(row: sqlite3.Row) -> Job:
 
 
 def _load_config(text: str) -> RunConfig:
+    """A stored run's config as it was stored. Not validated again: today's rules (an
+    uploaded dataset since deleted, a GPU-only technique read on a CPU, a tightened range)
+    must not stop a finished run from listing; configs are validated where they are made."""
     data = json.loads(text)
     # Runs stored before dropout became a technique kept it as a top-level field.
     rate = data.pop("dropout", None)
     if rate:
         data.setdefault("techniques", {})["dropout"] = {"rate": rate}
-    return RunConfig.model_validate(data)
+    known = {k: v for k, v in data.items() if k in RunConfig.model_fields}
+    return RunConfig.model_construct(**known)
 
 
 def _where(statuses: tuple[str, ...] | None, scope: dict[str, str | None]) -> tuple[str, list]:

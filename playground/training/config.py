@@ -158,6 +158,17 @@ def config_from_json(data: dict[str, Any]) -> RunConfig:
     return make_config(**data)
 
 
+def retrain_problems(config: RunConfig) -> list[str]:
+    """Why a stored run could not be queued again as it is today (its uploaded dataset was
+    deleted, a technique needs a GPU this machine lacks, a rule was tightened); empty: it
+    can. Stored runs load without this check, so they always list."""
+    try:
+        make_config(**config.model_dump())
+    except ConfigError as exc:
+        return exc.problems
+    return []
+
+
 FIELDS = [name for name in RunConfig.model_fields if name != "techniques"]
 
 

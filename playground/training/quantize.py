@@ -81,6 +81,18 @@ def quantize(model: nn.Module, mode: str, device: torch.device,
     return model.to(device=device, dtype=dtype), device
 
 
+CALIBRATION_EXAMPLES = 512  # training examples that set static int8's activation ranges
+
+
+def as_shipped(model: nn.Module, mode: str, device: torch.device,
+               X_train) -> tuple[nn.Module, torch.device]:
+    """The quantized copy a run ships, made the way training made it: static int8 sets its
+    activation ranges on the first training examples. Training, the Explain page's int8
+    variant and an exported model's evaluate.py all rebuild it here."""
+    calibration = torch.as_tensor(X_train[:CALIBRATION_EXAMPLES])
+    return quantize(model, mode, device, calibration)
+
+
 def method(model: nn.Module, mode: str, calibrated: bool) -> str:
     """How `quantize` treats this model, in words for the run card."""
     if mode != "int8":

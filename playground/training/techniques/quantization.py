@@ -7,8 +7,6 @@ from playground.training import quantize as Q
 from playground.training.measure import measure_latency_ms
 from playground.training.techniques.base import Param, Technique, register
 
-CALIBRATION_EXAMPLES = 512  # training examples that set static int8's activation ranges
-
 
 @register
 class Quantization(Technique):
@@ -26,8 +24,7 @@ class Quantization(Technique):
         if reason:
             metrics["quantized"] = {"mode": self.mode, "skipped": reason}
             return
-        calibration = ctx.X[:CALIBRATION_EXAMPLES]
-        qmodel, qdevice = Q.quantize(ctx.model, self.mode, ctx.device, calibration)
+        qmodel, qdevice = Q.as_shipped(ctx.model, self.mode, ctx.device, ctx.X)
         X = torch.from_numpy(ctx.data.X_test)
         batch = X[:256].repeat((256 // len(X[:256]) + 1,) + (1,) * (X.dim() - 1))[:256]
         with torch.no_grad():
