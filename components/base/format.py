@@ -1,6 +1,10 @@
 """Plain-language formatting of numbers and statuses."""
 from __future__ import annotations
 
+from playground.common.formatting import human_bytes, percent
+
+__all__ = ["STATUS_WORDS", "human_bytes", "ordinal", "percent", "status_text"]
+
 STATUS_WORDS = {
     "queued": ("⏳", "waiting in line"),
     "running": ("🏃", "training"),
@@ -14,18 +18,6 @@ STATUS_WORDS = {
 def status_text(status: str) -> str:
     icon, words = STATUS_WORDS.get(status, ("", status))
     return f"{icon} {words}"
-
-
-def human_bytes(n: float) -> str:
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GB"
-
-
-def percent(x: float | None) -> str:
-    return "—" if x is None else f"{x:.1%}"
 
 
 def ordinal(n: int) -> str:

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
+from playground.common.formatting import human_bytes
 from playground.experiments.workshop import Boards
 from playground.runs.store import Run
 
@@ -34,10 +36,6 @@ def deployed(run: Run) -> tuple[float, float, float]:
     if "size_bytes" in q:
         return float(q["accuracy"]), float(q["size_bytes"]), float(q["latency_ms"])
     return float(m["accuracy"]), float(m.get("size_bytes", 0)), float(m.get("latency_ms", 0))
-
-
-def _kb(n: float) -> str:
-    return f"{n / 1024:,.1f} KB"
 
 
 def _best_per_owner(runs: list[Run], value, reverse: bool, shown, limit: int) -> list[Entry]:
@@ -77,7 +75,8 @@ def leaderboards(runs: list[Run], boards: Boards, dataset: str | None = None,
         Board("smallest", f"Smallest model above {acc_min:.0%} accuracy",
               "Bytes of the weights one would ship (after quantization, if used), among "
               f"runs with at least {acc_min:.0%} accuracy.",
-              _best_per_owner(good, lambda r: deployed(r)[1], False, _kb, limit)),
+              _best_per_owner(good, lambda r: deployed(r)[1], False,
+                              partial(human_bytes, unit="KB"), limit)),
         Board("fastest", f"Fastest answers above {acc_min:.0%} accuracy",
               "Median time to answer one example, among runs with at least "
               f"{acc_min:.0%} accuracy.",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from playground.common.formatting import human_bytes, percent, points
 from playground.training.techniques.base import TECHNIQUES
 
 GAP_OVERFIT = 0.05  # train minus validation accuracy from which we call it memorising
@@ -17,18 +18,6 @@ HARDER_BATCHES = ("augmentation", "dropout", "dp")  # make training batches hard
 # Applied after training to a copy: the run's own (float) accuracy is its baseline's, so a
 # comparison would say nothing; its own sentence tells size, speed and accuracy.
 AFTER_TRAINING_ONLY = ("quantization",)
-
-
-def _pct(x: float) -> str:
-    return f"{x:.1%}"
-
-
-def _points(diff: float) -> str:
-    return f"{abs(diff) * 100:.1f} points"
-
-
-def _kb(n: float) -> str:
-    return f"{n / 1024:,.1f} KB" if n >= 1024 else f"{n:,.0f} bytes"
 
 
 def _title(name: str) -> str:
@@ -81,12 +70,12 @@ def _gap(epochs: Sequence[dict]) -> float | None:
 
 def headline(m: dict[str, Any]) -> list[str]:
     acc, n = m["accuracy"], m.get("test_examples") or 0
-    out = [f"It got {_pct(acc)} of the {n:,} test examples right (examples it never saw "
+    out = [f"It got {percent(acc)} of the {n:,} test examples right (examples it never saw "
            "while training)."]
     cm = m.get("confusion_matrix")
     if cm and n:
         majority = max(sum(row) for row in cm) / n
-        line = f"Always guessing the most common class would score {_pct(majority)}"
+        line = f"Always guessing the most common class would score {percent(majority)}"
         if acc <= majority + 0.02:
             line += (", so it has not learned a useful pattern yet: try more epochs or a "
                      "larger learning rate.")
@@ -107,18 +96,18 @@ def fit(epochs: Sequence[dict], techniques: dict) -> list[str]:
         return []
     train, val = _last(epochs, "train_accuracy"), _last(epochs, "val_accuracy")
     if gap >= GAP_OVERFIT:
-        out = [f"It scored {_pct(train)} on the examples it trained on but {_pct(val)} on new "
-               f"ones (validation): a gap of {_points(gap)}, a sign of overfitting. It "
+        out = [f"It scored {percent(train)} on the examples it trained on but {percent(val)} "
+               f"on new ones (validation): a gap of {points(gap)}, a sign of overfitting. It "
                "memorised training examples instead of learning patterns that carry over; "
                "dropout, data augmentation, weight decay or early stopping narrow the gap."]
     elif gap <= -GAP_OVERFIT and any(t in techniques for t in HARDER_BATCHES):
         harder = _titles([t for t in HARDER_BATCHES if t in techniques])
-        out = [f"It scored higher on new examples ({_pct(val)}) than on its training batches "
-               f"({_pct(train)}), which {harder} makes harder on purpose: no sign of "
+        out = [f"It scored higher on new examples ({percent(val)}) than on its training batches "
+               f"({percent(train)}), which {harder} makes harder on purpose: no sign of "
                "overfitting."]
     else:
-        out = [f"Training and validation accuracy ended close ({_pct(train)} vs "
-               f"{_pct(val)}): no sign of overfitting."]
+        out = [f"Training and validation accuracy ended close ({percent(train)} vs "
+               f"{percent(val)}): no sign of overfitting."]
     vals = [e["val_accuracy"] for e in epochs if e.get("val_accuracy") is not None]
     if len(vals) >= 3 and vals[-1] - vals[-3] > 0.03 and "early_stopping" not in techniques:
         out.append("Validation accuracy was still rising at the last epoch: more epochs "
@@ -133,8 +122,8 @@ def _comparison(run, baseline, epochs, baseline_epochs) -> tuple[list[str], floa
     extra = [t for t in run.config.techniques if t not in baseline.config.techniques]
     diff = m["accuracy"] - b["accuracy"]
     effect = ("left accuracy about the same" if abs(diff) < SAME else
-              f"{'cost' if diff < 0 else 'added'} {_points(diff)} of accuracy")
-    against = (f"({_pct(b['accuracy'])} → {_pct(m['accuracy'])}, against run {baseline.id}: "
+              f"{'cost' if diff < 0 else 'added'} {points(diff)} of accuracy")
+    against = (f"({percent(b['accuracy'])} → {percent(m['accuracy'])}, against run {baseline.id}: "
                f"the same settings without {'it' if len(extra) == 1 else 'them'})")
     sentence = f"{_titles(extra).capitalize()} {effect} {against}"
     out = []
@@ -157,7 +146,7 @@ def _comparison(run, baseline, epochs, baseline_epochs) -> tuple[list[str], floa
 
 
 def _side(gap: float) -> str:
-    return f"{_points(gap)} {'above' if gap >= 0 else 'below'}"
+    return f"{points(gap)} {'above' if gap >= 0 else 'below'}"
 
 
 def _epsilon(m: dict[str, Any]) -> str:
@@ -180,34 +169,35 @@ def technique_lines(run, baseline=None, dp_told: bool = False) -> list[str]:
         faster = (f"{speed:.1f}× faster" if speed >= 1.1 else
                   f"{1 / speed:.1f}× slower" if speed <= 0.9 else "about as fast")
         moved = q["accuracy"] - m["accuracy"]
-        acc = ("accuracy stayed at " + _pct(q["accuracy"]) if abs(moved) < SAME else
-               f"accuracy went from {_pct(m['accuracy'])} to {_pct(q['accuracy'])}")
+        acc = ("accuracy stayed at " + percent(q["accuracy"]) if abs(moved) < SAME else
+               f"accuracy went from {percent(m['accuracy'])} to {percent(q['accuracy'])}")
         out.append(
-            f"Stored as {q['mode']}, the model shrank from {_kb(q['float_size_bytes'])} to "
-            f"{_kb(q['size_bytes'])} ({ratio:.0%} of its size) and predicts one example "
+            f"Stored as {q['mode']}, the model shrank from "
+            f"{human_bytes(q['float_size_bytes'], 'KB')} to {human_bytes(q['size_bytes'], 'KB')} "
+            f"({ratio:.0%} of its size) and predicts one example "
             f"{faster} ({q['latency_ms']:.3f} ms vs {m['latency_ms']:.3f} ms); {acc} "
             f"({q['changed_predictions']} of {m['test_examples']:,} test predictions changed).")
     if "sparsity" in m and "pruning" in m:
         p = m["pruning"]
         line = (f"Pruning set {m['sparsity']:.0%} of the weights to exactly zero. Validation "
-                f"accuracy went from {_pct(p['val_accuracy_before'])} to "
-                f"{_pct(p['val_accuracy_pruned'])} right after pruning")
+                f"accuracy went from {percent(p['val_accuracy_before'])} to "
+                f"{percent(p['val_accuracy_pruned'])} right after pruning")
         if p.get("fine_tune_epochs"):
-            line += (f", and to {_pct(m['val_accuracy'])} after {p['fine_tune_epochs']} "
+            line += (f", and to {percent(m['val_accuracy'])} after {p['fine_tune_epochs']} "
                      "epochs of fine-tuning")
         out.append(line + ". The saved file keeps its size: the zeros pay off once it is "
                           "compressed or on hardware that skips them.")
     if "teacher_agreement" in m:
         line = (f"The student agrees with its teacher (run {m['teacher_run_id']}, "
-                f"{_pct(m['teacher_accuracy'])}) on {m['teacher_agreement']:.0%} of the test "
+                f"{percent(m['teacher_accuracy'])}) on {m['teacher_agreement']:.0%} of the test "
                 "examples.")
         twin = baseline if baseline is not None and set(techniques) - set(
             baseline.config.techniques) == {"distillation"} else None
         if twin is None and m.get("baseline_accuracy") is not None:
             diff = m["accuracy"] - m["baseline_accuracy"]
             line += (f" Trained alone (run {m['baseline_run_id']}) it scored "
-                     f"{_pct(m['baseline_accuracy'])}: the teacher "
-                     f"{'added' if diff >= 0 else 'cost'} {_points(diff)}.")
+                     f"{percent(m['baseline_accuracy'])}: the teacher "
+                     f"{'added' if diff >= 0 else 'cost'} {points(diff)}.")
         elif twin is None:
             line += " Its twin trained without the teacher has not finished yet."
         out.append(line)

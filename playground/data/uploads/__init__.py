@@ -53,7 +53,6 @@ from playground.data.uploads.limits import (
     Prepared,
     UploadError,
     _listing,
-    _mb,
 )
 from playground.data.uploads.pictures import (
     _decode_picture,
@@ -111,7 +110,6 @@ __all__ = [
     "_listing",
     "_load",
     "_manifest",
-    "_mb",
     "_prepare_csv",
     "_prepare_zip",
     "_read_capped",

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from playground.common.formatting import human_bytes
 from playground.common.paths import data_root
 from playground.data.base import Dataset, DatasetInfo, _split, _standardized
 from playground.data.builtin import DATASETS
@@ -42,7 +43,6 @@ from playground.data.uploads.limits import (
     TABLE_EXTENSIONS,
     Prepared,
     UploadError,
-    _mb,
 )
 from playground.data.uploads.pictures import _prepare_zip
 from playground.data.uploads.tables import _prepare_csv
@@ -90,8 +90,9 @@ def file_kind(data: bytes, filename: str) -> str:
     """'csv' or 'zip'; refuses files above the limit, empty ones and other formats."""
     if len(data) > MAX_UPLOAD_BYTES:
         raise UploadError(
-            f"{filename} is {_mb(len(data))}, above the upload limit of "
-            f"{_mb(MAX_UPLOAD_BYTES)}. Fix: upload a sample of it (fewer rows or pictures).")
+            f"{filename} is {human_bytes(len(data), 'MB')}, above the upload limit of "
+            f"{human_bytes(MAX_UPLOAD_BYTES, 'MB')}. Fix: upload a sample of it (fewer rows or "
+            "pictures).")
     if not data:
         raise UploadError(f"{filename} is empty. Fix: upload {ACCEPTED}.")
     return _sniff(data, filename)
@@ -183,8 +184,9 @@ def import_file(path: str | os.PathLike, target: str | None = None, name: str | 
     if not path.is_file():
         raise UploadError(f"There is no file {str(path)!r}. Fix: check the path.")
     if path.stat().st_size > MAX_UPLOAD_BYTES:
-        raise UploadError(f"{path.name} is {_mb(path.stat().st_size)}, above the upload limit "
-                          f"of {_mb(MAX_UPLOAD_BYTES)}. Fix: use a sample of it.")
+        raise UploadError(f"{path.name} is {human_bytes(path.stat().st_size, 'MB')}, above the "
+                          f"upload limit of {human_bytes(MAX_UPLOAD_BYTES, 'MB')}. Fix: use a "
+                          "sample of it.")
     data = path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
     for manifest in manifests(home):

@@ -97,10 +97,6 @@ class Prepared:
                 f"({len(self.class_names)} classes).")
 
 
-def _mb(n: int) -> str:
-    return f"{n / 1024 / 1024:.1f} MB"
-
-
 def _listing(items: list[str], limit: int = 12) -> str:
     shown = ", ".join(f"'{c}'" for c in items[:limit])
     return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from playground.common.formatting import human_bytes
 from playground.data.uploads.limits import (
     IMAGE_EXTENSIONS,
     IMAGE_SIDE,
@@ -27,7 +28,6 @@ from playground.data.uploads.limits import (
     Prepared,
     UploadError,
     _listing,
-    _mb,
 )
 
 
@@ -59,7 +59,8 @@ def _read_capped(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int) -> byt
             if len(out) > cap:
                 raise UploadError(
                     f"'{info.filename}' expands beyond its declared size or the limits "
-                    f"({_mb(MAX_MEMBER_BYTES)} per file, {_mb(MAX_EXPANDED_BYTES)} in all): "
+                    f"({human_bytes(MAX_MEMBER_BYTES, 'MB')} per file, "
+                    f"{human_bytes(MAX_EXPANDED_BYTES, 'MB')} in all): "
                     "the ZIP looks like a ZIP bomb. Fix: zip the picture folders again "
                     "with an ordinary tool.")
     return bytes(out)
@@ -90,9 +91,12 @@ def _prepare_zip(data: bytes, filename: str, name: str, source: dict) -> Prepare
     if big or declared > MAX_EXPANDED_BYTES or (
             declared > 10 * 1024 * 1024 and declared > MAX_EXPANSION * len(data)):
         raise UploadError(
-            f"{filename} would expand from {_mb(len(data))} to {_mb(declared)}"
-            + (f" ({_listing(big, 3)} alone above {_mb(MAX_MEMBER_BYTES)})" if big else "")
-            + f": far beyond its size or the limit of {_mb(MAX_EXPANDED_BYTES)}, the mark of a "
+            f"{filename} would expand from {human_bytes(len(data), 'MB')} to "
+            f"{human_bytes(declared, 'MB')}"
+            + (f" ({_listing(big, 3)} alone above {human_bytes(MAX_MEMBER_BYTES, 'MB')})"
+               if big else "")
+            + f": far beyond its size or the limit of {human_bytes(MAX_EXPANDED_BYTES, 'MB')}, "
+            "the mark of a "
             "ZIP bomb. It was not expanded. Fix: upload an ordinary ZIP of small pictures.")
 
     pictures, junk, other = [], 0, []

@@ -1,4 +1,5 @@
-"""Stories: one-click guided experiments, a few small runs each, explained from their own results.
+"""Stories: one-click guided experiments, a few small runs each, explained from their own
+results.
 """
 from playground.experiments.stories.base import (
     Step,
@@ -43,8 +44,6 @@ from playground.experiments.stories.walkthroughs import (
     _table,
     _teacher,
     deployed,
-    kb,
-    pct,
     points,
 )
 
@@ -80,9 +79,7 @@ __all__ = [
     "_teacher",
     "deployed",
     "ensure_story",
-    "kb",
     "load_record",
-    "pct",
     "points",
     "queue_story",
     "story_runs",

@@ -6,23 +6,16 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
+from playground.common.formatting import human_bytes, percent
 from playground.experiments.stories.base import Story, Walkthrough
 from playground.runs.store import Run
 
 # -- small helpers for sentences ----------------------------------------------------------
 
 
-def pct(x: float) -> str:
-    return f"{x:.1%}"
-
-
 def points(a: float, b: float) -> float:
     """Difference b - a in percentage points."""
     return (b - a) * 100
-
-
-def kb(n: float) -> str:
-    return f"{n / 1024:,.1f} KB"
 
 
 def _change(diff: float, up: str = "gained", down: str = "lost") -> str:
@@ -75,7 +68,7 @@ def _curves(epochs: dict[str, list[dict]], labels: dict[str, str], key: str,
 def _privacy(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
     base = runs["none"]
     rows = [{"run": story.step("none").label, "accuracy": _acc(base), "ε (privacy budget)": "∞"}]
-    lines = [f"Without privacy noise the model read {pct(_acc(base))} of the test digits "
+    lines = [f"Without privacy noise the model read {percent(_acc(base))} of the test digits "
              "correctly. Its training data has no protection: in principle, the model can "
              "give away whether one person's example was used."]
     costs = []
@@ -88,7 +81,7 @@ def _privacy(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
                      "ε (privacy budget)": f"{m['epsilon']:.1f}"})
         lines.append(
             f"{step.label} (noise multiplier {m['noise_multiplier']:g}): accuracy "
-            f"{pct(_acc(run))}, " + (f"{cost:.1f} points below no noise" if cost >= 0.05 else
+            f"{percent(_acc(run))}, " + (f"{cost:.1f} points below no noise" if cost >= 0.05 else
                                      f"{-cost:.1f} points above no noise" if cost <= -0.05
                                      else "the same as no noise")
             + f", for a privacy budget of ε = {m['epsilon']:.1f}: {m['epsilon_meaning']}.")
@@ -106,7 +99,7 @@ def _privacy(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
                  "usual ways to pay less for it: more data, more epochs, or a simpler model.")
     chart = _bars([{"run": f"{r['run']} (ε {r['ε (privacy budget)']})", "accuracy":
                     r["accuracy"]} for r in rows], "accuracy", "test accuracy")
-    table = _table([{**r, "accuracy": pct(r["accuracy"])} for r in rows])
+    table = _table([{**r, "accuracy": percent(r["accuracy"])} for r in rows])
     return Walkthrough(headline, lines, table, chart)
 
 
@@ -128,13 +121,13 @@ def _shrink(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
         size, acc = deployed(runs[step.role])
         rows.append({"run": step.label, "size": size, "accuracy": acc,
                      "share of original size": size / big_size})
-    lines.append(f"The original network stores {kb(big_size)} of weights and reads "
-                 f"{pct(big_acc)} of the test digits correctly.")
+    lines.append(f"The original network stores {human_bytes(big_size, 'KB')} of weights and reads "
+                 f"{percent(big_acc)} of the test digits correctly.")
     q = runs["int8"].metrics["quantized"]
     if "size_bytes" in q:
         lines.append(
-            f"Quantization to 8-bit integers: {kb(q['size_bytes'])} "
-            f"({q['size_bytes'] / big_size:.0%} of the size), accuracy {pct(q['accuracy'])} "
+            f"Quantization to 8-bit integers: {human_bytes(q['size_bytes'], 'KB')} "
+            f"({q['size_bytes'] / big_size:.0%} of the size), accuracy {percent(q['accuracy'])} "
             f"({_change(points(big_acc, q['accuracy']))}); "
             f"{q['changed_predictions']} of {runs['int8'].metrics['test_examples']} answers "
             "changed. Each weight is stored in 1 byte instead of 4.")
@@ -144,16 +137,18 @@ def _shrink(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
     size, acc = deployed(runs["pruned"])
     lines.append(
         f"Pruning set {m['sparsity']:.0%} of the weights to exactly zero, and the model "
-        f"still reads {pct(acc)} ({_change(points(big_acc, acc))}). Stored in a compressed "
-        f"format only the remaining {kb(size)} would need space; the file here keeps the "
-        "zeros, so the saving needs a sparse format or a compressor to show up on disk.")
+        f"still reads {percent(acc)} ({_change(points(big_acc, acc))}). Stored in a compressed "
+        f"format only the remaining {human_bytes(size, 'KB')} would need space; the file here "
+        "keeps the zeros, so the saving needs a sparse format or a compressor to show up on disk.")
     student, alone = runs["student"].metrics, runs["alone"]
     s_size, s_acc = deployed(runs["student"])
     lines.append(
-        f"A student network with 16 instead of 128 neurons per layer is {kb(s_size)} "
+        "A student network with 16 instead of 128 neurons per layer is "
+        f"{human_bytes(s_size, 'KB')} "
         f"({s_size / big_size:.0%} of the size). Learning from the original as its teacher "
-        f"it reads {pct(s_acc)}; the same small network trained alone reads "
-        f"{pct(_acc(alone))}, so the teacher {_change(points(_acc(alone), s_acc), 'added', 'cost')}"
+        f"it reads {percent(s_acc)}; the same small network trained alone reads "
+        f"{percent(_acc(alone))}, so the teacher "
+        f"{_change(points(_acc(alone), s_acc), 'added', 'cost')}"
         f". The student agrees with its teacher on {student['teacher_agreement']:.0%} of "
         "the test digits.")
     best = min((r for r in rows if r["accuracy"] >= big_acc - 0.01 and r["run"] !=
@@ -164,9 +159,10 @@ def _shrink(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
     lines.append("On a phone, size is download and memory, and 8-bit arithmetic is also "
                  "faster; the price, if any, is a few answers that change.")
     chart = _bars([{"run": r["run"], "kilobytes": r["size"] / 1024,
-                    "accuracy": pct(r["accuracy"])} for r in rows], "kilobytes",
+                    "accuracy": percent(r["accuracy"])} for r in rows], "kilobytes",
                   "size to ship (KB)", fmt=",.1f", note="accuracy")
-    table = _table([{"run": r["run"], "size": kb(r["size"]), "accuracy": pct(r["accuracy"]),
+    table = _table([{"run": r["run"], "size": human_bytes(r["size"], "KB"),
+                     "accuracy": percent(r["accuracy"]),
                      "share of original size": f"{r['share of original size']:.0%}"}
                     for r in rows])
     return Walkthrough(headline, lines, table, chart)
@@ -179,11 +175,11 @@ def _teacher(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
     ratio = tm["params"] / max(1, sm["params"])
     lines = [
         f"The teacher, an image network with {tm['params']:,} learned numbers, reads "
-        f"{pct(_acc(t))} of the test digits correctly.",
+        f"{percent(_acc(t))} of the test digits correctly.",
         f"The student is a small network with {sm['params']:,} learned numbers, "
-        f"{ratio:.0f}× fewer. Trained alone on the labels it reads {pct(_acc(alone))}.",
+        f"{ratio:.0f}× fewer. Trained alone on the labels it reads {percent(_acc(alone))}.",
         f"Trained on the labels plus the teacher's softened answers (which wrong digits "
-        f"look plausible, e.g. a 7 that resembles a 1) it reads {pct(_acc(student))} and "
+        f"look plausible, e.g. a 7 that resembles a 1) it reads {percent(_acc(student))} and "
         f"agrees with the teacher on {sm['teacher_agreement']:.0%} of the test digits.",
     ]
     if gain >= 0.05:
@@ -202,7 +198,7 @@ def _teacher(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
     rows = [{"run": story.step(r).label, "accuracy": _acc(runs[r]),
              "parameters": runs[r].metrics["params"]} for r in ("teacher", "alone", "student")]
     chart = _bars(rows, "accuracy", "test accuracy", note="parameters")
-    table = _table([{**r, "accuracy": pct(r["accuracy"]), "parameters": f"{r['parameters']:,}"}
+    table = _table([{**r, "accuracy": percent(r["accuracy"]), "parameters": f"{r['parameters']:,}"}
                     for r in rows])
     return Walkthrough(headline, lines, table, chart)
 
@@ -219,10 +215,10 @@ def _augment(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
     n_scarce = story.step("scarce").values["train_fraction"]
     lines = [
         f"With only {n_scarce:.0%} of the training pictures the network reads "
-        f"{pct(_acc(scarce))} of the test digits; with all of them, {pct(_acc(full))}. "
+        f"{percent(_acc(scarce))} of the test digits; with all of them, {percent(_acc(full))}. "
         f"Scarce data cost {lost:.1f} points.",
         f"With augmentation (every step shows slightly turned, shifted and noisy copies of "
-        f"the same few pictures) it reads {pct(_acc(aug))}: augmentation "
+        f"the same few pictures) it reads {percent(_acc(aug))}: augmentation "
         f"{_change(gain)}" + (f", {gain / lost:.0%} of what the missing data cost."
                               if gain > 0 and lost > 0 else "."),
         f"On the training pictures the plain model ends {_gap(epochs['scarce']):.1f} points "
@@ -234,7 +230,7 @@ def _augment(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
                 "Augmentation did not help this time: with so few pictures, results vary "
                 "from seed to seed.")
     rows = [{"run": s.label, "accuracy": _acc(runs[s.role])} for s in story.steps]
-    return Walkthrough(headline, lines, _table([{**r, "accuracy": pct(r["accuracy"])}
+    return Walkthrough(headline, lines, _table([{**r, "accuracy": percent(r["accuracy"])}
                                                 for r in rows]),
                        _bars(rows, "accuracy", "test accuracy"))
 
@@ -247,16 +243,16 @@ def _overfit(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
         losses = [e["val_loss"] for e in es]
         k = losses.index(min(losses))
         best[step.role] = (k + 1, losses[k], losses[-1])
-        rows.append({"run": step.label, "test accuracy": pct(_acc(runs[step.role])),
-                     "training accuracy": pct(es[-1]["train_accuracy"]),
-                     "validation accuracy": pct(es[-1]["val_accuracy"]),
+        rows.append({"run": step.label, "test accuracy": percent(_acc(runs[step.role])),
+                     "training accuracy": percent(es[-1]["train_accuracy"]),
+                     "validation accuracy": percent(es[-1]["val_accuracy"]),
                      "best validation loss": f"{losses[k]:.3f} (epoch {k + 1})",
                      "final validation loss": f"{losses[-1]:.3f}"})
     e0, l0, f0 = best["plain"]
     e1, l1, f1 = best["dropout"]
     n = story.step("plain").values["epochs"]
     lines.append(
-        f"Without dropout the big network gets {pct(epochs['plain'][-1]['train_accuracy'])} "
+        f"Without dropout the big network gets {percent(epochs['plain'][-1]['train_accuracy'])} "
         f"of its training pictures right, {_gap(epochs['plain']):.1f} points more than "
         f"on the validation pictures it never trains on.")
     if f0 > l0 * 1.05:
@@ -273,8 +269,8 @@ def _overfit(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
     headline = ("Dropout kept the network learning longer: its validation loss ends "
                 f"{f0 - f1:.3f} lower." if f1 < f0 else
                 "Dropout did not lower the validation loss this time.")
-    lines.append(f"Test accuracy: {pct(_acc(runs['plain']))} without dropout, "
-                 f"{pct(_acc(runs['dropout']))} with it. Falling validation loss means the "
+    lines.append(f"Test accuracy: {percent(_acc(runs['plain']))} without dropout, "
+                 f"{percent(_acc(runs['dropout']))} with it. Falling validation loss means the "
                  "model is also more honest about how sure it is.")
     labels = {s.role: s.label for s in story.steps}
     chart = _curves(epochs, labels, "val_loss", "validation loss (lower is better)")

@@ -1,9 +1,9 @@
-"""Taking results away: a comparison as an offline HTML report, CSV or JSON, and a run's model as a
-zip.
+"""Taking results away: a comparison as an offline HTML report, CSV or JSON, and a run's model
+as a zip.
 """
 from playground.results.export.model_zip import (
     _README,
-    _SCRIPT,
+    EVALUATE,
     model_zip,
 )
 from playground.results.export.report import (
@@ -28,12 +28,12 @@ from playground.results.export.vega import (
 )
 
 __all__ = [
+    "EVALUATE",
     "_FROM",
     "_LOADER",
     "_README",
     "_RESULT_ROWS",
     "_Report",
-    "_SCRIPT",
     "_STYLE",
     "_cell",
     "_script_json",
