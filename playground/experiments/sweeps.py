@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from playground.common.files import write_json
 from playground.results.shipped import run_point
 from playground.runs.queue import submit, with_new_teacher
 from playground.training.config import (
@@ -230,10 +230,7 @@ def _dir(store) -> Path:
 
 
 def _write(store, sweep: Sweep) -> None:
-    path = _dir(store) / f"{sweep.id}.json"
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(sweep.to_json(), indent=1))
-    os.replace(tmp, path)  # readers never see half a file
+    write_json(_dir(store) / f"{sweep.id}.json", sweep.to_json(), indent=1)
 
 
 def start_sweep(store, plan: SweepPlan) -> Sweep:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import re
 import secrets
 import time
@@ -19,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from playground.common.files import create_json, write_json
 from playground.data.base import fewer_examples
 from playground.data.catalog import load_dataset
 from playground.runs.queue import missing_twin
@@ -132,13 +132,10 @@ def open_workspace(home: Path, name: str) -> tuple[Workspace, str]:
     key = secrets.token_urlsafe(9)
     salt = secrets.token_hex(8)
     ws = Workspace(name, time.time(), salt, _hash(salt, key))
-    try:  # O_EXCL: of two presenters choosing one name at once, exactly one gets it
-        fd = os.open(_path(home, name), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-    except FileExistsError:
+    # Of two presenters choosing one name at once, exactly one gets it.
+    if not create_json(_path(home, name), asdict(ws)):
         raise WorkshopError(f"workshop name {name!r} is taken on this server; pick another "
-                            "name, or open it with its presenter key") from None
-    with os.fdopen(fd, "w") as f:
-        json.dump(asdict(ws), f)
+                            "name, or open it with its presenter key")
     return ws, key
 
 
@@ -168,10 +165,7 @@ def update_workspace(home: Path, name: str, key: str, *, lesson: Lesson | None =
     ws.limits = limits or ws.limits
     ws.boards = boards or ws.boards
     ws.version += 1
-    path = _path(home, name)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(asdict(ws)))
-    os.replace(tmp, path)
+    write_json(_path(home, name), asdict(ws))
     return ws
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from playground.common.files import write_json
 from playground.experiments.stories.base import Story, Walkthrough
 from playground.experiments.stories.catalog import STORIES
 from playground.runs.store import Run, Store
@@ -66,10 +67,7 @@ def load_record(home: Path, story: str, workspace: str | None = None) -> StoryRe
 
 
 def _save_record(home: Path, record: StoryRecord) -> None:
-    path = _record_path(home, record.story, record.workspace)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(record.__dict__))
-    os.replace(tmp, path)  # readers see the old record or the new one, never half
+    write_json(_record_path(home, record.story, record.workspace), record.__dict__)
 
 
 def story_runs(store: Store, record: StoryRecord) -> dict[str, Run | None]:

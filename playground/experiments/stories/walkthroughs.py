@@ -8,6 +8,7 @@ import pandas as pd
 
 from playground.common.formatting import human_bytes, percent
 from playground.experiments.stories.base import Story, Walkthrough
+from playground.results.shipped import shipped
 from playground.runs.store import Run
 
 # -- small helpers for sentences ----------------------------------------------------------
@@ -104,14 +105,10 @@ def _privacy(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
 
 
 def deployed(run: Run) -> tuple[float, float]:
-    """(bytes, accuracy) of the model one would ship: quantized if it was."""
-    m = run.metrics
-    q = m.get("quantized") or {}
-    if "size_bytes" in q:
-        return float(q["size_bytes"]), float(q["accuracy"])
-    if "sparsity" in m:  # zeros compress away: count only the weights that are left
-        return float(m["size_bytes"]) * (1 - float(m["sparsity"])), _acc(run)
-    return float(m["size_bytes"]), _acc(run)
+    """(bytes, accuracy) of the model one would ship; a pruned one counts only the weights
+    left, since zeros compress away."""
+    s = shipped(run)
+    return float(s.smallest_bytes), float(s.accuracy)
 
 
 def _shrink(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
