@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from components.base.format import human_bytes, percent
+from playground.results.run_diff import Setting, differing_settings, settings
 from playground.runs.store import Run, Store
 
 MAX_RUNS = 4
@@ -42,23 +43,25 @@ def _metric_rows(run: Run) -> dict[str, str]:
     }
 
 
+def _row(key: Setting) -> str:
+    tech, name = key
+    return f"setting: {name}" if tech is None else f"setting: {tech} · {name}"
+
+
 def comparison_table(runs: list[Run]):
     """Metrics then settings, one column per run; differing settings highlighted."""
+    configs = [r.config for r in runs]
+    techniques = sorted({t for c in configs for t in c.techniques})
     columns = {}
-    switched_on = {(t, p) for r in runs for t, ps in r.config.techniques.items() for p in ps}
     for run in runs:
-        settings = {f"setting: {k}": str(v) for k, v in run.config.model_dump().items()
-                    if k != "techniques"}
-        for tech, param in sorted(switched_on):
-            value = run.config.techniques.get(tech, {}).get(param)
-            settings[f"setting: {tech} · {param}"] = "off" if value is None else str(value)
-        columns[run.id] = {**_metric_rows(run), **settings}
+        shown = {_row(k): "off" if k[0] and v is None else str(v)
+                 for k, v in settings(run.config, techniques).items()}
+        columns[run.id] = {**_metric_rows(run), **shown}
     frame = pd.DataFrame(columns)
-    differs = frame.nunique(axis=1) > 1
-    setting_rows = frame.index.str.startswith("setting: ")
+    differs = {_row(k) for k in differing_settings(configs)}
 
     def highlight(row: pd.Series):
-        on = differs[row.name] and setting_rows[frame.index.get_loc(row.name)]
+        on = row.name in differs
         return ["background-color: #fff3b0; font-weight: 600" if on else "" for _ in row]
 
     return frame.style.apply(highlight, axis=1)

@@ -17,8 +17,8 @@ from playground.training.config import (
     FIELDS,
     ConfigError,
     RunConfig,
-    _flat_names,
     config_values,
+    flat_names,
     make_config,
     shorthands,
 )
@@ -116,7 +116,7 @@ def _problem_key(problem: str) -> str | None:
         return field
     if "." in field:
         tech, param = field.split(".", 1)
-        return _flat_names().get((tech, param))
+        return flat_names().get((tech, param))
     return None
 
 

@@ -26,25 +26,50 @@ def _title(tech: str) -> str:
     return TECHNIQUES.get(tech).title if tech in TECHNIQUES else tech
 
 
+Setting = tuple[str | None, str]  # (None, config field) or (technique, its parameter)
+
+
+def settings(config: RunConfig, techniques: Sequence[str] = ()) -> dict[Setting, Any]:
+    """Every setting of a run: its fields, then each switched-on technique's parameters, in
+    the registry's order; a technique in `techniques` that this run has off reads None."""
+    out: dict[Setting, Any] = {(None, k): v for k, v in config.model_dump().items()
+                               if k != "techniques"}
+    for tech in [t for t in TECHNIQUES.names() if t in config.techniques or t in techniques]:
+        params = config.techniques.get(tech)
+        names = params or {p.name: None for p in TECHNIQUES.get(tech).params}
+        for param in names:
+            out[(tech, param)] = None if params is None else params.get(param)
+    return out
+
+
+def differing_settings(configs: Sequence[RunConfig]) -> list[Setting]:
+    """The settings that are not the same in all `configs` (a technique off counts as a
+    difference from on): what Compare and the report highlight, what changes describe."""
+    techniques = sorted({t for c in configs for t in c.techniques})
+    tables = [settings(c, techniques) for c in configs]
+    keys = list(dict.fromkeys(k for t in tables for k in t))
+    return [k for k in keys if len({repr(t.get(k)) for t in tables}) > 1]
+
+
 def config_changes(a: RunConfig, b: RunConfig) -> list[str]:
     """What you would change to turn run a's setup into run b's, one sentence each."""
-    changes = []
-    for name, words in _FIELD_WORDS.items():
-        va, vb = getattr(a, name), getattr(b, name)
-        if va != vb:
-            changes.append(f"{words.capitalize()}: {_show(va)} → {_show(vb)}")
-    for tech in [t for t in TECHNIQUES.names() if t in a.techniques or t in b.techniques]:
+    changes, told = [], set()
+    for tech, name in differing_settings([a, b]):
+        if tech is None:
+            if name in _FIELD_WORDS:
+                changes.append(f"{_FIELD_WORDS[name].capitalize()}: {_show(getattr(a, name))} "
+                               f"→ {_show(getattr(b, name))}")
+            continue
         ta, tb = a.techniques.get(tech), b.techniques.get(tech)
-        if ta is None:
-            settings = ", ".join(f"{k.replace('_', ' ')} {_show(v)}" for k, v in tb.items())
-            changes.append(f"{_title(tech)} switched on ({settings})")
-        elif tb is None:
-            changes.append(f"{_title(tech)} switched off")
+        if ta is None or tb is None:
+            if tech not in told:
+                told.add(tech)
+                on = ", ".join(f"{k.replace('_', ' ')} {_show(v)}" for k, v in (tb or {}).items())
+                changes.append(f"{_title(tech)} switched on ({on})" if ta is None
+                               else f"{_title(tech)} switched off")
         else:
-            for param in tb:
-                if ta.get(param) != tb.get(param):
-                    changes.append(f"{_title(tech)}, {param.replace('_', ' ')}: "
-                                   f"{_show(ta.get(param))} → {_show(tb.get(param))}")
+            changes.append(f"{_title(tech)}, {name.replace('_', ' ')}: "
+                           f"{_show(ta.get(name))} → {_show(tb.get(name))}")
     return changes
 
 

@@ -172,14 +172,14 @@ def retrain_problems(config: RunConfig) -> list[str]:
 FIELDS = [name for name in RunConfig.model_fields if name != "techniques"]
 
 
-def _flat_names() -> dict[tuple[str, str], str]:
+def flat_names() -> dict[tuple[str, str], str]:
     return {target: flat for flat, target in shorthands().items()}
 
 
 def config_values(config: RunConfig) -> dict[str, Any]:
     """A config as flat values (the shape make_config and the Train page's preset take)."""
     values = config.model_dump(exclude={"techniques"})
-    flat = _flat_names()
+    flat = flat_names()
     for tech, params in config.techniques.items():
         for param, value in params.items():
             key = flat.get((tech, param))

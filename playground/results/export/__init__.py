@@ -14,7 +14,6 @@ from playground.results.export.report import (
     html_report,
 )
 from playground.results.export.tables import (
-    _RESULT_ROWS,
     run_row,
     runs_csv,
     runs_frame,
@@ -32,7 +31,6 @@ __all__ = [
     "_FROM",
     "_LOADER",
     "_README",
-    "_RESULT_ROWS",
     "_Report",
     "_STYLE",
     "_cell",

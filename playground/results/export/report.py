@@ -8,18 +8,20 @@ from typing import Any, Sequence
 import pandas as pd
 
 from playground.results import charts, tradeoff_charts
-from playground.results.export.tables import _RESULT_ROWS, runs_frame
+from playground.results.export.tables import runs_frame
 from playground.results.export.vega import _LOADER, _script_json, vega_bundle
 from playground.results.pareto import COSTS, front_rows
 from playground.results.run_diff import (
     config_changes,
     confusion_diff,
     confusion_story,
+    differing_settings,
     per_class_scores,
     roc_points,
 )
 from playground.results.shipped import run_point
 from playground.training.artifacts import load_predictions
+from playground.training.config import flat_names
 
 _STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;max-width:1200px;
@@ -81,8 +83,9 @@ def html_report(store, runs: Sequence, title: str = "Trade-off report") -> str:
     r.add("<h2>Numbers</h2><p class='note'>Quantized runs also list their shipped "
           "(quantized) size, speed and accuracy.</p>")
     frame = runs_frame(runs).set_index("run_id").T
-    differs = {k for k in frame.index if k not in _RESULT_ROWS
-               and frame.loc[k].astype(str).nunique() > 1}
+    flat = flat_names()  # (technique, param) -> its column
+    differs = {name if tech is None else flat.get((tech, name), name)
+               for tech, name in differing_settings([r.config for r in runs])}
     r.add(_table(frame, differs))
     r.add("<p class='note'>Highlighted rows: settings that differ between the runs.</p>")
 

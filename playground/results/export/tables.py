@@ -32,11 +32,6 @@ def run_row(run) -> dict[str, Any]:
     return row
 
 
-_RESULT_ROWS = {"status", "label", "switched_on", "accuracy", "f1_macro", "params", "size_bytes",
-                "latency_ms", "train_seconds", "epsilon", "delta", "deployed_accuracy",
-                "deployed_size_bytes", "deployed_latency_ms", "device"}
-
-
 def runs_frame(runs: Sequence) -> pd.DataFrame:
     return pd.DataFrame([run_row(r) for r in runs])
 
