@@ -1,6 +1,7 @@
 """The Train page's sweep control: one knob, several values (and seeds), one click."""
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import streamlit as st
@@ -9,13 +10,12 @@ from components.base.services import get_store
 from playground.data.catalog import dataset_info
 from playground.experiments.sweeps import (
     SweepError,
-    knob_title,
     knobs,
     parse_values,
     plan_sweep,
     start_sweep,
 )
-from playground.training.config import shorthands
+from playground.training.config import setting_title, shorthands
 from playground.training.techniques import technique_class
 
 # A good first list of values for each knob, so one click gives a useful curve.
@@ -53,7 +53,7 @@ def sweep_control(values: dict[str, Any]) -> None:
         options = _knobs_for(values)
         knob = st.selectbox("Setting to vary", options, key="train_sweep_knob",
                             index=options.index("dp_noise") if "dp_noise" in options else 0,
-                            format_func=knob_title)
+                            format_func=partial(setting_title, detail=True))
         text_key = f"train_sweep_values_{knob}"
         text = st.text_input("Values", SUGGESTED.get(knob, ""), key=text_key,
                              help="Technique settings also take 'off' (switched off).")

@@ -46,13 +46,6 @@ def knobs() -> list[str]:
     return list(NUMERIC_FIELDS) + ["seed"] + list(shorthands())
 
 
-def knob_title(knob: str) -> str:
-    if knob in FIELDS:
-        return RunConfig.model_fields[knob].description.rstrip(".") + f" ({knob})"
-    tech, param = shorthands()[knob]
-    return f"{technique_class(tech).title}: {param.replace('_', ' ')} ({knob})"
-
-
 def _param(knob: str):
     tech, param = shorthands()[knob]
     return tech, next(p for p in technique_class(tech).params if p.name == param)

@@ -63,7 +63,8 @@ def _last(epochs: Sequence[dict], key: str) -> float | None:
     return values[-1] if values else None
 
 
-def _gap(epochs: Sequence[dict]) -> float | None:
+def gap(epochs: Sequence[dict]) -> float | None:
+    """Training minus validation accuracy at the end (how much it memorised), as a share."""
     train, val = _last(epochs, "train_accuracy"), _last(epochs, "val_accuracy")
     return None if train is None or val is None else train - val
 
@@ -91,16 +92,16 @@ def headline(m: dict[str, Any]) -> list[str]:
 
 def fit(epochs: Sequence[dict], techniques: dict) -> list[str]:
     """Overfitting (train vs validation gap) and whether it was still learning."""
-    gap = _gap(epochs)
-    if gap is None:
+    memorised = gap(epochs)
+    if memorised is None:
         return []
     train, val = _last(epochs, "train_accuracy"), _last(epochs, "val_accuracy")
-    if gap >= GAP_OVERFIT:
+    if memorised >= GAP_OVERFIT:
         out = [f"It scored {percent(train)} on the examples it trained on but {percent(val)} "
-               f"on new ones (validation): a gap of {points(gap)}, a sign of overfitting. It "
+               f"on new ones (validation): a gap of {points(memorised)}, a sign of overfitting. It "
                "memorised training examples instead of learning patterns that carry over; "
                "dropout, data augmentation, weight decay or early stopping narrow the gap."]
-    elif gap <= -GAP_OVERFIT and any(t in techniques for t in HARDER_BATCHES):
+    elif memorised <= -GAP_OVERFIT and any(t in techniques for t in HARDER_BATCHES):
         harder = _titles([t for t in HARDER_BATCHES if t in techniques])
         out = [f"It scored higher on new examples ({percent(val)}) than on its training batches "
                f"({percent(train)}), which {harder} makes harder on purpose: no sign of "
@@ -136,17 +137,17 @@ def _comparison(run, baseline, epochs, baseline_epochs) -> tuple[list[str], floa
     if t and tb and t / tb > 1.5 and t - tb > 1:  # small differences are timing noise
         out.append(f"Training took {t / tb:.1f}× as long ({t:.1f} s vs {tb:.1f} s).")
     regularisers = [x for x in extra if x in ("dropout", "augmentation", "weight_decay")]
-    gap, base_gap = _gap(epochs), _gap(baseline_epochs)
-    if regularisers and gap is not None and base_gap is not None:
-        less = "less" if gap < base_gap else "more"
-        out.append(f"With {_titles(regularisers)}, training accuracy ended {_side(gap)} "
+    own, base_gap = gap(epochs), gap(baseline_epochs)
+    if regularisers and own is not None and base_gap is not None:
+        less = "less" if own < base_gap else "more"
+        out.append(f"With {_titles(regularisers)}, training accuracy ended {_side(own)} "
                    f"validation accuracy; without, {_side(base_gap)}: {less} sign of "
                    "memorising.")
     return out, diff, extra
 
 
-def _side(gap: float) -> str:
-    return f"{points(gap)} {'above' if gap >= 0 else 'below'}"
+def _side(diff: float) -> str:
+    return f"{points(diff)} {'above' if diff >= 0 else 'below'}"
 
 
 def _epsilon(m: dict[str, Any]) -> str:

@@ -8,8 +8,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from playground.training.config import shorthands
-from playground.training.techniques import technique_class
+from playground.training.config import setting_title
 
 FRONT_COLOUR = "#d62728"
 DOMINATED_COLOUR = "#b8b8b8"
@@ -135,21 +134,12 @@ def sweep_frame(rows: Sequence[dict[str, Any]], score: str, second: str | None
     return out.sort_values("order").reset_index(drop=True)
 
 
-def knob_title(knob: str) -> str:
-    """A swept setting in words: dp_noise -> 'Privacy noise (DP-SGD): noise multiplier'."""
-
-    if knob in shorthands():
-        name, param = shorthands()[knob]
-        return f"{technique_class(name).title}: {param.replace('_', ' ')}"
-    return knob.replace("_", " ")
-
-
 def sweep_chart(rows: Sequence[dict[str, Any]], knob: str, score: str = "accuracy",
                 second: str | None = "epsilon") -> alt.Chart:
     """The trade-off curve of a sweep: the score against the swept value (one point per
     run, a line through the mean, a band from the lowest to the highest seed), and an
     optional second metric (e.g. ε) on a right-hand axis."""
-    knob = knob_title(knob)
+    knob = setting_title(knob)
     points = pd.DataFrame([r for r in rows if r.get(score) is not None])
     numeric = bool(len(points)) and all(isinstance(v, (int, float)) and not isinstance(v, bool)
                                         for v in points["value"])

@@ -135,6 +135,21 @@ def shorthands() -> dict[str, tuple[str, str]]:
             for cls in T.all_techniques() for p in cls.params if p.flag}
 
 
+def setting_title(name: str, detail: bool = False) -> str:
+    """A setting in words, by its flat name: dp_noise -> 'Privacy noise (DP-SGD): noise
+    multiplier'. With `detail`, a config field reads as its description and the flat name
+    follows in brackets (a sweep's choice of setting); without, a field reads as its name
+    (a chart's axis)."""
+    if name in shorthands():
+        tech, param = shorthands()[name]
+        title = f"{T.technique_class(tech).title}: {param.replace('_', ' ')}"
+    elif detail and name in RunConfig.model_fields:
+        title = RunConfig.model_fields[name].description.rstrip(".")
+    else:
+        title = name.replace("_", " ")
+    return f"{title} ({name})" if detail else title
+
+
 def make_config(**values: Any) -> RunConfig:
     """Build a RunConfig or raise ConfigError with one plain sentence per problem.
 

@@ -8,6 +8,7 @@ import pandas as pd
 
 from playground.common.formatting import human_bytes, percent
 from playground.experiments.stories.base import Story, Walkthrough
+from playground.results.narrative import gap
 from playground.results.shipped import shipped
 from playground.runs.store import Run
 
@@ -202,7 +203,8 @@ def _teacher(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
 
 def _gap(es: list[dict]) -> float:
     """Training minus validation accuracy at the end, in points (how much it memorised)."""
-    return points(es[-1]["val_accuracy"], es[-1]["train_accuracy"]) if es else float("nan")
+    share = gap(es)
+    return float("nan") if share is None else share * 100
 
 
 def _augment(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
