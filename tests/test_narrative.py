@@ -41,7 +41,7 @@ def runs(tmp_path_factory):
     train_all(store)
     # The student; submit() queues its twin (the same student without the teacher) first.
     ids["student"] = submit(store, make_config(**dict(BASE, width=4), depth=1,
-                                               distill_from=ids["teacher"]))
+                                               distill_from=ids["teacher"])).run_id
     train_all(store)
     got = {k: store.get(i) for k, i in ids.items()}
     for name, run in got.items():

@@ -42,7 +42,8 @@ def test_a_student_waits_while_its_teacher_is_queued_or_training(store):
 
 def test_new_teacher_trains_first_then_the_student_learns_from_it(store):
     config = make_config(**STUDENT, distill_from="new-mlp")
-    student_id = submit(store, config)
+    submitted = submit(store, config)
+    student_id = submitted.run_id
     queued = {r.id: r for r in store.list_runs()}
     student = queued[student_id]
     teacher_id = student.config.techniques["distillation"]["teacher"]
@@ -52,6 +53,7 @@ def test_new_teacher_trains_first_then_the_student_learns_from_it(store):
         config.dataset, config.seed, config.noise)
     assert teacher.config.techniques == {}
     assert len(queued) == 3  # teacher, student-alone twin, student
+    assert submitted.ids == [teacher_id, *submitted.alongside, student_id]
 
     order = _drain(store)
     assert order[0] == teacher_id and order[-1] == student_id

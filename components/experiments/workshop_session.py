@@ -47,9 +47,9 @@ def submit_from_session(store: Store, config: RunConfig) -> str | None:
     show why not and return None when the workshop refuses it."""
     ws, user, presenter = current()
     if ws is None or not user:
-        return submit(store, config)
+        return submit(store, config).run_id
     try:
-        return submit_to_workspace(store, ws, user, config, presenter)
+        return submit_to_workspace(store, ws, user, config, presenter).run_id
     except WorkshopError as exc:
         st.error(f"Workshop **{ws.name}** can't take this run yet:\n\n"
                  + "\n".join(f"- {p}" for p in exc.problems))

@@ -30,6 +30,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_flags(train)
     train.add_argument("--background", action="store_true",
                        help="queue the run for the workers and print its id at once")
+    train.add_argument("--workspace", default=None, metavar="NAME",
+                       help="queue it in this workshop (within its limits; it must be open)")
+    train.add_argument("--owner", default=None, metavar="NAME",
+                       help="whose run it is in the workshop (their display name)")
+    train.add_argument("--presenter-key", default=None, metavar="KEY",
+                       help="the workshop's presenter key: not held to a person's limits")
     train.set_defaults(func=_train)
 
 

@@ -7,7 +7,14 @@ import time
 
 from playground.cli.flags import CONFIG_FLAGS, ProgressBar, _emit, _store, _summary
 from playground.data import uploads
-from playground.runs.queue import missing_twin, submit, with_new_teacher
+from playground.experiments.workshop import (
+    WorkshopError,
+    clean_display_name,
+    clean_name,
+    load_workspace,
+    submit_to_workspace,
+)
+from playground.runs.queue import Submitted, submit
 from playground.runs.store import Store
 from playground.runs.worker import StoreReporter, execute
 from playground.training.config import ConfigError, RunConfig, make_config, shorthands
@@ -26,28 +33,27 @@ def _train(args) -> int:
             print(f"error: {problem}", file=sys.stderr)
         return 2
     store: Store = _store(args)
+    try:
+        submitted = _submit(store, config, args)
+    except WorkshopError as exc:
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return 2
+    run_id = submitted.run_id
     if args.background:
-        run_id = submit(store, config)
-        _emit(args, {"run_id": run_id, "status": "queued", "config": config.model_dump()},
+        _emit(args, {"run_id": run_id, "status": "queued", "config": config.model_dump(),
+                     "queued": submitted.ids},
               f"queued run {run_id}; a worker (the app, or `python -m playground worker`) "
               "will train it")
         return 0
 
-
-    config = with_new_teacher(store, config)  # "--distill-from new-mlp": teacher trains first
-    teacher = store.get(config.techniques.get("distillation", {}).get("teacher", ""))
-    if teacher is not None and teacher.active:
+    # In the foreground: train here what was queued, in order ("--distill-from new-mlp":
+    # the teacher first, then the student alone, then the student).
+    for other in submitted.ids[:-1]:
         if not args.json:
-            print(f"training the teacher first: run {teacher.id}", file=sys.stderr)
-        if store.claim_run(teacher.id, os.getpid()):
-            execute(store, store.get(teacher.id))
-        while store.get(teacher.id).active:  # a worker got to it first: wait for it
-            time.sleep(0.5)
-    twin = missing_twin(store, config)
-    if twin is not None:  # train the student alone first, to compare against
-        twin_id = store.enqueue(twin, status="running", pid=os.getpid())
-        execute(store, store.get(twin_id))
-    run_id = store.enqueue(config, status="running", pid=os.getpid())
+            print(f"training run {other} first: {store.get(other).config.label()}",
+                  file=sys.stderr)
+        _train_here(store, other)
     bar = ProgressBar(config.label(), enabled=not args.json)
 
     class BarReporter(StoreReporter):
@@ -61,12 +67,41 @@ def _train(args) -> int:
 
     try:
         # The same execute() the workers use, with a reporter that also draws the bar.
-        status = execute(store, store.get(run_id), BarReporter(store, run_id))
+        _train_here(store, run_id, BarReporter(store, run_id))
     finally:
         bar.close()
     run = store.get(run_id)
     _emit(args, run.to_json(), _summary(run.to_json()))
-    return 0 if status == "finished" else 1
+    return 0 if run.status == "finished" else 1
+
+
+def _submit(store: Store, config: RunConfig, args) -> Submitted:
+    """The one way to queue; in a workshop (--workspace, --owner) within its rules."""
+    if not args.workspace:
+        if args.owner:
+            raise WorkshopError("--owner: a run has an owner only in a workshop; add "
+                                "--workspace NAME")
+        return submit(store, config)
+    name = clean_name(args.workspace)
+    ws = load_workspace(store.home, name)
+    if ws is None:
+        raise WorkshopError(f"--workspace: there is no workshop called {name!r} on this "
+                            "server; open it on the Workshop page first, or check the name")
+    if not args.owner:
+        raise WorkshopError("--owner: say whose run this is (their name in the workshop), "
+                            "e.g. --owner Presenter")
+    presenter = ws.is_presenter_key(args.presenter_key)
+    if args.presenter_key and not presenter:
+        raise WorkshopError("--presenter-key: that is not this workshop's presenter key")
+    return submit_to_workspace(store, ws, clean_display_name(args.owner), config, presenter)
+
+
+def _train_here(store: Store, run_id: str, reporter: StoreReporter | None = None) -> None:
+    """Train a queued run in this process, or, if a worker took it first, wait for it."""
+    if store.claim_run(run_id, os.getpid()):
+        execute(store, store.get(run_id), reporter)
+    while store.get(run_id).active:
+        time.sleep(0.5)
 
 
 def _import_dataset(args) -> str | None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from playground.common.files import write_json
 from playground.results.shipped import run_point
-from playground.runs.queue import submit, with_new_teacher
+from playground.runs.queue import submit
 from playground.training.config import (
     FIELDS,
     ConfigError,
@@ -231,17 +231,9 @@ def start_sweep(store, plan: SweepPlan) -> Sweep:
 
     sweep = Sweep(uuid.uuid4().hex[:8], plan.knob, plan.values, plan.seeds, plan.base,
                   time.time(), [])
-    teachers: dict[tuple, RunConfig] = {}  # "train a new teacher": one per seed, shared
+    shared: dict[str, str] = {}  # a run trained first (a new teacher) serves every value
     for value, seed, config in plan.configs:
-        distill = config.techniques.get("distillation")
-        if distill:
-            key = (seed, config.dataset, config.noise, distill.get("teacher"))
-            if key not in teachers:
-                teachers[key] = with_new_teacher(store, config)
-            teacher = teachers[key].techniques["distillation"]["teacher"]
-            config = config.model_copy(update={"techniques": {
-                **config.techniques, "distillation": {**distill, "teacher": teacher}}})
-        sweep.runs.append(SweepRun(submit(store, config), value, seed))
+        sweep.runs.append(SweepRun(submit(store, config, reuse=shared).run_id, value, seed))
     _write(store, sweep)
     return sweep
 

@@ -21,7 +21,7 @@ from typing import Any
 from playground.common.files import create_json, write_json
 from playground.data.base import fewer_examples
 from playground.data.catalog import load_dataset
-from playground.runs.queue import missing_twin
+from playground.runs.queue import Plan, Refused, Submitted, submit
 from playground.runs.store import ACTIVE, Run, Store
 from playground.training.config import RunConfig, shorthands
 
@@ -214,8 +214,8 @@ def submission_problems(ws: Workspace, owner: str, config: RunConfig, active_run
         problems.append(
             f"you already have {active_runs} run{'s' * (active_runs != 1)} waiting or "
             f"training, and each person may have {limit.max_active} at once"
-            + (f" (this one queues {new_runs}: it also trains the student alone to compare)"
-               if new_runs > 1 else "")
+            + (f" (this one queues {new_runs}: what it learns from, or the same model "
+               "trained alone to compare, trains too)" if new_runs > 1 else "")
             + "; wait for one to finish, or cancel one on the Runs page")
     size = run_size(config)
     if size > limit.max_size:
@@ -233,15 +233,15 @@ def owner_runs(store: Store, workspace: str, owner: str | None = None,
 
 
 def submit_to_workspace(store: Store, ws: Workspace, owner: str, config: RunConfig,
-                        presenter: bool = False) -> str:
-    """Queue a run as `owner` in `ws` (a distillation run also queues its student-alone twin,
-    as the Train page does), or raise WorkshopError saying why not."""
-    twin = missing_twin(store, config)
-    active = len(owner_runs(store, ws.name, owner, ACTIVE))
-    problems = submission_problems(ws, owner, config, active, 1 + (twin is not None),
-                                   presenter)
-    if problems:
-        raise WorkshopError(problems)
-    if twin is not None:
-        store.enqueue(twin, workspace=ws.name, owner=owner)
-    return store.enqueue(config, workspace=ws.name, owner=owner)
+                        presenter: bool = False) -> Submitted:
+    """Queue a run as `owner` in `ws`, the one way every run is queued (a teacher trained
+    first and the student alone count against the person's limit too), or raise
+    WorkshopError saying why not."""
+    def admit(plan: Plan) -> list[str]:
+        active = store.count_runs(ACTIVE, workspace=ws.name, owner=owner)
+        return submission_problems(ws, owner, plan.config, active, plan.size, presenter)
+
+    try:
+        return submit(store, config, workspace=ws.name, owner=owner, admit=admit)
+    except Refused as exc:
+        raise WorkshopError(exc.problems) from None

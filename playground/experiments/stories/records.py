@@ -19,6 +19,7 @@ from typing import Any
 from playground.common.files import write_json
 from playground.experiments.stories.base import Story, Walkthrough
 from playground.experiments.stories.catalog import STORIES
+from playground.runs.queue import submit
 from playground.runs.store import Run, Store
 from playground.training.config import make_config
 
@@ -36,8 +37,9 @@ def queue_story(store: Store, story: Story, *, seed: int = 0, workspace: str | N
             values["epochs"] = epochs
         if step.teacher:
             values["distill_from"] = ids[step.teacher]
-        config = make_config(**values)
-        ids[step.role] = store.enqueue(config, workspace=workspace, owner=owner)
+        # The one way to queue (a student's "alone" twin is an earlier step: none is added).
+        ids[step.role] = submit(store, make_config(**values), workspace=workspace,
+                                owner=owner).run_id
     return ids
 
 

@@ -97,6 +97,20 @@ class Technique:
     def after_epoch(self, ctx: TrainContext, epoch: int, values: dict[str, float]) -> None:
         pass
 
+    # -- what a run with this technique brings with it into the queue ----------------------
+
+    @classmethod
+    def prerequisites(cls, config) -> list[tuple[str, Any]]:
+        """(setting, run config) pairs: runs to queue before this one; the setting then
+        holds the new run's id (distillation: a teacher trained first)."""
+        return []
+
+    @classmethod
+    def companions(cls, config) -> list[Any]:
+        """Run configs to queue beside this one unless such a run exists (distillation:
+        the student trained alone, to compare against)."""
+        return []
+
     def on_train_end(self, ctx: TrainContext) -> None:
         """After the last epoch, before the test set is scored."""
 

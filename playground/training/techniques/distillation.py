@@ -69,6 +69,15 @@ class Distillation(Technique):
     )
     measures = ("teacher agreement", "student alone (twin run)")
 
+    @classmethod
+    def prerequisites(cls, config):
+        teacher = config.techniques["distillation"].get("teacher")
+        return [("teacher", teacher_config(config))] if teacher in NEW_TEACHERS else []
+
+    @classmethod
+    def companions(cls, config):
+        return [student_alone(config)]
+
     def check(self, config) -> list[str]:
         if not self.teacher:
             return ["distillation.teacher: give the id of a finished run to learn from "
