@@ -18,15 +18,20 @@ from playground.experiments.sweeps import (
 from playground.training.config import setting_title, shorthands
 from playground.training.techniques import technique_class
 
-# A good first list of values for each knob, so one click gives a useful curve.
+# A good first list of values for a run setting, so one click gives a useful curve (a
+# technique's settings say their own: Param.sweep).
 SUGGESTED = {
     "epochs": "2, 5, 10, 20", "lr": "0.001, 0.01, 0.1", "batch_size": "16, 64, 256",
     "width": "8, 32, 128", "depth": "1, 2, 4", "noise": "0.1, 0.3, 0.5", "seed": "0, 1, 2",
-    "train_fraction": "0.1, 0.3, 1", "dropout": "0, 0.2, 0.5", "augment": "0.2, 0.5, 1",
-    "dp_noise": "0, 0.5, 1, 2", "dp_clip": "0.1, 1, 10", "dp_epsilon": "1, 3, 10",
-    "prune": "0, 0.5, 0.8, 0.95", "quantize": "off, int8, fp16", "weight_decay": "0, 0.001, 0.01",
-    "early_stop": "1, 3, 5", "distill_temperature": "1, 4, 10", "distill_weight": "0.3, 0.7, 1",
+    "train_fraction": "0.1, 0.3, 1",
 }
+
+
+def suggested(knob: str) -> str:
+    if knob in shorthands():
+        tech, name = shorthands()[knob]
+        return next(p.sweep for p in technique_class(tech).params if p.name == name)
+    return SUGGESTED.get(knob, "")
 
 
 def _knobs_for(values: dict[str, Any]) -> list[str]:
@@ -55,7 +60,7 @@ def sweep_control(values: dict[str, Any]) -> None:
                             index=options.index("dp_noise") if "dp_noise" in options else 0,
                             format_func=partial(setting_title, detail=True))
         text_key = f"train_sweep_values_{knob}"
-        text = st.text_input("Values", SUGGESTED.get(knob, ""), key=text_key,
+        text = st.text_input("Values", suggested(knob), key=text_key,
                              help="Technique settings also take 'off' (switched off).")
         seeds = st.number_input("Seeds per value", 1, 10, 1, key="train_sweep_seeds",
                                 help="3 seeds show the spread between runs as a band.")

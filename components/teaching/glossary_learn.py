@@ -50,8 +50,9 @@ def lesson_card(entry: learn.Entry, store: Store) -> None:
 def glossary_section() -> None:
     st.header("Glossary", anchor="glossary")
     st.caption("Every word the playground uses. The help (?) of each control links here.")
-    index = sorted(glossary.TERMS, key=lambda t: t.name.lower())
+    everything = glossary.terms()
+    index = sorted(everything, key=lambda t: t.name.lower())
     st.markdown(" · ".join(f"[{t.name}](#{glossary.anchor(t.key)})" for t in index))
-    for t in glossary.TERMS:
+    for t in everything:
         st.subheader(t.name, anchor=glossary.anchor(t.key))
         st.markdown(f"{t.short} {t.more}".strip())

@@ -9,24 +9,22 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from playground.common.formatting import human_bytes, percent, points
-from playground.training.techniques.base import TECHNIQUES
+from playground.common.formatting import percent, points
+from playground.training.techniques import TECHNIQUES, all_techniques
 
 GAP_OVERFIT = 0.05  # train minus validation accuracy from which we call it memorising
 SAME = 0.005  # accuracy differences below half a point are "about the same"
-HARDER_BATCHES = ("augmentation", "dropout", "dp")  # make training batches harder on purpose
-# Applied after training to a copy: the run's own (float) accuracy is its baseline's, so a
-# comparison would say nothing; its own sentence tells size, speed and accuracy.
-AFTER_TRAINING_ONLY = ("quantization",)
 
 
-def _title(name: str) -> str:
-    return TECHNIQUES.get(name).title if name in TECHNIQUES else name.replace("_", " ")
+def _with(flag: str, names) -> list[str]:
+    """The techniques among `names` that say they have `flag` (e.g. harder_batches)."""
+    return [n for n in names if n in TECHNIQUES and getattr(TECHNIQUES.get(n), flag)]
 
 
-def _titles(names: Sequence[str]) -> str:
-    words = [_title(n).lower() if n != "dp" else "privacy noise" for n in names]
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+def _titles(names: Sequence[str], last: str = "and") -> str:
+    words = [TECHNIQUES.get(n).words() if n in TECHNIQUES else n.replace("_", " ")
+             for n in names]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + f" {last} " + words[-1]
 
 
 def _same_settings(a, b) -> bool:
@@ -100,9 +98,10 @@ def fit(epochs: Sequence[dict], techniques: dict) -> list[str]:
         out = [f"It scored {percent(train)} on the examples it trained on but {percent(val)} "
                f"on new ones (validation): a gap of {points(memorised)}, a sign of overfitting. It "
                "memorised training examples instead of learning patterns that carry over; "
-               "dropout, data augmentation, weight decay or early stopping narrow the gap."]
-    elif memorised <= -GAP_OVERFIT and any(t in techniques for t in HARDER_BATCHES):
-        harder = _titles([t for t in HARDER_BATCHES if t in techniques])
+               f"{_titles(_with('regularises', [c.name for c in all_techniques()]), 'or')} "
+               "narrow the gap."]
+    elif memorised <= -GAP_OVERFIT and _with("harder_batches", techniques):
+        harder = _titles(_with("harder_batches", techniques))
         out = [f"It scored higher on new examples ({percent(val)}) than on its training batches "
                f"({percent(train)}), which {harder} makes harder on purpose: no sign of "
                "overfitting."]
@@ -127,16 +126,12 @@ def _comparison(run, baseline, epochs, baseline_epochs) -> tuple[list[str], floa
     against = (f"({percent(b['accuracy'])} → {percent(m['accuracy'])}, against run {baseline.id}: "
                f"the same settings without {'it' if len(extra) == 1 else 'them'})")
     sentence = f"{_titles(extra).capitalize()} {effect} {against}"
-    out = []
-    if extra == ["dp"] and "epsilon" in m:
-        sentence += f" and bought a privacy budget of {_epsilon(m)}."
-    else:
-        sentence += "."
-    out.append(sentence)
+    bought = TECHNIQUES.get(extra[0]).bought(m) if len(extra) == 1 else None
+    out = [sentence + (f" and bought {bought}." if bought else ".")]
     t, tb = m.get("train_seconds"), b.get("train_seconds")
     if t and tb and t / tb > 1.5 and t - tb > 1:  # small differences are timing noise
         out.append(f"Training took {t / tb:.1f}× as long ({t:.1f} s vs {tb:.1f} s).")
-    regularisers = [x for x in extra if x in ("dropout", "augmentation", "weight_decay")]
+    regularisers = _with("regularises", extra)
     own, base_gap = gap(epochs), gap(baseline_epochs)
     if regularisers and own is not None and base_gap is not None:
         less = "less" if own < base_gap else "more"
@@ -150,77 +145,11 @@ def _side(diff: float) -> str:
     return f"{points(diff)} {'above' if diff >= 0 else 'below'}"
 
 
-def _epsilon(m: dict[str, Any]) -> str:
-    return (f"ε = {m['epsilon']:.2f} (δ = {m['delta']:.1g}), meaning "
-            f"{m.get('epsilon_meaning', 'see the glossary')}")
-
-
-def technique_lines(run, baseline=None, dp_told: bool = False) -> list[str]:
-    m, techniques, config = run.metrics, run.config.techniques, run.config
-    out: list[str] = []
-    if "dp" in techniques and "epsilon" in m and not dp_told:
-        out.append(f"Privacy noise bought a privacy budget of {_epsilon(m)}.")
-    out += [m[note] for note in ("dp_note", "augmentation_note") if m.get(note)]
-    q = m.get("quantized")
-    if q and "skipped" in q:
-        out.append(f"Quantization to {q['mode']} was skipped: {q['skipped']}.")
-    elif q:
-        ratio = q["size_bytes"] / max(1, q["float_size_bytes"])
-        speed = m["latency_ms"] / max(1e-9, q["latency_ms"])
-        faster = (f"{speed:.1f}× faster" if speed >= 1.1 else
-                  f"{1 / speed:.1f}× slower" if speed <= 0.9 else "about as fast")
-        moved = q["accuracy"] - m["accuracy"]
-        acc = ("accuracy stayed at " + percent(q["accuracy"]) if abs(moved) < SAME else
-               f"accuracy went from {percent(m['accuracy'])} to {percent(q['accuracy'])}")
-        out.append(
-            f"Stored as {q['mode']}, the model shrank from "
-            f"{human_bytes(q['float_size_bytes'], 'KB')} to {human_bytes(q['size_bytes'], 'KB')} "
-            f"({ratio:.0%} of its size) and predicts one example "
-            f"{faster} ({q['latency_ms']:.3f} ms vs {m['latency_ms']:.3f} ms); {acc} "
-            f"({q['changed_predictions']} of {m['test_examples']:,} test predictions changed).")
-    if "sparsity" in m and "pruning" in m:
-        p = m["pruning"]
-        line = (f"Pruning set {m['sparsity']:.0%} of the weights to exactly zero. Validation "
-                f"accuracy went from {percent(p['val_accuracy_before'])} to "
-                f"{percent(p['val_accuracy_pruned'])} right after pruning")
-        if p.get("fine_tune_epochs"):
-            line += (f", and to {percent(m['val_accuracy'])} after {p['fine_tune_epochs']} "
-                     "epochs of fine-tuning")
-        out.append(line + ". The saved file keeps its size: the zeros pay off once it is "
-                          "compressed or on hardware that skips them.")
-    if "teacher_agreement" in m:
-        line = (f"The student agrees with its teacher (run {m['teacher_run_id']}, "
-                f"{percent(m['teacher_accuracy'])}) on {m['teacher_agreement']:.0%} of the test "
-                "examples.")
-        twin = baseline if baseline is not None and set(techniques) - set(
-            baseline.config.techniques) == {"distillation"} else None
-        if twin is None and m.get("baseline_accuracy") is not None:
-            diff = m["accuracy"] - m["baseline_accuracy"]
-            line += (f" Trained alone (run {m['baseline_run_id']}) it scored "
-                     f"{percent(m['baseline_accuracy'])}: the teacher "
-                     f"{'added' if diff >= 0 else 'cost'} {points(diff)}.")
-        elif twin is None:
-            line += " Its twin trained without the teacher has not finished yet."
-        out.append(line)
-    if "early_stopping" in techniques and "best_epoch" in m:
-        stopped = m.get("stopped_epoch")
-        if stopped:
-            out.append(f"Early stopping ended training at epoch {stopped} of {config.epochs} "
-                       f"and went back to the weights of epoch {m['best_epoch']}, saving "
-                       f"{config.epochs - stopped} epochs.")
-        else:
-            out.append("Early stopping never triggered: validation loss kept improving; the "
-                       f"weights of epoch {m['best_epoch']} were kept.")
-    if mp := m.get("mixed_precision"):
-        out.append(f"It trained in {mp['dtype']} mixed precision on {mp['device']}: 16-bit "
-                   "arithmetic with 32-bit weights, which mostly buys speed.")
-    if "final_lr" in m:
-        out.append(f"The learning rate was lowered smoothly from {config.lr:g} to "
-                   f"{m['final_lr']:.1g} by the last step.")
-    if "mean_abs_weight" in m:
-        out.append(f"Weight decay pulled the weights towards zero: their average size is "
-                   f"{m['mean_abs_weight']:.3f}.")
-    return out
+def technique_lines(run, baseline=None, told: Sequence[str] = ()) -> list[str]:
+    """Each switched-on technique's own sentences, in the order of the loop (`told`: the
+    techniques whose gain the comparison with the baseline already stated)."""
+    return [line for cls in all_techniques() if cls.name in run.config.techniques
+            for line in cls.story(run, baseline, cls.name in told)]
 
 
 def story(run, epochs: Sequence[dict] = (), baseline=None,
@@ -233,14 +162,17 @@ def story(run, epochs: Sequence[dict] = (), baseline=None,
         out.append(f"It trained on only {run.config.train_fraction:.0%} of the training "
                    "examples.")
     out += fit(epochs, run.config.techniques)
-    dp_told = False
+    told: list[str] = []
     extra = [t for t in run.config.techniques if baseline is not None
              and t not in baseline.config.techniques]
-    if extra and not set(extra) <= set(AFTER_TRAINING_ONLY):
+    # A technique applied to a copy after training (quantization) leaves the run's own
+    # accuracy its baseline's: comparing would say nothing; its own sentence tells it all.
+    if extra and set(extra) - set(_with("after_training_only", extra)):
         compared, _, extra = _comparison(run, baseline, epochs, baseline_epochs)
         out += compared
-        dp_told = extra == ["dp"]
-    out += technique_lines(run, baseline, dp_told)
+        if len(extra) == 1 and TECHNIQUES.get(extra[0]).bought(run.metrics):
+            told = extra
+    out += technique_lines(run, baseline, told)
     return out
 
 

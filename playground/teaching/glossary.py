@@ -2,22 +2,17 @@
 
 The Learn page shows it with one anchor per term; every control's help text ends with the
 term's one-line meaning and a link to it (`glossary_help`), so nobody has to leave the page
-to understand a knob.
+to understand a knob. The words of the techniques come with the techniques (their `terms`,
+in their own files); the rest are here.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from functools import cache
 
+from playground.common.content import Term
+from playground.training.techniques import all_techniques, technique_class
 
-@dataclass(frozen=True)
-class Term:
-    key: str  # the anchor: /learn#glossary-<key>
-    name: str
-    short: str  # one sentence, shown in help tooltips
-    more: str = ""  # a few more sentences, shown on the Learn page
-
-
-TERMS: tuple[Term, ...] = (
+GENERAL: tuple[Term, ...] = (
     # -- results --------------------------------------------------------------------------
     Term("accuracy", "Accuracy",
          "The share of test examples the model got right.",
@@ -106,82 +101,6 @@ TERMS: tuple[Term, ...] = (
     Term("train_fraction", "Share of training data",
          "Train on only part of the training examples to see what scarce data does; the "
          "validation and test data stay whole so scores remain comparable."),
-    # -- techniques -------------------------------------------------------------------------
-    Term("dropout", "Dropout",
-         "While training, randomly switches off a share of the neurons at every step, so the "
-         "model can't lean on any single one.",
-         "It usually narrows the gap between training and test accuracy. Too much slows "
-         "learning down. Nothing is switched off when the model is used."),
-    Term("augmentation", "Data augmentation",
-         "Training on slightly changed copies of the examples (a digit turned a little, a "
-         "measurement with some noise), so the model learns what matters.",
-         "It helps most when data is scarce. For tables the playground adds noise and mixup "
-         "(blending two examples and their labels)."),
-    Term("weight_decay", "Weight decay (L2)",
-         "A small pull of every weight towards zero at every step, which favours simpler "
-         "models."),
-    Term("early_stopping", "Early stopping",
-         "Stop training once the validation loss has not improved for a few epochs, and keep "
-         "the best weights seen.",
-         "It saves time and stops the model before it starts memorising."),
-    Term("lr_schedule", "Learning-rate schedule",
-         "Changing the learning rate while training: here big steps first, then smaller ones "
-         "(a cosine curve) to settle precisely."),
-    Term("pruning", "Pruning",
-         "Setting the smallest weights to exactly zero after training, then optionally "
-         "training a little more to win back accuracy.",
-         "Zeros compress well and special hardware can skip them, so pruned models can be "
-         "smaller and faster; the dense file saved here keeps its size."),
-    Term("sparsity", "Sparsity",
-         "The share of weights that are exactly zero."),
-    Term("quantization", "Quantization",
-         "Storing a trained model's numbers with fewer bits, e.g. 8-bit whole numbers instead "
-         "of 32-bit decimals: smaller, often faster, sometimes a little less accurate.",
-         "int8 keeps 256 levels per weight (about 4× smaller than float32); half precision "
-         "(fp16 / bf16) keeps 16 bits. The run card shows size, speed and accuracy before "
-         "and after, and how many predictions changed."),
-    Term("int8", "int8",
-         "Whole numbers from -128 to 127: one byte per number instead of four."),
-    Term("half_precision", "Half precision (fp16, bf16)",
-         "16-bit decimal numbers: half the size of the usual 32-bit ones; fast on GPUs."),
-    Term("mixed_precision", "Mixed precision",
-         "Training with 16-bit numbers for most of the arithmetic while the weights stay "
-         "32-bit: faster and lighter on a GPU, usually with the same accuracy.",
-         "fp16 has a narrow range, so the loss is scaled up before the gradients are "
-         "computed (loss scaling) to keep small values from vanishing; bf16 keeps 32-bit's "
-         "range and needs no scaling."),
-    Term("distillation", "Knowledge distillation",
-         "A small 'student' model learns from a bigger 'teacher' model's answers, including "
-         "how sure the teacher was about each class, not only from the labels.",
-         "The teacher's doubts (this 4 looks a bit like a 9) carry information the labels "
-         "lack, so students often beat the same small model trained alone. The run card "
-         "compares the student with that twin."),
-    Term("temperature", "Temperature (distillation)",
-         "Softens the teacher's answers so the runner-up classes show: higher shows more of "
-         "them."),
-    Term("differential_privacy", "Differential privacy (DP-SGD)",
-         "Training so that the model reveals almost nothing about any one person in the "
-         "data: each example's influence is capped and random noise hides the rest.",
-         "DP-SGD clips every example's gradient to a maximum size and adds Gaussian noise to "
-         "each step. Opacus does the work here and counts the privacy spent. Privacy usually "
-         "costs some accuracy and time."),
-    Term("epsilon", "ε (epsilon, privacy budget)",
-         "How much the model may reveal about any one person: smaller is more private.",
-         "Formally, whether or not one person's data was used changes the chance of any "
-         "outcome by at most a factor of e^ε (plus δ). Below 1 is strong, 1–10 is the usual "
-         "range in practice, above 10 is loose. It grows with every epoch trained."),
-    Term("delta", "δ (delta)",
-         "The small chance that the ε guarantee does not hold; it should be well below one "
-         "divided by the number of people in the data."),
-    Term("clipping", "Clipping (max gradient norm)",
-         "The cap on how much any single example may move the model in one step; the noise "
-         "is scaled to it."),
-    Term("noise_multiplier", "Noise multiplier",
-         "How much random noise DP-SGD adds, relative to the clipping cap: more noise, "
-         "smaller ε, usually lower accuracy."),
-    Term("accountant", "Privacy accountant",
-         "The bookkeeping that turns noise, batch size and steps into ε (Opacus' PRV or RDP "
-         "accountant)."),
     # -- explanations -----------------------------------------------------------------------
     Term("lime", "LIME",
          "Explains one prediction by nudging the input many times and fitting a simple model "
@@ -216,35 +135,41 @@ TERMS: tuple[Term, ...] = (
          "ignore; watch macro F1 and the confusion matrix."),
 )
 
-_BY_KEY = {t.key: t for t in TERMS}
+def terms() -> tuple[Term, ...]:
+    """Every term: the general ones, then each technique's, in the order of the loop."""
+    return GENERAL + tuple(t for cls in all_techniques() for t in cls.terms)
 
-# Which term explains which control (run settings and technique switches).
+
+@cache
+def _by_key(techniques: int) -> dict[str, Term]:  # (cached per number of techniques)
+    return {t.key: t for t in terms()}
+
+
+# Which term explains which control of a run's settings (technique switches: the technique's
+# first term, or its setting's own).
 CONTROL_TERMS = {
     "dataset": "dataset", "model": "model", "epochs": "epoch", "lr": "learning_rate",
     "batch_size": "batch_size", "seed": "seed", "width": "width_depth",
     "depth": "width_depth", "noise": "noise_data", "train_fraction": "train_fraction",
     "target": "target",
 }
-TECHNIQUE_TERMS = {
-    "dropout": "dropout", "augmentation": "augmentation", "weight_decay": "weight_decay",
-    "early_stopping": "early_stopping", "lr_schedule": "lr_schedule", "pruning": "pruning",
-    "quantization": "quantization", "distillation": "distillation",
-    "dp": "differential_privacy", "mixed_precision": "mixed_precision",
-}
-PARAM_TERMS = {
-    ("dp", "noise_multiplier"): "noise_multiplier", ("dp", "max_grad_norm"): "clipping",
-    ("dp", "target_epsilon"): "epsilon", ("dp", "delta"): "delta",
-    ("dp", "accountant"): "accountant", ("distillation", "temperature"): "temperature",
-    ("pruning", "amount"): "sparsity", ("quantization", "mode"): "int8",
-    ("mixed_precision", "dtype"): "half_precision",
-}
+
+
+def technique_term(technique: str, param: str | None = None) -> str | None:
+    """The glossary key that explains a technique's switch or one of its settings."""
+    cls = technique_class(technique)
+    setting = next((p for p in cls.params if p.name == param), None)
+    if setting is not None and setting.term:
+        return setting.term
+    return cls.terms[0].key if cls.terms else None
 
 
 def term(key: str) -> Term:
     try:
-        return _BY_KEY[key]
+        return _by_key(len(all_techniques()))[key]
     except KeyError:
-        raise KeyError(f"no glossary term {key!r}; known: {', '.join(_BY_KEY)}") from None
+        raise KeyError(f"no glossary term {key!r}; known: "
+                       f"{', '.join(t.key for t in terms())}") from None
 
 
 def anchor(key: str) -> str:
@@ -270,5 +195,4 @@ def control_help(control: str, text: str) -> str:
 
 
 def technique_help(technique: str, text: str, param: str | None = None) -> str:
-    key = PARAM_TERMS.get((technique, param)) or TECHNIQUE_TERMS.get(technique)
-    return glossary_help(text, key)
+    return glossary_help(text, technique_term(technique, param))

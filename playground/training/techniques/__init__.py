@@ -1,31 +1,34 @@
-"""Techniques are plug-ins: one module each, registered by name.
+"""Techniques are plug-ins: one module each in this folder, registered by name.
 
-The UI and the CLI build their switches from this registry, so adding a technique is adding
-one module. This module is the catalog: looking techniques up, validating their settings,
-and building the switched-on ones for a run.
+Adding a technique is adding one module here: it is imported (and so registered) with this
+package, and everything that lists techniques (the Train switches, the CLI's flags, links,
+sweeps, the glossary, Learn, run stories and cards, the queue) loops over the registry.
+This module is the catalog: looking techniques up, validating their settings, and building
+the switched-on ones for a run, in the order their hooks run.
 """
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from dataclasses import dataclass, field
 from typing import Any
 
-# Import the plug-ins so they register themselves (order = order of hooks).
-from playground.training.techniques import (  # noqa: F401
-    augmentation,
-    distillation,
-    dp,
-    dropout,
-    early_stopping,
-    lr_schedule,
-    mixed_precision,
-    pruning,
-    quantization,
-    weight_decay,
+from playground.training.techniques.base import (
+    TECHNIQUES,
+    Param,
+    Technique,
+    in_order,
+    register,
 )
-from playground.training.techniques.base import TECHNIQUES, Param, Technique, register
 
 __all__ = ["TECHNIQUES", "Param", "Technique", "Validated", "all_techniques", "build",
            "register", "technique_class", "validate"]
+
+# Every module in this folder is a plug-in (or a helper one of them imports): importing them
+# registers the techniques.
+for _module in pkgutil.iter_modules(__path__):
+    if _module.name != "base":
+        importlib.import_module(f"{__name__}.{_module.name}")
 
 
 def technique_class(name: str) -> type[Technique]:
@@ -33,7 +36,8 @@ def technique_class(name: str) -> type[Technique]:
 
 
 def all_techniques() -> list[type[Technique]]:
-    return [TECHNIQUES.get(n) for n in TECHNIQUES.names()]
+    """Every technique, in the order their hooks run."""
+    return in_order()
 
 
 @dataclass
@@ -78,8 +82,7 @@ def validate(techniques: dict[str, dict[str, Any]], dataset_kind: str) -> Valida
 
 
 def build(settings: dict[str, dict[str, Any]]) -> list[Technique]:
-    """The switched-on techniques in registration order, which is the order of their hooks
+    """The switched-on techniques in the order their hooks run, each declared by its `order`
     (not the order the user listed them: e.g. early stopping must restore the best weights
     before pruning zeroes some of them)."""
-    return [TECHNIQUES.get(name)(**settings[name]) for name in TECHNIQUES.names()
-            if name in settings]
+    return [cls(**settings[cls.name]) for cls in in_order() if cls.name in settings]

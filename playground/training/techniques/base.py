@@ -1,14 +1,19 @@
-"""What a technique plug-in is: its parameters, its hooks in the training loop, the registry.
+"""What a technique plug-in is: everything about one technique, in its one file.
 
-A technique declares its parameters (with ranges and defaults), what it conflicts with,
-the dataset kinds it suits, and implements only the training-loop hooks it needs (the
-shape of Lightning/fastai callbacks).
+A technique declares its parameters (with ranges, defaults, glossary terms and values worth
+sweeping), its place in the training loop (`order`), what it conflicts with and the dataset
+kinds it suits; it implements only the loop hooks it needs (the shape of Lightning/fastai
+callbacks). It also brings what people read about it: its glossary terms, its lesson, the
+sentences it adds to a run's story and the section it adds to the run card, and what it
+queues with a run. Everything that lists techniques loops over this registry.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
+from playground.common.content import Lesson, Section, Term
 from playground.common.registry import Registry
 
 if TYPE_CHECKING:
@@ -27,6 +32,8 @@ class Param:
     choices: tuple[Any, ...] | None = None
     flag: str | None = None  # CLI flag that sets this parameter
     pick_run: bool = False  # the value is the id of a finished run (UI offers a list)
+    term: str | None = None  # the glossary term that explains it (else the technique's)
+    sweep: str = ""  # values worth trying first in a sweep, e.g. "0, 0.2, 0.5"
 
     def check(self, technique: str, value: Any) -> tuple[Any, str | None]:
         """Coerce and range-check one value; return (value, problem or None)."""
@@ -49,24 +56,56 @@ class Param:
 
 
 class Technique:
-    """Base class. Constructors store settings; the hooks do the work."""
+    """Base class. Constructors store settings (in `self.s`, apart from run state); the
+    hooks do the work."""
 
     name: str = ""
     title: str = ""
+    short_title: str = ""  # in a sentence: "privacy noise" (default: the title, lower case)
     description: str = ""
+    order: int = 0  # hooks run in ascending order; each technique has its own (see register)
     params: tuple[Param, ...] = ()
     conflicts: tuple[str, ...] = ()
     kinds: tuple[str, ...] = ("image", "tabular", "points")
-    measures: tuple[str, ...] = ()
+    # -- what people read about it ---------------------------------------------------------
+    terms: tuple[Term, ...] = ()  # its glossary entries; the first explains the switch
+    lesson: Lesson | None = None  # the Learn page's entry and its "try it" preset
+    harder_batches: bool = False  # makes training batches harder on purpose (so training
+    # accuracy trailing validation accuracy is no alarm)
+    regularises: bool = False  # meant to narrow the gap between training and validation
+    after_training_only: bool = False  # changes a copy after training: no baseline story
 
     def __init__(self, **settings: Any):
         self.settings = settings
+        self.s = SimpleNamespace(**settings)  # the settings; run state lives on self
 
-    def __getattr__(self, name: str) -> Any:
-        settings = self.__dict__.get("settings", {})
-        if name in settings:
-            return settings[name]
-        raise AttributeError(name)
+    @classmethod
+    def words(cls) -> str:
+        """Its name inside a sentence."""
+        return cls.short_title or cls.title.lower()
+
+    @classmethod
+    def story(cls, run, baseline=None, told: bool = False) -> list[str]:
+        """Sentences it adds to a finished run's story (`told`: the comparison with the
+        baseline already said what it bought)."""
+        return []
+
+    @classmethod
+    def bought(cls, metrics: dict[str, Any]) -> str | None:
+        """What it bought, when it is the one difference from the baseline: finishes the
+        sentence "… cost 2.1 points of accuracy (…) and bought ___."."""
+        return None
+
+    @classmethod
+    def result(cls, run) -> Section | None:
+        """Its section on a finished run's card: what it bought and cost."""
+        return None
+
+    @classmethod
+    def try_it(cls, finished_runs) -> tuple[dict[str, Any], str] | None:
+        """A preset other than its lesson's (values, note), e.g. one that needs a finished
+        run; None: the lesson's `try_values`."""
+        return None
 
     @classmethod
     def unavailable(cls) -> str | None:
@@ -122,5 +161,16 @@ TECHNIQUES: Registry[type[Technique]] = Registry("technique")
 
 
 def register(cls: type[Technique]) -> type[Technique]:
+    """Add a plug-in. Its `order` decides when its hooks run and must be its own: an order
+    that two plug-ins share would leave the sequence to chance (import order)."""
+    taken = {TECHNIQUES.get(n).order: n for n in TECHNIQUES.names()}
+    if cls.order <= 0 or cls.order in taken:
+        raise ValueError(f"technique {cls.name!r}: give it an order above 0 that no other "
+                         f"technique has (taken: {sorted(taken)})")
     TECHNIQUES.register(cls.name)(cls)
     return cls
+
+
+def in_order() -> list[type[Technique]]:
+    """Every technique in the order their hooks run."""
+    return sorted((TECHNIQUES.get(n) for n in TECHNIQUES.names()), key=lambda c: c.order)

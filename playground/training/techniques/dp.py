@@ -13,6 +13,7 @@ from functools import lru_cache
 
 import torch
 
+from playground.common.content import Lesson, Section, Term, Tile
 from playground.training.techniques.base import Param, Technique, register
 from playground.training.techniques.dp_clipping import BookKeepingClipper, unsupported_layers
 
@@ -177,19 +178,22 @@ class DPNoise(Technique):
                    "(clipping) and random noise hides what is left. The privacy budget ε says "
                    "how much the model can reveal about any one person: smaller is more "
                    "private. Privacy usually costs some accuracy and time.")
+    order = 30  # when its hooks run
+    short_title = "privacy noise"
+    harder_batches = True
     params = (
         Param("noise_multiplier", 1.0, "Noise relative to the clipping norm (more noise, "
-              "smaller ε).", 0.1, 20.0, flag="--dp-noise"),
+              "smaller ε).", 0.1, 20.0, flag="--dp-noise", term="noise_multiplier",
+              sweep="0, 0.5, 1, 2"),
         Param("max_grad_norm", 1.0, "Cap on each example's gradient size.", 0.01, 100.0,
-              flag="--dp-clip"),
+              flag="--dp-clip", term="clipping", sweep="0.1, 1, 10"),
         Param("target_epsilon", 0.0, "If above 0, choose the noise to end at this ε instead.",
-              0.0, 100.0, flag="--dp-epsilon"),
+              0.0, 100.0, flag="--dp-epsilon", term="epsilon", sweep="1, 3, 10"),
         Param("delta", 0.0, "Chance the guarantee fails; 0 means 1 / training examples.",
-              0.0, 0.1, flag="--dp-delta"),
+              0.0, 0.1, flag="--dp-delta", term="delta"),
         Param("accountant", "prv", "How ε is counted (Opacus accountant).",
-              choices=("prv", "rdp"), flag="--dp-accountant"),
+              choices=("prv", "rdp"), flag="--dp-accountant", term="accountant"),
     )
-    measures = ("epsilon", "delta", "layers changed for DP")
 
     def on_model(self, ctx) -> None:
         from opacus.validators import ModuleValidator
@@ -207,16 +211,16 @@ class DPNoise(Technique):
 
 
         _memoize_rdp()
-        self.delta_used = self.delta or 1.0 / ctx.n
+        self.delta_used = self.s.delta or 1.0 / ctx.n
         indices = torch.utils.data.TensorDataset(torch.arange(ctx.n))
         plain_loader = torch.utils.data.DataLoader(indices, batch_size=ctx.bs)
         self.sample_rate = 1 / len(plain_loader)  # as Opacus' DPDataLoader sets it
-        self.sigma = self.noise_multiplier
-        if self.target_epsilon > 0:  # what make_private_with_epsilon does
+        self.sigma = self.s.noise_multiplier
+        if self.s.target_epsilon > 0:  # what make_private_with_epsilon does
             self.sigma = get_noise_multiplier(
-                target_epsilon=self.target_epsilon, target_delta=self.delta_used,
+                target_epsilon=self.s.target_epsilon, target_delta=self.delta_used,
                 sample_rate=self.sample_rate, epochs=ctx.config.epochs,
-                accountant=self.accountant)
+                accountant=self.s.accountant)
         if unsupported_layers(ctx.model):
             self._opacus(ctx, plain_loader)
         else:
@@ -229,9 +233,9 @@ class DPNoise(Technique):
 
 
         self.clipping = "book-keeping"
-        self.counter = create_accountant(self.accountant)
+        self.counter = create_accountant(self.s.accountant)
         self.clipper = BookKeepingClipper(
-            ctx.model, self.max_grad_norm, self.sigma,
+            ctx.model, self.s.max_grad_norm, self.sigma,
             # As Opacus' DPOptimizer; at least 1, where batch size 1 would round it to 0.
             expected_batch_size=max(1, int(ctx.n * self.sample_rate)), seed=ctx.config.seed)
 
@@ -257,13 +261,13 @@ class DPNoise(Technique):
         others_shape_loss = any(_shapes_loss(t) for t in ctx.techniques if t is not self)
         self.clipping = "hooks" if others_shape_loss else "ghost"
         common = dict(module=ctx.model, optimizer=ctx.optimizer, data_loader=loader,
-                      max_grad_norm=self.max_grad_norm, grad_sample_mode=self.clipping,
+                      max_grad_norm=self.s.max_grad_norm, grad_sample_mode=self.clipping,
                       noise_multiplier=self.sigma)
         if self.clipping == "ghost":
             common["criterion"] = torch.nn.CrossEntropyLoss()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # secure-RNG advice for research use
-            engine = PrivacyEngine(accountant=self.accountant)
+            engine = PrivacyEngine(accountant=self.s.accountant)
             made = engine.make_private(**common)
         model, optimizer, loader = made[0], made[1], made[-1]
         self.criterion = made[2] if self.clipping == "ghost" else None
@@ -285,14 +289,14 @@ class DPNoise(Technique):
         try:
             for k in range(1, epochs + 1):
                 steps = k * steps_per_epoch
-                self._planned[steps] = plan_epsilon(self.accountant, self.sigma,
+                self._planned[steps] = plan_epsilon(self.s.accountant, self.sigma,
                                                     self.sample_rate, steps, self.delta_used)
         except Exception:  # no helper process here: each epoch asks the accountant itself
             self._planned = {}
         _OWED.extend(self._planned.values())
 
     def _epsilon_after(self, steps: int) -> float:
-        return epsilon_after(self.accountant, self.sigma, self.sample_rate, steps,
+        return epsilon_after(self.s.accountant, self.sigma, self.sample_rate, steps,
                              self.delta_used)
 
     def loss(self, ctx, logits, xb, yb, loss):
@@ -327,7 +331,7 @@ class DPNoise(Technique):
                 continue
             try:  # what the run's own accountant says
                 values["epsilon"] = planned.result(timeout=HELPER_PATIENCE_S)
-                _KNOWN[(self.accountant, self.sigma, self.sample_rate, steps,
+                _KNOWN[(self.s.accountant, self.sigma, self.sample_rate, steps,
                         self.delta_used)] = values["epsilon"]  # for finalize, no race
             except Exception:  # the helper died or hangs: ask here, and fork a new one
                 retire_helper()
@@ -351,6 +355,80 @@ class DPNoise(Technique):
         metrics.update({
             "epsilon": eps, "delta": self.delta_used, "noise_multiplier": self.sigma,
             "sample_rate": self.sample_rate, "dp_steps": ctx.step,
-            "accountant": self.accountant, "epsilon_meaning": epsilon_meaning(eps),
+            "accountant": self.s.accountant, "epsilon_meaning": epsilon_meaning(eps),
             "dp_layer_changes": self.changes, "dp_clipping": self.clipping,
         })
+
+    terms = (
+        Term("differential_privacy", "Differential privacy (DP-SGD)",
+             "Training so that the model reveals almost nothing about any one person in the "
+             "data: each example's influence is capped and random noise hides the rest.",
+             "DP-SGD clips every example's gradient to a maximum size and adds Gaussian noise "
+             "to each step. Opacus does the work here and counts the privacy spent. Privacy "
+             "usually costs some accuracy and time."),
+        Term("epsilon", "ε (epsilon, privacy budget)",
+             "How much the model may reveal about any one person: smaller is more private.",
+             "Formally, whether or not one person's data was used changes the chance of any "
+             "outcome by at most a factor of e^ε (plus δ). Below 1 is strong, 1–10 is the "
+             "usual range in practice, above 10 is loose. It grows with every epoch trained."),
+        Term("delta", "δ (delta)",
+             "The small chance that the ε guarantee does not hold; it should be well below "
+             "one divided by the number of people in the data."),
+        Term("clipping", "Clipping (max gradient norm)",
+             "The cap on how much any single example may move the model in one step; the "
+             "noise is scaled to it."),
+        Term("noise_multiplier", "Noise multiplier",
+             "How much random noise DP-SGD adds, relative to the clipping cap: more noise, "
+             "smaller ε, usually lower accuracy."),
+        Term("accountant", "Privacy accountant",
+             "The bookkeeping that turns noise, batch size and steps into ε (Opacus' PRV or "
+             "RDP accountant)."),
+    )
+    lesson = Lesson(
+        "Trains with differential privacy: each example's influence is capped and random "
+        "noise hides what is left, so the model reveals almost nothing about any one person.",
+        "A mathematical privacy guarantee, the budget ε (smaller is more private), against "
+        "accuracy and training time: the stronger the privacy, the higher the price.",
+        "A hospital, bank or consumer app learning from personal data, which must show that "
+        "no individual's records can be pulled back out of the model.",
+        {"dataset": "breast_cancer", "model": "mlp", "epochs": 10, "dp_noise": 1.0,
+         "dp_clip": 1.0},
+        "Train the same setup without privacy noise: the run card's story then says what "
+        "the privacy cost in accuracy.")
+
+    @classmethod
+    def bought(cls, metrics):
+        if "epsilon" not in metrics:
+            return None
+        return (f"a privacy budget of ε = {metrics['epsilon']:.2f} (δ = "
+                f"{metrics['delta']:.1g}), meaning "
+                f"{metrics.get('epsilon_meaning', 'see the glossary')}")
+
+    @classmethod
+    def story(cls, run, baseline=None, told=False):
+        m = run.metrics
+        out = []
+        if not told and (bought := cls.bought(m)):
+            out.append(f"Privacy noise bought {bought}.")
+        if m.get("dp_note"):
+            out.append(m["dp_note"])
+        return out
+
+    @classmethod
+    def result(cls, run):
+        m = run.metrics
+        if "epsilon" not in m:
+            return None
+        notes = (m["dp_note"],) if m.get("dp_note") else ()
+        if m.get("dp_layer_changes"):
+            notes += ("To train privately, these layers were swapped for compatible ones: "
+                      + "; ".join(m["dp_layer_changes"]),)
+        return Section(
+            tiles=(Tile("Privacy budget ε", f"{m['epsilon']:.2f}",
+                        "Differential privacy's ε, counted by Opacus' accountant "
+                        f"({m['accountant'].upper()}). Smaller means more private."),
+                   Tile("δ", f"{m['delta']:.1e}",
+                        "The small chance the ε guarantee does not hold (1 / examples)."),
+                   Tile("Noise multiplier", f"{m['noise_multiplier']:.2f}")),
+            lines=(f"ε = {m['epsilon']:.2f} means **{m['epsilon_meaning']}**.",),
+            notes=notes)
