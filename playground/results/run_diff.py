@@ -7,7 +7,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from playground.training.config import RunConfig
-from playground.training.techniques.base import TECHNIQUES
+from playground.training.techniques import TECHNIQUES, all_techniques
 
 _FIELD_WORDS = {
     "dataset": "dataset", "model": "model", "epochs": "epochs", "lr": "learning rate",
@@ -34,7 +34,8 @@ def settings(config: RunConfig, techniques: Sequence[str] = ()) -> dict[Setting,
     the registry's order; a technique in `techniques` that this run has off reads None."""
     out: dict[Setting, Any] = {(None, k): v for k, v in config.model_dump().items()
                                if k != "techniques"}
-    for tech in [t for t in TECHNIQUES.names() if t in config.techniques or t in techniques]:
+    for tech in [c.name for c in all_techniques()
+                 if c.name in config.techniques or c.name in techniques]:
         params = config.techniques.get(tech)
         names = params or {p.name: None for p in TECHNIQUES.get(tech).params}
         for param in names:
