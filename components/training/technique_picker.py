@@ -7,12 +7,10 @@ from typing import Any
 import streamlit as st
 
 from components.training.url_presets import fixed_value, hidden, locked, technique_fixed_on
-from models.base import model_info
 from playground.runs.store import Run
 from playground.teaching.glossary import technique_help
-from playground.training.techniques import all_techniques
+from playground.training.techniques import all_techniques, technique_class
 from playground.training.techniques.base import Param
-from playground.training.techniques.distillation import NEW_TEACHERS
 
 
 def _control(p: Param) -> str:
@@ -33,8 +31,7 @@ def _draw(tech: str, p: Param, runs: list[Run], dataset_kind: str, key: str, lab
           disabled: bool) -> Any:
     if p.pick_run:
         by_id = {r.id: r for r in runs}
-        fresh = {k: f"Train a teacher first: {title}" for k, (title, settings)
-                 in NEW_TEACHERS.items() if dataset_kind in model_info(settings["model"]).kinds}
+        fresh = technique_class(tech).new_run_choices(p.name, dataset_kind)
         if not by_id:
             st.caption("No finished run on this data yet: pick a new teacher below. It "
                        "trains first; the student starts when it is done.")
@@ -82,8 +79,9 @@ def technique_picker(dataset_kind: str, runs: list[Run]) -> dict[str, dict[str, 
                 st.caption(cls.description)
                 chosen[cls.name] = {p.name: _param_widget(cls.name, p, runs, dataset_kind)
                                     for p in cls.params}
-                if cls.name == "distillation" and "dp" in chosen or (
-                        cls.name == "dp" and "distillation" in chosen):
-                    st.caption("With distillation, ε covers the student's training data "
-                               "only: the teacher's data is not protected by it.")
+                for other in chosen:  # what two techniques mean together, said by either
+                    note = cls.together.get(other) or technique_class(other).together.get(
+                        cls.name)
+                    if other != cls.name and note:
+                        st.caption(note)
     return chosen

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from playground.training.techniques import TECHNIQUES
+
 
 @dataclass(frozen=True)
 class Shipped:
@@ -55,19 +57,8 @@ def switched_on(config) -> str:
     """What was switched on, in a few words: the point's label on a chart."""
     if not config.techniques:
         return "plain"
-    parts = []
-    for name, values in config.techniques.items():
-        first = next(iter(values.values()), None)
-        word = name.replace("_", " ")
-        if name == "distillation":
-            parts.append("distilled")
-        elif isinstance(first, (int, float)) and not isinstance(first, bool):
-            parts.append(f"{word} {first:g}")
-        elif first:
-            parts.append(f"{word} {first}")
-        else:
-            parts.append(word)
-    return " + ".join(parts)
+    return " + ".join(TECHNIQUES.get(name).label(values) if name in TECHNIQUES
+                      else name.replace("_", " ") for name, values in config.techniques.items())
 
 
 def run_point(run) -> RunPoint:

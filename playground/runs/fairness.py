@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # only named in annotations: the store imports this module
     from playground.runs.store import Run
 
-# The run a queued run waits for: its distillation teacher, read from the config JSON.
-_TEACHER = "json_extract(config, '$.techniques.distillation.teacher')"
-_READY = (f"(COALESCE({_TEACHER}, '') = '' OR {_TEACHER} NOT IN"
+# A queued run may wait for another (its techniques say which: a distillation student for
+# its teacher); it is ready once that run is neither queued nor training.
+_READY = ("(waits_for IS NULL OR waits_for NOT IN"
           " (SELECT id FROM runs WHERE status IN ('queued', 'running')))")
 
 # Whose turn it is: the queue is shared fairly between owners (a workshop participant is

@@ -23,6 +23,7 @@ from typing import Any, Iterator
 from playground.common.paths import default_home
 from playground.runs.fairness import _READY, SERVED_SQL, _next
 from playground.training.config import RunConfig
+from playground.training.techniques import TECHNIQUES
 
 ACTIVE = ("queued", "running")
 ENDED = ("finished", "failed", "cancelled", "interrupted")
@@ -44,7 +45,8 @@ CREATE TABLE IF NOT EXISTS runs (
     cancel_requested INTEGER NOT NULL DEFAULT 0,
     device TEXT,
     workspace TEXT,  -- workshop the run was queued in (None: none)
-    owner TEXT  -- display name of who queued it inside that workshop
+    owner TEXT,  -- display name of who queued it inside that workshop
+    waits_for TEXT  -- a run that must end before this one starts (a teacher), if any
 );
 CREATE INDEX IF NOT EXISTS runs_status ON runs(status, seq);
 CREATE TABLE IF NOT EXISTS epochs (
@@ -200,6 +202,14 @@ def _where(statuses: tuple[str, ...] | None, scope: dict[str, str | None]) -> tu
     return (f" WHERE {' AND '.join(clauses)}" if clauses else ""), args
 
 
+def _waits_for(config: RunConfig) -> str | None:
+    """The run this one must wait for, as its techniques say (a teacher to finish)."""
+    for name, settings in config.techniques.items():
+        if name in TECHNIQUES and (other := TECHNIQUES.get(name).waits_for(settings)):
+            return other
+    return None
+
+
 def pid_alive(pid: int | None) -> bool:
     if not pid:
         return False
@@ -257,6 +267,18 @@ class Store:
                     except sqlite3.OperationalError as exc:  # another process was first
                         if "duplicate column" not in str(exc):
                             raise
+            # ... and the run each waits for, which the queue reads.
+            if "waits_for" not in columns:
+                try:
+                    conn.execute("ALTER TABLE runs ADD COLUMN waits_for TEXT")
+                except sqlite3.OperationalError as exc:  # another process was first
+                    if "duplicate column" not in str(exc):
+                        raise
+                else:
+                    for row in conn.execute(
+                            "SELECT id, config FROM runs WHERE status='queued'").fetchall():
+                        conn.execute("UPDATE runs SET waits_for=? WHERE id=?",
+                                     (_waits_for(_load_config(row["config"])), row["id"]))
             # A workshop's pages list its runs (a person's, a page at a time).
             conn.execute("CREATE INDEX IF NOT EXISTS runs_scope"
                          " ON runs(workspace, owner, status, seq)")
@@ -301,9 +323,9 @@ class Store:
         with self._connect() as conn:
             conn.execute(
                 "INSERT INTO runs (id, created, status, config, worker_pid, started,"
-                " workspace, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " workspace, owner, waits_for) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (run_id, now, status, config.model_dump_json(), pid,
-                 now if status == "running" else None, workspace, owner),
+                 now if status == "running" else None, workspace, owner, _waits_for(config)),
             )
         return run_id
 

@@ -101,6 +101,29 @@ class Technique:
         """Its section on a finished run's card: what it bought and cost."""
         return None
 
+    # Said on the Train page when this technique and another are both on.
+    together: dict[str, str] = {}
+
+    @classmethod
+    def waits_for(cls, settings: dict[str, Any]) -> str | None:
+        """The id of a run a run with these settings must wait for (its teacher)."""
+        return None
+
+    @classmethod
+    def label(cls, settings: dict[str, Any]) -> str:
+        """A few words for a chart's point: "dropout 0.2"."""
+        first = next(iter(settings.values()), None)
+        word = cls.name.replace("_", " ")
+        if isinstance(first, (int, float)) and not isinstance(first, bool):
+            return f"{word} {first:g}"
+        return f"{word} {first}" if first else word
+
+    @classmethod
+    def new_run_choices(cls, param: str, dataset_kind: str) -> dict[str, str]:
+        """For a setting that names a finished run (Param.pick_run): values that queue a new
+        run instead, with their words (distillation: "train a teacher first")."""
+        return {}
+
     @classmethod
     def try_it(cls, finished_runs) -> tuple[dict[str, Any], str] | None:
         """A preset other than its lesson's (values, note), e.g. one that needs a finished

@@ -77,6 +77,22 @@ class Distillation(Technique):
     )
 
     @classmethod
+    def waits_for(cls, settings):
+        teacher = settings.get("teacher")
+        return teacher if teacher and teacher not in NEW_TEACHERS else None
+
+    @classmethod
+    def label(cls, settings):
+        return "distilled"
+
+    @classmethod
+    def new_run_choices(cls, param, dataset_kind):
+        if param != "teacher":
+            return {}
+        return {k: f"Train a teacher first: {title}" for k, (title, settings)
+                in NEW_TEACHERS.items() if dataset_kind in model_info(settings["model"]).kinds}
+
+    @classmethod
     def prerequisites(cls, config):
         teacher = config.techniques["distillation"].get("teacher")
         return [("teacher", teacher_config(config))] if teacher in NEW_TEACHERS else []

@@ -396,6 +396,9 @@ class DPNoise(Technique):
         "Train the same setup without privacy noise: the run card's story then says what "
         "the privacy cost in accuracy.")
 
+    together = {"distillation": "With distillation, ε covers the student's training data only: "
+                                "the teacher's data is not protected by it."}
+
     @classmethod
     def bought(cls, metrics):
         if "epsilon" not in metrics:
