@@ -306,7 +306,7 @@ def test_dp_clipping_equals_clipping_each_example_gradient(model, clipping, monk
                       dp_noise=1.0, device="cpu")
     ctx = TrainContext(cfg, SilentReporter(), T.build(cfg.techniques))
     dp = ctx.techniques[0]
-    dp.noise_multiplier = 0.0  # no noise: what is left is the clipped average
+    dp.s.noise_multiplier = 0.0  # no noise: what is left is the clipped average
     ctx.hook("on_model")
     reference = copy.deepcopy(ctx.model)
     xb, yb = ctx.X[:batch], ctx.y[:batch]
@@ -317,7 +317,7 @@ def test_dp_clipping_equals_clipping_each_example_gradient(model, clipping, monk
 
     per_example = vmap(grad(one_loss), in_dims=(None, 0, 0))(params, xb, yb)
     norms = torch.sqrt(sum(g.flatten(1).pow(2).sum(1) for g in per_example.values()))
-    clip = dp.settings["max_grad_norm"] = float(norms.median())  # some clipped, some not
+    clip = dp.s.max_grad_norm = float(norms.median())  # some clipped, some not
     factor = (clip / (norms + 1e-6)).clamp(max=1.0)
     assert (factor < 1).any() and (factor == 1).any()
 
@@ -516,7 +516,7 @@ def test_pruning_after_early_stopping_whatever_order_they_are_listed_in():
                              "pruning": {"amount": 0.5, "fine_tune_epochs": 2},
                              "early_stopping": {"patience": 1}})
     names = [t.name for t in T.build(config.techniques)]
-    assert names == [n for n in T.TECHNIQUES.names() if n in names]  # hooks in registry order
+    assert names == [c.name for c in T.all_techniques() if c.name in names]  # hooks in their order
     result = train(config)
     m = result.metrics
     assert m["stopped_epoch"] is not None and m["stopped_epoch"] < 40
