@@ -78,7 +78,7 @@ def test_at_temperature_one_the_step_loss_and_gradient_are_hintons_blend(teacher
     store, run_id = teacher
     ctx = _context(store, distill_from=run_id, distill_weight=0.7)
     distill = ctx.techniques[0]
-    assert distill.temperature == 1.0 and distill.fused
+    assert distill.s.temperature == 1.0 and distill.fused
     from playground.training.artifacts import load_run
 
     teacher_model = load_run(store, run_id).model
@@ -109,10 +109,10 @@ def test_with_augmentation_the_teacher_sees_the_augmented_batch(teacher):
     assert not torch.equal(xb, ctx.X[idx])
     logits = ctx.model(xb)
     with torch.no_grad():
-        expected = soft_target_loss(logits, distill.live_teacher(xb), distill.temperature)
+        expected = soft_target_loss(logits, distill.live_teacher(xb), distill.s.temperature)
     hard = F.cross_entropy(logits, yb)
     got = distill.loss(ctx, logits, xb, yb, hard)
-    blended = distill.weight * expected + (1 - distill.weight) * hard
+    blended = distill.s.weight * expected + (1 - distill.s.weight) * hard
     assert got.item() == pytest.approx(blended.item(), rel=1e-5)
 
 

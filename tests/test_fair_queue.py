@@ -223,7 +223,7 @@ def test_a_distillation_run_counts_its_twin_against_the_cap(home: Path):
     student = make_config(dataset="moons", model="mlp", epochs=3, width=8,
                           distill_from=teacher)
     submit_to_workspace(store, ws, "ana", CONFIG)
-    with pytest.raises(WorkshopError, match="it also trains the student alone"):
+    with pytest.raises(WorkshopError, match="it also trains the same model without distillation"):
         submit_to_workspace(store, ws, "ana", student)
     submit_to_workspace(store, ws, "ben", student)
     mine = owner_runs(store, "room", "ben")

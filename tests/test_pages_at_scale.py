@@ -147,11 +147,11 @@ def test_a_chart_is_not_rebuilt_when_no_new_epoch_arrived(app_home, monkeypatch)
 
 CHARTS = '''
 import streamlit as st
-from components.chart_cache import cached_chart
-from components.run_card import curves
-from playground import charts
-from playground.config import make_config
-from playground.store import Run
+from components.base.chart_cache import cached_chart
+from components.runs.run_card import curves
+from playground.results import charts
+from playground.training.config import make_config
+from playground.runs.store import Run
 epochs = [{"run_id": "r", "epoch": i, "val_accuracy": i / 10, "train_accuracy": i / 9,
            "val_loss": 1 / i, "train_loss": 1 / i} for i in range(1, 6)]
 for metric in ("accuracy", "loss"):

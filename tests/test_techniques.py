@@ -297,10 +297,10 @@ def test_dp_clipping_equals_clipping_each_example_gradient(model, clipping, monk
 
     from torch.func import functional_call, grad, vmap
 
-    from playground.training.techniques import dp_clipping
+    from playground.training.techniques import dp as dp_technique
 
     if clipping == "ghost":  # Opacus' path, which the ViT takes
-        monkeypatch.setattr(dp_clipping, "unsupported_layers", lambda model: ["forced"])
+        monkeypatch.setattr(dp_technique, "unsupported_layers", lambda model: ["forced"])
     batch = 32
     cfg = make_config(dataset="digits", model=model, width=16, epochs=1, batch_size=batch,
                       dp_noise=1.0, device="cpu")

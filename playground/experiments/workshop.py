@@ -204,18 +204,20 @@ def lesson_problems(lesson: Lesson, config: RunConfig) -> list[str]:
 
 
 def submission_problems(ws: Workspace, owner: str, config: RunConfig, active_runs: int,
-                        new_runs: int = 1, presenter: bool = False) -> list[str]:
-    """Why this person may not queue this run now (empty: they may)."""
+                        extras: tuple[str, ...] = (), presenter: bool = False) -> list[str]:
+    """Why this person may not queue this run now (empty: they may). `extras` says what
+    else queueing it brings, one phrase each (they count against the limit too)."""
     problems = lesson_problems(ws.lesson, config)
     if presenter:
         return problems
     limit = ws.limits
+    new_runs = 1 + len(extras)
     if active_runs + new_runs > limit.max_active:
         problems.append(
             f"you already have {active_runs} run{'s' * (active_runs != 1)} waiting or "
             f"training, and each person may have {limit.max_active} at once"
-            + (f" (this one queues {new_runs}: what it learns from, or the same model "
-               "trained alone to compare, trains too)" if new_runs > 1 else "")
+            + (f" (this one queues {new_runs}: it also trains {' and '.join(extras)})"
+               if extras else "")
             + "; wait for one to finish, or cancel one on the Runs page")
     size = run_size(config)
     if size > limit.max_size:
@@ -239,7 +241,7 @@ def submit_to_workspace(store: Store, ws: Workspace, owner: str, config: RunConf
     WorkshopError saying why not."""
     def admit(plan: Plan) -> list[str]:
         active = store.count_runs(ACTIVE, workspace=ws.name, owner=owner)
-        return submission_problems(ws, owner, plan.config, active, plan.size, presenter)
+        return submission_problems(ws, owner, plan.config, active, tuple(plan.extras), presenter)
 
     try:
         return submit(store, config, workspace=ws.name, owner=owner, admit=admit)

@@ -33,6 +33,7 @@ class Plan:
     first: list[tuple[str, str, RunConfig]] = field(default_factory=list)  # (technique,
     # setting, run): each run is queued first and the setting then holds its id
     alongside: list[RunConfig] = field(default_factory=list)  # queued with it, if new
+    extras: list[str] = field(default_factory=list)  # what each extra run is, in plain words
 
     @property
     def size(self) -> int:
@@ -57,12 +58,15 @@ def plan(store: Store, config: RunConfig) -> Plan:
     existing: list[RunConfig] | None = None
     for name in config.techniques:
         cls = technique_class(name)
-        out.first += [(name, setting, run) for setting, run in cls.prerequisites(config)]
+        for setting, run in cls.prerequisites(config):
+            out.first.append((name, setting, run))
+            out.extras.append(f"its {setting}, a new {run.model} trained first")
         for companion in cls.companions(config):
             if existing is None:
                 existing = [r.config for r in store.list_runs(("queued", "running", "finished"))]
             if companion not in existing and companion not in out.alongside:
                 out.alongside.append(companion)
+                out.extras.append(f"the same model without {name}, to compare")
     return out
 
 
