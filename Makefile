@@ -28,6 +28,7 @@ worker: $(VENV)/.app-installed
 test: $(VENV)/.dev-installed
 	scripts/ensure-chromium
 	$(BIN)/python -m ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.app-installed

@@ -1,12 +1,10 @@
 """Trade-off Playground: the entry point. `make run` starts it on port 8501."""
 import streamlit as st
 
-from components.shared import (
-    ensure_workers,
-    freeze_startup_objects,
-    render_sidebar,
-    run_in_shell,
-)
+from components.base.entry import run_in_shell
+from components.base.services import ensure_workers
+from components.shell.guard import freeze_startup_objects
+from components.shell.sidebar import render_sidebar
 
 st.set_page_config(page_title="Trade-off Playground", page_icon="⚖️", layout="wide")
 ensure_workers()

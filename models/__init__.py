@@ -2,58 +2,17 @@
 
 A model is built from its hyper-parameters and the data's shape; nothing is downloaded.
 """
-from __future__ import annotations
-
-from dataclasses import dataclass
-from typing import Callable
-
-from torch import nn
-
-from playground.registry import Registry
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """Everything a builder needs: the data's shape and the user's settings."""
-
-    input_shape: tuple[int, ...]  # one example, e.g. (1, 8, 8) or (30,)
-    n_classes: int
-    dropout: float = 0.0
-    width: int = 64
-    depth: int = 2
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    name: str
-    title: str
-    kinds: tuple[str, ...]  # dataset kinds it accepts: image, tabular, points
-    description: str
-    build: Callable[[ModelSpec], nn.Module]
-    uses_width_depth: bool = False
-    linear: bool = False  # draws only straight decision boundaries
-    default_lr: float = 0.01
-
-
-MODELS: Registry[ModelInfo] = Registry("model")
-
-
-def register(info: ModelInfo) -> ModelInfo:
-    MODELS.register(info.name)(info)
-    return info
-
-
-def model_info(name: str) -> ModelInfo:
-    return MODELS.get(name)
-
-
-def all_model_infos() -> list[ModelInfo]:
-    return [MODELS.get(n) for n in MODELS.names()]
-
-
-def build_model(name: str, spec: ModelSpec) -> nn.Module:
-    return MODELS.get(name).build(spec)
-
-
 # Import the families so they register themselves.
-from models import cnn, linear, mlp, vit  # noqa: E402,F401
+from models import cnn, linear, mlp, vit  # noqa: F401
+from models.base import (
+    MODELS,
+    ModelInfo,
+    ModelSpec,
+    all_model_infos,
+    build_model,
+    model_info,
+    register,
+)
+
+__all__ = ["MODELS", "ModelInfo", "ModelSpec", "all_model_infos", "build_model", "model_info",
+           "register"]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from models import ModelInfo, ModelSpec, register
+from models.base import ModelInfo, ModelSpec, register
 
 
 def build(spec: ModelSpec) -> nn.Module:

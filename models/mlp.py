@@ -5,7 +5,7 @@ import math
 
 from torch import nn
 
-from models import ModelInfo, ModelSpec, register
+from models.base import ModelInfo, ModelSpec, register
 
 
 def build(spec: ModelSpec) -> nn.Module:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from models import ModelInfo, ModelSpec, register
+from models.base import ModelInfo, ModelSpec, register
 
 
 class TinyViT(nn.Module):

@@ -3,14 +3,15 @@ from functools import partial
 
 import streamlit as st
 
-from components.chart_cache import cached_chart
-from components.comparison import comparison_table, pick_runs
-from components.confusion_diff import confusion_comparison
-from components.export_buttons import export_buttons
-from components.pareto_view import pareto_section
-from components.shared import app_shell_guard, get_store
-from components.what_changed import what_changed
-from playground import charts
+from components.base.chart_cache import cached_chart
+from components.base.services import get_store
+from components.results.comparison import comparison_table, pick_runs
+from components.results.confusion_diff import confusion_comparison
+from components.results.export_buttons import export_buttons
+from components.results.pareto_view import pareto_section
+from components.results.what_changed import what_changed
+from components.shell.guard import app_shell_guard
+from playground.results import charts
 
 app_shell_guard()
 

@@ -1,15 +1,12 @@
 """Explain: one input, explained by several methods, for 1-4 runs side by side."""
 import streamlit as st
 
-from components.explain_grid import FLOAT_FOR_GRADIENTS, explanation_grid, plan, replan_if_asked
-from components.explain_input import pick_input
-from components.explain_insights import (
-    SANITY,
-    agreement_section,
-    overall_section,
-    sanity_section,
-)
-from components.explain_pick import (
+from components.base.polling import end_polling, live_fragment
+from components.base.services import get_store
+from components.explain.grid import FLOAT_FOR_GRADIENTS, explanation_grid, plan, replan_if_asked
+from components.explain.inputs import pick_input
+from components.explain.insights import SANITY, agreement_section, overall_section, sanity_section
+from components.explain.pick import (
     get_runner,
     loadable,
     make_rows,
@@ -17,7 +14,7 @@ from components.explain_pick import (
     pick_runs,
     pick_target,
 )
-from components.shared import app_shell_guard, end_polling, get_store, live_fragment
+from components.shell.guard import app_shell_guard
 
 app_shell_guard()
 

@@ -2,9 +2,10 @@
 the next steps are one click away."""
 import streamlit as st
 
-from components.shared import app_shell_guard, get_store
-from components.story_view import story_live
-from playground import stories as S
+from components.base.services import get_store
+from components.experiments.story_view import story_live
+from components.shell.guard import app_shell_guard
+from playground.experiments import stories as S
 
 app_shell_guard()
 store = get_store()

@@ -1,9 +1,10 @@
 """Learn: each technique in plain words with a ready setup to try, then the glossary."""
 import streamlit as st
 
-from components.glossary_learn import glossary_section, lesson_card
-from components.shared import app_shell_guard, get_store
-from playground import learn
+from components.base.services import get_store
+from components.shell.guard import app_shell_guard
+from components.teaching.glossary_learn import glossary_section, lesson_card
+from playground.teaching import lessons as learn
 
 app_shell_guard()
 

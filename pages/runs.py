@@ -1,8 +1,9 @@
 """Runs: what is training and waiting, live; what has ended, a page at a time."""
 import streamlit as st
 
-from components.run_list import ended_runs, live_runs, pick_scope
-from components.shared import app_shell_guard, get_store
+from components.base.services import get_store
+from components.runs.run_list import ended_runs, live_runs, pick_scope
+from components.shell.guard import app_shell_guard
 
 app_shell_guard()
 

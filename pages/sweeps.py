@@ -1,8 +1,9 @@
 """Sweeps: one setting varied over several values; the trade-off curve as runs finish."""
 import streamlit as st
 
-from components.shared import app_shell_guard, get_store
-from components.sweep_view import pick_sweep, sweep_view
+from components.base.services import get_store
+from components.experiments.sweep_view import pick_sweep, sweep_view
+from components.shell.guard import app_shell_guard
 
 app_shell_guard()
 

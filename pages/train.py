@@ -1,13 +1,20 @@
 """Train: pick data, a model and settings; queue a run that trains in the background."""
 import streamlit as st
 
-from components.dataset_preview import dataset_preview
-from components.run_settings import run_settings
-from components.shared import app_shell_guard, get_store
-from components.sweep_control import sweep_control
-from components.url_presets import lesson_note, share_box, show_problems, sync_url, take_presets
-from components.workshop_session import submit_from_session
-from playground.config import ConfigError, make_config
+from components.base.services import get_store
+from components.data.dataset_preview import dataset_preview
+from components.experiments.sweep_control import sweep_control
+from components.experiments.workshop_session import submit_from_session
+from components.shell.guard import app_shell_guard
+from components.training.run_settings import run_settings
+from components.training.url_presets import (
+    lesson_note,
+    share_box,
+    show_problems,
+    sync_url,
+    take_presets,
+)
+from playground.training.config import ConfigError, make_config
 
 app_shell_guard()
 

@@ -2,18 +2,13 @@
 everyone trains and sees the shared leaderboards and their place in the queue."""
 import streamlit as st
 
-from components.shared import (
-    any_active,
-    app_shell_guard,
-    end_polling,
-    get_store,
-    live_fragment,
-    live_snapshot,
-)
-from components.workshop_board import leaderboard, my_runs
-from components.workshop_presenter import presenter_controls
-from components.workshop_session import KEY, USER, WS, current, leave
-from playground.workshop import (
+from components.base.polling import end_polling, live_fragment
+from components.base.services import any_active, get_store, live_snapshot
+from components.experiments.workshop_board import leaderboard, my_runs
+from components.experiments.workshop_presenter import presenter_controls
+from components.experiments.workshop_session import KEY, USER, WS, current, leave
+from components.shell.guard import app_shell_guard
+from playground.experiments.workshop import (
     WorkshopError,
     clean_display_name,
     clean_name,

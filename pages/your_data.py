@@ -1,9 +1,10 @@
 """Your data: upload a CSV or a ZIP of pictures, see what was found, then train on it."""
 import streamlit as st
 
-from components.shared import app_shell_guard, get_store
-from components.upload_form import upload_form, upload_preview
-from components.upload_list import save_button, uploaded_list
+from components.base.services import get_store
+from components.data.upload_form import upload_form, upload_preview
+from components.data.upload_list import save_button, uploaded_list
+from components.shell.guard import app_shell_guard
 
 app_shell_guard()
 

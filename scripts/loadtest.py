@@ -355,8 +355,8 @@ async def quiet_watch(server: Server, people: list[Person], epochs: int) -> dict
     fall behind on drawing, which says nothing about the server."""
     from playwright.async_api import async_playwright, expect
 
-    from playground.config import make_config
-    from playground.store import Store
+    from playground.runs.store import Store
+    from playground.training.config import make_config
 
     store = Store(server.home)
     # Small batches make it long enough to outlast the measurement (it is stopped after).
@@ -500,10 +500,10 @@ async def page_timings(url: str, home: Path, rounds: int = 3) -> dict[str, list[
 def pages_phase(work: Path, finished: int, training: int) -> dict:
     """A store with `finished` runs (tests/many_runs.py: real runs and copies of them)
     and `training` runs really training in as many workers."""
-    from playground.config import make_config
-    from playground.store import Store
-    from playground.sweep import Sweep, SweepRun, _write
-    from playground.workshop import open_workspace
+    from playground.experiments.sweeps import Sweep, SweepRun, _write
+    from playground.experiments.workshop import open_workspace
+    from playground.runs.store import Store
+    from playground.training.config import make_config
     from tests.many_runs import fill
 
     home = work / "crowded"

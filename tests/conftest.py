@@ -27,7 +27,7 @@ def app_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("PLAYGROUND_HOME", str(path))
     monkeypatch.setenv("PLAYGROUND_WORKERS", "0")
     yield path
-    from components import shared
+    from components.base import services as shared
 
     if (path / "runs.sqlite").exists():
         shared._supervisor(str(path.resolve())).stop()

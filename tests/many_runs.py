@@ -13,9 +13,9 @@ import shutil
 import time
 import uuid
 
-from playground.config import make_config
-from playground.store import Store
-from playground.worker import execute
+from playground.runs.store import Store
+from playground.runs.worker import execute
+from playground.training.config import make_config
 
 SOURCES = (
     dict(dataset="digits", model="mlp", epochs=2, width=16),

@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 import time
 
-from playground.config import make_config
-from playground.store import Store
-from playground.worker import execute
+from playground.runs.store import Store
+from playground.runs.worker import execute
+from playground.training.config import make_config
 from tests.test_browser import ARTIFACTS, app_url, page  # noqa: F401
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from playground.store import Store
+from playground.runs.store import Store
 from tests.test_browser import (  # noqa: F401
     ARTIFACTS,
     CHROMIUM,

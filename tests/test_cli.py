@@ -13,8 +13,8 @@ from safetensors.numpy import load_file
 from sklearn.metrics import accuracy_score, f1_score
 from sklearn.metrics import confusion_matrix as sk_confusion_matrix
 
-from playground.store import Store
-from playground.training import PREDICTIONS_FILE, WEIGHTS_FILE
+from playground.common.paths import PREDICTIONS_FILE, WEIGHTS_FILE
+from playground.runs.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -160,8 +160,8 @@ def test_runs_json_of_an_empty_home_is_an_empty_list(tmp_path: Path):
 
 
 def test_every_setting_and_technique_has_a_train_flag():
-    from playground.cli import build_parser
-    from playground.config import RunConfig, shorthands
+    from playground.cli.main import build_parser
+    from playground.training.config import RunConfig, shorthands
 
     train = next(a for a in build_parser()._subparsers._group_actions[0].choices.items()
                  if a[0] == "train")[1]

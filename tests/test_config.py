@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from models import MODELS, all_model_infos, model_info
-from playground.config import ConfigError, RunConfig, config_from_json, make_config
-from playground.datasets import DATASETS, all_dataset_infos, dataset_info
+from models.base import MODELS, all_model_infos, model_info
+from playground.data.builtin import DATASETS
+from playground.data.catalog import all_dataset_infos, dataset_info
+from playground.training.config import ConfigError, RunConfig, config_from_json, make_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -177,7 +178,7 @@ def test_cli_refuses_the_same_with_exit_code_2(tmp_path: Path, args, field, word
     # Nothing was queued or trained for a refused config.
     db = tmp_path / "home" / "runs.sqlite"
     if db.exists():
-        from playground.store import Store
+        from playground.runs.store import Store
 
         assert Store(tmp_path / "home").list_runs() == []
 

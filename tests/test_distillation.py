@@ -7,12 +7,12 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from playground import techniques as T
-from playground.config import make_config
-from playground.store import Store
-from playground.techniques.distillation import soft_target_loss
-from playground.training import SilentReporter, TrainContext
-from playground.worker import execute
+from playground.runs.store import Store
+from playground.runs.worker import execute
+from playground.training import techniques as T
+from playground.training.config import make_config
+from playground.training.loop import SilentReporter, TrainContext
+from playground.training.techniques.distillation import soft_target_loss
 
 DATA = dict(dataset="digits", seed=1)
 
@@ -54,7 +54,7 @@ def test_the_loss_blends_the_teachers_soft_outputs_for_this_very_batch(teacher):
     store, run_id = teacher
     ctx = _context(store, distill_from=run_id, distill_temperature=3.0, distill_weight=0.6)
     distill = ctx.techniques[0]
-    from playground.artifacts import load_run
+    from playground.training.artifacts import load_run
 
     teacher_model = load_run(store, run_id).model
     idx = torch.tensor([5, 17, 3, 99, 250])
@@ -78,8 +78,8 @@ def test_at_temperature_one_the_step_loss_and_gradient_are_hintons_blend(teacher
     store, run_id = teacher
     ctx = _context(store, distill_from=run_id, distill_weight=0.7)
     distill = ctx.techniques[0]
-    assert distill.temperature == 1.0 and distill.fused
-    from playground.artifacts import load_run
+    assert distill.s.temperature == 1.0 and distill.fused
+    from playground.training.artifacts import load_run
 
     teacher_model = load_run(store, run_id).model
     idx = torch.tensor([8, 1, 40, 77, 300, 2])
@@ -109,10 +109,10 @@ def test_with_augmentation_the_teacher_sees_the_augmented_batch(teacher):
     assert not torch.equal(xb, ctx.X[idx])
     logits = ctx.model(xb)
     with torch.no_grad():
-        expected = soft_target_loss(logits, distill.live_teacher(xb), distill.temperature)
+        expected = soft_target_loss(logits, distill.live_teacher(xb), distill.s.temperature)
     hard = F.cross_entropy(logits, yb)
     got = distill.loss(ctx, logits, xb, yb, hard)
-    blended = distill.weight * expected + (1 - distill.weight) * hard
+    blended = distill.s.weight * expected + (1 - distill.s.weight) * hard
     assert got.item() == pytest.approx(blended.item(), rel=1e-5)
 
 

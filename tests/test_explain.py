@@ -19,16 +19,16 @@ import torch
 from scipy.stats import spearmanr
 from torch import nn
 
-from playground.config import make_config
 from playground.explain import methods as M
 from playground.explain.agreement import compare, rank_correlation, top_k, top_k_overlap
 from playground.explain.cache import ExplanationCache, Request, input_id
 from playground.explain.jobs import ExplainJobs, explain_cached, global_importance
 from playground.explain.sanity import judge
 from playground.explain.subjects import ModelBank
-from playground.quantize import quantize
-from playground.store import Store
-from playground.worker import drain_jobs, execute
+from playground.runs.store import Store
+from playground.runs.worker import drain_jobs, execute
+from playground.training.config import make_config
+from playground.training.quantize import quantize
 
 ROOT = Path(__file__).resolve().parent.parent
 METHODS = ["lime", "shap", "ig", "saliency", "occlusion"]
@@ -451,7 +451,7 @@ def test_cli_explain_prints_each_methods_attributions_target_and_seconds(runs):
 
 
 def test_cli_explain_refuses_bad_requests_with_the_fix(runs, capsys):
-    from playground.cli import main
+    from playground.cli.main import main
 
     store, digits, int8 = runs
     home = str(store.home)

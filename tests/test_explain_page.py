@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from components.shared import refresh_live
-from playground.config import make_config
-from playground.store import Store
-from playground.worker import drain_jobs, execute
+from components.base.services import refresh_live
+from playground.runs.store import Store
+from playground.runs.worker import drain_jobs, execute
+from playground.training.config import make_config
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "app.py"
@@ -27,7 +27,8 @@ PAGE = "pages/explain.py"
 @pytest.fixture
 def home(app_home) -> Path:
     yield app_home
-    from components import explain_pick, shared
+    from components.base import services as shared
+    from components.explain import pick as explain_pick
 
     explain_pick._runner.clear()  # the page's explainer client, one per server
     shared._feed.clear()
@@ -164,7 +165,7 @@ def test_the_sanity_check_reports_a_score_per_method(home, store):
 
 
 def test_a_run_whose_weights_are_gone_gets_a_message_not_a_crash(home, store):
-    from playground.training import WEIGHTS_FILE
+    from playground.common.paths import WEIGHTS_FILE
 
     broken = train_now(store, dataset="wine", model="logreg", epochs=2)
     healthy = train_now(store, dataset="wine", model="logreg", epochs=2, seed=1)
@@ -181,7 +182,7 @@ def test_a_run_whose_weights_are_gone_gets_a_message_not_a_crash(home, store):
 def test_explanations_asked_for_on_the_page_are_computed_by_a_worker_process(home, store):
     from safetensors import safe_open
 
-    from playground.supervisor import Supervisor
+    from playground.runs.supervisor import Supervisor
 
     run_id = train_now(store, dataset="wine", model="mlp", epochs=2)
     supervisor = Supervisor(store, workers=1).start()  # a real worker, as the app starts

@@ -17,10 +17,10 @@ import pandas as pd
 import pytest
 from safetensors.numpy import load_file
 
-from playground import export
-from playground.config import make_config
-from playground.store import Store
-from playground.worker import execute
+from playground.results import export
+from playground.runs.store import Store
+from playground.runs.worker import execute
+from playground.training.config import make_config
 from tests.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, _require_browser
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -203,7 +203,7 @@ def test_compare_page_offers_tradeoffs_differences_and_exports(trained, monkeypa
     store, ids = trained
     monkeypatch.setenv("PLAYGROUND_HOME", str(store.home))
     monkeypatch.setenv("PLAYGROUND_WORKERS", "0")
-    from components import shared
+    from components.base import services as shared
 
     try:
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)

@@ -16,19 +16,19 @@ from pathlib import Path
 
 import pytest
 
-from playground.config import make_config
-from playground.store import Store
-from playground.workshop import (
+from playground.experiments.workshop import (
     Lesson,
     Limits,
     WorkshopError,
     open_workspace,
     owner_runs,
-    queue_order,
     run_size,
     submit_to_workspace,
     update_workspace,
 )
+from playground.runs.fairness import queue_order
+from playground.runs.store import Store
+from playground.training.config import make_config
 from tests.test_store import _claim_until_empty, _dead_pid, _run_in_all, pool  # noqa: F401
 
 CONFIG = make_config(dataset="moons", model="mlp", epochs=3)
@@ -223,7 +223,7 @@ def test_a_distillation_run_counts_its_twin_against_the_cap(home: Path):
     student = make_config(dataset="moons", model="mlp", epochs=3, width=8,
                           distill_from=teacher)
     submit_to_workspace(store, ws, "ana", CONFIG)
-    with pytest.raises(WorkshopError, match="it also trains the student alone"):
+    with pytest.raises(WorkshopError, match="it also trains the same model without distillation"):
         submit_to_workspace(store, ws, "ana", student)
     submit_to_workspace(store, ws, "ben", student)
     mine = owner_runs(store, "room", "ben")

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from playground import glossary, learn
-from playground.config import RunConfig, make_config
-from playground.techniques import all_techniques
+from playground.teaching import glossary
+from playground.teaching import lessons as learn
+from playground.training.config import RunConfig, make_config
+from playground.training.techniques import all_techniques
+from playground.training.techniques.distillation import TEACHER_VALUES
 from tests.test_pages import home, open_app, train_now  # noqa: F401  (home: AppTest-ready)
 
 ISSUE_TERMS = ["accuracy", "f1", "confusion_matrix", "epsilon", "delta", "quantization",
@@ -18,7 +20,7 @@ ISSUE_TERMS = ["accuracy", "f1", "confusion_matrix", "epsilon", "delta", "quanti
 def test_every_registered_technique_has_a_lesson_in_plain_sentences():
     entries = {e.name: e for e in learn.entries()}
     assert list(entries) == [cls.name for cls in all_techniques()]
-    assert set(learn.LESSONS) <= set(entries)  # no lesson for a technique that is gone
+    assert all(cls.lesson for cls in all_techniques())  # each brings its own
     for name, entry in entries.items():
         lesson = entry.lesson
         assert lesson.what.endswith(".") and ". " not in lesson.what, name  # one sentence
@@ -43,7 +45,7 @@ def test_try_it_is_a_valid_run_with_the_technique_on(name):
 
 
 def test_distillation_try_it_offers_a_teacher_first_then_uses_the_best_one(home):  # noqa: F811
-    from playground.store import Store
+    from playground.runs.store import Store
 
     first = learn.try_it("distillation", [])
     assert "teacher first" in first.note
@@ -63,7 +65,7 @@ def test_distillation_try_it_offers_a_teacher_first_then_uses_the_best_one(home)
 
 # -- glossary ----------------------------------------------------------------------------------
 def test_glossary_terms_are_unique_and_cover_what_the_issue_names():
-    keys = [t.key for t in glossary.TERMS]
+    keys = [t.key for t in glossary.terms()]
     assert len(keys) == len(set(keys))
     assert len({glossary.anchor(k) for k in keys}) == len(keys)
     for key in ISSUE_TERMS:
@@ -77,9 +79,9 @@ def test_every_control_and_technique_setting_maps_to_a_glossary_term():
     for field in controls:
         assert glossary.term(glossary.CONTROL_TERMS[field])
     for cls in all_techniques():
-        assert glossary.term(glossary.TECHNIQUE_TERMS[cls.name])
-    for key in glossary.PARAM_TERMS.values():
-        assert glossary.term(key)
+        assert glossary.term(glossary.technique_term(cls.name))
+        for param in cls.params:
+            assert glossary.term(glossary.technique_term(cls.name, param.name))
 
 
 def test_glossary_help_keeps_the_text_and_adds_the_meaning_and_link():
@@ -113,7 +115,7 @@ def test_learn_page_shows_every_technique_and_the_glossary(home):  # noqa: F811
     headings = [h.value for h in at.subheader]
     for cls in all_techniques():
         assert cls.title in headings
-    for t in glossary.TERMS:
+    for t in glossary.terms():
         assert t.name in headings
     assert [h.value for h in at.header] == ["Glossary"]
     text = " ".join(m.value for m in at.markdown)
@@ -141,4 +143,4 @@ def test_distillation_try_it_explains_the_teacher_step_before_opening_train(home
     at.button(key="learn_open_distillation").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value == "Train a model"
-    assert at.selectbox(key="train_model_image").value == learn.TEACHER_VALUES["model"]
+    assert at.selectbox(key="train_model_image").value == TEACHER_VALUES["model"]

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from playground.config import make_config
-from playground.live import LiveFeed
-from playground.store import Store
+from playground.runs.live import LiveFeed
+from playground.runs.store import Store
+from playground.training.config import make_config
 
 
 class Clock:
@@ -116,7 +116,7 @@ def test_fresh_asks_look_now_and_the_snapshot_knows_the_queue_order(store):
     snap = feed.snapshot(max_age=0)  # a full page run after a click looks at once
     assert [r.id for r in snap.active] == [ana2, ben, ana]
     # The order the workers will take them: people take turns.
-    from playground.workshop import queue_positions
+    from playground.runs.queue import queue_positions
 
     places = queue_positions(store)
     assert [snap.place(i) for i in (ana, ben, ana2)] == [places[ana], places[ben], places[ana2]]

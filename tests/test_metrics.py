@@ -1,4 +1,4 @@
-"""playground.metrics checked against scikit-learn, the trusted reference."""
+"""playground.training.metrics checked against scikit-learn, the trusted reference."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 from sklearn.metrics import accuracy_score, f1_score
 from sklearn.metrics import confusion_matrix as sk_confusion_matrix
 
-from playground import metrics as M
+from playground.training import metrics as M
 
 
 def reference(y_true, y_pred, n):

@@ -15,11 +15,12 @@ from safetensors.torch import load_file
 from sklearn.datasets import load_breast_cancer, load_digits, load_wine
 from sklearn.linear_model import LogisticRegression
 
-from models import ModelSpec, all_model_infos, build_model, model_info
-from playground import datasets as D
-from playground.config import make_config
-from playground.datasets import all_dataset_infos, load_dataset
-from playground.training import PREDICTIONS_FILE, WEIGHTS_FILE, train
+from models.base import ModelSpec, all_model_infos, build_model, model_info
+from playground.common.paths import PREDICTIONS_FILE, WEIGHTS_FILE
+from playground.data import builtin as D
+from playground.data.catalog import all_dataset_infos, load_dataset
+from playground.training.config import make_config
+from playground.training.loop import train
 
 # Few epochs keep the file fast on two CPU cores; each is plenty to beat chance.
 EPOCHS = {"cnn": 3, "vit": 8}

@@ -6,12 +6,12 @@ import json
 
 import pytest
 
-from playground import cli
-from playground.config import make_config
-from playground.narrative import find_baseline, run_story, story
-from playground.store import Store
-from playground.submit import submit
-from playground.worker import execute
+from playground.cli import main as cli
+from playground.results.narrative import find_baseline, run_story, story
+from playground.runs.queue import submit
+from playground.runs.store import Store
+from playground.runs.worker import execute
+from playground.training.config import make_config
 
 BASE = dict(dataset="breast_cancer", model="mlp", epochs=4, width=32)
 
@@ -41,7 +41,7 @@ def runs(tmp_path_factory):
     train_all(store)
     # The student; submit() queues its twin (the same student without the teacher) first.
     ids["student"] = submit(store, make_config(**dict(BASE, width=4), depth=1,
-                                               distill_from=ids["teacher"]))
+                                               distill_from=ids["teacher"])).run_id
     train_all(store)
     got = {k: store.get(i) for k, i in ids.items()}
     for name, run in got.items():
@@ -191,7 +191,7 @@ def test_show_prints_the_story_and_puts_it_in_json(runs, capsys, monkeypatch):
 
 
 def test_run_cards_on_the_runs_page_tell_the_story(runs, monkeypatch):
-    from components import shared
+    from components.base import services as shared
     from tests.test_pages import open_app
 
     store, r = runs

@@ -18,12 +18,12 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from components.format import human_bytes, percent
-from models import all_model_infos, model_info
-from playground.config import make_config
-from playground.datasets import dataset_info
-from playground.store import Store
-from playground.worker import execute
+from components.base.format import human_bytes, percent
+from models.base import all_model_infos, model_info
+from playground.data.catalog import dataset_info
+from playground.runs.store import Store
+from playground.runs.worker import execute
+from playground.training.config import make_config
 from tests.app_support import open_page
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,7 +89,7 @@ def test_a_click_to_another_page_survives_the_rerun_that_ends_polling():
     # request wins, so end_polling() must not ask again while a switch is pending.
     from streamlit.runtime.scriptrunner_utils.script_requests import RerunData, ScriptRequests
 
-    from components.shared import rerun_pending
+    from components.base.polling import rerun_pending
 
     requests = ScriptRequests()
     assert not rerun_pending(requests)
@@ -107,7 +107,7 @@ def test_end_polling_leaves_a_pending_page_switch_alone(monkeypatch):
     from streamlit.runtime import scriptrunner
     from streamlit.runtime.scriptrunner_utils.script_requests import RerunData, ScriptRequests
 
-    from components.shared import end_polling
+    from components.base.polling import end_polling
 
     class Ctx:
         script_requests = ScriptRequests()

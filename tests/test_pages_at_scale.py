@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from playground.store import Store
-from playground.sweep import Sweep, SweepRun, _write
-from playground.workshop import open_workspace
+from playground.experiments.sweeps import Sweep, SweepRun, _write
+from playground.experiments.workshop import open_workspace
+from playground.runs.store import Store
 from tests.app_support import open_page
 from tests.many_runs import fill
 
@@ -40,7 +40,7 @@ def home(crowded: Path, monkeypatch):
     monkeypatch.setenv("PLAYGROUND_HOME", str(crowded))
     monkeypatch.setenv("PLAYGROUND_WORKERS", "0")
     yield crowded
-    from components import shared
+    from components.base import services as shared
 
     shared._supervisor(str(crowded.resolve())).stop()
     shared._supervisor.clear()
@@ -119,10 +119,10 @@ def test_the_sweep_page_draws_the_curve_of_its_runs(home):
 def test_a_chart_is_not_rebuilt_when_no_new_epoch_arrived(app_home, monkeypatch):
     """The live card's curves come from the per-server chart cache: a poll that finds the
     same epochs builds nothing; a new epoch builds the curves again."""
-    from components import chart_cache
-    from components.shared import refresh_live
-    from playground import charts
-    from playground.config import make_config
+    from components.base import chart_cache
+    from components.base.services import refresh_live
+    from playground.results import charts
+    from playground.training.config import make_config
 
     store = Store(app_home)
     run_id = store.enqueue(make_config(dataset="moons", model="mlp", epochs=5))
@@ -147,11 +147,11 @@ def test_a_chart_is_not_rebuilt_when_no_new_epoch_arrived(app_home, monkeypatch)
 
 CHARTS = '''
 import streamlit as st
-from components.chart_cache import cached_chart
-from components.run_card import curves
-from playground import charts
-from playground.config import make_config
-from playground.store import Run
+from components.base.chart_cache import cached_chart
+from components.runs.run_card import curves
+from playground.results import charts
+from playground.training.config import make_config
+from playground.runs.store import Run
 epochs = [{"run_id": "r", "epoch": i, "val_accuracy": i / 10, "train_accuracy": i / 9,
            "val_loss": 1 / i, "train_loss": 1 / i} for i in range(1, 6)]
 for metric in ("accuracy", "loss"):

@@ -6,9 +6,10 @@ import random
 
 import pytest
 
-from playground.config import make_config
-from playground.pareto import front_rows, pareto_mask, run_point, switched_on
-from playground.store import Run
+from playground.results.pareto import front_rows, pareto_mask
+from playground.results.shipped import run_point, switched_on
+from playground.runs.store import Run
+from playground.training.config import make_config
 
 
 def brute_force(xs, ys, x_better="lower", y_better="higher") -> list[bool]:

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from playground.config import make_config
-from playground.store import ACTIVE, ENDED, Store, pid_alive
+from playground.runs.store import ACTIVE, ENDED, Store, pid_alive
+from playground.training.config import make_config
 
 CONFIG = make_config(dataset="moons", model="mlp", epochs=3)
 N_PROCS = 4
@@ -361,3 +361,26 @@ def test_pid_alive():
 def test_default_home_follows_playground_home(home: Path):
     assert Store().home == home.resolve()
     assert (home / "runs.sqlite").exists() and (home / "runs").is_dir()
+
+
+def test_a_stored_run_loads_as_stored_even_where_todays_rules_refuse_it(home: Path):
+    """A mixed-precision run trained on a GPU machine, read on this CPU: it lists, equal to
+    its validated self; only queueing it again is refused, with the reason."""
+    import json
+
+    from playground.training.config import make_config, retrain_problems
+
+    store = Store(home)
+    run_id = store.enqueue(CONFIG)
+    stored = json.loads(CONFIG.model_dump_json())
+    stored["techniques"] = {"mixed_precision": {"dtype": "fp16"}}
+    with store._connect() as conn:
+        conn.execute("UPDATE runs SET config=? WHERE id=?", (json.dumps(stored), run_id))
+    run = store.get(run_id)
+    assert run.config.techniques == {"mixed_precision": {"dtype": "fp16"}}
+    assert [r.id for r in store.list_runs()] == [run_id]
+    problems = retrain_problems(run.config)
+    assert problems and any("GPU" in p for p in problems)
+    assert store.get(run_id).config == store.get(run_id).config  # loads the same every time
+    assert run.config.model_copy(update={"techniques": {}}) == make_config(
+        **{**CONFIG.model_dump(), "techniques": {}})

@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from playground import stories as S
-from playground.config import make_config
-from playground.store import Run, Store
-from playground.techniques.distillation import student_alone
-from playground.worker import execute
+from playground.common.formatting import percent
+from playground.experiments import stories as S
+from playground.runs.store import Run, Store
+from playground.runs.worker import execute
+from playground.training.config import make_config
+from playground.training.techniques.distillation import student_alone
 from tests.app_support import open_page
 
 
@@ -97,7 +98,7 @@ def test_each_story_trains_and_its_walkthrough_quotes_its_runs(home: Path, key, 
     for step in story.steps:  # every run's own test accuracy is quoted
         accuracy = S.deployed(runs[step.role])[1] if key == "shrink" else \
             runs[step.role].metrics["accuracy"]
-        assert S.pct(accuracy) in text, (step.role, text)
+        assert percent(accuracy) in text, (step.role, text)
     assert walk.chart.to_dict()  # a valid Vega-Lite spec
     if key == "privacy":
         for role in ("some", "strong"):

@@ -10,9 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from playground.config import make_config, shorthands
-from playground.store import Store
-from playground.sweep import (
+from playground.experiments.sweeps import (
     MAX_RUNS,
     SweepError,
     get_sweep,
@@ -24,7 +22,9 @@ from playground.sweep import (
     sweep_of_run,
     sweep_rows,
 )
-from playground.worker import execute
+from playground.runs.store import Store
+from playground.runs.worker import execute
+from playground.training.config import make_config, shorthands
 from tests.app_support import open_page
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -17,14 +17,16 @@ import pytest
 import torch
 from torch import nn
 
-from playground import quantize as Q
-from playground import techniques as T
-from playground.config import ConfigError, make_config
-from playground.datasets import DATASETS
-from playground.techniques import dp as _dp_module
-from playground.techniques.augmentation import Augmentation
-from playground.techniques.quantization import CALIBRATION_EXAMPLES
-from playground.training import SilentReporter, TrainContext, evaluate, make_optimizer, train
+from playground.data.builtin import DATASETS
+from playground.training import quantize as Q
+from playground.training import techniques as T
+from playground.training.build import make_optimizer
+from playground.training.config import ConfigError, make_config
+from playground.training.loop import SilentReporter, TrainContext, train
+from playground.training.measure import evaluate
+from playground.training.quantize import CALIBRATION_EXAMPLES
+from playground.training.techniques import dp as _dp_module
+from playground.training.techniques.augmentation import Augmentation
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore::UserWarning", "ignore::DeprecationWarning", "ignore::FutureWarning")
@@ -117,7 +119,7 @@ def _kill_helper(helper) -> None:
 def test_dp_epsilon_is_still_opacus_when_the_helper_process_dies(monkeypatch):
     # Each epoch's ε comes from a forked helper. Killed mid-run, with its answers still
     # owed, the run asks the accountant itself; the next query forks a new helper.
-    from playground.techniques import dp as D
+    from playground.training.techniques import dp as D
 
     planned = D.DPNoise._plan_epsilons
 
@@ -193,7 +195,7 @@ def test_training_does_not_wait_for_epsilon_and_every_epoch_gets_it(monkeypatch)
 
 def test_noise_drawn_ahead_trains_the_very_same_model(monkeypatch):
     # Drawing the next step's noise on a spare core must not change a single number.
-    from playground import dp_clipping
+    from playground.training.techniques import dp_clipping
 
     config = make_config(dataset="digits", model="mlp", width=32, device="cpu",
                          dp_noise=1.0, epochs=2, batch_size=128, lr=0.05)
@@ -216,7 +218,7 @@ def test_noise_drawn_ahead_trains_the_very_same_model(monkeypatch):
 
 
 def test_conv_patches_are_unfolds_columns_channels_last():
-    from playground.dp_clipping import patches
+    from playground.training.techniques.dp_clipping import patches
 
     torch.manual_seed(0)
     conv = nn.Conv2d(3, 4, kernel_size=(2, 3), stride=(2, 1), dilation=(1, 2), padding=(1, 2))
@@ -229,7 +231,7 @@ def test_conv_patches_are_unfolds_columns_channels_last():
 
 
 def test_book_keeping_leaves_frozen_layers_alone_and_refuses_half_frozen_ones():
-    from playground.dp_clipping import BookKeepingClipper, unsupported_layers
+    from playground.training.techniques.dp_clipping import BookKeepingClipper, unsupported_layers
 
     model = nn.Sequential(nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 3))
     model[0].requires_grad_(False)
@@ -243,8 +245,8 @@ def test_book_keeping_leaves_frozen_layers_alone_and_refuses_half_frozen_ones():
 
 
 def test_a_cancelled_dp_run_does_not_leave_its_epsilon_questions_queued():
-    from playground.techniques import dp as D
-    from playground.training import Cancelled
+    from playground.training.loop import Cancelled
+    from playground.training.techniques import dp as D
 
     class StopAtOnce(SilentReporter):
         def should_stop(self) -> bool:
@@ -295,16 +297,16 @@ def test_dp_clipping_equals_clipping_each_example_gradient(model, clipping, monk
 
     from torch.func import functional_call, grad, vmap
 
-    from playground import dp_clipping
+    from playground.training.techniques import dp as dp_technique
 
     if clipping == "ghost":  # Opacus' path, which the ViT takes
-        monkeypatch.setattr(dp_clipping, "unsupported_layers", lambda model: ["forced"])
+        monkeypatch.setattr(dp_technique, "unsupported_layers", lambda model: ["forced"])
     batch = 32
     cfg = make_config(dataset="digits", model=model, width=16, epochs=1, batch_size=batch,
                       dp_noise=1.0, device="cpu")
     ctx = TrainContext(cfg, SilentReporter(), T.build(cfg.techniques))
     dp = ctx.techniques[0]
-    dp.noise_multiplier = 0.0  # no noise: what is left is the clipped average
+    dp.s.noise_multiplier = 0.0  # no noise: what is left is the clipped average
     ctx.hook("on_model")
     reference = copy.deepcopy(ctx.model)
     xb, yb = ctx.X[:batch], ctx.y[:batch]
@@ -315,7 +317,7 @@ def test_dp_clipping_equals_clipping_each_example_gradient(model, clipping, monk
 
     per_example = vmap(grad(one_loss), in_dims=(None, 0, 0))(params, xb, yb)
     norms = torch.sqrt(sum(g.flatten(1).pow(2).sum(1) for g in per_example.values()))
-    clip = dp.settings["max_grad_norm"] = float(norms.median())  # some clipped, some not
+    clip = dp.s.max_grad_norm = float(norms.median())  # some clipped, some not
     factor = (clip / (norms + 1e-6)).clamp(max=1.0)
     assert (factor < 1).any() and (factor == 1).any()
 
@@ -336,7 +338,7 @@ def test_dp_clipping_equals_clipping_each_example_gradient(model, clipping, monk
 
 def test_book_keeping_noise_has_opacus_scale_on_an_empty_batch():
     # An empty Poisson batch still steps: the gradient is noise alone, std σ·C / E[batch].
-    from playground.dp_clipping import BookKeepingClipper
+    from playground.training.techniques.dp_clipping import BookKeepingClipper
 
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(300, 200), nn.ReLU(), nn.Linear(200, 10))
@@ -352,7 +354,7 @@ def test_book_keeping_noise_has_opacus_scale_on_an_empty_batch():
 def test_book_keeping_noise_drawn_ahead_is_the_same_seeded_sequence():
     # The next step's noise is drawn on a background thread; the draws must be exactly
     # those of drawing in place, one fresh standard normal per parameter per step.
-    from playground.dp_clipping import BookKeepingClipper
+    from playground.training.techniques.dp_clipping import BookKeepingClipper
 
     model = nn.Sequential(nn.Linear(50, 20), nn.ReLU(), nn.Linear(20, 3))
     ahead = BookKeepingClipper(model, 1.0, 1.0, 8, seed=7)
@@ -372,7 +374,7 @@ def test_book_keeping_noise_drawn_ahead_is_the_same_seeded_sequence():
 
 
 def test_only_networks_of_linear_and_conv_layers_skip_opacus():
-    from playground.dp_clipping import unsupported_layers
+    from playground.training.techniques.dp_clipping import unsupported_layers
 
     for model in ("mlp", "cnn"):
         assert unsupported_layers(context(model=model, dp_noise=1.0).model) == []
@@ -383,7 +385,7 @@ def test_only_networks_of_linear_and_conv_layers_skip_opacus():
 def test_dp_with_distillation_keeps_per_example_hooks():
     techniques = T.build({"dp": {}, "distillation": {"teacher": "x"}})
     dp = next(t for t in techniques if t.name == "dp")
-    from playground.techniques.dp import _shapes_loss
+    from playground.training.techniques.dp import _shapes_loss
 
     assert any(_shapes_loss(t) for t in techniques if t is not dp)
 
@@ -391,7 +393,7 @@ def test_dp_with_distillation_keeps_per_example_hooks():
 def test_memoised_renyi_divergence_is_the_same_function():
     from opacus.accountants.analysis import rdp
 
-    from playground.techniques.dp import _memoize_rdp
+    from playground.training.techniques.dp import _memoize_rdp
 
     _memoize_rdp()
     original = rdp._compute_rdp.__wrapped__
@@ -514,7 +516,7 @@ def test_pruning_after_early_stopping_whatever_order_they_are_listed_in():
                              "pruning": {"amount": 0.5, "fine_tune_epochs": 2},
                              "early_stopping": {"patience": 1}})
     names = [t.name for t in T.build(config.techniques)]
-    assert names == [n for n in T.TECHNIQUES.names() if n in names]  # hooks in registry order
+    assert names == [c.name for c in T.all_techniques() if c.name in names]  # hooks in their order
     result = train(config)
     m = result.metrics
     assert m["stopped_epoch"] is not None and m["stopped_epoch"] < 40
@@ -706,8 +708,8 @@ def test_cosine_schedule_drives_the_optimizer():
 
 
 def test_pruning_fine_tune_does_not_restart_the_cosine():
-    from playground.techniques import Technique
-    from playground.techniques.lr_schedule import FINE_TUNE_SHARE
+    from playground.training.techniques.base import Technique
+    from playground.training.techniques.lr_schedule import FINE_TUNE_SHARE
 
     class LearningRates(Technique):  # records the rate each step actually used
         def on_model(self, ctx):
@@ -831,7 +833,7 @@ def test_mixed_precision_is_refused_without_a_gpu_with_the_reason():
 def test_the_loop_runs_forward_passes_in_the_mixed_precision_dtype(dtype):
     """The loop's autocast and loss scaling, exercised on this machine's device (the
     technique itself only allows CUDA, where the same code path runs)."""
-    from playground.techniques.mixed_precision import MixedPrecision
+    from playground.training.techniques.mixed_precision import MixedPrecision
 
     config = make_config(dataset="digits", model="mlp", width=32, epochs=2, batch_size=128)
     technique = MixedPrecision(dtype=dtype)

@@ -18,10 +18,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from playground import uploads
-from playground.config import ConfigError, make_config
-from playground.datasets import _split, dataset_info, load_dataset, uploaded_dataset_infos
-from playground.store import Store
+from playground.data import uploads
+from playground.data.base import _split
+from playground.data.catalog import dataset_info, load_dataset, uploaded_dataset_infos
+from playground.runs.store import Store
+from playground.training.config import ConfigError, make_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -331,7 +332,7 @@ def test_system_files_in_a_zip_are_ignored_and_reported(home):
 def test_picture_zip_trains_in_a_real_worker_process(home):
     """Upload -> saved dataset -> a queued run -> trained by `python -m playground worker`
     (a separate process that finds the dataset on disk) -> its model loads back."""
-    from playground.artifacts import load_run
+    from playground.training.artifacts import load_run
 
     name = uploads.save(uploads.prepare(picture_zip(per_class=15), "shapes.zip")).name
     store = Store(home)
@@ -438,3 +439,19 @@ def test_your_data_page_takes_a_colour_picture_zip_to_train(page_home):
     assert at.selectbox(key="train_model_image").value == "cnn"
     # The Train page's preview shows the 14 training pictures (fewer than it usually shows).
     assert len(at.image) == 1 and len(at.image[0].proto.imgs) == 14
+
+
+def test_runs_on_a_deleted_upload_still_list_and_say_why_they_cannot_be_trained_again(home):
+    import shutil
+
+    from playground.training.config import retrain_problems
+
+    saved = uploads.save(uploads.prepare(good_csv(), "mine.csv", "label", name="mine"))
+    store = Store(home)
+    run_id = store.enqueue(make_config(dataset="mine", model="logreg", epochs=1))
+    assert retrain_problems(store.get(run_id).config) == []
+    shutil.rmtree(saved)  # the person deletes the upload on Your data
+    runs = store.list_runs()  # still lists (it used to raise for every page)
+    assert [r.id for r in runs] == [run_id] and runs[0].config.dataset == "mine"
+    problems = retrain_problems(runs[0].config)
+    assert problems and "mine" in problems[0]

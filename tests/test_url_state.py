@@ -6,16 +6,16 @@ from urllib.parse import parse_qsl, urlparse
 
 import pytest
 
-from playground.config import ConfigError, RunConfig, make_config, shorthands
-from playground.techniques import technique_class
-from playground.url_state import (
+from playground.experiments.links import config_to_query, controls, query_to_values, train_url
+from playground.training.config import (
     FIELDS,
-    config_to_query,
+    ConfigError,
+    RunConfig,
     config_values,
-    controls,
-    query_to_values,
-    train_url,
+    make_config,
+    shorthands,
 )
+from playground.training.techniques import technique_class
 from tests.app_support import open_page
 
 
@@ -191,7 +191,7 @@ def test_lock_shows_a_control_disabled_and_hide_leaves_it_out(app_home):
     assert not at.selectbox(key="train_model_points").disabled
     # Hidden settings still count: queue the run and look at what was stored.
     at.button(key="train_submit").click().run()
-    from playground.store import Store
+    from playground.runs.store import Store
 
     (run,) = Store(app_home).list_runs()
     assert (run.config.seed, run.config.epochs) == (5, 10)
@@ -214,7 +214,7 @@ def test_another_page_can_preset_the_train_page(app_home):
     assert at.slider(key="train_epochs").value == 4
     assert "train_tech_pruning" not in [t.key for t in at.toggle]  # hidden, but on
     at.button(key="train_submit").click().run()
-    from playground.store import Store
+    from playground.runs.store import Store
 
     (run,) = Store(app_home).list_runs()
     assert run.config.techniques["pruning"]["amount"] == 0.7

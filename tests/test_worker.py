@@ -15,9 +15,9 @@ from typing import Callable, TypeVar
 
 import pytest
 
-from playground.config import make_config
-from playground.store import Run, Store, pid_alive
-from playground.supervisor import Supervisor
+from playground.runs.store import Run, Store, pid_alive
+from playground.runs.supervisor import Supervisor
+from playground.training.config import make_config
 
 ROOT = Path(__file__).resolve().parent.parent
 DEADLINE = 60.0

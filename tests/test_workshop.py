@@ -11,23 +11,23 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from playground.config import make_config
-from playground.store import Run, Store
-from playground.worker import execute
-from playground.workshop import (
+from playground.experiments.leaderboards import leaderboards
+from playground.experiments.workshop import (
     Boards,
     Lesson,
     WorkshopError,
     clean_display_name,
     clean_name,
-    deployed,
-    leaderboards,
     list_workspaces,
     load_workspace,
     open_workspace,
-    queue_positions,
     update_workspace,
 )
+from playground.results.shipped import shipped
+from playground.runs.queue import queue_positions
+from playground.runs.store import Run, Store
+from playground.runs.worker import execute
+from playground.training.config import make_config
 from tests.app_support import open_page
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -130,12 +130,12 @@ def test_leaderboards_match_a_brute_force_over_random_runs():
     runs += [fake_run(100 + i, "zed", rng, dataset="wine") for i in range(5)]  # other data
     boards = {b.key: b for b in leaderboards(runs, Boards(3.0, 0.9), "digits", limit=10)}
     got = {k: [(e.owner, e.value) for e in b.entries] for k, b in boards.items()}
-    assert got["accuracy"] == brute_best(runs, lambda r: True, lambda r: deployed(r)[0], True)
+    assert got["accuracy"] == brute_best(runs, lambda r: True, lambda r: shipped(r).accuracy, True)
     assert got["private"] == brute_best(
-        runs, lambda r: r.metrics.get("epsilon", 99) <= 3.0, lambda r: deployed(r)[0], True)
-    good = lambda r: deployed(r)[0] >= 0.9  # noqa: E731
-    assert got["smallest"] == brute_best(runs, good, lambda r: deployed(r)[1], False)
-    assert got["fastest"] == brute_best(runs, good, lambda r: deployed(r)[2], False)
+        runs, lambda r: r.metrics.get("epsilon", 99) <= 3.0, lambda r: shipped(r).accuracy, True)
+    good = lambda r: shipped(r).accuracy >= 0.9  # noqa: E731
+    assert got["smallest"] == brute_best(runs, good, lambda r: shipped(r).size_bytes, False)
+    assert got["fastest"] == brute_best(runs, good, lambda r: shipped(r).latency_ms, False)
     assert "zed" not in {o for entries in got.values() for o, _ in entries}
     assert boards["private"].title == "Most accurate with privacy ε ≤ 3"
     assert all(len(b.entries) <= 10 for b in boards.values())

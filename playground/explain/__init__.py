@@ -5,8 +5,8 @@ subjects   a finished run's model in a variant (float, int8, random weights)
 agreement  rank correlation, top-k overlap and a plain sentence for two maps
 sanity     the model-randomisation check (Adebayo et al., 2018)
 cache      explanations stored in the run's folder, keyed by what determines them
-jobs       the background thread that computes what the cache lacks, with progress
+jobs       what the cache lacks, asked of the workers as jobs, with progress
 charts     pure Altair builders for the Explain page
-command    `python -m playground explain`
-bench      section (d) of `make bench`
+(`python -m playground explain` is in playground.cli.explain; section (d) of `make bench` in
+playground.bench.explain.)
 """

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from playground.common.files import replace_atomically
 from playground.explain.methods import Attribution
 
 VERSION = 3  # bump when a method's maths changes, so old files are not reused
@@ -116,9 +117,8 @@ class ExplanationCache:
                 "extras": json.dumps(attribution.extras, default=float),
                 "request": json.dumps(request.identity, default=str),
                 "pid": str(os.getpid())}  # which process computed it (a worker, not the app)
-        tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-        save_file({"values": np.ascontiguousarray(attribution.values)}, str(tmp), metadata=meta)
-        os.replace(tmp, path)  # readers never see half a file
+        replace_atomically(path, lambda tmp: save_file(
+            {"values": np.ascontiguousarray(attribution.values)}, str(tmp), metadata=meta))
         self._remember(request.key, attribution)
 
     def computed_by(self, request: Request) -> int | None:

@@ -19,7 +19,8 @@ import numpy as np
 from playground.explain import methods as M
 from playground.explain.cache import GLOBAL_EXAMPLES, ExplanationCache, Request
 from playground.explain.subjects import ModelBank
-from playground.store import Job, Store
+from playground.runs.jobs import JOB_KINDS
+from playground.runs.store import Job, Store
 
 KIND = "explain"
 
@@ -80,6 +81,13 @@ class Progress:
 
 
 # -- in a worker ----------------------------------------------------------------------------
+
+
+@JOB_KINDS.register(KIND)
+def handler(store: Store):
+    """A worker's explainer: the models it loads stay loaded for the next job."""
+    bank, cache = ModelBank(store), ExplanationCache(store)
+    return lambda job: run_job(store, job, bank, cache)
 
 
 def run_job(store: Store, job: Job, bank: ModelBank, cache: ExplanationCache) -> str:

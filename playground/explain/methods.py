@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from playground.registry import Registry
+from playground.common.registry import Registry
 
 _LIBRARY_MODULES = {"lime": ("lime.lime_image", "lime.lime_tabular"), "shap": ("shap",),
                     "captum": ("captum.attr",)}

@@ -14,8 +14,10 @@ from collections import OrderedDict
 import numpy as np
 import torch
 
-from playground.artifacts import LoadedRun, build_run_model, load_run
 from playground.explain.methods import Subject
+from playground.training.artifacts import LoadedRun, load_run
+from playground.training.build import build_run_model
+from playground.training.quantize import as_shipped
 
 VARIANTS = ("float", "int8", "random")
 RANDOM_SEED = 1234
@@ -35,17 +37,7 @@ def make_subject(loaded: LoadedRun, variant: str) -> Subject:
     if variant == "float":
         model = loaded.model
     elif variant == "int8":
-        import inspect
-
-        from playground.quantize import quantize
-
-        extra = ()
-        if "calibration" in inspect.signature(quantize).parameters:
-            # Rebuild it the way training did: static int8 calibrates on training examples.
-            from playground.techniques.quantization import CALIBRATION_EXAMPLES
-
-            extra = (torch.from_numpy(data.X_train[:CALIBRATION_EXAMPLES]),)
-        model, _ = quantize(loaded.model, "int8", torch.device("cpu"), *extra)
+        model, _ = as_shipped(loaded.model, "int8", torch.device("cpu"), data.X_train)
     elif variant == "random":
         with torch.random.fork_rng():  # leave the caller's random stream as it was
             torch.manual_seed(RANDOM_SEED)

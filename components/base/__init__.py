@@ -1,0 +1,3 @@
+"""What every component uses: the server's shared objects, polling, page entry, formatting, the
+chart cache.
+"""

@@ -1,0 +1,1 @@
+"""Streamlit pieces for datasets and uploads."""

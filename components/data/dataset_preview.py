@@ -1,0 +1,53 @@
+"""A look at the data before training: pictures, a table or a scatter, and class balance."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from playground.data.catalog import load_dataset
+from playground.results import charts
+
+PREVIEW_IMAGES = 24
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _preview_data(name: str, seed: int, noise: float):
+    d = load_dataset(name, seed, noise)
+    return d.info.kind, d.X_train, d.y_train, d.class_names, d.feature_names, (
+        len(d.y_train), len(d.y_val), len(d.y_test))
+
+
+def _upscale(image: np.ndarray, factor: int = 8) -> np.ndarray:
+    # 8x8 pixels are too small to see; repeat each pixel instead of smoothing it.
+    return np.kron(image, np.ones((factor, factor) + (1,) * (image.ndim - 2)))
+
+
+def _picture(x: np.ndarray) -> np.ndarray:
+    """(channels, height, width) -> greyscale (h, w) or colour (h, w, 3) for st.image."""
+    return x[0] if x.shape[0] == 1 else x.transpose(1, 2, 0)
+
+
+def dataset_preview(name: str, seed: int = 0, noise: float = 0.2) -> None:
+    kind, X, y, class_names, feature_names, sizes = _preview_data(name, seed, noise)
+    st.markdown(
+        f"**{sizes[0]:,}** examples to train on, **{sizes[1]:,}** to check progress "
+        f"(validation), **{sizes[2]:,}** kept aside for the final test · "
+        f"**{len(class_names)}** classes"
+    )
+    if kind == "image":
+        shown = range(min(PREVIEW_IMAGES, len(X)))  # an uploaded set may have fewer
+        images = [np.clip(_upscale(_picture(X[i])), 0, 1) for i in shown]
+        st.image(images, caption=[f"label {class_names[y[i]]}" for i in shown],
+                 width=64, clamp=True)
+    elif kind == "points":
+        st.altair_chart(charts.points_chart(X, y, class_names), width="stretch",
+                        height=340)
+    else:
+        frame = pd.DataFrame(X[:50], columns=feature_names)
+        frame.insert(0, "class", [class_names[i] for i in y[:50]])
+        st.caption("The first 50 training rows (values standardised: 0 is the average, "
+                   "±1 is one typical spread away)")
+        st.dataframe(frame, height=240, hide_index=True)
+    st.altair_chart(charts.class_balance_chart(y, class_names), width="stretch",
+                    height=220)

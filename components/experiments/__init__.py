@@ -1,0 +1,1 @@
+"""Streamlit pieces for sweeps, stories and workshops."""

@@ -1,0 +1,233 @@
+"""Explain page: the grid (one row per run, one column per method) and what feeds it.
+
+`plan` turns the choices into explanation requests; the background runner computes what
+the cache lacks; `explanation_grid` draws whatever is ready and says what is still cooking.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import streamlit as st
+
+from components.base.chart_cache import cached_chart
+from components.base.services import refresh_live
+from components.explain.inputs import InputChoice
+from components.explain.pick import Row, ask, asker
+from playground.explain import methods as M
+from playground.explain.cache import Request
+from playground.explain.charts import (
+    AWAY,
+    NEUTRAL,
+    TOWARDS,
+    attribution_bars_chart,
+    attribution_map_chart,
+    input_image_chart,
+)
+from playground.explain.jobs import ExplainJobs
+
+FLOAT_FOR_GRADIENTS = "explain_float_for_gradients"
+BAR_FEATURES = 8
+
+
+@dataclass
+class Plan:
+    """Every request the page needs, by purpose."""
+
+    cells: dict[tuple[int, str], Request | None] = field(default_factory=dict)  # None: int8
+    overall: dict[int, Request] = field(default_factory=dict)  # row -> global SHAP view
+    sanity: dict[tuple[int, str], tuple[Request, Request]] = field(default_factory=dict)
+
+    @property
+    def grid_requests(self) -> list[Request]:
+        return [r for r in self.cells.values() if r is not None]
+
+    @property
+    def all_requests(self) -> list[Request]:
+        pairs = [r for pair in self.sanity.values() for r in pair]
+        return self.grid_requests + list(self.overall.values()) + pairs
+
+
+def cell_variant(row: Row, method: str, float_for_gradients: bool) -> str | None:
+    """The model a cell explains; None when a gradient method meets an int8 model."""
+    if row.variant == "int8" and M.method(method).needs_gradients:
+        return "float" if float_for_gradients else None
+    return row.variant
+
+
+@dataclass
+class _Kind:
+    """What a method's settings depend on: the data's kind and whether the model is int8."""
+
+    kind: str
+    quantized: bool
+
+
+def plan(runner: ExplainJobs, rows: list[Row], methods: list[str], choice: InputChoice,
+         sanity: bool) -> Plan:
+    float_for_gradients = bool(st.session_state.get(FLOAT_FOR_GRADIENTS))
+    out = Plan()
+
+    def request(row: Row, method: str, variant: str, target: int, x=None) -> Request:
+        about = _Kind(runner.bank.loaded(row.run.id).data.info.kind, variant == "int8")
+        return Request(row.run.id, method, variant, target, M.settings(method, about), x=x)
+
+    for i, row in enumerate(rows):
+        for method in methods:
+            variant = cell_variant(row, method, float_for_gradients)
+            out.cells[(i, method)] = None if variant is None else \
+                request(row, method, variant, row.target, choice.x)
+            if sanity:  # trained vs random weights, both float so every method can run
+                out.sanity[(i, method)] = (request(row, method, "float", row.target, choice.x),
+                                           request(row, method, "random", row.target, choice.x))
+        out.overall[i] = request(row, "shap", row.variant, -1)
+    # One job, in the order a person reads the page: the grid, the overall view, the check.
+    ask(runner, out.all_requests)
+    return out
+
+
+REPLAN = "explain_replan"
+
+
+def _use_float() -> None:
+    st.session_state[FLOAT_FOR_GRADIENTS] = True
+    st.session_state[REPLAN] = True
+
+
+def replan_if_asked() -> None:
+    """Buttons inside the polling fragment change what to compute; the plan is made by the
+    whole page, so such a click reruns the whole page, not just the fragment."""
+    if st.session_state.pop(REPLAN, False):
+        st.rerun()
+
+
+def legend(class_name: str) -> None:
+    st.html(
+        "<div style='font-size:0.75rem;line-height:1.35;max-width:320px'>"
+        "<div style='height:9px;border-radius:3px;background:linear-gradient(to right,"
+        f"{AWAY},{NEUTRAL},{TOWARDS})'></div>"
+        "<div style='display:flex;justify-content:space-between;gap:6px'>"
+        f"<span style='color:{AWAY}'>away from {class_name}</span>"
+        f"<span style='color:{TOWARDS}'>towards {class_name}</span></div>"
+        "<div style='color:#777'>Each map is scaled to its own strongest value.</div></div>")
+
+
+
+def _row_header(row: Row, names: list[str], choice: InputChoice) -> None:
+    run = row.run
+    said = names[row.predicted]
+    mark = "" if choice.true_class is None else \
+        (" ✓" if row.predicted == choice.true_class else f" ✗ (true: {names[choice.true_class]})")
+    notes = []
+    if row.variant == "int8":
+        notes.append("int8 model, as the run measured it")
+    if row.target != row.predicted:
+        notes.append(f"explaining class {names[row.target]}")
+    st.markdown(f"**{run.id}** · {run.config.label()}  \n"
+                f"says **{said}**, {row.probs[row.predicted]:.0%} sure{mark}")
+    if notes:
+        st.caption("; ".join(notes))
+    legend(names[row.target])
+
+
+def _cell_note(method: str, a: M.Attribution) -> str:
+    e = a.extras
+    note = f"{a.seconds:.2f} s"
+    if method == "ig":
+        note += f" · completeness gap {e.get('convergence_delta', 0):.1e}"
+    elif method == "shap" and "base_value" in e:
+        note += (f" · shares add to {float(a.values.sum()):+.2f} (log-odds "
+                 f"{e['model_output']:+.2f} here, {e['base_value']:+.2f} on average)")
+    elif method == "lime" and "fit_r2" in e:
+        note += f" · local fit R² {e['fit_r2']:.2f}"
+    elif method == "saliency":
+        note += " · size only, no direction"
+    return note
+
+
+def _cell(runner: ExplainJobs, row: Row, i: int, method: str, request: Request | None,
+          image: np.ndarray | None, feature_names: list[str]) -> None:
+    m = M.method(method)
+    if request is None:
+        st.info(f"{m.title} needs gradients; an int8 model has none. LIME, SHAP and "
+                "Occlusion explain the int8 model itself.")
+        st.button("Use this run's float model", key=f"explain_float_{i}_{method}",
+                  on_click=_use_float)
+        return
+    attribution = runner.result(request)
+    if attribution is None:
+        error = runner.error(request)
+        if error:
+            st.error(f"{m.title} could not explain this: {error}")
+            if st.button("Try again", key=f"explain_retry_{i}_{method}"):
+                runner.retry([request], **asker())
+                refresh_live()
+                st.rerun()
+        else:
+            st.caption(f"{m.title}: working on it…")
+        return
+    # A finished map never changes: its chart is built once per server, not per poll.
+    if image is not None:
+        cached_chart(("explain_map", request.key),
+                     lambda: attribution_map_chart(image, attribution.values, signed=m.signed),
+                     key=f"explain_map_{i}_{method}", width="stretch", height=190)
+    else:
+        cached_chart(("explain_bars", request.key),
+                     lambda: attribution_bars_chart(attribution.values, feature_names,
+                                                    BAR_FEATURES, signed=m.signed),
+                     key=f"explain_bars_{i}_{method}", width="stretch",
+                     height=24 * BAR_FEATURES + 50)
+    variant = " · float model" if request.variant != row.variant else ""
+    st.caption(_cell_note(method, attribution) + variant)
+
+
+def explanation_grid(runner: ExplainJobs, rows: list[Row], methods: list[str],
+                     choice: InputChoice, data, the_plan: Plan) -> None:
+    """Images: the run beside its maps, one column per method. Tables: see _table_grid."""
+    image = choice.x if data.info.kind == "image" else None
+    beside = image is not None
+    if image is not None:
+        left, right = st.columns([1, 6], vertical_alignment="center")
+        left.altair_chart(input_image_chart(image), key="explain_input_image", width="content")
+        truth = "" if choice.true_class is None else \
+            f" Its true class is **{data.class_names[choice.true_class]}**."
+        right.markdown(f"The input, {choice.label}.{truth} Below, each run's maps lie over it.")
+    if not beside:
+        _table_grid(runner, rows, methods, choice, data, the_plan)
+        return
+    widths = [1.1] + [1.0] * len(methods)
+    with st.container(key="explain_grid"):
+        header = st.columns(widths)
+        header[0].markdown("**Run**")
+        for col, method in zip(header[1:], methods, strict=True):
+            m = M.method(method)
+            col.markdown(f"**{m.title}**", help=m.blurb)
+        for i, row in enumerate(rows):
+            cols = st.columns(widths)
+            with cols[0]:
+                _row_header(row, data.class_names, choice)
+            for col, method in zip(cols[1:], methods, strict=True):
+                with col:
+                    _cell(runner, row, i, method, the_plan.cells[(i, method)], image,
+                          data.feature_names)
+
+
+TABLE_COLUMNS = 3  # bar charts need room for feature names
+
+
+def _table_grid(runner: ExplainJobs, rows: list[Row], methods: list[str],
+                choice: InputChoice, data, the_plan: Plan) -> None:
+    """Tables: each run above its bar charts, at most three to a line."""
+    with st.container(key="explain_grid"):
+        for i, row in enumerate(rows):
+            if i:
+                st.divider()
+            _row_header(row, data.class_names, choice)
+            for start in range(0, len(methods), TABLE_COLUMNS):
+                chunk = methods[start:start + TABLE_COLUMNS]
+                for col, method in zip(st.columns(TABLE_COLUMNS), chunk, strict=False):
+                    with col:
+                        m = M.method(method)
+                        st.markdown(f"**{m.title}**", help=m.blurb)
+                        _cell(runner, row, i, method, the_plan.cells[(i, method)], None,
+                              data.feature_names)

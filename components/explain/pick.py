@@ -1,0 +1,139 @@
+"""Explain page: asking the workers, and picking runs, methods and the class to explain."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from components.base.format import percent
+from components.base.services import get_store, live_snapshot, refresh_live
+from components.experiments.workshop_session import current
+from playground.data.catalog import dataset_info
+from playground.explain import methods as M
+from playground.explain.jobs import ExplainJobs
+from playground.explain.subjects import default_variant
+from playground.runs.store import Run
+
+MAX_RUNS = 4
+DEFAULT_METHODS = ["lime", "shap", "ig"]
+
+
+@st.cache_resource(show_spinner=False)
+def _runner(home: str) -> ExplainJobs:
+    # One per server: what it asked the workers for, and the models it loaded to show
+    # predictions (the maps themselves are computed by the workers), serve every session.
+    # Waiting and running jobs come from the shared snapshot: polls add no store reads.
+    return ExplainJobs(get_store(), active_jobs=lambda: live_snapshot().jobs)
+
+
+def get_runner() -> ExplainJobs:
+    return _runner(str(get_store().home))
+
+
+def asker() -> dict[str, str | None]:
+    """Who asks for explanations: this browser session, and its workshop person if any
+    (so the fair queue counts their turn like a run's)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    ws, me, _ = current()
+    return {"requester": ctx.session_id if ctx else None,
+            "workspace": ws.name if ws and me else None, "owner": me if ws else None}
+
+
+def ask(runner: ExplainJobs, requests) -> None:
+    if runner.submit(requests, **asker()) is not None:
+        refresh_live()
+
+
+def pick_runs(store) -> list[Run]:
+    """1-4 finished runs on one dataset (the same input must fit every model)."""
+    finished = store.list_runs(statuses=("finished",))
+    if not finished:
+        st.info("No finished runs yet. Train one on the Train page; it can be explained "
+                "here as soon as it is done.")
+        st.page_link("pages/train.py", label="Go to Train", icon="🏋️")
+        return []
+    datasets = list(dict.fromkeys(r.config.dataset for r in finished))
+    left, right = st.columns([1, 3])
+    dataset = left.selectbox("Dataset", datasets, key="explain_dataset",
+                             format_func=lambda d: dataset_info(d).title)
+    by_id = {r.id: r for r in finished if r.config.dataset == dataset}
+    newest = list(by_id)[:1]
+    before = st.session_state.get("explain_runs")
+    if before is not None:
+        # Keep what still fits (another dataset's runs, or deleted ones, drop out); after a
+        # switch of dataset start again from its newest run.
+        kept = [i for i in before if i in by_id] or (newest if before else [])
+        if kept != before:
+            st.session_state["explain_runs"] = kept
+    chosen = right.multiselect(
+        "Runs (up to 4), one row each", list(by_id),
+        default=newest if before is None else None,
+        max_selections=MAX_RUNS, key="explain_runs",
+        format_func=lambda i: f"{i} · {by_id[i].config.label()} · "
+                              f"{percent(by_id[i].metrics.get('accuracy'))}")
+    if not chosen:
+        st.caption("Pick at least one run.")
+    return [by_id[i] for i in chosen]
+
+
+def loadable(runner: ExplainJobs, runs: list[Run]) -> list[Run]:
+    """The runs whose model can be rebuilt; the others get a message saying why not."""
+    ok = []
+    for run in runs:
+        try:
+            runner.bank.loaded(run.id)
+        except (ValueError, OSError) as exc:
+            st.error(f"Run {run.id} cannot be explained: {exc}. Pick another run, or train "
+                     "this one again.")
+            continue
+        ok.append(run)
+    return ok
+
+
+def pick_methods() -> list[str]:
+    names = M.method_names()
+    chosen = st.multiselect(
+        "Methods, one column each", names, default=DEFAULT_METHODS, key="explain_methods",
+        format_func=lambda n: M.method(n).title,
+        help=" ".join(f"{M.method(n).title}: {M.method(n).blurb}" for n in names))
+    if not chosen:
+        st.caption("Pick at least one method.")
+    return chosen
+
+
+def pick_target(class_names: list[str]) -> int | None:
+    """None: explain each model's own answer; else the chosen class."""
+    options = [None, *range(len(class_names))]
+    return st.selectbox(
+        "Explain which answer?", options, key="explain_target",
+        format_func=lambda c: "each model's own answer" if c is None
+        else f"class {class_names[c]}",
+        help="By default each row explains what its model answered. Pick a class to ask "
+             "'what speaks for (red) or against (blue) this class?' instead.")
+
+
+@dataclass
+class Row:
+    """One run in the grid: which of its models is explained and what it answers."""
+
+    run: Run
+    variant: str  # float, or int8 for runs quantized to int8
+    probs: np.ndarray
+    target: int
+
+    @property
+    def predicted(self) -> int:
+        return int(self.probs.argmax())
+
+
+def make_rows(runner: ExplainJobs, runs: list[Run], x: np.ndarray,
+              target: int | None) -> list[Row]:
+    rows = []
+    for run in runs:
+        variant = default_variant(run)
+        probs = runner.bank.predict(run.id, variant, x[None])[0]
+        rows.append(Row(run, variant, probs, int(probs.argmax()) if target is None else target))
+    return rows

@@ -1,0 +1,1 @@
+"""Streamlit pieces for results: comparisons, Pareto views, narratives, exports."""

@@ -1,0 +1,67 @@
+"""Picking runs to compare and the side-by-side table of their numbers and settings."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from components.base.format import human_bytes, percent
+from playground.results.run_diff import Setting, differing_settings, settings
+from playground.runs.store import Run, Store
+
+MAX_RUNS = 4
+
+
+def pick_runs(store: Store) -> list[Run]:
+    finished = store.list_runs(statuses=("finished",))
+    if not finished:
+        st.info("No finished runs yet. Train one on the Train page; it appears here when done.")
+        st.page_link("pages/train.py", label="Go to Train", icon="🏋️")
+        return []
+    by_id = {r.id: r for r in finished}
+    chosen = st.multiselect(
+        "Runs to compare (up to 4)", list(by_id), default=list(by_id)[:2],
+        max_selections=MAX_RUNS, key="compare_runs",
+        format_func=lambda i: (
+            f"{i} · {by_id[i].config.label()} · {percent(by_id[i].metrics.get('accuracy'))}"
+        ),
+    )
+    if len(chosen) == 1:
+        st.caption("Pick a second run to see them side by side.")
+    return [by_id[i] for i in chosen]
+
+
+def _metric_rows(run: Run) -> dict[str, str]:
+    m = run.metrics
+    return {
+        "Accuracy": percent(m.get("accuracy")),
+        "Macro F1": f"{m.get('f1_macro', 0):.3f}",
+        "Parameters": f"{m.get('params', 0):,}",
+        "Size": human_bytes(m.get("size_bytes", 0)),
+        "Latency (one example)": f"{m.get('latency_ms', 0):.2f} ms",
+        "Training time": f"{m.get('train_seconds', 0):.1f} s",
+        "Device": run.device or m.get("device", ""),
+    }
+
+
+def _row(key: Setting) -> str:
+    tech, name = key
+    return f"setting: {name}" if tech is None else f"setting: {tech} · {name}"
+
+
+def comparison_table(runs: list[Run]):
+    """Metrics then settings, one column per run; differing settings highlighted."""
+    configs = [r.config for r in runs]
+    techniques = sorted({t for c in configs for t in c.techniques})
+    columns = {}
+    for run in runs:
+        shown = {_row(k): "off" if k[0] and v is None else str(v)
+                 for k, v in settings(run.config, techniques).items()}
+        columns[run.id] = {**_metric_rows(run), **shown}
+    frame = pd.DataFrame(columns)
+    differs = {_row(k) for k in differing_settings(configs)}
+
+    def highlight(row: pd.Series):
+        on = row.name in differs
+        return ["background-color: #fff3b0; font-weight: 600" if on else "" for _ in row]
+
+    return frame.style.apply(highlight, axis=1)

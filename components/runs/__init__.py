@@ -1,0 +1,1 @@
+"""Streamlit pieces for runs: cards and the Runs page's lists."""

@@ -1,0 +1,122 @@
+"""One run as a card: live progress and curves while it trains, its numbers once done;
+cancel, delete, clone."""
+from __future__ import annotations
+
+from functools import partial
+
+import streamlit as st
+
+from components.base.chart_cache import cached_chart, with_data
+from components.base.format import human_bytes, ordinal, percent, status_text
+from components.base.services import refresh_live
+from components.results.narrative import run_narrative
+from components.results.technique_results import technique_results
+from components.results.what_changed import clone_button
+from playground.results import charts
+from playground.runs.store import Run, Store
+from playground.training.config import retrain_problems
+
+
+def _cancel(store: Store, run_id: str) -> None:
+    store.request_cancel(run_id)
+    refresh_live()
+
+
+def _delete(store: Store, run_id: str) -> None:
+    store.delete(run_id)
+    refresh_live()
+
+
+def curves(run: Run, epochs: list[dict] | tuple[dict, ...], prefix: str) -> None:
+    """Accuracy and loss curves side by side; built once per new epoch for the server."""
+    if not epochs:
+        return
+    last = epochs[-1]
+    seen = (len(epochs), last["epoch"], last.get("val_loss"), last.get("train_loss"))
+    frame = None
+    with st.container(horizontal=True):  # one block, not three: live cards redraw each poll
+        for metric in ("accuracy", "loss"):
+            def build(metric=metric):
+                nonlocal frame
+                if frame is None:
+                    frame = charts.curves_frame(list(epochs), {run.id: run.id})
+                return with_data(("curves", metric),
+                                 partial(charts.curves_chart, metric=metric, several_runs=False),
+                                 frame[frame["metric"] == metric])
+            cached_chart(("curves", run.id, metric, seen), build,
+                         width="stretch", height=260, key=f"{prefix}_{metric}_{run.id}")
+
+
+def finished_metrics(run: Run) -> None:
+    m = run.metrics
+    cols = st.columns(4) + st.columns(4)
+    cols[0].metric("Accuracy", percent(m.get("accuracy")),
+                   help="Share of the held-out test examples the model got right.")
+    cols[1].metric("Macro F1", f"{m.get('f1_macro', 0):.3f}",
+                   help="Balances mistakes in both directions, averaged so every class "
+                        "counts equally, even rare ones. 1 is perfect.")
+    cols[2].metric("Parameters", f"{m.get('params', 0):,}",
+                   help="How many numbers the model learned.")
+    cols[3].metric("Size", human_bytes(m.get("size_bytes", 0)),
+                   help="Bytes of the saved weights file.")
+    cols[4].metric("Latency", f"{m.get('latency_ms', 0):.2f} ms",
+                   help="Median time to predict one example on the training device.")
+    cols[5].metric("Training time", f"{m.get('train_seconds', 0):.1f} s")
+    cols[6].metric("Device", (run.device or m.get("device", "?")).split(" (")[0],
+                   help=run.device or "")
+
+
+def _head(run: Run, store: Store, show_owner: bool, problems: list[str] | None = None) -> None:
+    # A horizontal container is one block, where columns were three: every element counts
+    # when a room's live cards are redrawn every second.
+    with st.container(horizontal=True, vertical_alignment="center"):
+        who = f" · by **{run.owner}**" if show_owner and run.owner else ""
+        st.markdown(f"**{run.config.label()}** · `{run.id}` · {status_text(run.status)}{who}")
+        if run.active:
+            st.button("Cancel", key=f"runs_cancel_{run.id}", on_click=_cancel,
+                      args=(store, run.id), disabled=run.cancel_requested,
+                      help="Stop this run. Nothing else is affected.")
+        else:
+            st.button("Delete", key=f"runs_delete_{run.id}", on_click=_delete,
+                      args=(store, run.id), help="Remove this run and its files.")
+            clone_button(run, key=f"runs_clone_{run.id}", label="Clone", problems=problems)
+
+
+def live_card(run: Run, store: Store, epochs: tuple[dict, ...], place: int | None,
+              show_owner: bool = False) -> None:
+    """A queued or training run, redrawn on every poll: only cheap pieces and charts that
+    are rebuilt when a new epoch arrives."""
+    with st.container(border=True):
+        _head(run, store, show_owner)
+        if run.status == "queued":
+            where = f": {ordinal(place)} in line" if place else ""
+            st.caption(f"Waiting for a free worker{where}…")
+        else:
+            note = "stopping…" if run.cancel_requested else f"{run.progress:.0%}"
+            spent = [e for e in epochs if "epsilon" in e]  # ε arrives just after its epoch
+            if spent:
+                note += (f" · privacy budget after epoch {spent[-1]['epoch']}: "
+                         f"ε = {spent[-1]['epsilon']:.2f}")
+            st.progress(min(1.0, run.progress), text=f"Training on {run.device or '…'}: {note}")
+            curves(run, epochs, "runs_live")
+
+
+def run_card(run: Run, store: Store, epochs: list[dict], show_owner: bool = False) -> None:
+    """A run that has ended: its numbers and story, or why it stopped."""
+    problems = retrain_problems(run.config)
+    with st.container(border=True):
+        _head(run, store, show_owner, problems)
+        if problems:
+            st.caption("This run is kept as it was, but can't be trained again as it is: "
+                       + "; ".join(problems) + ".")
+        if run.status == "finished":
+            finished_metrics(run)
+            run_narrative(run, store, epochs)
+            technique_results(run)
+        elif run.error:
+            first, _, details = run.error.partition("\n\n")
+            (st.warning if run.status in ("cancelled", "interrupted") else st.error)(first)
+            if details:
+                with st.expander("Details"):
+                    st.code(details)
+        curves(run, epochs, "runs")

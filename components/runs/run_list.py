@@ -1,0 +1,155 @@
+"""The Runs page's two halves: runs still queued or training (live, from the server's
+shared snapshot) and runs that have ended (drawn once, a page at a time).
+
+In a workshop a person sees their own runs; "everyone" shows the whole workshop. Outside
+a workshop every run on the server is the local user's.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import streamlit as st
+
+from components.base.format import human_bytes, percent, status_text
+from components.base.polling import POLL_SECONDS, SLOW_POLL_SECONDS, end_polling, live_fragment
+from components.base.services import live_snapshot
+from components.experiments.workshop_session import current
+from components.runs.run_card import live_card, run_card
+from playground.runs.store import ENDED, Run, Store
+
+PAGE_SIZE = 10  # cards
+TABLE_PAGE_SIZE = 50  # rows of a whole workshop's table
+LIVE_IDS = "runs_live_ids"  # the active runs this session's live list drew last
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose runs the page lists: a workshop person's, a whole workshop's, or all."""
+
+    workspace: str | None = None
+    owner: str | None = None
+    everything: bool = True  # outside workshops: every run on the server
+
+    def includes(self, run: Run) -> bool:
+        if self.everything:
+            return True
+        return run.workspace == self.workspace and (self.owner is None or
+                                                    run.owner == self.owner)
+
+    @property
+    def filters(self) -> dict[str, str | None]:
+        if self.everything:
+            return {}
+        return {"workspace": self.workspace} | ({"owner": self.owner} if self.owner else {})
+
+    @property
+    def show_owner(self) -> bool:
+        return not self.everything and self.owner is None
+
+
+def pick_scope() -> Scope:
+    ws, me, _ = current()
+    if ws is None or not me:
+        return Scope()
+    choice = st.segmented_control(
+        "Show", ["mine", "everyone"], default="mine", key="runs_scope",
+        format_func={"mine": "My runs", "everyone": f"Everyone in {ws.name}"}.get,
+        help="Your own runs, or every run queued in this workshop.")
+    if choice == "everyone":
+        return Scope(ws.name, None, everything=False)
+    return Scope(ws.name, me, everything=False)
+
+
+def live_runs(store: Store, scope: Scope) -> bool:
+    """Queued and training runs, polled once a second while there are any: the cards come
+    from the server's shared snapshot, so thirty sessions cost one store read. Returns
+    whether there were any."""
+    first = [r for r in live_snapshot(fresh=True).active if scope.includes(r)]
+    st.session_state[LIVE_IDS] = [r.id for r in first]
+    training = any(r.status == "running" for r in first)
+
+    # Once a second while one of them trains (a new epoch shows within about a second);
+    # every few seconds while they only wait in line.
+    @live_fragment(bool(first), POLL_SECONDS if training else SLOW_POLL_SECONDS)
+    def live() -> None:
+        snap = live_snapshot()
+        runs = [r for r in snap.active if scope.includes(r)]
+        ids = [r.id for r in runs]
+        if set(st.session_state.get(LIVE_IDS, ())) - set(ids) or \
+                any(r.status == "running" for r in runs) != training:
+            # A run ended or started: a full rerun moves it to the finished list, or polls
+            # at the pace of a training run (and stops polling if nothing is left).
+            end_polling()
+        st.session_state[LIVE_IDS] = ids
+        if not runs:
+            return
+        counts = snap.counts
+        st.markdown(f"### Training and waiting ({len(runs)})\n\n:gray[On this server: "
+                    f"**{counts.get('running', 0)}** training · **{counts.get('queued', 0)}** "
+                    "waiting in line. Runs take turns: whoever was served least recently goes "
+                    "next.]")
+        for run in runs:
+            live_card(run, store, snap.epochs.get(run.id, ()), snap.place(run.id),
+                      scope.show_owner)
+
+    live()
+    return bool(first)
+
+
+def ended_runs(store: Store, scope: Scope, live: bool) -> None:
+    """Runs that have ended, newest first, one page at a time (`live`: the page already
+    shows runs training or waiting): full cards of one's own runs, a table of a whole
+    workshop's (a room's worth of cards is too much to read, and to draw)."""
+    total = store.count_runs(ENDED, **scope.filters)
+    if not total:
+        if not live:
+            st.info("No runs yet. Start one on the Train page.")
+            st.page_link("pages/train.py", label="Go to Train", icon="🏋️")
+        return
+    size = TABLE_PAGE_SIZE if scope.show_owner else PAGE_SIZE
+    pages = (total + size - 1) // size
+    page = min(st.session_state.get("runs_page", 1), pages)
+    st.subheader(f"Done ({total})")
+    runs = store.list_runs(ENDED, limit=size, offset=(page - 1) * size, **scope.filters)
+    if scope.show_owner:
+        st.caption("Everyone's runs in this workshop, newest first. Compare puts any of them "
+                   "side by side; your own have their full cards under My runs.")
+        st.dataframe(_table(runs), hide_index=True, width="stretch", key="runs_table")
+    else:
+        epochs = store.epochs_for([r.id for r in runs])
+        by_run: dict[str, list] = {}
+        for e in epochs:
+            by_run.setdefault(e["run_id"], []).append(e)
+        for run in runs:
+            run_card(run, store, by_run.get(run.id, []))
+    if pages > 1:
+        _pager(page, pages, total, size)
+
+
+def _table(runs: list[Run]) -> pd.DataFrame:
+    rows = []
+    for r in runs:
+        m = r.metrics
+        rows.append({"run": r.id, "who": r.owner or "", "what": r.config.label(),
+                     "status": status_text(r.status), "accuracy": percent(m.get("accuracy")),
+                     "ε": f"{m['epsilon']:.2f}" if m.get("epsilon") is not None else "—",
+                     "size": human_bytes(m["size_bytes"]) if m.get("size_bytes") else "—",
+                     "training time": f"{m['train_seconds']:.1f} s"
+                     if m.get("train_seconds") else "—"})
+    return pd.DataFrame(rows)
+
+
+def _go(page: int) -> None:
+    st.session_state["runs_page"] = page
+
+
+def _pager(page: int, pages: int, total: int, size: int) -> None:
+    newer, where, older = st.columns([1, 2, 1], vertical_alignment="center")
+    newer.button("← Newer", key="runs_newer", disabled=page <= 1, on_click=_go,
+                 args=(page - 1,), width="stretch")
+    first = (page - 1) * size + 1
+    where.markdown(f"<div style='text-align:center'>Runs {first}–{min(total, page * size)}"
+                   f" of {total} (page {page} of {pages})</div>", unsafe_allow_html=True)
+    older.button("Older →", key="runs_older", disabled=page >= pages, on_click=_go,
+                 args=(page + 1,), width="stretch")

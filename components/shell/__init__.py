@@ -1,0 +1,1 @@
+"""Around every page: the sidebar, the deep-link guard, projector view."""

@@ -1,0 +1,43 @@
+"""The sidebar every page shows: the device, the queue, the workshop, projector view."""
+from __future__ import annotations
+
+import streamlit as st
+
+from components.base.polling import SIDEBAR_POLL_SECONDS, end_polling, live_fragment
+from components.base.services import any_active, live_snapshot
+from components.experiments.workshop_session import workshop_badge
+from components.shell.projector import projector_toggle
+from playground.common import device as devices
+
+# Pages whose own live section shows the queue: the sidebar leaves it out there, rather
+# than poll a second copy (every poll is a script run, ~7 ms of the server's CPU whatever
+# it draws) or show a stale one.
+QUEUE_SHOWN_ON = {"runs"}
+
+
+def render_sidebar(page: str | None = None) -> None:
+    active = any_active()
+
+    drawing_page = {"now": True}
+
+    @live_fragment(active, SIDEBAR_POLL_SECONDS)
+    def queue_status() -> None:
+        counts = live_snapshot(fresh=drawing_page["now"]).counts
+        running, waiting = counts.get("running", 0), counts.get("queued", 0)
+        st.caption("Queue")
+        st.markdown(f"**{running}** training · **{waiting}** waiting")
+        # Everything ended: a full rerun switches polling off. Only from the fragment's own
+        # polls: during a full run the sidebar is drawn before the page, and a rerun there
+        # would swallow the click that started this run (e.g. Train).
+        if active and not (running or waiting) and not drawing_page["now"]:
+            end_polling()
+
+    with st.sidebar:
+        st.caption("Trains on")
+        st.markdown(f"**{devices.describe('auto')}**")
+        if page not in QUEUE_SHOWN_ON:
+            queue_status()
+    drawing_page["now"] = False
+
+    workshop_badge()
+    projector_toggle()

@@ -1,0 +1,1 @@
+"""Streamlit pieces for the glossary and lessons."""

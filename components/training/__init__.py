@@ -1,0 +1,1 @@
+"""Streamlit pieces that set up a run: settings, technique switches, shareable links."""

@@ -1,0 +1,99 @@
+"""The controls that describe a run. Offered controls depend on the dataset and model."""
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from components.base.services import get_store
+from components.training.technique_picker import technique_picker
+from components.training.url_presets import fixed_value, hidden, locked
+from models.base import all_model_infos, model_info
+from playground.data.catalog import all_dataset_infos, dataset_info, uploaded_dataset_infos
+from playground.teaching.glossary import control_help
+from playground.training.config import RunConfig
+
+LR_CHOICES = [0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3]
+BATCH_CHOICES = [16, 32, 64, 128, 256, 512]
+FIELDS = RunConfig.model_fields
+
+
+def _help(name: str, extra: str = "") -> str:
+    return control_help(name, f"{FIELDS[name].description} {extra}".strip())  # + glossary
+
+
+def _with(choices: list, key: str) -> list:
+    """The choices plus a preset value that is not among them (a link may carry any)."""
+    value = st.session_state.get(key)
+    return sorted(set(choices) | {value}) if value is not None else choices
+
+
+def run_settings() -> dict[str, Any]:
+    """Render the settings; return the raw values (validated later by make_config)."""
+    infos = {d.name: d for d in all_dataset_infos() + uploaded_dataset_infos()}
+    dataset = fixed_value("dataset", list(infos)[0]) if hidden("dataset") else st.selectbox(
+        "Dataset", list(infos), key="train_dataset", format_func=lambda n: infos[n].title,
+        help=control_help("dataset", "The examples the model learns from: built in (nothing "
+                          "is downloaded) or your own, from the Your data page."),
+        disabled=locked("dataset"),
+    )
+    ds = dataset_info(dataset)
+    st.caption(ds.description)
+
+    fits = [m for m in all_model_infos() if ds.kind in m.kinds]
+    names = [m.name for m in fits]
+    default_model = "cnn" if "cnn" in names else "mlp"
+    model = fixed_value("model", default_model) if hidden("model") else st.selectbox(
+        "Model", names, index=names.index(default_model), key=f"train_model_{ds.kind}",
+        format_func=lambda n: model_info(n).title,
+        help=control_help("model", "Only models that suit this kind of data are offered (no "
+                          "image network on a table)."),
+        disabled=locked("model"),
+    )
+    info = model_info(model)
+    st.caption(info.description)
+
+    values: dict[str, Any] = {"dataset": dataset, "model": model}
+    left, right = st.columns(2)
+    with left:
+        values["epochs"] = fixed_value("epochs", 10) if hidden("epochs") else st.slider(
+            "Epochs", 1, max(50, st.session_state.get("train_epochs", 0)), 10,
+            key="train_epochs", disabled=locked("epochs"),
+            help=_help("epochs", "More passes learn more, and take longer, and can overfit."))
+        lr_default = min(LR_CHOICES, key=lambda v: abs(v - info.default_lr))
+        values["lr"] = fixed_value("lr", lr_default) if hidden("lr") else st.select_slider(
+            "Learning rate", _with(LR_CHOICES, f"train_lr_{model}"), key=f"train_lr_{model}",
+            value=lr_default, disabled=locked("lr"),
+            help=_help("lr", "Too small learns slowly; too large jumps around."))
+    with right:
+        values["batch_size"] = fixed_value("batch_size", 64) if hidden("batch_size") else \
+            st.select_slider("Batch size", _with(BATCH_CHOICES, "train_batch_size"), value=64,
+                             key="train_batch_size", help=_help("batch_size"),
+                             disabled=locked("batch_size"))
+        values["seed"] = fixed_value("seed", 0) if hidden("seed") else st.number_input(
+            "Seed", 0, 2**31 - 1, 0, key="train_seed", disabled=locked("seed"),
+            help=_help("seed", "The same seed and settings give the same run."))
+        if info.uses_width_depth:
+            w_key, d_key = f"train_width_{model}", f"train_depth_{model}"
+            values["width"] = fixed_value("width", 64) if hidden("width") else st.slider(
+                "Width", 4, max(256, st.session_state.get(w_key, 0)), 64, 4, key=w_key,
+                help=_help("width"), disabled=locked("width"))
+            values["depth"] = fixed_value("depth", 2) if hidden("depth") else st.slider(
+                "Depth", 1, max(6, st.session_state.get(d_key, 0)), 2, key=d_key,
+                help=_help("depth"), disabled=locked("depth"))
+        if ds.has_noise:
+            values["noise"] = fixed_value("noise", 0.2) if hidden("noise") else st.slider(
+                "Noise", 0.0, 1.0, 0.2, 0.05, key="train_noise", disabled=locked("noise"),
+                help=_help("noise", "More noise blurs the shapes and makes them harder."))
+        if "train_fraction" in FIELDS:
+            values["train_fraction"] = fixed_value("train_fraction", 1.0) if hidden(
+                "train_fraction") else st.slider(
+                "Share of training data", 0.05, 1.0, 1.0, 0.05, key="train_train_fraction",
+                disabled=locked("train_fraction"), help=_help("train_fraction"))
+    if st.session_state.get("train_device", "auto") != "auto":
+        values["device"] = st.session_state["train_device"]
+        st.caption(f"Trains on: {values['device']} (set by the link)")
+    teachers = [r for r in get_store().list_runs(statuses=("finished",))
+                if r.config.dataset == dataset]
+    values["techniques"] = technique_picker(ds.kind, teachers)
+    return values

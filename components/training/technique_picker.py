@@ -1,0 +1,87 @@
+"""Technique switches, built from the registry: adding a technique adds its switch here."""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import streamlit as st
+
+from components.training.url_presets import fixed_value, hidden, locked, technique_fixed_on
+from playground.runs.store import Run
+from playground.teaching.glossary import technique_help
+from playground.training.techniques import all_techniques, technique_class
+from playground.training.techniques.base import Param
+
+
+def _control(p: Param) -> str:
+    """The name a link uses to lock or hide this setting (its CLI shorthand)."""
+    return (p.flag or "").lstrip("-").replace("-", "_")
+
+
+def _param_widget(tech: str, p: Param, runs: list[Run], dataset_kind: str) -> Any:
+    key = f"train_{tech}_{p.name}"
+    label = p.name.replace("_", " ").capitalize()
+    if hidden(_control(p)):
+        return fixed_value(_control(p), p.default)
+    p = replace(p, help=technique_help(tech, p.help, p.name))  # + its glossary entry
+    return _draw(tech, p, runs, dataset_kind, key, label, locked(_control(p)))
+
+
+def _draw(tech: str, p: Param, runs: list[Run], dataset_kind: str, key: str, label: str,
+          disabled: bool) -> Any:
+    if p.pick_run:
+        by_id = {r.id: r for r in runs}
+        fresh = technique_class(tech).new_run_choices(p.name, dataset_kind)
+        if not by_id:
+            st.caption("No finished run on this data yet: pick a new teacher below. It "
+                       "trains first; the student starts when it is done.")
+        if st.session_state.get(key) not in {*by_id, *fresh}:
+            if st.session_state.get(key):
+                st.warning(f"Run {st.session_state[key]!r} is not a finished run on this data, "
+                           "so it can't be the teacher; pick one below.")
+            st.session_state.pop(key, None)
+        return st.selectbox(
+            label, list(by_id) + list(fresh), key=key, help=p.help, disabled=disabled,
+            format_func=lambda i: fresh.get(i) or f"{i} · {by_id[i].config.label()} · "
+                                  f"{by_id[i].metrics.get('accuracy', 0):.1%}")
+    if p.choices:
+        return st.selectbox(label, p.choices, index=p.choices.index(p.default), key=key,
+                            help=p.help, disabled=disabled)
+    if isinstance(p.default, int):
+        return st.slider(label, int(p.min), int(p.max), p.default, key=key, help=p.help,
+                         disabled=disabled)
+    if p.max is not None and p.max <= 1 and p.min is not None and p.min >= 0:
+        return st.slider(label, float(p.min), float(p.max), float(p.default), 0.05, key=key,
+                         help=p.help, disabled=disabled)
+    return st.number_input(label, float(p.min), float(p.max), float(p.default), key=key,
+                           help=p.help, format="%g", disabled=disabled)
+
+
+def technique_picker(dataset_kind: str, runs: list[Run]) -> dict[str, dict[str, Any]]:
+    """Render one switch per technique that suits this data; return the switched-on ones."""
+    st.markdown("**Techniques**: switch any on to see what it buys and what it costs.")
+    chosen: dict[str, dict[str, Any]] = {}
+    for cls in all_techniques():
+        if dataset_kind not in cls.kinds:
+            continue
+        first = _control(cls.params[0]) if cls.params else cls.name
+        reason = cls.unavailable()  # e.g. mixed precision without a GPU
+        on = technique_fixed_on(cls.name) if hidden(first) else st.toggle(
+            cls.title, key=f"train_tech_{cls.name}",
+            help=technique_help(cls.name, f"{reason} {cls.description}" if reason
+                                else cls.description),
+            disabled=locked(first) or bool(reason))
+        if on and hidden(first):
+            chosen[cls.name] = {p.name: _param_widget(cls.name, p, runs, dataset_kind)
+                                for p in cls.params}
+        elif on:
+            with st.container(border=True):
+                st.caption(cls.description)
+                chosen[cls.name] = {p.name: _param_widget(cls.name, p, runs, dataset_kind)
+                                    for p in cls.params}
+                for other in chosen:  # what two techniques mean together, said by either
+                    note = cls.together.get(other) or technique_class(other).together.get(
+                        cls.name)
+                    if other != cls.name and note:
+                        st.caption(note)
+    return chosen

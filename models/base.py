@@ -1,0 +1,52 @@
+"""What a model family is: its spec, its description, and the registry of families."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from torch import nn
+
+from playground.common.registry import Registry
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything a builder needs: the data's shape and the user's settings."""
+
+    input_shape: tuple[int, ...]  # one example, e.g. (1, 8, 8) or (30,)
+    n_classes: int
+    dropout: float = 0.0
+    width: int = 64
+    depth: int = 2
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    title: str
+    kinds: tuple[str, ...]  # dataset kinds it accepts: image, tabular, points
+    description: str
+    build: Callable[[ModelSpec], nn.Module]
+    uses_width_depth: bool = False
+    linear: bool = False  # draws only straight decision boundaries
+    default_lr: float = 0.01
+
+
+MODELS: Registry[ModelInfo] = Registry("model")
+
+
+def register(info: ModelInfo) -> ModelInfo:
+    MODELS.register(info.name)(info)
+    return info
+
+
+def model_info(name: str) -> ModelInfo:
+    return MODELS.get(name)
+
+
+def all_model_infos() -> list[ModelInfo]:
+    return [MODELS.get(n) for n in MODELS.names()]
+
+
+def build_model(name: str, spec: ModelSpec) -> nn.Module:
+    return MODELS.get(name).build(spec)

@@ -1,0 +1,1 @@
+"""`python -m playground ...`: the command line."""

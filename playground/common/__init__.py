@@ -1,0 +1,1 @@
+"""Leaf helpers every feature uses: the registry, paths in the data folder, the device."""

@@ -1,0 +1,99 @@
+"""What a dataset is: its description, its splits, and the helpers that make them."""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field, replace
+from typing import Callable, Literal
+
+import numpy as np
+
+Kind = Literal["image", "tabular", "points"]
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What the UI and config validation need to know without loading the data."""
+
+    name: str
+    title: str
+    kind: Kind
+    description: str
+    has_noise: bool = False  # generated sets take a noise level
+
+
+@dataclass
+class Dataset:
+    info: DatasetInfo
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    class_names: list[str]
+    feature_names: list[str] = field(default_factory=list)
+    image_shape: tuple[int, ...] | None = None  # (channels, height, width) for images
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def n_features(self) -> int:
+        return int(np.prod(self.X_train.shape[1:]))
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(self.X_train.shape[1:])
+
+
+Loader = Callable[[int, float], Dataset]
+
+
+def fewer_examples(data: Dataset, fraction: float, seed: int) -> Dataset:
+    """The same data with only `fraction` of the training split (stratified, seeded, at
+    least one example per class). Validation and test stay whole, so scores stay comparable
+    with runs on all the data."""
+    if fraction >= 1:
+        return data
+    from sklearn.model_selection import train_test_split
+
+    n, k = len(data.y_train), data.n_classes
+    keep = min(n - k, max(k, round(n * fraction)))
+    if keep <= 0 or np.bincount(data.y_train, minlength=k).min() < 2:
+        return data  # too few examples to split per class: keep them all
+    idx, _ = train_test_split(np.arange(n), train_size=keep, random_state=seed,
+                              stratify=data.y_train)
+    idx = np.sort(idx)
+    return replace(data, X_train=data.X_train[idx], y_train=data.y_train[idx])
+
+
+def _split(X: np.ndarray, y: np.ndarray, seed: int):
+    from sklearn.model_selection import train_test_split
+
+    X_tr, X_rest, y_tr, y_rest = train_test_split(
+        X, y, test_size=0.4, random_state=seed, stratify=y
+    )
+    X_val, X_te, y_val, y_te = train_test_split(
+        X_rest, y_rest, test_size=0.5, random_state=seed, stratify=y_rest
+    )
+    return X_tr, y_tr, X_val, y_val, X_te, y_te
+
+
+def _standardized(info: DatasetInfo, X, y, seed, class_names, feature_names) -> Dataset:
+    X_tr, y_tr, X_val, y_val, X_te, y_te = _split(X, y, seed)
+    if np.isnan(X_tr).any() or np.isnan(X_val).any() or np.isnan(X_te).any():
+        # Missing values (uploaded tables) take the training split's median, fitted like
+        # the scaling on training data only.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a column empty in training
+            fill = np.nan_to_num(np.nanmedian(X_tr, axis=0))
+        X_tr, X_val, X_te = (np.where(np.isnan(a), fill, a) for a in (X_tr, X_val, X_te))
+    mean = X_tr.mean(axis=0)
+    std = X_tr.std(axis=0)
+    std[std == 0] = 1.0  # constant columns stay at zero instead of dividing by zero
+    scale = lambda a: ((a - mean) / std).astype(np.float32)  # noqa: E731
+    return Dataset(
+        info, scale(X_tr), y_tr.astype(np.int64), scale(X_val), y_val.astype(np.int64),
+        scale(X_te), y_te.astype(np.int64), class_names, feature_names,
+    )

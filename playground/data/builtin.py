@@ -1,0 +1,113 @@
+"""The built-in datasets: shipped inside scikit-learn or generated; nothing is downloaded."""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Callable
+
+import numpy as np
+
+from playground.common.registry import Registry
+from playground.data.base import Dataset, DatasetInfo, Loader, _split, _standardized
+
+DATASETS: Registry[tuple[DatasetInfo, Loader]] = Registry("dataset")
+
+
+def register(info: DatasetInfo) -> Callable[[Loader], Loader]:
+    def decorator(loader: Loader) -> Loader:
+        DATASETS.register(info.name)((info, loader))
+        return loader
+
+    return decorator
+
+
+@lru_cache(maxsize=32)
+def _load_builtin(name: str, seed: int, noise: float) -> Dataset:
+    return DATASETS.get(name)[1](seed, noise)
+
+
+@register(DatasetInfo(
+    "digits", "Handwritten digits (8×8 images)", "image",
+    "1,797 tiny greyscale pictures of the digits 0–9, from scikit-learn.",
+))
+def _digits(seed: int, noise: float) -> Dataset:
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    # Pixels run 0..16 in the source; a fixed division keeps them in 0..1 without
+    # looking at any split.
+    X = (d.images / 16.0).astype(np.float32)[:, None, :, :]
+    X_tr, y_tr, X_val, y_val, X_te, y_te = _split(X, d.target, seed)
+    info = _info("digits")
+    return Dataset(
+        info, X_tr, y_tr.astype(np.int64), X_val, y_val.astype(np.int64), X_te,
+        y_te.astype(np.int64), [str(c) for c in range(10)],
+        [f"pixel ({r},{c})" for r in range(8) for c in range(8)], image_shape=(1, 8, 8),
+    )
+
+
+@register(DatasetInfo(
+    "breast_cancer", "Breast cancer (30 measurements)", "tabular",
+    "569 tumour samples described by 30 measurements; is it malignant or benign?",
+))
+def _breast_cancer(seed: int, noise: float) -> Dataset:
+    from sklearn.datasets import load_breast_cancer
+
+    d = load_breast_cancer()
+    return _standardized(_info("breast_cancer"), d.data, d.target, seed,
+                         [str(n) for n in d.target_names], [str(f) for f in d.feature_names])
+
+
+@register(DatasetInfo(
+    "wine", "Wine (13 chemical measurements)", "tabular",
+    "178 wines from three growers, told apart by their chemistry.",
+))
+def _wine(seed: int, noise: float) -> Dataset:
+    from sklearn.datasets import load_wine
+
+    d = load_wine()
+    return _standardized(_info("wine"), d.data, d.target, seed,
+                         [str(n).replace("_", " ") for n in d.target_names],
+                         [str(f) for f in d.feature_names])
+
+
+N_POINTS = 600
+
+
+@register(DatasetInfo(
+    "moons", "Two moons (2-D points)", "points",
+    "Two interleaving half circles of points; a straight line cannot split them.", True,
+))
+def _moons(seed: int, noise: float) -> Dataset:
+    from sklearn.datasets import make_moons
+
+    X, y = make_moons(N_POINTS, noise=noise, random_state=seed)
+    return _standardized(_info("moons"), X, y, seed, ["upper", "lower"], ["x", "y"])
+
+
+@register(DatasetInfo(
+    "circles", "Circles (2-D points)", "points",
+    "A ring of points around a smaller ring; only a curved boundary separates them.", True,
+))
+def _circles(seed: int, noise: float) -> Dataset:
+    from sklearn.datasets import make_circles
+
+    X, y = make_circles(N_POINTS, noise=noise * 0.5, factor=0.5, random_state=seed)
+    return _standardized(_info("circles"), X, y, seed, ["outer", "inner"], ["x", "y"])
+
+
+@register(DatasetInfo(
+    "spirals", "Spirals (2-D points)", "points",
+    "Two arms of a spiral wound into each other; the hardest of the 2-D sets.", True,
+))
+def _spirals(seed: int, noise: float) -> Dataset:
+    rng = np.random.default_rng(seed)
+    n = N_POINTS // 2
+    t = np.sqrt(rng.uniform(0.05, 1.0, n)) * 3 * np.pi  # denser near the centre
+    arm = np.stack([t * np.cos(t), t * np.sin(t)], axis=1) / (3 * np.pi)
+    X = np.concatenate([arm, -arm]) + rng.normal(0.0, noise * 0.3, (2 * n, 2))
+    y = np.concatenate([np.zeros(n, int), np.ones(n, int)])
+    return _standardized(_info("spirals"), X, y, seed, ["arm A", "arm B"], ["x", "y"])
+
+
+def _info(name: str) -> DatasetInfo:
+    return DATASETS.get(name)[0]

@@ -1,0 +1,48 @@
+"""Embedded datasets: nothing is downloaded. Each loader returns fixed, seeded splits.
+
+Splits are 60 / 20 / 20 (train / validation / test), stratified and fixed by the seed.
+Scaling is fitted on the training split only, so validation and test stay unseen.
+"""
+from __future__ import annotations
+
+from playground.data.base import Dataset, DatasetInfo, Loader
+from playground.data.builtin import DATASETS, _load_builtin
+from playground.data.uploads import folder as uploads
+
+
+def _entry(name: str) -> tuple[DatasetInfo, Loader]:
+    """A built-in dataset, else one the user uploaded into PLAYGROUND_HOME/data (read from
+    disk, so every process finds it: the app, the CLI and the workers)."""
+    if name in DATASETS:
+        return DATASETS.get(name)
+
+    found = uploads.find(name)
+    if found is None:
+        DATASETS.get(name)  # raises KeyError naming the known datasets
+    return found
+
+
+def dataset_info(name: str) -> DatasetInfo:
+    return _entry(name)[0]
+
+
+def dataset_exists(name: str) -> bool:
+    """Built in, or uploaded into this PLAYGROUND_HOME."""
+
+    return name in DATASETS or uploads.find(name) is not None
+
+
+def all_dataset_infos() -> list[DatasetInfo]:
+    """The built-in datasets (see uploaded_dataset_infos for the user's own)."""
+    return [DATASETS.get(n)[0] for n in DATASETS.names()]
+
+
+def uploaded_dataset_infos() -> list[DatasetInfo]:
+    return uploads.all_infos()
+
+
+def load_dataset(name: str, seed: int = 0, noise: float = 0.2) -> Dataset:
+    """Load (and cache per process) a dataset's seeded splits."""
+    if name not in DATASETS:
+        return uploads.load(name, seed)  # cached by the file's content, not by its name
+    return _load_builtin(name, seed, noise)

@@ -1,0 +1,102 @@
+"""What an upload may be: limits, accepted formats, and the errors that say why not."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+# -- limits (small on purpose: runs must finish in seconds on a laptop CPU) ------------------
+MAX_UPLOAD_BYTES = 25 * 1024 * 1024
+MAX_ROWS = 20_000
+MAX_COLUMNS = 200
+MAX_FEATURES = 500  # after categories are spread over 0/1 columns
+MAX_CLASSES = 20
+MIN_PER_CLASS = 10  # so training, validation and test each get a few of every class
+MAX_IMAGES = 5_000
+MAX_ZIP_MEMBERS = 10_000
+MAX_IMAGE_PIXELS = 4096 * 4096  # per picture, checked before it is decoded
+MAX_MEMBER_BYTES = 20 * 1024 * 1024  # one file inside the ZIP, once expanded
+MAX_EXPANDED_BYTES = 200 * 1024 * 1024  # the whole ZIP, once expanded
+MAX_EXPANSION = 100  # expanded size / ZIP size above this (and above 10 MB) is a ZIP bomb
+ONE_HOT_MAX = 10  # categories up to this many become 0/1 columns; more become codes
+ORDINAL_MAX = 50  # above this many distinct values a text column is dropped (an id or free text)
+IMAGE_SIDE = 16  # pictures are resized to 16 x 16 pixels
+
+IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff"}
+# Pillow decoders allowed: plain raster formats only (never EPS, which runs Ghostscript).
+PIL_FORMATS = ["PNG", "JPEG", "GIF", "BMP", "WEBP", "TIFF"]
+TABLE_EXTENSIONS = {".csv", ".tsv", ".txt"}
+JUNK_NAMES = {".ds_store", "thumbs.db", "desktop.ini"}
+TARGET_GUESSES = ("target", "label", "labels", "class", "y", "outcome", "species",
+                  "diagnosis", "category")
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+DATA_FILE = "dataset.npz"
+MANIFEST_FILE = "manifest.json"
+FORMAT_VERSION = 1
+
+ACCEPTED = ("a CSV table (.csv) with one row per example, or a ZIP of pictures with one "
+            "folder per class")
+
+
+class UploadError(ValueError):
+    """An upload the playground refuses; `problems` are sentences naming problem and fix."""
+
+    def __init__(self, problems: list[str] | str):
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__(" ".join(self.problems))
+
+
+@dataclass
+class Prepared:
+    """An upload read and checked, not yet saved."""
+
+    name: str
+    kind: str  # "tabular" or "image"
+    X: np.ndarray  # float32 with NaN for missing values (tables) or uint8 (N, C, H, W)
+    y: np.ndarray  # int64 class indices
+    class_names: list[str]
+    feature_names: list[str]
+    source: dict[str, Any]  # file name, size, sha256
+    notes: list[str] = field(default_factory=list)  # what was done to the data, in words
+    target: str | None = None
+    image_shape: tuple[int, int, int] | None = None
+    preview: Any = None  # a pandas DataFrame of the first rows (tables)
+
+    @property
+    def class_counts(self) -> dict[str, int]:
+        counts = np.bincount(self.y, minlength=len(self.class_names))
+        return {c: int(n) for c, n in zip(self.class_names, counts, strict=True)}
+
+    @property
+    def warnings(self) -> list[str]:
+        """Things to watch before training (the upload itself is fine)."""
+        counts = self.class_counts
+        small, large = min(counts, key=counts.get), max(counts, key=counts.get)
+        if counts[small] < 0.5 * counts[large]:
+            return [f"The classes are unbalanced: '{large}' has {counts[large]:,} examples, "
+                    f"'{small}' only {counts[small]:,}. Accuracy can look good while the rare "
+                    "class is missed: watch macro F1 and the confusion matrix."]
+        return []
+
+    @property
+    def title(self) -> str:
+        what = "pictures" if self.kind == "image" else "rows"
+        return f"{self.name} (your data, {len(self.y):,} {what})"
+
+    @property
+    def description(self) -> str:
+        if self.kind == "image":
+            c, h, w = self.image_shape
+            return (f"Uploaded from {self.source['file']}: {len(self.y):,} pictures in "
+                    f"{len(self.class_names)} classes, resized to {w}×{h} "
+                    f"{'colour' if c == 3 else 'greyscale'}.")
+        return (f"Uploaded from {self.source['file']}: {len(self.y):,} rows, "
+                f"{len(self.feature_names)} input columns, predicting '{self.target}' "
+                f"({len(self.class_names)} classes).")
+
+
+def _listing(items: list[str], limit: int = 12) -> str:
+    shown = ", ".join(f"'{c}'" for c in items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")

@@ -1,0 +1,219 @@
+"""Uploaded tables (CSV): read, pick the column to predict, encode the features."""
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+
+import numpy as np
+
+from playground.data.uploads.limits import (
+    MAX_CLASSES,
+    MAX_COLUMNS,
+    MAX_FEATURES,
+    MAX_ROWS,
+    MIN_PER_CLASS,
+    ONE_HOT_MAX,
+    ORDINAL_MAX,
+    TARGET_GUESSES,
+    Prepared,
+    UploadError,
+    _listing,
+)
+
+
+# -- CSV ---------------------------------------------------------------------------------------
+def _decode(data: bytes) -> tuple[str, str | None]:
+    try:
+        return data.decode("utf-8-sig"), None
+    except UnicodeDecodeError:
+        # Spreadsheets on Windows often save Latin-1 / cp1252; every byte decodes.
+        return data.decode("cp1252", errors="replace"), (
+            "The file is not UTF-8; it was read as Windows (cp1252) text. If accents look "
+            "wrong, save it as 'CSV UTF-8'.")
+
+
+def read_table(data: bytes, filename: str):
+    """The CSV as a DataFrame of strings (missing cells as NaN), plus notes. Raises
+    UploadError for text that is not a table."""
+    import pandas as pd
+
+    text, note = _decode(data)
+    sample = text[:65536]
+    try:
+        sep = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+    except csv.Error:
+        sep = ","
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, nrows=MAX_ROWS + 1,
+                            skipinitialspace=True, skip_blank_lines=True)
+    except pd.errors.EmptyDataError:
+        raise UploadError(f"{filename} has no rows. Fix: upload a table with a header row "
+                          "and at least one row per example.") from None
+    except (pd.errors.ParserError, ValueError) as exc:
+        detail = str(exc).strip().splitlines()[-1]
+        raise UploadError(
+            f"{filename} is not a well-formed CSV table ({detail}). Fix: every row needs "
+            "the same number of cells as the header; export the sheet as CSV again.") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    if len(frame) > MAX_ROWS:
+        raise UploadError(
+            f"{filename} has more than {MAX_ROWS:,} rows. Fix: upload a sample of at most "
+            f"{MAX_ROWS:,} rows (runs here must train in seconds).")
+    if frame.shape[1] > MAX_COLUMNS:
+        raise UploadError(
+            f"{filename} has {frame.shape[1]} columns, more than the {MAX_COLUMNS} allowed. "
+            "Fix: keep only the columns that matter for the prediction.")
+    if frame.shape[1] < 2:
+        raise UploadError(
+            f"{filename} has only one column (found {list(frame.columns)[:1]}). Fix: a table "
+            "needs input columns and a target column; check that it is comma-separated.")
+    if len(frame) == 0:
+        raise UploadError(f"{filename} has a header but no rows. Fix: add the examples.")
+    return frame, [note] if note else []
+
+
+def guess_target(columns: list[str]) -> str:
+    """The column most likely meant as the target: a usual name, else the last column."""
+    lower = {c.lower(): c for c in columns}
+    for guess in TARGET_GUESSES:
+        if guess in lower:
+            return lower[guess]
+    return columns[-1]
+
+
+def _prepare_csv(data, filename, target, name, source) -> Prepared:
+    frame, notes = read_table(data, filename)
+    columns = list(frame.columns)
+    if not target:
+        raise UploadError(
+            f"No target column chosen. Fix: choose the column the model should predict "
+            f"(columns: {_listing(columns)}).")
+    if target not in columns:
+        close = difflib.get_close_matches(target, columns, n=1)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
+        raise UploadError(
+            f"{filename} has no column named '{target}'.{hint} Fix: choose one of "
+            f"{_listing(columns)} (names are case-sensitive).")
+    labels = frame[target].str.strip()
+    keep = labels.notna() & (labels != "")
+    if not keep.all():
+        dropped = int((~keep).sum())
+        notes.append(f"{dropped} {'row' if dropped == 1 else 'rows'} without a value in "
+                     f"'{target}' {'was' if dropped == 1 else 'were'} left out.")
+        frame, labels = frame[keep].reset_index(drop=True), labels[keep].reset_index(drop=True)
+    class_names, y = _classes(labels, target, filename)
+    X, feature_names, column_notes = _encode_features(frame.drop(columns=[target]), filename)
+    notes.extend(column_notes)
+    preview = frame.head(20)
+    return Prepared(name, "tabular", X, y, class_names, feature_names, source, notes,
+                    target=target, preview=preview)
+
+
+def _classes(labels, target: str, filename: str) -> tuple[list[str], np.ndarray]:
+    import pandas as pd
+
+    values = labels.unique().tolist()
+    if len(values) < 2:
+        raise UploadError(
+            f"'{target}' has a single value ({values[0]!r}) in every row: there is nothing to "
+            "tell apart. Fix: choose a target column with at least two different values.")
+    if len(values) > MAX_CLASSES:
+        numeric = pd.to_numeric(labels, errors="coerce").notna().mean() > 0.95
+        why = (" It looks like a number to predict (a regression), which the playground "
+               "does not do." if numeric else "")
+        raise UploadError(
+            f"'{target}' has {len(values)} different values, more than the {MAX_CLASSES} "
+            f"classes allowed.{why} Fix: choose a column with a few categories, or group the "
+            "values into at most 20 classes first.")
+    numbers = pd.to_numeric(pd.Series(values), errors="coerce")
+    if numbers.notna().all():  # 0, 1, 2 sort as numbers, not as text
+        order = [v for _, v in sorted(zip(numbers, values, strict=True))]
+    else:
+        order = sorted(values, key=str.lower)
+    index = {v: i for i, v in enumerate(order)}
+    y = labels.map(index).to_numpy(dtype=np.int64)
+    counts = np.bincount(y, minlength=len(order))
+    rare = [f"'{order[i]}' ({int(n)})" for i, n in enumerate(counts) if n < MIN_PER_CLASS]
+    if rare:
+        raise UploadError(
+            f"Some classes of '{target}' have fewer than {MIN_PER_CLASS} rows: "
+            f"{', '.join(rare[:8])}. Fix: add more examples of them, or remove those rows, so "
+            "training, validation and test each get some of every class.")
+    return [str(v) for v in order], y
+
+
+def _encode_features(frame, filename: str) -> tuple[np.ndarray, list[str], list[str]]:
+    """Numbers stay numbers (missing ones left as NaN: they are filled with the training
+    split's median at load time); text columns become 0/1 columns or codes."""
+    import pandas as pd
+
+    blocks: list[np.ndarray] = []
+    names: list[str] = []
+    notes: list[str] = []
+    one_hot, ordinal, dropped, filled = [], [], [], []
+    n = len(frame)
+    for col in frame.columns:
+        raw = frame[col].str.strip().replace("", np.nan)
+        present = raw.notna()
+        if not present.any():
+            dropped.append(f"'{col}' (empty)")
+            continue
+        numbers = pd.to_numeric(raw, errors="coerce")
+        not_numbers = present & numbers.isna()
+        if not_numbers.sum() <= 0.05 * present.sum() and numbers.notna().any():
+            if not_numbers.any():
+                odd = sorted(set(raw[not_numbers]))[:3]
+                notes.append(f"'{col}': {int(not_numbers.sum())} values that are not numbers "
+                             f"({', '.join(repr(v) for v in odd)}) are treated as missing.")
+            values = numbers.to_numpy(dtype=np.float64)
+            if np.nanstd(values) == 0:
+                dropped.append(f"'{col}' (the same value in every row)")
+                continue
+            missing = int(np.isnan(values).sum())
+            if missing:
+                filled.append(f"'{col}' ({missing})")
+            blocks.append(values[:, None])
+            names.append(col)
+            continue
+        # Text: categories. Missing cells become a category of their own.
+        text = raw.fillna("(missing)")
+        cats = sorted(text.unique().tolist(), key=str.lower)
+        if len(cats) == 1:
+            dropped.append(f"'{col}' (the same value in every row)")
+        elif len(cats) > ORDINAL_MAX or len(cats) > 0.5 * n:
+            dropped.append(f"'{col}' ({len(cats)} different texts: an id or free text)")
+        elif len(cats) == 2:
+            blocks.append((text == cats[1]).to_numpy(dtype=np.float64)[:, None])
+            names.append(f"{col} = {cats[1]}")
+            one_hot.append(f"'{col}' (1 column: {cats[1]} or not)")
+        elif len(cats) <= ONE_HOT_MAX:
+            blocks.append(np.stack([(text == c).to_numpy(dtype=np.float64) for c in cats], 1))
+            names.extend(f"{col} = {c}" for c in cats)
+            one_hot.append(f"'{col}' ({len(cats)} columns)")
+        else:
+            codes = {c: i for i, c in enumerate(cats)}
+            blocks.append(text.map(codes).to_numpy(dtype=np.float64)[:, None])
+            names.append(col)
+            ordinal.append(f"'{col}' ({len(cats)} categories)")
+    if one_hot:
+        notes.append("Categories turned into 0/1 columns (one-hot): " + ", ".join(one_hot) + ".")
+    if ordinal:
+        notes.append("Categories with many values numbered in alphabetical order (ordinal "
+                     "codes; the order means nothing to the model's eyes, so treat results "
+                     "on these columns with care): " + ", ".join(ordinal) + ".")
+    if filled:
+        notes.append("Missing numbers are filled with the median of the training rows: "
+                     + ", ".join(filled) + ".")
+    if dropped:
+        notes.append("Columns left out: " + ", ".join(dropped) + ".")
+    if not blocks:
+        raise UploadError(
+            f"{filename} has no usable input columns besides the target. Fix: include "
+            "columns of numbers or short categories that describe each example.")
+    X = np.concatenate(blocks, axis=1).astype(np.float32)
+    if X.shape[1] > MAX_FEATURES:
+        raise UploadError(
+            f"{filename} becomes {X.shape[1]} input columns once categories are spread out, "
+            f"more than the {MAX_FEATURES} allowed. Fix: drop some columns.")
+    return X, names, notes

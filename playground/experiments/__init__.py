@@ -1,0 +1,1 @@
+"""Several runs with a purpose: sweeps, stories, workshops."""

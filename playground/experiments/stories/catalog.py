@@ -1,0 +1,95 @@
+"""The stories and the settings of their runs."""
+from __future__ import annotations
+
+from playground.experiments.stories.base import Step, Story
+from playground.experiments.stories.walkthroughs import (
+              _augment,
+              _overfit,
+              _privacy,
+              _shrink,
+              _teacher,
+)
+
+# -- the stories ---------------------------------------------------------------------------
+
+PRIVACY_BASE = dict(dataset="digits", model="mlp", epochs=10, lr=0.01)
+
+
+SHRINK_BASE = dict(dataset="digits", model="mlp", width=128, depth=2, epochs=10, lr=0.01)
+SMALL = dict(SHRINK_BASE, width=16)
+
+
+TEACHER = dict(dataset="digits", model="cnn", epochs=15, lr=0.01)
+STUDENT = dict(dataset="digits", model="mlp", width=16, depth=1, epochs=30, lr=0.01)
+DISTILL = dict(distill_temperature=4.0, distill_weight=0.7)
+
+
+SCARCE = dict(dataset="digits", model="cnn", epochs=40, lr=0.003, batch_size=32,
+              train_fraction=0.15)
+
+
+OVERFIT = dict(dataset="digits", model="mlp", width=256, depth=3, epochs=60, lr=0.003,
+               train_fraction=0.2)
+
+
+STORIES: dict[str, Story] = {s.key: s for s in (
+    Story(
+        "privacy", "Privacy costs accuracy",
+        "What does protecting people's data cost me in accuracy?",
+        "Three copies of the same small network learn to read handwritten digits: one "
+        "normally, two with DP-SGD, which clips each example's influence and adds noise so "
+        "that no single person's data can be told from the model. More noise buys a smaller "
+        "privacy budget ε (stronger privacy). What does it cost?",
+        (Step("none", "No privacy noise", PRIVACY_BASE),
+         Step("some", "Some noise", dict(PRIVACY_BASE, dp_noise=0.6)),
+         Step("strong", "Strong noise", dict(PRIVACY_BASE, dp_noise=1.5))),
+        _privacy),
+    Story(
+        "shrink", "Shrink it for a phone",
+        "How small can my model get before it gets worse?",
+        "One network learns to read digits, then three ways of making it smaller compete: "
+        "quantization (store each weight in 8 bits instead of 32), pruning (set most weights "
+        "to zero) and distillation (train a much smaller student to copy it).",
+        (Step("original", "Original network", SHRINK_BASE),
+         Step("int8", "Quantized to 8 bits", dict(SHRINK_BASE, quantize="int8")),
+         Step("pruned", "Pruned (80% zeros)", dict(SHRINK_BASE, prune=0.8)),
+         Step("alone", "Small network alone", SMALL),
+         Step("student", "Small student of the original", dict(SMALL, distill_weight=0.7),
+              teacher="original")),
+        _shrink),
+    Story(
+        "teacher", "A big teacher makes a small student smarter",
+        "Can a small, cheap model learn from a big one?",
+        "A big image network (the teacher) learns first. Then a tiny network learns twice: "
+        "once from the labels alone, once also from the teacher's answers, which say not "
+        "just 'this is a 7' but 'it looks a bit like a 1'. The queue makes the student wait "
+        "for its teacher.",
+        (Step("teacher", "Big teacher", TEACHER),
+         Step("alone", "Small student alone", STUDENT),
+         Step("student", "Small student with the teacher", dict(STUDENT, **DISTILL),
+              teacher="teacher")),
+        _teacher),
+    Story(
+        "augment", "Augment when data is scarce",
+        "I only have a little data. Can I make more of it?",
+        "An image network learns digits from only 15% of the training pictures (about 16 "
+        "per digit), once as is and once with augmentation, which shows it slightly turned, "
+        "shifted and noisy copies at every step. A third run with all the pictures shows "
+        "what the missing data cost.",
+        (Step("scarce", "15% of the data", SCARCE),
+         Step("augmented", "15% of the data, augmented", dict(SCARCE, augment=0.5)),
+         Step("full", "All the data", dict(SCARCE, train_fraction=1.0))),
+        _augment),
+    Story(
+        "overfit", "Overfitting and dropout",
+        "Why does my model look great in training and worse on new data?",
+        "A big network (3 layers of 256 neurons) trains for 60 epochs on 20% of the digits: "
+        "far more capacity than data, so it starts memorising. A second copy uses dropout, "
+        "which switches off half its neurons at random at every step so it cannot rely on "
+        "any one of them. Watch the validation loss: the score on pictures it never trains on.",
+        (Step("plain", "No dropout", OVERFIT),
+         Step("dropout", "Dropout 0.5", dict(OVERFIT, dropout=0.5))),
+        _overfit),
+)}
+
+DEFAULT_STORY = "privacy"

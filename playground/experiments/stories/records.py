@@ -1,0 +1,144 @@
+"""Stories: one-click guided experiments. Each queues a few small runs and, once they have
+finished, walks through what their real numbers show.
+
+A story is data (its runs as flat settings) plus a `walkthrough` that reads the finished
+runs' metrics and epochs and writes sentences from them; nothing in a walkthrough is
+canned except the framing. Which runs belong to a story's latest showing is kept in a
+small JSON record per story (and workshop) under PLAYGROUND_HOME/stories, so the Home page
+queues its story once per server, not once per visitor.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from playground.common.files import write_json
+from playground.experiments.stories.base import Story, Walkthrough
+from playground.experiments.stories.catalog import STORIES
+from playground.runs.queue import submit
+from playground.runs.store import Run, Store
+from playground.training.config import make_config
+
+# -- queueing a story and finding its runs again --------------------------------------------
+
+
+def queue_story(store: Store, story: Story, *, seed: int = 0, workspace: str | None = None,
+                owner: str | None = None, epochs: int | None = None) -> dict[str, str]:
+    """Queue every step in order (a teacher before its student); return role -> run id.
+    `epochs` overrides every step's epochs (quick checks of the same setup)."""
+    ids: dict[str, str] = {}
+    for step in story.steps:
+        values = dict(step.values, seed=seed)
+        if epochs is not None:
+            values["epochs"] = epochs
+        if step.teacher:
+            values["distill_from"] = ids[step.teacher]
+        # The one way to queue (a student's "alone" twin is an earlier step: none is added).
+        ids[step.role] = submit(store, make_config(**values), workspace=workspace,
+                                owner=owner).run_id
+    return ids
+
+
+@dataclass
+class StoryRecord:
+    """Which runs show a story's latest result (per server, or per workshop)."""
+
+    story: str
+    runs: dict[str, str]
+    queued_at: float
+    workspace: str | None = None
+    owner: str | None = None
+    seed: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _record_path(home: Path, story: str, workspace: str | None) -> Path:
+    return Path(home) / "stories" / f"{workspace or '_'}__{story}.json"
+
+
+def load_record(home: Path, story: str, workspace: str | None = None) -> StoryRecord | None:
+    path = _record_path(home, story, workspace)
+    try:
+        return StoryRecord(**json.loads(path.read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def _save_record(home: Path, record: StoryRecord) -> None:
+    write_json(_record_path(home, record.story, record.workspace), record.__dict__)
+
+
+def story_runs(store: Store, record: StoryRecord) -> dict[str, Run | None]:
+    return {role: store.get(run_id) for role, run_id in record.runs.items()}
+
+
+BROKEN = ("failed", "cancelled", "interrupted")
+
+
+def story_state(runs: dict[str, Run | None]) -> str:
+    """'finished', 'active' (queued or training), or 'broken' (a run is gone or failed)."""
+    if any(r is None or r.status in BROKEN for r in runs.values()):
+        return "broken"
+    if all(r.status == "finished" for r in runs.values()):
+        return "finished"
+    return "active"
+
+
+LOCK_STALE_S = 60.0
+
+
+def ensure_story(store: Store, key: str, *, workspace: str | None = None,
+                 owner: str | None = None, again: bool = False, seed: int | None = None,
+                 epochs: int | None = None) -> tuple[StoryRecord | None, bool]:
+    """The story's current record, queueing its runs if there is none worth showing (or
+    `again`). Returns (record, queued_now). Safe when many visitors arrive at once: one
+    queues, the others get the record (or None for the moment while it is being written).
+    """
+    story = STORIES[key]
+    home = store.home
+    record = load_record(home, key, workspace)
+    if record and not again and story_state(story_runs(store, record)) != "broken":
+        return record, False
+    path = _record_path(home, key, workspace)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = path.with_suffix(".lock")
+    try:
+        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        try:
+            if time.time() - lock.stat().st_mtime > LOCK_STALE_S:
+                lock.unlink()  # left by a process that died mid-way; next call retries
+        except OSError:
+            pass
+        return load_record(home, key, workspace), False
+    try:
+        fresh = load_record(home, key, workspace)
+        if fresh and (not again and story_state(story_runs(store, fresh)) != "broken"
+                      or again and record and fresh.queued_at != record.queued_at):
+            return fresh, False  # someone else queued it while we waited for the lock
+        if seed is None:
+            seed = (fresh.seed + 1) if (again and fresh) else 0
+        ids = queue_story(store, story, seed=seed, workspace=workspace, owner=owner,
+                          epochs=epochs)
+        record = StoryRecord(key, ids, time.time(), workspace, owner, seed)
+        _save_record(home, record)
+        return record, True
+    finally:
+        os.close(fd)
+        lock.unlink(missing_ok=True)
+
+
+def walkthrough(story: Story, store: Store, record: StoryRecord) -> Walkthrough | None:
+    """The walkthrough of a finished story, computed from its runs; None until then."""
+    runs = story_runs(store, record)
+    if story_state(runs) != "finished":
+        return None
+    epochs: dict[str, list[dict]] = {role: [] for role in runs}
+    by_id = {r.id: role for role, r in runs.items()}
+    for e in store.epochs_for(list(by_id)):
+        epochs[by_id[e["run_id"]]].append(e)
+    return story.explain(story, runs, epochs)

@@ -1,0 +1,1 @@
+"""Words for people new to ML: the glossary and the lessons."""

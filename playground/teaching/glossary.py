@@ -1,0 +1,198 @@
+"""The glossary: every word the playground uses, in plain language (pure data).
+
+The Learn page shows it with one anchor per term; every control's help text ends with the
+term's one-line meaning and a link to it (`glossary_help`), so nobody has to leave the page
+to understand a knob. The words of the techniques come with the techniques (their `terms`,
+in their own files); the rest are here.
+"""
+from __future__ import annotations
+
+from functools import cache
+
+from playground.common.content import Term
+from playground.training.techniques import all_techniques, technique_class
+
+GENERAL: tuple[Term, ...] = (
+    # -- results --------------------------------------------------------------------------
+    Term("accuracy", "Accuracy",
+         "The share of test examples the model got right.",
+         "Measured on the test split, which the model never saw while training. Accuracy can "
+         "flatter a model when one class is much more common: always answering 'benign' on a "
+         "table that is 63 % benign already scores 63 %. Compare it with that guessing level."),
+    Term("f1", "F1 score (macro F1)",
+         "A score from 0 to 1 that punishes both missed cases and false alarms, averaged so "
+         "every class counts equally, even rare ones.",
+         "For each class, F1 combines precision (of the examples the model put in this class, "
+         "how many belong there) and recall (of the examples that belong there, how many it "
+         "found). Macro F1 averages the classes, so a model that ignores a rare class gets a "
+         "low F1 even when its accuracy looks high."),
+    Term("confusion_matrix", "Confusion matrix",
+         "A table of counts: rows are the true class, columns what the model said; the "
+         "diagonal holds the right answers.",
+         "Anything off the diagonal is a mistake, and where it sits tells which classes the "
+         "model mixes up (a 4 read as a 9, a malignant tumour called benign). Two models with "
+         "the same accuracy can make very different mistakes."),
+    Term("baseline", "Baseline",
+         "The run to compare against: the same settings without the technique being tried.",
+         "The story on each run card compares with the closest finished baseline, so a "
+         "difference in accuracy, size or time can be put down to the technique."),
+    Term("parameters", "Parameters (weights)",
+         "The numbers a model learns; more of them can capture more, and cost memory and time.",
+         "A logistic regression on 30 measurements has 62 of them; the small image network "
+         "has tens of thousands."),
+    Term("latency", "Latency",
+         "How long the model takes to answer for one example.",
+         "Measured here as the median of many repeats on the training device, after a "
+         "warm-up. Phones and web services care about it as much as about accuracy."),
+    Term("size", "Model size",
+         "The bytes of the saved weights file: what a phone would have to download and keep "
+         "in memory."),
+    # -- training ---------------------------------------------------------------------------
+    Term("epoch", "Epoch",
+         "One pass of the model over all the training examples.",
+         "More epochs let the model learn more, take longer, and past some point make it "
+         "memorise the training examples (overfitting)."),
+    Term("learning_rate", "Learning rate",
+         "How big a step the model takes each time it corrects itself.",
+         "Too small and it learns slowly; too large and it overshoots and jumps around "
+         "without settling. A schedule can start large and end small."),
+    Term("batch_size", "Batch size",
+         "How many examples the model looks at before each correction.",
+         "Small batches give many noisy steps; large ones fewer, steadier steps. With privacy "
+         "noise, it also decides how much each step's noise is diluted."),
+    Term("seed", "Seed",
+         "A number that fixes every random choice (how the data is split, the starting "
+         "weights), so the same settings give the same run.",
+         "Change it to see how much of a result is luck."),
+    Term("dataset", "Dataset",
+         "The examples a model learns from, each with its answer (its class): pictures, rows "
+         "of a table or points.",
+         "The playground ships small ones (digits, breast cancer, wine, generated 2-D "
+         "shapes) and takes your own on the Your data page: a CSV table or a ZIP of "
+         "pictures with one folder per class."),
+    Term("split", "Training, validation and test data",
+         "The examples are split 60 / 20 / 20: the model learns from the first, is watched "
+         "on the second while training, and is graded once on the third.",
+         "Keeping the test data unseen is what makes accuracy an honest guess of how the "
+         "model will do on new data. Scaling and filling of missing values are fitted on the "
+         "training data only, for the same reason."),
+    Term("loss", "Loss",
+         "The number training tries to push down: how wrong and how unsure the model is.",
+         "Accuracy only counts right and wrong; loss also counts confidence, so it keeps "
+         "moving when accuracy stands still."),
+    Term("overfitting", "Overfitting",
+         "Memorising the training examples instead of learning patterns that carry over: high "
+         "accuracy on training data, lower on new data.",
+         "The gap between training and validation accuracy measures it. Dropout, data "
+         "augmentation, weight decay, early stopping and more data all narrow the gap."),
+    Term("underfitting", "Underfitting",
+         "A model too simple or trained too briefly to capture the pattern: low accuracy "
+         "everywhere.",
+         "More epochs, a larger learning rate or a bigger model help."),
+    Term("model", "Model",
+         "The kind of program being trained: from a straight-line rule (logistic regression) "
+         "to a small neural network, an image network (CNN) or a tiny Vision Transformer."),
+    Term("width_depth", "Width and depth",
+         "Width is how many neurons a layer has; depth how many layers are stacked. Bigger "
+         "learns more and costs more."),
+    Term("noise_data", "Noise (2-D data)",
+         "How much the generated points are scattered; more noise blurs the shapes and makes "
+         "them harder to separate."),
+    Term("train_fraction", "Share of training data",
+         "Train on only part of the training examples to see what scarce data does; the "
+         "validation and test data stay whole so scores remain comparable."),
+    # -- explanations -----------------------------------------------------------------------
+    Term("lime", "LIME",
+         "Explains one prediction by nudging the input many times and fitting a simple model "
+         "to how the answer changes nearby.",
+         "It needs no access to the model's insides, so it also works on quantized models."),
+    Term("shap", "SHAP",
+         "Splits one prediction fairly among the input features (Shapley values from game "
+         "theory): the parts add up to the prediction minus the average prediction."),
+    Term("integrated_gradients", "Integrated Gradients",
+         "Explains a prediction by following the model's gradients on a path from a blank "
+         "input to the real one; the attributions add up to the change in output.",
+         "It needs gradients, so it explains the float model, not an int8 one."),
+    Term("saliency", "Saliency",
+         "Highlights the inputs whose small changes would move the prediction most (the "
+         "gradient's size)."),
+    Term("occlusion", "Occlusion",
+         "Covers parts of the input one at a time and measures how much the prediction drops."),
+    # -- your own data ----------------------------------------------------------------------
+    Term("target", "Target column",
+         "The column the model should learn to predict (the label); every other column is "
+         "an input."),
+    Term("one_hot", "One-hot encoding",
+         "Turning a category column (city = Paris, Lyon, Nice) into 0/1 columns, one per "
+         "category, so the model does not read an order into names.",
+         "Columns with many categories get numbered codes instead (ordinal encoding); that "
+         "imposes an alphabetical order that means nothing, so treat those with care."),
+    Term("missing_values", "Missing values",
+         "Empty cells. Missing numbers are filled with the median of the training rows; a "
+         "missing category becomes a category of its own."),
+    Term("class_balance", "Class balance",
+         "How many examples each class has. A rare class is harder to learn and easy to "
+         "ignore; watch macro F1 and the confusion matrix."),
+)
+
+def terms() -> tuple[Term, ...]:
+    """Every term: the general ones, then each technique's, in the order of the loop."""
+    return GENERAL + tuple(t for cls in all_techniques() for t in cls.terms)
+
+
+@cache
+def _by_key(techniques: int) -> dict[str, Term]:  # (cached per number of techniques)
+    return {t.key: t for t in terms()}
+
+
+# Which term explains which control of a run's settings (technique switches: the technique's
+# first term, or its setting's own).
+CONTROL_TERMS = {
+    "dataset": "dataset", "model": "model", "epochs": "epoch", "lr": "learning_rate",
+    "batch_size": "batch_size", "seed": "seed", "width": "width_depth",
+    "depth": "width_depth", "noise": "noise_data", "train_fraction": "train_fraction",
+    "target": "target",
+}
+
+
+def technique_term(technique: str, param: str | None = None) -> str | None:
+    """The glossary key that explains a technique's switch or one of its settings."""
+    cls = technique_class(technique)
+    setting = next((p for p in cls.params if p.name == param), None)
+    if setting is not None and setting.term:
+        return setting.term
+    return cls.terms[0].key if cls.terms else None
+
+
+def term(key: str) -> Term:
+    try:
+        return _by_key(len(all_techniques()))[key]
+    except KeyError:
+        raise KeyError(f"no glossary term {key!r}; known: "
+                       f"{', '.join(t.key for t in terms())}") from None
+
+
+def anchor(key: str) -> str:
+    return f"glossary-{key.replace('_', '-')}"
+
+
+def link(key: str) -> str:
+    """The Learn page's glossary entry (relative, so it works under any base URL)."""
+    return f"learn#{anchor(key)}"
+
+
+def glossary_help(text: str, key: str | None) -> str:
+    """A control's help text followed by the term's meaning and a link to the glossary."""
+    if not key:
+        return text
+    t = term(key)
+    return (f"{text.strip()}\n\n**{t.name}**: {t.short}\n\n"
+            f"More: Learn → Glossary → [{t.name}]({link(key)})")
+
+
+def control_help(control: str, text: str) -> str:
+    return glossary_help(text, CONTROL_TERMS.get(control))
+
+
+def technique_help(technique: str, text: str, param: str | None = None) -> str:
+    return glossary_help(text, technique_term(technique, param))

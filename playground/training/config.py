@@ -1,0 +1,205 @@
+"""Run configuration: a validated object, stored with every run.
+
+An invalid value is refused with a message that names the field and what is allowed,
+the same message in the UI, the CLI and the Python API.
+"""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from models.base import MODELS, model_info
+from playground.data.builtin import DATASETS
+from playground.data.catalog import dataset_exists, dataset_info, uploaded_dataset_infos
+from playground.training import techniques as T
+
+
+class ConfigError(ValueError):
+    """A config the playground refuses; `problems` holds one plain sentence per field."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+class RunConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    dataset: str = Field("digits", description="Which dataset to learn from: a built-in one "
+                         "or one you uploaded (the CLI also takes a .csv or .zip path).")
+    model: str = Field("cnn", description="Which model family to train.")
+    epochs: int = Field(10, ge=1, le=200, description="Passes over the training data.")
+    lr: float = Field(0.01, gt=0, le=1, description="Learning rate: the step size.")
+    batch_size: int = Field(64, ge=1, le=4096, description="Examples per training step.")
+    seed: int = Field(0, ge=0, le=2**31 - 1, description="Fixes splits and initial weights.")
+    width: int = Field(64, ge=4, le=1024, description="Neurons per hidden layer (MLP, ViT).")
+    depth: int = Field(2, ge=1, le=8, description="Hidden layers (MLP) or blocks (ViT).")
+    noise: float = Field(0.2, ge=0, le=1, description="Noise of the generated 2-D sets.")
+    train_fraction: float = Field(
+        1.0, ge=0.05, le=1, description="Share of the training examples used (less data "
+        "shows what scarce data does); validation and test sets stay whole.")
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="Where to train.")
+    techniques: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Switched-on techniques and their settings.")
+
+    @model_validator(mode="after")
+    def _known_and_compatible(self) -> "RunConfig":
+        if not dataset_exists(self.dataset):  # built in, or uploaded (PLAYGROUND_HOME/data)
+            names = DATASETS.names() + [d.name for d in uploaded_dataset_infos()]
+            raise ValueError(
+                f"dataset: unknown dataset {self.dataset!r}; choose one of {', '.join(names)}"
+            )
+        if self.model not in MODELS:
+            raise ValueError(
+                f"model: unknown model {self.model!r}; choose one of {', '.join(MODELS.names())}"
+            )
+        kind = dataset_info(self.dataset).kind
+        info = model_info(self.model)
+        if kind not in info.kinds:
+            fits = [m for m in MODELS.names() if kind in model_info(m).kinds]
+            raise ValueError(
+                f"model: {info.title} works on {' and '.join(info.kinds)} data, but "
+                f"{self.dataset} is {kind} data; choose one of {', '.join(fits)}"
+            )
+        problems = [p for t in T.build(self.techniques) for p in t.check(self)]
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    @field_validator("techniques")
+    @classmethod
+    def _techniques(cls, value: dict, info: ValidationInfo) -> dict:
+        # A field validator, so technique problems are reported beside other fields' ones.
+        dataset = info.data.get("dataset")
+        kind = dataset_info(dataset).kind if dataset_exists(dataset) else "image"
+        checked = T.validate(value, kind)
+        if checked.problems:
+            raise ValueError("\n".join(checked.problems))
+        return checked.settings  # defaults filled in
+
+    def technique(self, name: str) -> dict[str, Any] | None:
+        return self.techniques.get(name)
+
+    def label(self) -> str:
+        """A short human name for run lists."""
+        parts = [self.dataset, self.model, f"{self.epochs} ep"]
+        if self.train_fraction < 1:
+            parts.append(f"{self.train_fraction:.0%} of data")
+        for name, values in self.techniques.items():
+            first = next(iter(values.values()), None)
+            parts.append(name.replace("_", " ") + (f" {first:g}" if isinstance(first, float)
+                                                   else f" {first}" if first is not None else ""))
+        return " · ".join(parts)
+
+
+_RANGE_WORDS = {
+    "greater_than_equal": "at least {ge}",
+    "greater_than": "greater than {gt}",
+    "less_than_equal": "at most {le}",
+    "less_than": "less than {lt}",
+}
+
+
+def _describe(error: dict[str, Any]) -> str:
+    field = ".".join(str(p) for p in error.get("loc", ())) or None
+    ctx = error.get("ctx") or {}
+    given = error.get("input")
+    kind = error["type"]
+    if kind in _RANGE_WORDS:
+        allowed = _RANGE_WORDS[kind].format(**ctx)
+        return f"{field}: must be {allowed} (you gave {given!r})"
+    if kind == "extra_forbidden":
+        return f"{field}: is not a setting; known settings are {', '.join(RunConfig.model_fields)}"
+    if kind == "value_error":
+        # Our own validators already phrase the message as "field: ...".
+        return str(ctx.get("error", error["msg"]))
+    if kind == "literal_error":
+        return f"{field}: must be {ctx.get('expected')} (you gave {given!r})"
+    if kind.endswith("_parsing") or kind.endswith("_type"):
+        return f"{field}: {error['msg'].lower()} (you gave {given!r})"
+    return f"{field}: {error['msg']}" if field else error["msg"]
+
+
+def shorthands() -> dict[str, tuple[str, str]]:
+    """Flat names for technique settings, e.g. dropout=0.2 -> techniques.dropout.rate."""
+    return {p.flag.lstrip("-").replace("-", "_"): (cls.name, p.name)
+            for cls in T.all_techniques() for p in cls.params if p.flag}
+
+
+def setting_title(name: str, detail: bool = False) -> str:
+    """A setting in words, by its flat name: dp_noise -> 'Privacy noise (DP-SGD): noise
+    multiplier'. With `detail`, a config field reads as its description and the flat name
+    follows in brackets (a sweep's choice of setting); without, a field reads as its name
+    (a chart's axis)."""
+    if name in shorthands():
+        tech, param = shorthands()[name]
+        title = f"{T.technique_class(tech).title}: {param.replace('_', ' ')}"
+    elif detail and name in RunConfig.model_fields:
+        title = RunConfig.model_fields[name].description.rstrip(".")
+    else:
+        title = name.replace("_", " ")
+    return f"{title} ({name})" if detail else title
+
+
+def make_config(**values: Any) -> RunConfig:
+    """Build a RunConfig or raise ConfigError with one plain sentence per problem.
+
+    Technique settings may be given flat (dropout=0.2, quantize="int8"), as the CLI does;
+    a value of None leaves that technique off.
+    """
+    techniques = {k: dict(v) for k, v in (values.pop("techniques", None) or {}).items()}
+    for flat, (name, param) in shorthands().items():
+        if flat in values:
+            value = values.pop(flat)
+            if value is not None:
+                techniques.setdefault(name, {})[param] = value
+    try:
+        return RunConfig(**values, techniques=techniques)
+    except ValidationError as exc:
+        problems = [line for e in exc.errors() for line in _describe(e).split("\n")]
+        raise ConfigError(problems) from None
+
+
+def config_from_json(data: dict[str, Any]) -> RunConfig:
+    return make_config(**data)
+
+
+def retrain_problems(config: RunConfig) -> list[str]:
+    """Why a stored run could not be queued again as it is today (its uploaded dataset was
+    deleted, a technique needs a GPU this machine lacks, a rule was tightened); empty: it
+    can. Stored runs load without this check, so they always list."""
+    try:
+        make_config(**config.model_dump())
+    except ConfigError as exc:
+        return exc.problems
+    return []
+
+
+FIELDS = [name for name in RunConfig.model_fields if name != "techniques"]
+
+
+def flat_names() -> dict[tuple[str, str], str]:
+    return {target: flat for flat, target in shorthands().items()}
+
+
+def config_values(config: RunConfig) -> dict[str, Any]:
+    """A config as flat values (the shape make_config and the Train page's preset take)."""
+    values = config.model_dump(exclude={"techniques"})
+    flat = flat_names()
+    for tech, params in config.techniques.items():
+        for param, value in params.items():
+            key = flat.get((tech, param))
+            if key is None:  # a setting without a flat name still travels nested
+                values.setdefault("techniques", {}).setdefault(tech, {})[param] = value
+            else:
+                values[key] = value
+    return values

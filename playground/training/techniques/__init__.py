@@ -1,0 +1,88 @@
+"""Techniques are plug-ins: one module each in this folder, registered by name.
+
+Adding a technique is adding one module here: it is imported (and so registered) with this
+package, and everything that lists techniques (the Train switches, the CLI's flags, links,
+sweeps, the glossary, Learn, run stories and cards, the queue) loops over the registry.
+This module is the catalog: looking techniques up, validating their settings, and building
+the switched-on ones for a run, in the order their hooks run.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass, field
+from typing import Any
+
+from playground.training.techniques.base import (
+    TECHNIQUES,
+    Param,
+    Technique,
+    in_order,
+    register,
+)
+
+__all__ = ["TECHNIQUES", "Param", "Technique", "Validated", "all_techniques", "build",
+           "register", "technique_class", "validate"]
+
+# Every module in this folder is a plug-in (or a helper one of them imports): importing them
+# registers the techniques.
+for _module in pkgutil.iter_modules(__path__):
+    if _module.name != "base":
+        importlib.import_module(f"{__name__}.{_module.name}")
+
+
+def technique_class(name: str) -> type[Technique]:
+    return TECHNIQUES.get(name)
+
+
+def all_techniques() -> list[type[Technique]]:
+    """Every technique, in the order their hooks run."""
+    return in_order()
+
+
+@dataclass
+class Validated:
+    settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+
+def validate(techniques: dict[str, dict[str, Any]], dataset_kind: str) -> Validated:
+    """Fill defaults, check ranges, kinds and conflicts. Pure; no torch needed."""
+    out = Validated()
+    for name, given in techniques.items():
+        if name not in TECHNIQUES:
+            out.problems.append(
+                f"techniques: unknown technique {name!r}; choose from "
+                f"{', '.join(TECHNIQUES.names())}")
+            continue
+        cls = TECHNIQUES.get(name)
+        given = dict(given or {})
+        known = {p.name for p in cls.params}
+        for extra in sorted(set(given) - known):
+            out.problems.append(f"{name}.{extra}: is not a setting of {cls.title}; known: "
+                                f"{', '.join(sorted(known)) or 'none'}")
+        values = {}
+        for p in cls.params:
+            value, problem = p.check(name, given.get(p.name, p.default))
+            values[p.name] = value
+            if problem:
+                out.problems.append(problem)
+        if dataset_kind not in cls.kinds:
+            out.problems.append(f"{name}: {cls.title} works on {' and '.join(cls.kinds)} "
+                                f"data, not {dataset_kind} data; switch it off")
+        out.settings[name] = values
+    names = list(out.settings)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            if b in TECHNIQUES.get(a).conflicts or a in TECHNIQUES.get(b).conflicts:
+                out.problems.append(
+                    f"techniques: {TECHNIQUES.get(a).title} and {TECHNIQUES.get(b).title} "
+                    "can't be combined; switch one off")
+    return out
+
+
+def build(settings: dict[str, dict[str, Any]]) -> list[Technique]:
+    """The switched-on techniques in the order their hooks run, each declared by its `order`
+    (not the order the user listed them: e.g. early stopping must restore the best weights
+    before pruning zeroes some of them)."""
+    return [cls(**settings[cls.name]) for cls in in_order() if cls.name in settings]

@@ -1,0 +1,437 @@
+"""DP-SGD with Opacus: clip each example's gradient, add Gaussian noise, count the budget.
+
+Networks of Linear and Conv2d layers (the MLP, the CNN) are clipped by our book-keeping
+clipper (training/techniques/dp_clipping.py), several times faster than Opacus' hooks on these small
+models; anything else (the ViT) goes through Opacus' PrivacyEngine.make_private. Either way
+the Poisson batches come from Opacus' sampler and ε from Opacus' own accountant (PRV by
+default, RDP as a fallback), never from our arithmetic.
+"""
+from __future__ import annotations
+
+import warnings
+from functools import lru_cache
+
+import torch
+
+from playground.common.content import Lesson, Section, Term, Tile
+from playground.training.techniques.base import Param, Technique, register
+from playground.training.techniques.dp_clipping import BookKeepingClipper, unsupported_layers
+
+
+def epsilon_meaning(epsilon: float) -> str:
+    """A plain-language reading of ε."""
+    if epsilon <= 1:
+        return "strong privacy: the model reveals almost nothing about any one person"
+    if epsilon <= 3:
+        return "good privacy: any one person's data changes what the model does only a little"
+    if epsilon <= 10:
+        return ("moderate privacy: the usual range in practice; a single person's influence "
+                "is bounded, but not tiny")
+    return "weak privacy: the guarantee is loose; an attacker could learn a fair amount"
+
+
+class _IndexBatches:
+    """The Poisson-sampled batches of Opacus' DPDataLoader as index tensors, straight from
+    its batch sampler: our 'dataset' is just the indices 0..n-1, so the loader's fetch and
+    collate of each example one by one would only rebuild the same tensor, slowly."""
+
+    def __init__(self, loader):
+        self.sampler = loader.batch_sampler
+        self.steps = len(loader)
+
+    def __len__(self) -> int:
+        return self.steps
+
+    def __iter__(self):
+        for indices in self.sampler:
+            yield torch.tensor(indices, dtype=torch.long)
+
+
+# ε answers already known in this process, by (accountant, σ, sample rate, steps, δ): a
+# worker that trains the same privacy settings again (another seed, a sweep, a class at a
+# workshop) asks the same questions, and one PRV answer costs 10-40 ms, as much as a small
+# model's epoch.
+_KNOWN: dict[tuple, float] = {}
+_HELPER = None
+_OWED: list = []  # futures of the run training now (one at a time per process)
+
+
+def _accountant_epsilon(kind: str, sigma: float, sample_rate: float, steps: int,
+                        delta: float) -> float:
+    """ε from a fresh Opacus accountant of `kind` after `steps` steps."""
+    from opacus.accountants import create_accountant
+
+    _memoize_rdp()
+    accountant = create_accountant(kind)
+    accountant.history = [(sigma, sample_rate, steps)]
+    return float(accountant.get_epsilon(delta))
+
+
+def epsilon_after(kind: str, sigma: float, sample_rate: float, steps: int,
+                  delta: float) -> float:
+    key = (kind, sigma, sample_rate, steps, delta)
+    if key not in _KNOWN:
+        _KNOWN[key] = _accountant_epsilon(*key)
+    return _KNOWN[key]
+
+
+def forget_epsilons() -> None:
+    """Drop the remembered answers (the benchmark's 'first run with these settings')."""
+    _KNOWN.clear()
+
+
+def _helper():
+    """One forked helper process answers the planned ε queries while the model trains.
+    In a thread they starved the training of the GIL (first epochs 3-5x longer); a process
+    has its own GIL and, in a worker, the core the worker leaves free. Forked, it starts
+    in milliseconds with Opacus already imported, and it never touches torch."""
+    global _HELPER
+    if _HELPER is None:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        _HELPER = ProcessPoolExecutor(max_workers=1, initializer=_helper_start,
+                                      mp_context=multiprocessing.get_context("fork"))
+    return _HELPER
+
+
+HELPER_PATIENCE_S = 20.0  # one answer takes 10-40 ms; a queue of them, well under 1 s
+
+
+def retire_helper() -> None:
+    """Stop the helper (dead, or stuck after the fork); the next query forks a new one."""
+    global _HELPER
+    helper, _HELPER = _HELPER, None
+    if helper is not None:
+        for process in list(getattr(helper, "_processes", {}).values()):
+            process.kill()
+        helper.shutdown(wait=False, cancel_futures=True)
+
+
+def _helper_start() -> None:
+    """In the helper: go when the process that forked it goes, even if it was killed
+    (strictly, when the forking *thread* ends; training runs on the main thread, and a
+    helper lost that way is replaced on the next query). And yield the CPU to training:
+    ε is a report, the model is what the user waits for. With a core to spare (a worker
+    leaves one) the helper still gets it; with none, it takes the time training leaves
+    idle instead of slowing every step."""
+    import ctypes
+    import os
+    import signal
+
+    try:
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG (Linux)
+    except (AttributeError, OSError):
+        pass
+    try:
+        os.nice(19)
+    except OSError:
+        pass
+
+
+def plan_epsilon(kind: str, sigma: float, sample_rate: float, steps: int, delta: float):
+    """A future for ε after `steps` steps: known already, or worked out by the helper."""
+    from concurrent.futures import Future
+
+    key = (kind, sigma, sample_rate, steps, delta)
+    if key in _KNOWN:
+        done: Future = Future()
+        done.set_result(_KNOWN[key])
+        return done
+    global _HELPER
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        future = _helper().submit(_accountant_epsilon, *key)
+    except BrokenProcessPool:  # the helper died (killed, out of memory): fork a new one
+        _HELPER = None
+        future = _helper().submit(_accountant_epsilon, *key)
+
+    def remember(f) -> None:
+        if not f.cancelled() and f.exception() is None:
+            _KNOWN[key] = f.result()
+
+    future.add_done_callback(remember)
+    return future
+
+
+def _shapes_loss(technique) -> bool:
+    return type(technique).loss is not Technique.loss
+
+
+def _memoize_rdp() -> None:
+    """Opacus' accountants recompute the per-step Rényi divergence (a pure function of the
+    sample rate, noise and order) on every ε query, ~0.1-0.2 s each; asking once per epoch
+    made that the biggest cost of a DP epoch. Caching it returns identical numbers."""
+
+    from opacus.accountants.analysis import rdp
+
+    if not hasattr(rdp._compute_rdp, "cache_info"):
+        rdp._compute_rdp = lru_cache(maxsize=4096)(rdp._compute_rdp)
+
+
+@register
+class DPNoise(Technique):
+    name = "dp"
+    title = "Privacy noise (DP-SGD)"
+    description = ("Trains with differential privacy: each example's influence is capped "
+                   "(clipping) and random noise hides what is left. The privacy budget ε says "
+                   "how much the model can reveal about any one person: smaller is more "
+                   "private. Privacy usually costs some accuracy and time.")
+    order = 30  # when its hooks run
+    short_title = "privacy noise"
+    harder_batches = True
+    params = (
+        Param("noise_multiplier", 1.0, "Noise relative to the clipping norm (more noise, "
+              "smaller ε).", 0.1, 20.0, flag="--dp-noise", term="noise_multiplier",
+              sweep="0, 0.5, 1, 2"),
+        Param("max_grad_norm", 1.0, "Cap on each example's gradient size.", 0.01, 100.0,
+              flag="--dp-clip", term="clipping", sweep="0.1, 1, 10"),
+        Param("target_epsilon", 0.0, "If above 0, choose the noise to end at this ε instead.",
+              0.0, 100.0, flag="--dp-epsilon", term="epsilon", sweep="1, 3, 10"),
+        Param("delta", 0.0, "Chance the guarantee fails; 0 means 1 / training examples.",
+              0.0, 0.1, flag="--dp-delta", term="delta"),
+        Param("accountant", "prv", "How ε is counted (Opacus accountant).",
+              choices=("prv", "rdp"), flag="--dp-accountant", term="accountant"),
+    )
+
+    def on_model(self, ctx) -> None:
+        from opacus.validators import ModuleValidator
+
+        before = {n: type(m).__name__ for n, m in ctx.model.named_modules()}
+        if not ModuleValidator.is_valid(ctx.model):
+            ctx.model = ModuleValidator.fix(ctx.model).to(ctx.device)
+        after = {n: type(m).__name__ for n, m in ctx.model.named_modules()}
+        self.changes = [f"{n}: {before[n]} → {after[n]}" for n in after
+                        if n in before and before[n] != after[n]]
+
+    def on_optimizer(self, ctx) -> None:
+        from opacus.accountants.utils import get_noise_multiplier
+        from opacus.data_loader import DPDataLoader
+
+
+        _memoize_rdp()
+        self.delta_used = self.s.delta or 1.0 / ctx.n
+        indices = torch.utils.data.TensorDataset(torch.arange(ctx.n))
+        plain_loader = torch.utils.data.DataLoader(indices, batch_size=ctx.bs)
+        self.sample_rate = 1 / len(plain_loader)  # as Opacus' DPDataLoader sets it
+        self.sigma = self.s.noise_multiplier
+        if self.s.target_epsilon > 0:  # what make_private_with_epsilon does
+            self.sigma = get_noise_multiplier(
+                target_epsilon=self.s.target_epsilon, target_delta=self.delta_used,
+                sample_rate=self.sample_rate, epochs=ctx.config.epochs,
+                accountant=self.s.accountant)
+        if unsupported_layers(ctx.model):
+            self._opacus(ctx, plain_loader)
+        else:
+            self._book_keeping(ctx, DPDataLoader.from_data_loader(plain_loader))
+        self._plan_epsilons(ctx.config.epochs, len(ctx.loader))
+
+    def _book_keeping(self, ctx, loader) -> None:
+        """Our own clipping for Linear/Conv2d networks; Opacus' sampler and accountant."""
+        from opacus.accountants import create_accountant
+
+
+        self.clipping = "book-keeping"
+        self.counter = create_accountant(self.s.accountant)
+        self.clipper = BookKeepingClipper(
+            ctx.model, self.s.max_grad_norm, self.sigma,
+            # As Opacus' DPOptimizer; at least 1, where batch size 1 would round it to 0.
+            expected_batch_size=max(1, int(ctx.n * self.sample_rate)), seed=ctx.config.seed)
+
+        def backward(loss):
+            self.clipper.backward(loss, len(ctx.batch_idx))
+            self.counter.step(noise_multiplier=self.sigma, sample_rate=self.sample_rate)
+
+        ctx.backward = backward
+        ctx.loader = _IndexBatches(loader)
+
+    def _opacus(self, ctx, loader) -> None:
+        """Layers our clipper doesn't know (the ViT's attention and norms): Opacus wraps
+        the model, optimizer and loader."""
+        from opacus import PrivacyEngine
+
+        # Opacus' hooks trip torch's "no inputs require gradients" notice on every step;
+        # it is expected here (inputs are data, not parameters).
+        warnings.filterwarnings("ignore", message="Full backward hook is firing")
+        # Ghost clipping gets each example's gradient norm without materialising the
+        # per-example gradients (two cheap backward passes instead of one costly one);
+        # it needs the loss per example, so a technique that reshapes the loss itself
+        # (distillation) keeps Opacus' classic per-example hooks.
+        others_shape_loss = any(_shapes_loss(t) for t in ctx.techniques if t is not self)
+        self.clipping = "hooks" if others_shape_loss else "ghost"
+        common = dict(module=ctx.model, optimizer=ctx.optimizer, data_loader=loader,
+                      max_grad_norm=self.s.max_grad_norm, grad_sample_mode=self.clipping,
+                      noise_multiplier=self.sigma)
+        if self.clipping == "ghost":
+            common["criterion"] = torch.nn.CrossEntropyLoss()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # secure-RNG advice for research use
+            engine = PrivacyEngine(accountant=self.s.accountant)
+            made = engine.make_private(**common)
+        model, optimizer, loader = made[0], made[1], made[-1]
+        self.criterion = made[2] if self.clipping == "ghost" else None
+        self.counter = engine.accountant
+        # What Opacus' accountant records: 1 / its loader's length, which float rounding
+        # can make one batch shorter than the plain loader's.
+        self.sample_rate = 1 / len(loader)
+        ctx.model, ctx.optimizer, ctx.loader = model, optimizer, _IndexBatches(loader)
+
+    def _plan_epsilons(self, epochs: int, steps_per_epoch: int) -> None:
+        """ε after each planned epoch depends only on (noise, sample rate, steps, δ), all
+        known now, so a helper process works them out while the model trains."""
+        # A cancelled or failed run never reached on_train_end: drop the questions it
+        # still had queued, so they don't hold up this run's answers.
+        for future in _OWED:
+            future.cancel()
+        _OWED.clear()
+        self._planned, self._waiting = {}, []
+        try:
+            for k in range(1, epochs + 1):
+                steps = k * steps_per_epoch
+                self._planned[steps] = plan_epsilon(self.s.accountant, self.sigma,
+                                                    self.sample_rate, steps, self.delta_used)
+        except Exception:  # no helper process here: each epoch asks the accountant itself
+            self._planned = {}
+        _OWED.extend(self._planned.values())
+
+    def _epsilon_after(self, steps: int) -> float:
+        return epsilon_after(self.s.accountant, self.sigma, self.sample_rate, steps,
+                             self.delta_used)
+
+    def loss(self, ctx, logits, xb, yb, loss):
+        if getattr(self, "criterion", None) is None:
+            return loss
+        # Per-example losses wrapped so that backward() clips each example (ghost clipping).
+        return self.criterion(logits, yb)
+
+    def epsilon(self) -> float:
+        history = self.counter.history
+        if len(history) == 1 and history[0][:2] == (self.sigma, self.sample_rate):
+            return self._epsilon_after(history[0][2])
+        return float(self.counter.get_epsilon(self.delta_used))
+
+    def after_epoch(self, ctx, epoch, values) -> None:
+        history = self.counter.history
+        planned = self._planned.get(ctx.step)
+        if planned is None or history != [(self.sigma, self.sample_rate, ctx.step)]:
+            values["epsilon"] = self.epsilon()
+            return
+        # Training does not wait for the helper: an epoch whose ε is not worked out yet
+        # is reported without it, and again with it once the answer is in.
+        self._waiting.append((epoch, ctx.step, values, planned))
+        self._settle(ctx, wait=False)
+
+    def _settle(self, ctx, wait: bool) -> None:
+        """Put the helper's answers into their epochs' values; re-report earlier epochs."""
+        still = []
+        for epoch, steps, values, planned in self._waiting:
+            if not (wait or planned.done()):
+                still.append((epoch, steps, values, planned))
+                continue
+            try:  # what the run's own accountant says
+                values["epsilon"] = planned.result(timeout=HELPER_PATIENCE_S)
+                _KNOWN[(self.s.accountant, self.sigma, self.sample_rate, steps,
+                        self.delta_used)] = values["epsilon"]  # for finalize, no race
+            except Exception:  # the helper died or hangs: ask here, and fork a new one
+                retire_helper()
+                values["epsilon"] = self._epsilon_after(steps)
+            if epoch != ctx.epoch or wait:  # already reported without ε
+                ctx.reporter.epoch(epoch, values, min(1.0, ctx.step / ctx.total_steps))
+        self._waiting = still
+
+    def on_train_end(self, ctx) -> None:
+        self._settle(ctx, wait=True)
+        for future in self._planned.values():  # early stopping skips some epochs
+            future.cancel()
+        if self.clipping == "book-keeping":
+            self.clipper.remove()
+            ctx.backward = None
+        # Later stages (test scoring, quantization, saving) want the plain module back.
+        ctx.model = ctx.model._module if hasattr(ctx.model, "_module") else ctx.model
+
+    def finalize(self, ctx, metrics) -> None:
+        eps = self.epsilon()
+        metrics.update({
+            "epsilon": eps, "delta": self.delta_used, "noise_multiplier": self.sigma,
+            "sample_rate": self.sample_rate, "dp_steps": ctx.step,
+            "accountant": self.s.accountant, "epsilon_meaning": epsilon_meaning(eps),
+            "dp_layer_changes": self.changes, "dp_clipping": self.clipping,
+        })
+
+    terms = (
+        Term("differential_privacy", "Differential privacy (DP-SGD)",
+             "Training so that the model reveals almost nothing about any one person in the "
+             "data: each example's influence is capped and random noise hides the rest.",
+             "DP-SGD clips every example's gradient to a maximum size and adds Gaussian noise "
+             "to each step. Opacus does the work here and counts the privacy spent. Privacy "
+             "usually costs some accuracy and time."),
+        Term("epsilon", "ε (epsilon, privacy budget)",
+             "How much the model may reveal about any one person: smaller is more private.",
+             "Formally, whether or not one person's data was used changes the chance of any "
+             "outcome by at most a factor of e^ε (plus δ). Below 1 is strong, 1–10 is the "
+             "usual range in practice, above 10 is loose. It grows with every epoch trained."),
+        Term("delta", "δ (delta)",
+             "The small chance that the ε guarantee does not hold; it should be well below "
+             "one divided by the number of people in the data."),
+        Term("clipping", "Clipping (max gradient norm)",
+             "The cap on how much any single example may move the model in one step; the "
+             "noise is scaled to it."),
+        Term("noise_multiplier", "Noise multiplier",
+             "How much random noise DP-SGD adds, relative to the clipping cap: more noise, "
+             "smaller ε, usually lower accuracy."),
+        Term("accountant", "Privacy accountant",
+             "The bookkeeping that turns noise, batch size and steps into ε (Opacus' PRV or "
+             "RDP accountant)."),
+    )
+    lesson = Lesson(
+        "Trains with differential privacy: each example's influence is capped and random "
+        "noise hides what is left, so the model reveals almost nothing about any one person.",
+        "A mathematical privacy guarantee, the budget ε (smaller is more private), against "
+        "accuracy and training time: the stronger the privacy, the higher the price.",
+        "A hospital, bank or consumer app learning from personal data, which must show that "
+        "no individual's records can be pulled back out of the model.",
+        {"dataset": "breast_cancer", "model": "mlp", "epochs": 10, "dp_noise": 1.0,
+         "dp_clip": 1.0},
+        "Train the same setup without privacy noise: the run card's story then says what "
+        "the privacy cost in accuracy.")
+
+    together = {"distillation": "With distillation, ε covers the student's training data only: "
+                                "the teacher's data is not protected by it."}
+
+    @classmethod
+    def bought(cls, metrics):
+        if "epsilon" not in metrics:
+            return None
+        return (f"a privacy budget of ε = {metrics['epsilon']:.2f} (δ = "
+                f"{metrics['delta']:.1g}), meaning "
+                f"{metrics.get('epsilon_meaning', 'see the glossary')}")
+
+    @classmethod
+    def story(cls, run, baseline=None, told=False):
+        m = run.metrics
+        out = []
+        if not told and (bought := cls.bought(m)):
+            out.append(f"Privacy noise bought {bought}.")
+        if m.get("dp_note"):
+            out.append(m["dp_note"])
+        return out
+
+    @classmethod
+    def result(cls, run):
+        m = run.metrics
+        if "epsilon" not in m:
+            return None
+        notes = (m["dp_note"],) if m.get("dp_note") else ()
+        if m.get("dp_layer_changes"):
+            notes += ("To train privately, these layers were swapped for compatible ones: "
+                      + "; ".join(m["dp_layer_changes"]),)
+        return Section(
+            tiles=(Tile("Privacy budget ε", f"{m['epsilon']:.2f}",
+                        "Differential privacy's ε, counted by Opacus' accountant "
+                        f"({m['accountant'].upper()}). Smaller means more private."),
+                   Tile("δ", f"{m['delta']:.1e}",
+                        "The small chance the ε guarantee does not hold (1 / examples)."),
+                   Tile("Noise multiplier", f"{m['noise_multiplier']:.2f}")),
+            lines=(f"ε = {m['epsilon']:.2f} means **{m['epsilon_meaning']}**.",),
+            notes=notes)
