@@ -29,16 +29,19 @@ if runs:
     st.subheader("Trade-offs")
     pareto_section(store, runs)
 
-    st.subheader("Confusion matrices")
-    st.caption("Rows are the true class, columns what the model said. Counts on the "
-               "diagonal are right answers; everything else is a mistake.")
-    # Finished runs never change: each chart is built once per server, not per visit.
-    for col, run in zip(st.columns(len(runs)), runs, strict=True):
-        with col:
-            cached_chart(("cm", run.id, 220), partial(
-                charts.confusion_matrix_chart, run.metrics["confusion_matrix"],
-                run.metrics["class_names"], title=run.id, size=220),
-                key=f"compare_cm_{run.id}", width="stretch", height=320)
+    # Two runs: "Mistakes, compared" below draws both matrices beside their difference, so
+    # they are not drawn twice (every chart costs the viewer's browser time to draw).
+    if len(runs) != 2:
+        st.subheader("Confusion matrices")
+        st.caption("Rows are the true class, columns what the model said. Counts on the "
+                   "diagonal are right answers; everything else is a mistake.")
+        # Finished runs never change: each chart is built once per server, not per visit.
+        for col, run in zip(st.columns(len(runs)), runs, strict=True):
+            with col:
+                cached_chart(("cm", run.id, 220), partial(
+                    charts.confusion_matrix_chart, run.metrics["confusion_matrix"],
+                    run.metrics["class_names"], title=run.id, size=220),
+                    key=f"compare_cm_{run.id}", width="stretch", height=320)
 
     st.subheader("Learning curves")
     st.caption("Solid lines: validation data; dashed: training data. A widening gap "

@@ -38,6 +38,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -470,31 +471,41 @@ PAGES = (
 )
 
 
-async def page_timings(url: str, home: Path, rounds: int = 3) -> dict[str, list[float]]:
+async def page_timings(url: str, server_pid: int, started: Callable[[], bool], rounds: int = 3
+                       ) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
     """One person in the workshop clicks from page to page (the sidebar's links); each
-    page's time runs from the click until its slowest part is drawn and the script is done."""
+    page's time runs from the click until its slowest part is drawn and the script is done.
+    Also returns the server's CPU seconds for each visit: the rest is the browser drawing.
+    Timing starts once `started()` (the app starts its workers with its first session)."""
     from playwright.async_api import async_playwright, expect
 
     expect.set_options(timeout=WAIT)
     times: dict[str, list[float]] = {name: [] for name, _, _ in PAGES}
+    cpu: dict[str, list[float]] = {name: [] for name, _, _ in PAGES}
     async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=BROWSER, args=FLAGS)
+        # At normal priority: this person's browser stands for one on their own machine;
+        # an idle-class one would wait for the training workers to draw anything.
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = await (await browser.new_context(viewport={"width": 1400, "height": 1000})
                       ).new_page()
         page.set_default_timeout(WAIT)
         await page.goto(f"{url}/workshop?ws={WORKSHOP}&name=p01")
         await expect(page.get_by_text("you are p01")).to_be_visible()
         running = page.locator('[data-testid="stStatusWidget"]')
+        deadline = time.time() + 120
+        while not started() and time.time() < deadline:
+            await asyncio.sleep(0.3)
         for _ in range(rounds):
             for name, path, ready in PAGES:
                 link = page.locator(f'[data-testid="stSidebarNav"] a[href$="/{path}"]')
-                start = time.perf_counter()
+                start, cpu_start = time.perf_counter(), cpu_seconds(server_pid)
                 await link.click()
                 await expect(ready(page).first).to_be_visible()
                 await expect(running).to_have_count(0)
                 times[name].append(time.perf_counter() - start)
+                cpu[name].append(cpu_seconds(server_pid) - cpu_start)
         await browser.close()
-    return times
+    return times, cpu
 
 
 def pages_phase(work: Path, finished: int, training: int) -> dict:
@@ -518,11 +529,10 @@ def pages_phase(work: Path, finished: int, training: int) -> dict:
                           workspace=WORKSHOP, owner=f"p{i:02d}") for i in range(training)]
     server = Server(home, work / "streamlit-pages.log", workers=training)
     try:
-        deadline = time.time() + 120
-        while sum(store.get(r).status == "running" for r in long) < training and \
-                time.time() < deadline:
-            time.sleep(0.3)
-        times = asyncio.run(page_timings(server.url, home))
+        def started() -> bool:
+            return sum(store.get(r).status == "running" for r in long) == training
+
+        times, cpu = asyncio.run(page_timings(server.url, server.proc.pid, started))
         training_now = sum(store.get(r).status == "running" for r in long)
     finally:
         for run_id in long:
@@ -530,7 +540,9 @@ def pages_phase(work: Path, finished: int, training: int) -> dict:
         server.stop()
     return {"finished": store.count_runs(("finished",)), "training": training_now,
             "pages": {k: statistics.median(v) for k, v in times.items()},
-            "worst": {k: max(v) for k, v in times.items()}}
+            "worst": {k: max(v) for k, v in times.items()},
+            "server_cpu": {k: statistics.median(v) for k, v in cpu.items()},
+            "each_visit": times}
 
 
 def pages_report(r: dict) -> str:
@@ -539,14 +551,17 @@ def pages_report(r: dict) -> str:
         f"Pages with {r['finished']} finished runs in the store and {r['training']} training "
         "(in as many workers), one person in the workshop clicking from page to page "
         "(the sidebar's links), three rounds: from the click until the page's slowest part "
-        "is drawn and its script is done.",
+        "is drawn and its script is done. The server's CPU for a visit is beside it; the "
+        "rest is the browser drawing the page (Chromium with no GPU draws every chart in "
+        "software here, on the same two cores as the server and the training workers).",
         "",
-        "| page | median | slowest | goal |",
-        "|---|---|---|---|",
+        "| page | median | slowest | server CPU per visit (median) | goal |",
+        "|---|---|---|---|---|",
     ]
     for name, median in r["pages"].items():
         worst = r["worst"][name]
-        lines.append(f"| {name} | {median:.2f} s | {worst:.2f} s | under 2 s, "
+        lines.append(f"| {name} | {median:.2f} s | {worst:.2f} s | "
+                     f"{r['server_cpu'][name]:.2f} s | under 2 s, "
                      f"{'met' if worst < 2 else 'missed'} |")
     return "\n".join(lines)
 

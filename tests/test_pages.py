@@ -338,14 +338,23 @@ def test_compare_page_puts_two_runs_side_by_side(home, store):
         assert shown == ("off" if rate is None else str(rate))
     specs = [c.proto.spec for c in charts(at)]
     titles = [json.loads(spec).get("title") for spec in specs]
-    # Trade-offs (accuracy against bytes, time, latency), the two confusion matrices in
-    # the picked order (titled by run id), the learning curves, the mistakes compared
-    # (both matrices and their difference) and per-class precision, recall and F1.
+    # Trade-offs (accuracy against bytes, time, latency), the learning curves, the mistakes
+    # compared (both matrices in the picked order, titled by run id, and their difference;
+    # with two runs they are not drawn a second time) and per-class F1, one chart at a time.
     assert all(t.startswith("accuracy against") for t in titles[:3])
-    assert all(r in spec for r, spec in zip(picked.value, specs[3:5], strict=True))
-    assert titles[5:7] == ["Accuracy", "Loss"]
-    assert titles[10:] == ["Precision", "Recall", "F1"]
-    assert len(specs) == 13
+    assert titles[3:5] == ["Accuracy", "Loss"]
+    assert all(r in spec for r, spec in zip(picked.value, specs[5:7], strict=True))
+    assert titles[8:] == ["F1"]
+    assert len(specs) == 9
+    assert "Confusion matrices" not in [h.value for h in at.subheader]
+    at.radio(key="compare_diff_metric").set_value("recall").run()
+    assert json.loads(charts(at)[-1].proto.spec)["title"] == "Recall"
+    # Three runs: each one's matrix at the top, and the pair's mistakes below.
+    at.multiselect(key="compare_runs").set_value([first, second, train_now(store, **QUICK,
+                                                                           seed=7)]).run()
+    assert not at.exception
+    assert "Confusion matrices" in [h.value for h in at.subheader]
+    assert len(charts(at)) == 9 + 3
 
 
 def test_compare_page_with_one_run_picked(home, store):

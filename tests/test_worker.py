@@ -17,6 +17,7 @@ import pytest
 
 from playground.runs.store import Run, Store, pid_alive
 from playground.runs.supervisor import Supervisor
+from playground.runs.worker import APP_WORKER_NICENESS
 from playground.training.config import make_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,6 +115,9 @@ def test_supervised_worker_trains_a_queued_run(store, start_supervisor):
     assert [e["epoch"] for e in store.epochs(run_id)] == list(range(1, config.epochs + 1))
     assert (store.artifact_dir(run_id) / "weights.safetensors").is_file()
     assert sup.restarts == 0
+    # The app's own workers train at a lower priority than the page server.
+    ours = os.getpriority(os.PRIO_PROCESS, 0)
+    assert os.getpriority(os.PRIO_PROCESS, run.worker_pid) == min(19, ours + APP_WORKER_NICENESS)
 
 
 def test_killed_worker_fails_its_run_and_is_replaced(store, start_supervisor):

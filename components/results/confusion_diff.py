@@ -75,12 +75,13 @@ def confusion_comparison(runs: list[Run], store: Store) -> None:
                 "recall (how many of this class it finds) and F1 (both at once).")
     rows = [{"run": run.id, **row} for run in (a, b)
             for row in per_class_scores(run.metrics["confusion_matrix"], names)]
-    cols = st.columns(3)
-    for col, metric in zip(cols, ("precision", "recall", "f1"), strict=True):
-        with col:
-            cached_chart(("per_class", a.id, b.id, metric),
-                         partial(tradeoff_charts.per_class_chart, rows, metric),
-                         width="stretch", height=300, key=f"compare_diff_{metric}")
+    # One chart at a time: the table below has all three, and each chart drawn costs the
+    # viewer's browser time.
+    metric = st.radio("Chart", ["precision", "recall", "f1"], index=2, horizontal=True,
+                      key="compare_diff_metric", format_func=lambda m: m.replace("f1", "F1"))
+    cached_chart(("per_class", a.id, b.id, metric),
+                 partial(tradeoff_charts.per_class_chart, rows, metric),
+                 width="stretch", height=300, key="compare_diff_per_class")
     table = pd.DataFrame(rows).pivot(index="class", columns="run",
                                      values=["precision", "recall", "f1"])
     st.dataframe(table.style.format("{:.1%}"), width="stretch")

@@ -21,6 +21,9 @@ from playground.training.loop import Cancelled, train
 POLL_SECONDS = 0.1
 PROGRESS_EVERY = 0.25  # seconds between progress writes
 CANCEL_EVERY = 0.2  # seconds between cancellation checks
+# Workers the app starts share its cores: a page drawn late is felt by everyone in the room,
+# a run that ends a moment later by no one (cores the server leaves idle still all train).
+APP_WORKER_NICENESS = 10
 
 
 class StoreReporter:
@@ -110,6 +113,8 @@ def serve(store: Store, threads: int | None = None, max_runs: int | None = None,
     """
     import torch
 
+    if parent_pid is not None:  # before torch starts its thread pool, which inherits it
+        os.nice(APP_WORKER_NICENESS)
     if threads:
         torch.set_num_threads(threads)
     # Pay the import and first-load costs now, not when the first run is queued.
