@@ -47,12 +47,14 @@ if runs:
     st.caption("Solid lines: validation data; dashed: training data. A widening gap "
                "means the model is memorising instead of learning.")
     labels = {r.id: f"{r.id} ({r.config.label()})" for r in runs}
-    epochs = store.epochs_for([r.id for r in runs])
     ids = tuple(labels)
+
+    def curves(metric: str):  # the epochs are read only when the chart is not cached yet
+        return charts.learning_curves_chart(store.epochs_for(list(ids)), labels, metric)
+
     for col, metric in zip(st.columns(2), ("accuracy", "loss"), strict=True):
         with col:
-            cached_chart(("compare_curves", ids, metric),
-                         partial(charts.learning_curves_chart, epochs, labels, metric),
+            cached_chart(("compare_curves", ids, metric), partial(curves, metric),
                          width="stretch", height=380, key=f"compare_{metric[:4]}")
 
     if len(runs) >= 2:

@@ -174,7 +174,7 @@ busy = any_active()
 # that finds nothing new rebuilds nothing; boards change only when a run ends).
 @live_fragment(True, every=5.0 if busy else 15.0)
 def live_boards() -> None:
-    if live_snapshot().busy != busy:
+    if bool(live_snapshot().active) != busy:  # runs only, as `any_active` counts them
         end_polling()  # the room started or stopped training: poll at the other pace
     current_ws = load_workspace(home, ws.name) or ws
     st.subheader("Leaderboards")

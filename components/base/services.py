@@ -96,6 +96,6 @@ def shared_value(name: tuple, build):
     return _shared_value(name, build)
 
 
-def any_active(store: Store | None = None) -> bool:
+def any_active() -> bool:
     """Anything queued or training on this server (the pages poll only then)."""
     return bool(live_snapshot(fresh=True).active)

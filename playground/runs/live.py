@@ -43,7 +43,6 @@ class Snapshot:
     queue: tuple[str, ...]  # queued run ids in the order the workers will take them
     jobs: tuple[Job, ...]  # queued and running jobs, newest first
     ended: tuple  # changes when a run ends or is deleted (pages of finished runs redraw)
-    read_at: float = field(default=0.0, compare=False)
     raw: tuple = field(default=(), compare=False, repr=False)  # the rows it was made from
 
     @property
@@ -59,9 +58,6 @@ class Snapshot:
             return self.queue.index(run_id) + 1
         except ValueError:
             return None
-
-    def job(self, job_id: str) -> Job | None:
-        return next((j for j in self.jobs if j.id == job_id), None)
 
 
 EMPTY = Snapshot(0, MappingProxyType({}), (), MappingProxyType({}), (), (), ())
@@ -164,6 +160,6 @@ class LiveFeed:
             version=old.version + 1, counts=MappingProxyType(counts), active=active,
             epochs=MappingProxyType({k: tuple(v) for k, v in epochs.items()}),
             queue=tuple(r.id for r in queue_order(queued, served)),
-            jobs=tuple(job_from_row(r) for r in jobs), ended=ended, read_at=time.time(),
+            jobs=tuple(job_from_row(r) for r in jobs), ended=ended,
             raw=raw)
         return snapshot
