@@ -9,6 +9,7 @@ import playground.explain.jobs  # noqa: F401 - a worker started here does explan
 from playground.cli.explain import run_explain
 from playground.cli.flags import _emit, _store, _summary
 from playground.results.narrative import run_story
+from playground.runs import ray_executor
 from playground.runs.worker import serve
 
 
@@ -45,8 +46,13 @@ def _explain(args) -> int:
 def _worker(args) -> int:
     store = _store(args)
     store.recover_orphans()
-    print(f"worker {os.getpid()} serving runs from {store.home}", file=sys.stderr)
+    address = args.ray or os.environ.get(ray_executor.ADDRESS_ENV)
     try:
+        if address:
+            ray_executor.serve(store, address, max_runs=args.max_runs,
+                               parent_pid=args.parent_pid, cpus=args.cpus)
+            return 0
+        print(f"worker {os.getpid()} serving runs from {store.home}", file=sys.stderr)
         serve(store, threads=args.threads, max_runs=args.max_runs,
               parent_pid=args.parent_pid)
     except (KeyboardInterrupt, SystemExit):

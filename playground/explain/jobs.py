@@ -19,7 +19,7 @@ import numpy as np
 from playground.explain import methods as M
 from playground.explain.cache import GLOBAL_EXAMPLES, ExplanationCache, Request
 from playground.explain.subjects import ModelBank
-from playground.runs.jobs import JOB_KINDS
+from playground.runs.jobs import JOB_KINDS, JOB_RUNS
 from playground.runs.store import Job, Store
 
 KIND = "explain"
@@ -88,6 +88,11 @@ def handler(store: Store):
     """A worker's explainer: the models it loads stay loaded for the next job."""
     bank, cache = ModelBank(store), ExplanationCache(store)
     return lambda job: run_job(store, job, bank, cache)
+
+
+@JOB_RUNS.register(KIND)
+def runs_explained(job: Job) -> list[str]:
+    return sorted({r["run_id"] for r in job.payload["requests"]})
 
 
 def run_job(store: Store, job: Job, bank: ModelBank, cache: ExplanationCache) -> str:

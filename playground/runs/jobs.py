@@ -21,3 +21,6 @@ class Handler(Protocol):
 
 
 JOB_KINDS: Registry[Callable[[Store], Handler]] = Registry("job kind")
+
+JOB_RUNS: Registry[Callable[[Job], list[str]]] = Registry("job kind's runs")
+"""For each kind, the runs a job reads, so an executor on other machines can send them along."""

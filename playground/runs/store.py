@@ -46,7 +46,9 @@ CREATE TABLE IF NOT EXISTS runs (
     device TEXT,
     workspace TEXT,  -- workshop the run was queued in (None: none)
     owner TEXT,  -- display name of who queued it inside that workshop
-    waits_for TEXT  -- a run that must end before this one starts (a teacher), if any
+    waits_for TEXT,  -- a run that must end before this one starts (a teacher), if any
+    executor TEXT,  -- where it ran: local (a worker process) or ray
+    node TEXT  -- the machine (and Ray node) that trained it
 );
 CREATE INDEX IF NOT EXISTS runs_status ON runs(status, seq);
 CREATE TABLE IF NOT EXISTS epochs (
@@ -106,6 +108,8 @@ class Run:
     device: str | None = None
     workspace: str | None = None  # the workshop it was queued in
     owner: str | None = None  # who queued it there
+    executor: str | None = None  # local or ray
+    node: str | None = None  # the machine (and Ray node) it ran on
 
     @property
     def owner_key(self) -> str:
@@ -123,6 +127,7 @@ class Run:
             "started": self.started, "finished": self.finished, "progress": self.progress,
             "device": self.device, "label": self.config.label(),
             "workspace": self.workspace, "owner": self.owner,
+            "executor": self.executor, "node": self.node,
         }
 
 
@@ -135,6 +140,7 @@ def run_from_row(row: sqlite3.Row) -> Run:
         progress=row["progress"], progress_at=row["progress_at"],
         cancel_requested=bool(row["cancel_requested"]), device=row["device"],
         workspace=row["workspace"], owner=row["owner"],
+        executor=row["executor"], node=row["node"],
     )
 
 
@@ -260,7 +266,7 @@ class Store:
                 conn.execute("ALTER TABLE epochs ADD COLUMN extra TEXT")
             # ... and runs gain who queued them, for workshops.
             columns = {r["name"] for r in conn.execute("PRAGMA table_info(runs)")}
-            for name in ("workspace", "owner"):
+            for name in ("workspace", "owner", "executor", "node"):
                 if name not in columns:
                     try:
                         conn.execute(f"ALTER TABLE runs ADD COLUMN {name} TEXT")
@@ -393,6 +399,10 @@ class Store:
                 " WHERE id=? AND status='running'",
                 (progress, time.time(), device, run_id),
             )
+
+    def set_executor(self, run_id: str, executor: str, node: str | None) -> None:
+        with self._connect() as conn:
+            conn.execute("UPDATE runs SET executor=?, node=? WHERE id=?", (executor, node, run_id))
 
     def add_epoch(self, run_id: str, epoch: int, values: dict[str, float], progress: float) -> None:
         with self._connect() as conn:

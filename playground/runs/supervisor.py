@@ -18,6 +18,8 @@ from pathlib import Path
 from playground.runs.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository: the workers' cwd
+# Set, the app starts one Ray dispatcher (ray_executor.py) instead of local workers.
+RAY_ADDRESS_ENV = "PLAYGROUND_RAY_ADDRESS"
 
 
 def default_worker_count() -> int:
@@ -48,6 +50,8 @@ class Supervisor:
     def __init__(self, store: Store, workers: int | None = None, check_every: float = 0.3):
         self.store = store
         self.size = default_worker_count() if workers is None else workers
+        if os.environ.get(RAY_ADDRESS_ENV) and self.size:
+            self.size = 1  # the dispatcher; Ray runs the work
         self.threads = worker_threads(self.size)
         self.check_every = check_every
         self.procs: list[subprocess.Popen] = []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import time
 import traceback
 
@@ -53,10 +54,14 @@ class StoreReporter:
         return self._stop
 
 
-def execute(store: Store, run: Run, reporter: StoreReporter | None = None) -> str:
-    """Train a claimed run and record how it ended. Returns the final status."""
+def execute(store: Store, run: Run, reporter: StoreReporter | None = None,
+            executor: tuple[str, str] | None = None) -> str:
+    """Train a claimed run and record how it ended. Returns the final status.
 
+    `executor` says where it runs: (local, this machine) unless a Ray node says otherwise.
+    """
     reporter = reporter or StoreReporter(store, run.id)
+    store.set_executor(run.id, *(executor or ("local", socket.gethostname())))
     try:
         store.set_progress(run.id, 0.0, device=devices.describe(run.config.device))
         result = train(run.config, reporter, out_dir=store.artifact_dir(run.id), store=store)
