@@ -29,10 +29,10 @@ test: $(VENV)/.dev-installed
 	scripts/ensure-chromium
 	$(BIN)/python -m ruff check .
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest
+	scripts/private-network $(BIN)/python -m pytest
 
 bench: $(VENV)/.app-installed
-	$(BIN)/python -m playground.bench --out BENCHMARKS.md
+	scripts/private-network $(BIN)/python -m playground.bench --out BENCHMARKS.md
 
 # N browser sessions in one workshop against a fresh server; writes into BENCHMARKS.md.
 loadtest: $(VENV)/.dev-installed

@@ -5,6 +5,7 @@ import streamlit as st
 
 from components.base.chart_cache import cached_chart
 from components.base.services import get_store
+from components.experiments.workshop_session import current
 from components.results.comparison import comparison_table, pick_runs
 from components.results.confusion_diff import confusion_comparison
 from components.results.export_buttons import export_buttons
@@ -62,4 +63,5 @@ if runs:
         confusion_comparison(runs, store)
 
     st.subheader("Export")
-    export_buttons(runs, store)
+    ws, _, presenter = current()
+    export_buttons(runs, store, mlflow=ws is None or presenter)

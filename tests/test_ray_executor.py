@@ -27,6 +27,7 @@ from playground.explain.cache import ExplanationCache, Request
 from playground.explain.jobs import ExplainJobs
 from playground.runs import ray_executor
 from playground.runs.store import Store
+from playground.runs.supervisor import Supervisor
 from playground.training.config import make_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -201,6 +202,22 @@ def test_stopping_the_dispatcher_interrupts_what_it_was_running(cluster_home):
     dispatcher.wait(60)
     run = store.get(run_id)
     assert run.status == "interrupted" and "dispatcher was stopped" in run.error
+
+
+def test_the_app_with_PLAYGROUND_RAY_ADDRESS_starts_one_dispatcher(tmp_path, monkeypatch):
+    """What `PLAYGROUND_RAY_ADDRESS=local make run` does: the app's supervisor starts the
+    dispatcher in place of its local workers, and runs train on Ray."""
+    monkeypatch.setenv(ray_executor.ADDRESS_ENV, "local")
+    store = Store(tmp_path / "home")
+    supervisor = Supervisor(store).start()
+    try:
+        assert supervisor.size == 1
+        run_id = store.enqueue(make_config(**SMALL))
+        run = wait_for(lambda: ended(store, run_id), what="the run")
+        assert run.status == "finished" and run.executor == "ray"
+        assert run.worker_pid == supervisor.pids()[0]
+    finally:
+        supervisor.stop(timeout=60)
 
 
 def test_two_nodes_the_training_node_has_no_data_folder(tmp_path, monkeypatch):

@@ -1,4 +1,5 @@
-"""Download buttons: the comparison as an offline HTML report, CSV or JSON; a run's model."""
+"""Download buttons: the comparison as an offline HTML report, CSV or JSON; a run's model;
+and the runs sent to MLflow."""
 from __future__ import annotations
 
 import streamlit as st
@@ -7,7 +8,7 @@ from playground.results import export
 from playground.runs.store import Run, Store
 
 
-def export_buttons(runs: list[Run], store: Store) -> None:
+def export_buttons(runs: list[Run], store: Store, mlflow: bool = True) -> None:
     ids = "-".join(r.id for r in runs)
     st.caption("The report is one HTML file with the charts, tables and configs inside: it "
                "opens offline, in any browser, and can be mailed around.")
@@ -27,6 +28,7 @@ def export_buttons(runs: list[Run], store: Store) -> None:
                 "script that rebuilds it with this playground's library and scores it.")
     for col, run in zip(st.columns(len(runs)), runs, strict=True):
         model_button(run, store, col, key=f"compare_export_model_{run.id}")
+    mlflow_export(runs, store, key="compare_mlflow", allowed=mlflow)
 
 
 def model_button(run: Run, store: Store, where=st, key: str = "") -> None:
@@ -34,3 +36,34 @@ def model_button(run: Run, store: Store, where=st, key: str = "") -> None:
         f"Model {run.id} (zip)", lambda: export.model_zip(store, run.id),
         file_name=f"model-{run.id}.zip", mime="application/zip",
         key=key or f"export_model_{run.id}", icon="📦", on_click="ignore")
+
+
+def mlflow_export(runs: list[Run], store: Store, key: str, allowed: bool = True) -> None:
+    """A tracking URI and a "Send to MLflow" button for the finished runs among `runs`
+    (not `allowed`, e.g. a workshop participant: it writes wherever the URI says, on the
+    server, so only the presenter may)."""
+    ids = [r.id for r in runs if r.status == "finished"]
+    if not ids:
+        return
+    if not allowed:
+        st.caption("Sending runs to MLflow writes to a place on the server, so in a workshop "
+                   "the presenter does it.")
+        return
+    st.markdown(f"**Send to MLflow**: {'this run' if len(ids) == 1 else f'these {len(ids)} runs'}"
+                " as MLflow runs (settings, curves, test numbers, confusion matrix, model), "
+                "for a team that keeps its results there. Runs already there are skipped.")
+    uri_col, send_col = st.columns([4, 1], vertical_alignment="bottom")
+    uri = uri_col.text_input(
+        "MLflow tracking URI", value=export.default_tracking_uri(store), key=f"{key}_uri",
+        help="sqlite:///PATH/mlflow.db for a file (made if missing), or http://HOST:PORT "
+             "for an MLflow server.")
+    if send_col.button("Send to MLflow", key=f"{key}_send", icon="📤", width="stretch"):
+        with st.spinner(f"Sending {len(ids)} run(s) to MLflow…"):
+            try:
+                results = export.export_runs(store, uri.strip(), ids)
+            except export.ExportError as e:
+                st.error(f"Nothing was sent: {e}.")
+                return
+        text = export.mlflow_summary(results, uri.strip())
+        ok = all(r.outcome in ("exported", "already exported") for r in results)
+        (st.success if ok else st.warning)(text.replace("\n", "  \n"))

@@ -62,8 +62,9 @@ def finished_metrics(run: Run) -> None:
     cols[4].metric("Latency", f"{m.get('latency_ms', 0):.2f} ms",
                    help="Median time to predict one example on the training device.")
     cols[5].metric("Training time", f"{m.get('train_seconds', 0):.1f} s")
-    cols[6].metric("Device", (run.device or m.get("device", "?")).split(" (")[0],
-                   help=run.device or "")
+    where = f"{run.device or ''}" + (f", on Ray: {run.node}" if run.executor == "ray" else "")
+    cols[6].metric("Device", (run.device or m.get("device", "?")).split(" (")[0]
+                   + (" · Ray" if run.executor == "ray" else ""), help=where or None)
 
 
 def _head(run: Run, store: Store, show_owner: bool, problems: list[str] | None = None) -> None:

@@ -15,6 +15,7 @@ from components.base.format import human_bytes, percent, status_text
 from components.base.polling import POLL_SECONDS, SLOW_POLL_SECONDS, end_polling, live_fragment
 from components.base.services import live_snapshot
 from components.experiments.workshop_session import current
+from components.results.export_buttons import mlflow_export
 from components.runs.run_card import live_card, run_card
 from playground.runs.store import ENDED, Run, Store
 
@@ -125,6 +126,10 @@ def ended_runs(store: Store, scope: Scope, live: bool) -> None:
             run_card(run, store, by_run.get(run.id, []))
     if pages > 1:
         _pager(page, pages, total, size)
+    if any(r.status == "finished" for r in runs):
+        with st.expander("Send the finished runs on this page to MLflow"):
+            ws, _, presenter = current()
+            mlflow_export(runs, store, key="runs_mlflow", allowed=ws is None or presenter)
 
 
 def _table(runs: list[Run]) -> pd.DataFrame:

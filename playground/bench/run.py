@@ -23,6 +23,7 @@ from torch.nn import functional as F
 
 from models.base import build_model
 from playground.bench import explain as explain_bench
+from playground.bench import ray_bench
 from playground.common import device as devices
 from playground.data.catalog import load_dataset
 from playground.runs.store import Store
@@ -226,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         tech = techniques_bench(Path(tmp) / "techniques")
 
     explained = explain_bench.explanations_bench()
+    on_ray = ray_bench.measure()
 
     lines = [
         "# Benchmarks",
@@ -366,6 +368,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
     ]
     lines += explain_bench.markdown(explained)
+    lines += ["", *ray_bench.markdown(on_ray)]
     lines += kept_blocks(Path(args.out))
     Path(args.out).write_text("\n".join(lines))
     print("\n".join(lines))

@@ -7,12 +7,14 @@
     python -m playground worker
     python -m playground sweep --dataset digits --model cnn --vary dp_noise=0,0.5,1,2 --seeds 3
     python -m playground explain RUN_ID --index 7 --method lime,shap,ig,saliency,occlusion --json
+    python -m playground export-mlflow --tracking-uri sqlite:///mlflow.db [RUN_ID ...]
 """
 from __future__ import annotations
 
 import argparse
 import os
 
+from playground.cli.export_mlflow import add_parser as add_export_mlflow_parser
 from playground.cli.flags import add_run_flags
 from playground.cli.runs import _explain, _runs, _show, _worker
 from playground.cli.sweep import add_parser as add_sweep_parser
@@ -63,10 +65,18 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--json", action="store_true", help="print one JSON object")
     explain.set_defaults(func=_explain)
 
+    add_export_mlflow_parser(sub)  # export-mlflow [RUN_ID ...] --tracking-uri URI
+
     worker = sub.add_parser("worker", help="run a worker in the foreground")
     worker.add_argument("--threads", type=int, default=None, help="torch threads")
     worker.add_argument("--max-runs", type=int, default=None, help="exit after this many runs")
     worker.add_argument("--parent-pid", type=int, default=None, help=argparse.SUPPRESS)
+    worker.add_argument("--ray", default=None, metavar="ADDRESS",
+                        help="send runs to a Ray cluster instead of training here: local (a "
+                             "private Ray instance), auto, or host:port of `ray start --head`"
+                             " (default: $PLAYGROUND_RAY_ADDRESS)")
+    worker.add_argument("--cpus", type=int, default=None,
+                        help="with --ray local: how many runs at once (default: as local workers)")
     worker.set_defaults(func=_worker)
     return parser
 

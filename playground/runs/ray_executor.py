@@ -32,7 +32,7 @@ from playground.data.catalog import use_shipped
 from playground.runs import parcel as P
 from playground.runs.store import Job, Run, Store
 from playground.runs.supervisor import RAY_ADDRESS_ENV, default_worker_count
-from playground.runs.worker import JobDesk, execute
+from playground.runs.worker import APP_WORKER_NICENESS, JobDesk, execute
 
 ADDRESS_ENV = RAY_ADDRESS_ENV
 # Several small runs share a GPU: each asks for this much of one.
@@ -251,6 +251,8 @@ def serve(store: Store, address: str, max_runs: int | None = None,
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, _stop)
+    if parent_pid is not None:  # started by the app: pages first, as its local workers do
+        os.nice(APP_WORKER_NICENESS)  # before Ray starts, so its processes inherit it
     connect(address, cpus)
     import ray
 

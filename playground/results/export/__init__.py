@@ -1,6 +1,15 @@
-"""Taking results away: a comparison as an offline HTML report, CSV or JSON, and a run's model
-as a zip.
+"""Taking results away: a comparison as an offline HTML report, CSV or JSON, a run's model
+as a zip, and finished runs into MLflow.
 """
+from playground.results.export.mlflow_export import (
+    Exported,
+    ExportError,
+    default_tracking_uri,
+    export_runs,
+)
+from playground.results.export.mlflow_export import (
+    summary as mlflow_summary,
+)
 from playground.results.export.model_zip import (
     _README,
     EVALUATE,
@@ -28,6 +37,8 @@ from playground.results.export.vega import (
 
 __all__ = [
     "EVALUATE",
+    "ExportError",
+    "Exported",
     "_FROM",
     "_LOADER",
     "_README",
@@ -36,7 +47,10 @@ __all__ = [
     "_cell",
     "_script_json",
     "_table",
+    "default_tracking_uri",
+    "export_runs",
     "html_report",
+    "mlflow_summary",
     "model_zip",
     "run_row",
     "runs_csv",
