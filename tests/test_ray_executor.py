@@ -2,8 +2,9 @@
 start themselves (never one already running), inside the private network namespace that
 `make test` gives them (scripts/private-network: Ray then stays on 127.0.0.1).
 
-The dispatcher is the real `python -m playground worker --ray local` process; the two-node
-test uses ray.cluster_utils.Cluster, with the training node's data folder pointing nowhere.
+The dispatcher is the real worker process the app starts with PLAYGROUND_RAY_ADDRESS=local;
+the two-node test uses ray.cluster_utils.Cluster, with the training node's data folder
+pointing nowhere.
 """
 from __future__ import annotations
 
@@ -77,22 +78,18 @@ def ray_workers_running(task: str = "work_on_node") -> list[int]:
 
 @pytest.fixture(scope="module")
 def cluster_home(tmp_path_factory):
-    """A data folder served by a real dispatcher on a private local Ray (2 CPUs)."""
+    """What `PLAYGROUND_RAY_ADDRESS=local make run` does: the app's supervisor starts one
+    dispatcher (`python -m playground worker`, which reads the variable) in place of its
+    local workers, on a private local Ray with 2 CPUs (PLAYGROUND_WORKERS)."""
     home = tmp_path_factory.mktemp("ray-home")
-    env = dict(os.environ, PYTHONPATH=str(ROOT), RAY_USAGE_STATS_ENABLED="0")
-    env.pop(ray_executor.ADDRESS_ENV, None)
-    log = open(home / "dispatcher.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "playground", "--home", str(home), "worker",
-                             "--ray", "local", "--cpus", "2"], cwd=ROOT, env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
-    yield home, proc
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-    log.close()
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv(ray_executor.ADDRESS_ENV, "local")
+        env.setenv("PLAYGROUND_WORKERS", "2")
+        env.setenv("RAY_USAGE_STATS_ENABLED", "0")
+        supervisor = Supervisor(Store(home)).start()
+    assert supervisor.size == 1  # the dispatcher; Ray runs the work
+    yield home, supervisor
+    supervisor.stop(timeout=60)
 
 
 QUEUE_SIX = textwrap.dedent("""
@@ -107,7 +104,7 @@ QUEUE_SIX = textwrap.dedent("""
 
 
 def test_twelve_runs_queued_by_two_processes_each_finish_once_on_ray(cluster_home):
-    home, dispatcher = cluster_home
+    home, supervisor = cluster_home
     queuers = [subprocess.Popen([sys.executable, "-c", QUEUE_SIX, str(home), str(start)],
                                 cwd=ROOT, stdout=subprocess.PIPE, text=True,
                                 env=dict(os.environ, PYTHONPATH=str(ROOT)))
@@ -116,11 +113,11 @@ def test_twelve_runs_queued_by_two_processes_each_finish_once_on_ray(cluster_hom
     assert len(set(ids)) == 12
     store = Store(home)
     runs = [wait_for(lambda i=i: ended(store, i), what=f"run {i}") for i in ids]
-    assert dispatcher.poll() is None, (home / "dispatcher.log").read_text()
+    assert supervisor.alive() == 1 and supervisor.restarts == 0
     for run in runs:
         assert run.status == "finished", run.error
         assert run.executor == "ray" and "Ray node" in run.node
-        assert run.worker_pid == dispatcher.pid  # claimed by the dispatcher, once
+        assert run.worker_pid == supervisor.pids()[0]  # claimed by the dispatcher, once
         assert [e["epoch"] for e in store.epochs(run.id)] == [1, 2]  # trained once
         assert (store.artifact_dir(run.id) / "weights.safetensors").is_file()
     show = subprocess.run([sys.executable, "-m", "playground", "--home", str(home), "show",
@@ -145,7 +142,7 @@ def test_a_private_student_learns_from_its_teacher_on_ray(cluster_home):
 
 
 def test_an_explanation_job_is_computed_on_ray_into_the_heads_cache(cluster_home):
-    home, dispatcher = cluster_home
+    home, supervisor = cluster_home
     store = Store(home)
     run_id = store.enqueue(make_config(**SMALL))
     wait_for(lambda: ended(store, run_id), what="the run")
@@ -160,7 +157,7 @@ def test_an_explanation_job_is_computed_on_ray_into_the_heads_cache(cluster_home
     cache.forget_memory()
     assert all(cache.get(r).values.shape == x.shape for r in requests)
     computed_by = cache.computed_by(requests[0])
-    assert computed_by not in (None, os.getpid(), dispatcher.pid)  # a Ray worker did it
+    assert computed_by not in (None, os.getpid(), *supervisor.pids())  # a Ray worker did it
 
 
 def test_a_cancel_reaches_the_task(cluster_home):
@@ -178,7 +175,7 @@ def test_a_cancel_reaches_the_task(cluster_home):
 
 
 def test_a_killed_ray_worker_fails_its_run_and_the_next_run_trains(cluster_home):
-    home, dispatcher = cluster_home
+    home, supervisor = cluster_home
     store = Store(home)
     run_id = store.enqueue(make_config(**LONG))
     wait_for(lambda: len(store.epochs(run_id)) >= 1, what="an epoch")
@@ -187,37 +184,20 @@ def test_a_killed_ray_worker_fails_its_run_and_the_next_run_trains(cluster_home)
     run = wait_for(lambda: ended(store, run_id), timeout=60, what="the failure")
     assert run.status == "failed"
     assert "Ray worker process" in run.error and "died" in run.error
-    assert dispatcher.poll() is None
+    assert supervisor.alive() == 1 and supervisor.restarts == 0  # only the task died
     after = store.enqueue(make_config(**SMALL))
     assert wait_for(lambda: ended(store, after), what="the next run").status == "finished"
 
 
-def test_stopping_the_dispatcher_interrupts_what_it_was_running(cluster_home):
+def test_stopping_the_app_interrupts_what_its_dispatcher_was_running(cluster_home):
     """Never left 'running', never run again (the app marks orphans the same way)."""
-    home, dispatcher = cluster_home
+    home, supervisor = cluster_home
     store = Store(home)
     run_id = store.enqueue(make_config(**LONG))
     wait_for(lambda: len(store.epochs(run_id)) >= 1, what="an epoch")
-    dispatcher.send_signal(signal.SIGTERM)
-    dispatcher.wait(60)
+    supervisor.stop(timeout=60)  # SIGTERM to the dispatcher, as when the app stops
     run = store.get(run_id)
     assert run.status == "interrupted" and "dispatcher was stopped" in run.error
-
-
-def test_the_app_with_PLAYGROUND_RAY_ADDRESS_starts_one_dispatcher(tmp_path, monkeypatch):
-    """What `PLAYGROUND_RAY_ADDRESS=local make run` does: the app's supervisor starts the
-    dispatcher in place of its local workers, and runs train on Ray."""
-    monkeypatch.setenv(ray_executor.ADDRESS_ENV, "local")
-    store = Store(tmp_path / "home")
-    supervisor = Supervisor(store).start()
-    try:
-        assert supervisor.size == 1
-        run_id = store.enqueue(make_config(**SMALL))
-        run = wait_for(lambda: ended(store, run_id), what="the run")
-        assert run.status == "finished" and run.executor == "ray"
-        assert run.worker_pid == supervisor.pids()[0]
-    finally:
-        supervisor.stop(timeout=60)
 
 
 def test_two_nodes_the_training_node_has_no_data_folder(tmp_path, monkeypatch):

@@ -49,8 +49,9 @@ def mlflow_export(runs: list[Run], store: Store, key: str, allowed: bool = True)
         st.caption("Sending runs to MLflow writes to a place on the server, so in a workshop "
                    "the presenter does it.")
         return
-    st.markdown(f"**Send to MLflow**: {'this run' if len(ids) == 1 else f'these {len(ids)} runs'}"
-                " as MLflow runs (settings, curves, test numbers, confusion matrix, model), "
+    what = "this run as an MLflow run" if len(ids) == 1 else f"these {len(ids)} runs as MLflow runs"
+    st.markdown(f"**Send to MLflow**: {what}"
+                " (settings, curves, test numbers, confusion matrix, model), "
                 "for a team that keeps its results there. Runs already there are skipped.")
     uri_col, send_col = st.columns([4, 1], vertical_alignment="bottom")
     uri = uri_col.text_input(

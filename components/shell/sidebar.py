@@ -1,6 +1,8 @@
 """The sidebar every page shows: the device, the queue, the workshop, projector view."""
 from __future__ import annotations
 
+import os
+
 import streamlit as st
 
 from components.base.polling import SIDEBAR_POLL_SECONDS, end_polling, live_fragment
@@ -8,6 +10,7 @@ from components.base.services import any_active, live_snapshot
 from components.experiments.workshop_session import workshop_badge
 from components.shell.projector import projector_toggle
 from playground.common import device as devices
+from playground.runs.supervisor import RAY_ADDRESS_ENV
 
 # Pages whose own live section shows the queue: the sidebar leaves it out there, rather
 # than poll a second copy (every poll is a script run, ~7 ms of the server's CPU whatever
@@ -34,7 +37,11 @@ def render_sidebar(page: str | None = None) -> None:
 
     with st.sidebar:
         st.caption("Trains on")
-        st.markdown(f"**{devices.describe('auto')}**")
+        ray = os.environ.get(RAY_ADDRESS_ENV)
+        st.markdown(f"**{devices.describe('auto')}**" if not ray else
+                    f"**a Ray cluster** ({'private, on this machine' if ray == 'local' else ray})",
+                    help=None if not ray else "Runs and explanations are sent to Ray's "
+                    "workers (PLAYGROUND_RAY_ADDRESS); this server only draws the pages.")
         if page not in QUEUE_SHOWN_ON:
             queue_status()
     drawing_page["now"] = False
