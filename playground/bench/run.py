@@ -22,6 +22,7 @@ import torch
 from torch.nn import functional as F
 
 from models.base import build_model
+from playground.bench import attacks as attacks_bench
 from playground.bench import explain as explain_bench
 from playground.bench import ray_bench
 from playground.common import device as devices
@@ -228,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
 
     explained = explain_bench.explanations_bench()
     on_ray = ray_bench.measure()
+    attacked = attacks_bench.measure()
 
     lines = [
         "# Benchmarks",
@@ -369,6 +371,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     lines += explain_bench.markdown(explained)
     lines += ["", *ray_bench.markdown(on_ray)]
+    lines += ["", *attacks_bench.markdown(attacked), ""]
     lines += kept_blocks(Path(args.out))
     Path(args.out).write_text("\n".join(lines))
     print("\n".join(lines))

@@ -173,6 +173,28 @@ def story(run, epochs: Sequence[dict] = (), baseline=None,
         if len(extra) == 1 and TECHNIQUES.get(extra[0]).bought(run.metrics):
             told = extra
     out += technique_lines(run, baseline, told)
+    out += attack_lines(run.metrics)
+    return out
+
+
+def attack_lines(m: dict[str, Any]) -> list[str]:
+    """The two audits in plain words: a privacy attacker, and a small deliberate change."""
+    out = []
+    if (pa := m.get("privacy_attack")) is not None:
+        right = 0.5 + pa["advantage"] / 2  # the attack's best threshold, balanced records
+        line = (f"An attacker guessing who was in the training data was right {right:.0%} of "
+                f"the time; a coin toss is 50%.")
+        if (bound := pa.get("dp_bound")) is not None:
+            line += (f" Privacy noise promised ε = {bound['epsilon']:.2g}: no attacker can do "
+                     "better than the curve that allows, and this one "
+                     + ("stayed under it." if bound["holds"] else "went over it, which "
+                        "should not happen: report it."))
+        out.append(line)
+    if (rob := m.get("robustness")) is not None:
+        out.append(f"Moving each {rob.get('moves', 'pixel')} by at most "
+                   f"{rob['strength']:g} on purpose (the PGD attack), it got "
+                   f"{rob['pgd']['accuracy']:.0%} of the attacked examples right, against "
+                   f"{rob['clean_accuracy']:.0%} untouched.")
     return out
 
 

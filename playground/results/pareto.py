@@ -18,6 +18,10 @@ COSTS: dict[str, tuple[str, str]] = {
     "epsilon": ("Privacy budget ε", "Smaller ε is more private; runs without privacy noise "
                 "have no ε and are left out."),
     "train_seconds": ("Training time (s)", "Cheaper and quicker to retrain."),
+    "attack_auc": ("Privacy leak: membership attack AUC", "How well an attacker tells who was "
+                   "in the training data: 0.5 is a coin toss, lower leaks less."),
+    "pgd_errors": ("Fooled by attack: share wrong under PGD", "Share of test examples a small "
+                   "deliberate change (PGD) makes the model get wrong: lower is more robust."),
 }
 SCORES: dict[str, str] = {"accuracy": "Accuracy", "f1_macro": "Macro F1"}
 

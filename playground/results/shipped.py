@@ -48,6 +48,8 @@ class RunPoint:
     epsilon: float | None
     train_seconds: float | None
     quantized: bool = False
+    attack_auc: float | None = None  # the membership attack's (0.5: a coin toss)
+    pgd_errors: float | None = None  # share of attacked test examples the PGD attack fooled
 
     def get(self, key: str) -> float | None:
         return getattr(self, key)
@@ -67,4 +69,11 @@ def run_point(run) -> RunPoint:
     return RunPoint(run_id=run.id, label=switched_on(run.config), accuracy=s.accuracy,
                     f1_macro=m.get("f1_macro"), size_bytes=s.size_bytes,
                     latency_ms=s.latency_ms, epsilon=m.get("epsilon"),
-                    train_seconds=m.get("train_seconds"), quantized=s.quantized)
+                    train_seconds=m.get("train_seconds"), quantized=s.quantized,
+                    attack_auc=(m.get("privacy_attack") or {}).get("auc"),
+                    pgd_errors=_pgd_errors(m))
+
+
+def _pgd_errors(m: dict) -> float | None:
+    accuracy = ((m.get("robustness") or {}).get("pgd") or {}).get("accuracy")
+    return None if accuracy is None else 1.0 - accuracy

@@ -8,6 +8,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from playground.training.audits.membership import dp_tpr_bound
 from playground.training.config import setting_title
 
 FRONT_COLOUR = "#d62728"
@@ -18,6 +19,7 @@ METRIC_TITLES = {
     "accuracy": "accuracy", "f1_macro": "macro F1", "size_bytes": "weight size (bytes)",
     "latency_ms": "latency per example (ms)", "epsilon": "privacy budget ε",
     "train_seconds": "training time (s)",
+    "attack_auc": "membership attack AUC", "pgd_errors": "share fooled by PGD",
 }
 PERCENT = {"accuracy"}
 
@@ -117,6 +119,32 @@ def roc_chart(curves: Sequence[dict[str, Any]]) -> alt.LayerChart:
         tooltip=["run", alt.Tooltip("fpr:Q", format=".2f"), alt.Tooltip("tpr:Q", format=".2f")])
     return (diagonal + lines).properties(title="ROC curve (higher and further left is better)",
                                          height=300)
+
+
+def privacy_attack_chart(roc: Sequence[Sequence[float]], epsilon: float | None = None,
+                         delta: float | None = None) -> alt.LayerChart:
+    """The membership attack's ROC curve; for a private run, under the ceiling that
+    (ε, δ)-differential privacy puts on every possible attack."""
+    fpr, tpr = np.asarray(roc, dtype=float).T
+    rows = [{"fpr": f, "tpr": t, "line": "this attack"} for f, t in zip(fpr, tpr, strict=True)]
+    rows += [{"fpr": 0.0, "tpr": 0.0, "line": "coin toss"}, {"fpr": 1.0, "tpr": 1.0,
+                                                              "line": "coin toss"}]
+    if epsilon is not None and delta is not None:
+        grid = np.linspace(0, 1, 101)
+        rows += [{"fpr": f, "tpr": float(b), "line": f"the most any attack can do at ε = "
+                  f"{epsilon:.2g}"} for f, b in zip(grid, dp_tpr_bound(grid, epsilon, delta),
+                                                    strict=True)]
+    return alt.Chart(pd.DataFrame(rows)).mark_line(interpolate="linear").encode(
+        x=alt.X("fpr:Q", title="non-members wrongly called members (false positive rate)",
+                scale=alt.Scale(domain=[0, 1])),
+        y=alt.Y("tpr:Q", title="members found (true positive rate)",
+                scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("line:N", title=None, legend=alt.Legend(orient="bottom", columns=1)),
+        strokeDash=alt.condition(alt.datum.line == "this attack", alt.value([1, 0]),
+                                 alt.value([5, 4])),
+        tooltip=["line", alt.Tooltip("fpr:Q", format=".2f"), alt.Tooltip("tpr:Q", format=".2f")],
+    ).properties(title="Who was in the training data? The attack against ε's promise",
+                 height=300)
 
 
 def sweep_frame(rows: Sequence[dict[str, Any]], score: str, second: str | None

@@ -118,6 +118,33 @@ GENERAL: tuple[Term, ...] = (
          "gradient's size)."),
     Term("occlusion", "Occlusion",
          "Covers parts of the input one at a time and measures how much the prediction drops."),
+    # -- attacks ----------------------------------------------------------------------------
+    Term("membership_inference", "Membership inference",
+         "An attack that guesses whether a given record (a customer, a patient) was in a "
+         "model's training data, from how the model answers on it.",
+         "Models tend to be more sure, and less wrong, on examples they trained on. The "
+         "playground attacks every finished run this way (the Adversarial Robustness "
+         "Toolbox) and reports how often the attacker was right; 50 % is a coin toss. "
+         "Differential privacy puts a ceiling on every such attack, set by ε."),
+    Term("fgsm", "FGSM (fast gradient sign method)",
+         "An attack that changes every pixel or feature by the same small amount, in the "
+         "direction that raises the model's error most, in one step.",
+         "Quick and crude: a first test of how easily a model is fooled."),
+    Term("pgd", "PGD (projected gradient descent)",
+         "An attack that takes several smaller FGSM-like steps, pulling the input back "
+         "within the allowed distance after each one.",
+         "Stronger than FGSM at the same strength, so accuracy under PGD is the number to "
+         "trust when asking how robust a model is."),
+    Term("robustness", "Robustness",
+         "How well a model keeps its answers when someone changes the input a little on "
+         "purpose (an adversarial example).",
+         "The playground measures accuracy under FGSM and PGD at the run's attack strength; "
+         "adversarial training raises it."),
+    Term("attack_strength", "Attack strength",
+         "How far the attacker may move each pixel (on a 0 to 1 scale) or each standardised "
+         "feature: 0.1 is a tenth of the way from black to white.",
+         "Small enough and a person sees no difference; the question is whether the model "
+         "does."),
     # -- your own data ----------------------------------------------------------------------
     Term("target", "Target column",
          "The column the model should learn to predict (the label); every other column is "

@@ -12,7 +12,7 @@ from typing import Any, Sequence
 from playground.common.content import Lesson, TryIt
 from playground.teaching.glossary import technique_term
 from playground.training.config import ConfigError, make_config
-from playground.training.techniques import all_techniques, technique_class
+from playground.training.techniques import TECHNIQUES, all_techniques, technique_class
 
 
 @dataclass(frozen=True)
@@ -23,23 +23,53 @@ class Entry:
     glossary_key: str | None
 
 
+# The two attacks every finished run gets (playground.training.audits): not switches, so
+# their lessons live here; their "try it" opens Train with a setup where they show.
+AUDITS = (
+    Entry("privacy_attack", "Who was in the training data? (membership attack)", Lesson(
+        "Attacks every finished model the way a snoop would: given a record, guess whether it "
+        "was in the training data, from how sure the model is about it.",
+        "An overfit model leaks who it trained on; privacy noise (DP-SGD) makes the attacker's "
+        "guesses closer to a coin toss, at a price in accuracy, and ε caps what any attacker "
+        "could do.",
+        "A clinic or a bank that shares a model trained on its customers and must show it does "
+        "not reveal who they are.",
+        {"dataset": "digits", "model": "mlp", "width": 256, "depth": 3, "epochs": 60,
+         "train_fraction": 0.2},
+        "Train it again with privacy noise at ε = 1 and compare how often the attacker was "
+        "right; on the private run's card, ε's promise is drawn against the attack."),
+        "membership_inference"),
+    Entry("robustness", "Can a tiny change fool it? (robustness audit)", Lesson(
+        "Attacks every finished image or table model with small deliberate changes (FGSM, "
+        "PGD) and reports how much it still gets right.",
+        "Accurate models are often easy to fool; adversarial training buys accuracy under "
+        "attack with training time and a little clean accuracy.",
+        "A company whose model screens uploads (documents, photos, transactions) that someone "
+        "has a reason to slip past it.",
+        {"dataset": "digits", "model": "cnn", "epochs": 10},
+        "Then train the same with adversarial training on, and compare accuracy under PGD "
+        "on the two run cards (or on Compare's robustness axis)."),
+        "robustness"),
+)
+
+
 def entries() -> list[Entry]:
-    """One entry per registered technique, in the order of the loop; a technique without a
-    lesson of its own gets one made from its description."""
+    """One entry per registered technique, in the order of the loop (a technique without a
+    lesson of its own gets one made from its description), then the attacks'."""
     out = []
     for cls in all_techniques():
         lesson = cls.lesson or Lesson(
             cls.description.split(". ")[0].rstrip(".") + ".", cls.description, "",
             {"dataset": "digits", "model": "mlp", "epochs": 10, "techniques": {cls.name: {}}})
         out.append(Entry(cls.name, cls.title, lesson, technique_term(cls.name)))
-    return out
+    return out + list(AUDITS)
 
 
 def try_it(name: str, finished_runs: Sequence = ()) -> TryIt:
     """The Train preset for a technique's "try it" button: its lesson's, or one the technique
     makes itself (distillation picks a finished teacher, or offers the teacher first)."""
     entry = next(e for e in entries() if e.name == name)
-    own = technique_class(name).try_it(finished_runs)
+    own = technique_class(name).try_it(finished_runs) if name in TECHNIQUES else None
     if own is not None:
         values, note = own
         return _checked(TryIt(values, note))

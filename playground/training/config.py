@@ -47,6 +47,9 @@ class RunConfig(BaseModel):
     train_fraction: float = Field(
         1.0, ge=0.05, le=1, description="Share of the training examples used (less data "
         "shows what scarce data does); validation and test sets stay whole.")
+    attack_strength: float = Field(
+        0.1, ge=0.01, le=1, description="How far the robustness audit's attacker may move "
+        "each pixel (on a 0-1 scale) or standardised feature to fool the finished model.")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="Where to train.")
     techniques: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Switched-on techniques and their settings.")

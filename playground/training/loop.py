@@ -23,6 +23,7 @@ from playground.common import device as devices
 from playground.common.paths import PREDICTIONS_FILE, WEIGHTS_FILE
 from playground.data.base import Dataset, fewer_examples
 from playground.data.catalog import load_dataset
+from playground.training import audits
 from playground.training import metrics as M
 from playground.training import techniques as T
 from playground.training.build import make_optimizer, model_spec, seed_everything
@@ -263,5 +264,6 @@ def train(config: RunConfig, reporter: Reporter | None = None,
         metrics["size_bytes"] = sum(
             t.numel() * t.element_size() for t in model.state_dict().values()
         )
-    ctx.hook("finalize", metrics)
+    ctx.hook("finalize", metrics)  # DP's ε, the quantized model's numbers, ...
+    audits.audit(ctx, metrics)  # the attacks (they read ε)
     return TrainResult(model, data, metrics, history, y_pred, probs)
