@@ -3,6 +3,7 @@ walkthrough is computed from their numbers (not canned); the Home page's story i
 once per server however many visitors arrive at once."""
 from __future__ import annotations
 
+import math
 import os
 import threading
 from pathlib import Path
@@ -15,6 +16,7 @@ from playground.experiments import stories as S
 from playground.runs.store import Run, Store
 from playground.runs.worker import execute
 from playground.training.config import make_config
+from playground.training.techniques.adversarial_training import plain_twin
 from playground.training.techniques.distillation import student_alone
 from tests.app_support import open_page
 
@@ -70,7 +72,30 @@ def test_each_story_changes_only_what_it_is_about():
     overfit = configs(S.STORIES["overfit"])
     assert overfit["dropout"].techniques == {"dropout": {"rate": 0.5}}
     assert overfit["plain"].techniques == {}
+
+    # Issue 14's setup: a big network on a fifth of the digits, then the same at ε = 1.
+    attacker = configs(S.STORIES["attacker"])
+    assert attacker["exposed"] == make_config(dataset="digits", model="mlp", width=256,
+                                              depth=3, epochs=60, train_fraction=0.2)
+    assert attacker["private"].techniques["dp"]["target_epsilon"] == 1.0
+    assert attacker["private"].model_copy(update={"techniques": {}}) == attacker["exposed"]
+
+    robust = configs(S.STORIES["robust"])
+    assert robust["standard"] == make_config(dataset="digits", model="cnn", epochs=10)
+    # The plain step is exactly the twin adversarial training queues: nothing trains twice.
+    assert plain_twin(robust["adversarial"]) == robust["standard"]
+    # It trains against the attack it then faces.
+    assert robust["adversarial"].techniques["adversarial_training"]["strength"] == \
+        robust["adversarial"].attack_strength
     assert S.DEFAULT_STORY in S.STORIES
+
+
+def test_the_robust_story_queues_its_plain_run_once(home: Path):
+    store = Store(home)
+    record, queued = S.ensure_story(store, "robust")
+    assert queued and store.counts() == {"queued": 2}  # no third run: the twin is in line
+    plain = store.get(record.runs["standard"])
+    assert plain.config == plain_twin(store.get(record.runs["adversarial"]).config)
 
 
 @pytest.mark.parametrize("key", list(S.STORIES))
@@ -105,6 +130,16 @@ def test_each_story_trains_and_its_walkthrough_quotes_its_runs(home: Path, key, 
             assert f"ε = {runs[role].metrics['epsilon']:.1f}" in text
     if key == "teacher":
         assert runs["student"].metrics["baseline_run_id"] == record.runs["alone"]
+    if key == "attacker":
+        assert f"ε = {runs['private'].metrics['epsilon']:.1f}" in text
+        for role in ("exposed", "private"):
+            right = S.attacker_right(runs[role].metrics["privacy_attack"])
+            assert f"right {percent(right)} of the time" in text
+    if key == "robust":  # the plain step is the one adversarial training compared with
+        adversarial = runs["adversarial"].metrics["adversarial_training"]
+        assert adversarial["baseline_run_id"] == record.runs["standard"]
+        for role in ("standard", "adversarial"):
+            assert percent(runs[role].metrics["robustness"]["pgd"]["accuracy"]) in text
 
 
 # -- the walkthrough follows the numbers -------------------------------------------------------
@@ -150,6 +185,126 @@ def test_overfitting_walkthrough_finds_where_validation_loss_turned():
     assert "lowest at epoch 3 (0.300) and then climbs to 0.500" in text
     assert "10.0 points more than on the validation pictures" in text
     assert walk.headline.endswith("ends 0.250 lower.")
+
+
+# The two attacks' walkthroughs, from the numbers issue 14's runs gave on this machine.
+
+ROC_EXPOSED = [[0.0, 0.0], [0.0, 0.0278], [0.0833, 0.2407], [0.2315, 0.4722],
+               [0.4537, 0.6944], [0.75, 0.8981], [1.0, 1.0]]
+ROC_PRIVATE = [[0.0, 0.0], [0.0556, 0.0833], [0.2037, 0.3148], [0.5, 0.5741],
+               [0.8056, 0.8519], [1.0, 1.0]]
+
+
+def attack(auc, advantage, tpr, roc, bound=None):
+    out = dict(auc=auc, advantage=advantage, tpr_at_1pct_fpr=tpr, roc=roc, records=216,
+               attack="ART MembershipInferenceBlackBox (loss, random forest)")
+    return out if bound is None else dict(out, dp_bound=bound)
+
+
+def attacker_runs(private_advantage=0.1111, holds=True):
+    bound = dict(epsilon=0.998, delta=0.00463, holds=holds)
+    return {
+        "exposed": fake("exposed", accuracy=0.925, train_seconds=14.8,
+                        privacy_attack=attack(0.6464, 0.2407, 0.0278, ROC_EXPOSED)),
+        "private": fake("private", accuracy=0.4167, train_seconds=54.7, epsilon=0.998,
+                        delta=0.00463, noise_multiplier=8.36,
+                        privacy_attack=attack(0.5529, private_advantage, 0.0, ROC_PRIVATE,
+                                              bound)),
+    }
+
+
+def test_the_most_often_any_attacker_can_be_right_under_epsilon():
+    # With δ = 0 the classic bound: e^ε / (1 + e^ε), 73.1% at ε = 1.
+    assert S.most_right(1.0, 0.0) == pytest.approx(math.e / (1 + math.e), abs=1e-4)
+    assert S.most_right(1.0, 0.01) > S.most_right(1.0, 0.0)
+    assert S.most_right(8.0, 1e-5) > 0.99  # a large ε promises next to nothing
+
+
+def test_attacker_walkthrough_reports_the_attack_against_epsilons_promise():
+    story = S.STORIES["attacker"]
+    epochs = {"exposed": [{"epoch": 1, "train_accuracy": 0.8, "val_accuracy": 0.8},
+                          {"epoch": 2, "train_accuracy": 1.0, "val_accuracy": 0.925}]}
+    walk = story.explain(story, attacker_runs(), epochs)
+    assert walk.headline == ("Privacy noise cut the attacker from 62.0% right to 55.6% (a "
+                             "coin toss is 50%), and cost 50.8 points of accuracy.")
+    text = " ".join(walk.paragraphs)
+    assert "100.0% of its own training pictures right, 7.5 points more" in text
+    assert "right 62.0% of the time; a coin toss is 50%" in text
+    assert "AUC, the usual score for such attacks, is 0.65" in text
+    assert "(DP-SGD at ε = 1.0) the attacker was right 55.6% of the time (AUC 0.55)" in text
+    assert "no attacker can be right more than 73.2% of the time" in text
+    assert "stayed below everywhere" in text
+    assert "picked out 2.8% of the training pictures without noise and 0.0% with it" in text
+    assert walk.table.loc["No privacy noise", "attacker right"] == "62.0%"
+    assert walk.table.loc["Privacy noise, ε = 1", "ε (privacy budget)"] == "1.0"
+    # One chart: both attacks' curves, ε's ceiling (as privacy_attack_chart draws it) and
+    # the coin toss.
+    data = walk.chart.data
+    lines = set(data["line"])
+    assert {"coin toss", "attack on the run without noise (62.0% right)",
+            "attack on the private run (55.6% right)"} < lines
+    ceiling = data[data["line"].str.startswith("the most any attack")]
+    assert len(ceiling) == 101 and ceiling["tpr"].max() == 1.0
+    assert len(data[data["line"] == "attack on the run without noise (62.0% right)"]) == \
+        len(ROC_EXPOSED)
+    assert walk.chart.to_dict()
+
+    # The numbers decide the words: noise that did not help, a ceiling that was crossed.
+    walk = story.explain(story, attacker_runs(private_advantage=0.2407, holds=False), {})
+    assert walk.headline.startswith("This time privacy noise did not make the attacker "
+                                    "guess worse (62.0% right without it, 62.0% with it)")
+    assert "went over the ceiling, which should not happen" in " ".join(walk.paragraphs)
+    assert "own training pictures" not in " ".join(walk.paragraphs)  # no epochs given
+
+
+def robustness(clean, fgsm, pgd):
+    return dict(strength=0.1, examples=200, moves="pixel", clean_accuracy=clean,
+                fgsm={"accuracy": fgsm}, pgd={"accuracy": pgd, "steps": 8},
+                attack="ART FastGradientMethod and ProjectedGradientDescent")
+
+
+def robust_runs(seconds=(25.8, 36.0), accuracy=(0.9889, 0.9833), pgd=(0.56, 0.86)):
+    return {
+        "standard": fake("standard", accuracy=accuracy[0], test_examples=360,
+                         train_seconds=seconds[0],
+                         robustness=robustness(0.985, 0.65, pgd[0])),
+        "adversarial": fake("adversarial", accuracy=accuracy[1], test_examples=360,
+                            train_seconds=seconds[1],
+                            adversarial_training={"strength": 0.1, "attack_seconds": 8.2},
+                            robustness=robustness(0.99, 0.89, pgd[1])),
+    }
+
+
+def test_robust_walkthrough_weighs_attacked_accuracy_against_its_price():
+    story = S.STORIES["robust"]
+    walk = story.explain(story, robust_runs(), {})
+    assert walk.headline == ("Adversarial training kept 86.0% of attacked digits right "
+                             "instead of 56.0%, for 1.4× the training time and 0.6 points of "
+                             "ordinary accuracy.")
+    text = " ".join(walk.paragraphs)
+    assert "at most 0.1 on a scale from blank paper (0) to full ink (1)" in text
+    assert "PGD takes 8 smaller steps" in text
+    assert ("Trained normally, the network reads 98.5% of 200 test digits as they are, 65.0% "
+            "after FGSM and 56.0% after PGD.") in text
+    assert "it reads 99.0% of 200 test digits as they are, 89.0% after FGSM and 86.0%" in text
+    assert "it reads 98.3% against 98.9% (0.6 points fewer)" in text
+    assert "training took 36 s against 26 s, 1.4× as long; 8 s of it went into attacking" in text
+    assert "open runs standard and adversarial on the Explain page" in text
+    assert list(walk.table["PGD 0.1"]) == ["56.0%", "86.0%"]
+    # Grouped bars: untouched, FGSM and PGD for each run.
+    bars = walk.chart.data
+    assert list(bars["accuracy"]) == [0.985, 0.65, 0.56, 0.99, 0.89, 0.86]
+    assert set(bars["attack"]) == {"untouched", "FGSM attack", "PGD attack"}
+    assert walk.chart.to_dict()
+
+    # Faster this time (a busy machine) and no accuracy lost: nothing is claimed as paid.
+    walk = story.explain(story, robust_runs(seconds=(26.0, 18.0), accuracy=(0.989, 0.994)),
+                         {})
+    assert walk.headline.endswith("instead of 56.0%, at no visible cost this time.")
+    assert "(timings vary with whatever else the machine is doing)" in " ".join(
+        walk.paragraphs)
+    walk = story.explain(story, robust_runs(pgd=(0.56, 0.558)), {})
+    assert walk.headline.startswith("This time adversarial training did not hold up better")
 
 
 # -- queued once per server --------------------------------------------------------------------

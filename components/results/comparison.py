@@ -40,6 +40,20 @@ def _metric_rows(run: Run) -> dict[str, str]:
         "Latency (one example)": f"{m.get('latency_ms', 0):.2f} ms",
         "Training time": f"{m.get('train_seconds', 0):.1f} s",
         "Device": run.device or m.get("device", ""),
+        **_attack_rows(m),
+    }
+
+
+def _attack_rows(m: dict) -> dict[str, str]:
+    """What the two attacks found (runs from before the attacks existed show a dash)."""
+    pa, rob = m.get("privacy_attack") or {}, m.get("robustness") or {}
+    return {
+        "Privacy attacker right (50 % = coin toss)":
+            percent(0.5 + pa["advantage"] / 2) if pa else "–",
+        "Membership attack AUC": f"{pa['auc']:.2f}" if pa else "–",
+        "Right under attack (FGSM / PGD)":
+            f"{percent(rob['fgsm']['accuracy'])} / {percent(rob['pgd']['accuracy'])} at "
+            f"{rob['strength']:g}" if rob else "–",
     }
 
 

@@ -11,11 +11,13 @@ from components.training.url_presets import fixed_value, hidden, locked
 from models.base import all_model_infos, model_info
 from playground.data.catalog import all_dataset_infos, dataset_info, uploaded_dataset_infos
 from playground.teaching.glossary import control_help
+from playground.training import audits
 from playground.training.config import RunConfig
 
 LR_CHOICES = [0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3]
 BATCH_CHOICES = [16, 32, 64, 128, 256, 512]
 FIELDS = RunConfig.model_fields
+ROBUSTNESS_KINDS = audits.ROBUSTNESS_KINDS
 
 
 def _help(name: str, extra: str = "") -> str:
@@ -90,6 +92,13 @@ def run_settings() -> dict[str, Any]:
                 "train_fraction") else st.slider(
                 "Share of training data", 0.05, 1.0, 1.0, 0.05, key="train_train_fraction",
                 disabled=locked("train_fraction"), help=_help("train_fraction"))
+        if ds.kind in ROBUSTNESS_KINDS:  # every finished run is attacked at this strength
+            values["attack_strength"] = fixed_value("attack_strength", 0.1) if hidden(
+                "attack_strength") else st.slider(
+                "Attack strength (robustness check)", 0.01, 0.5, 0.1, 0.01,
+                key="train_attack_strength", disabled=locked("attack_strength"),
+                help=_help("attack_strength", "When the run ends, an attacker gets this much "
+                           "room to fool it; the run card says how much it still got right."))
     if st.session_state.get("train_device", "auto") != "auto":
         values["device"] = st.session_state["train_device"]
         st.caption(f"Trains on: {values['device']} (set by the link)")

@@ -9,17 +9,21 @@
 """
 from __future__ import annotations
 
+import argparse
 import statistics
 import time
+from pathlib import Path
 
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from playground.training.audits import membership
+from playground.bench.blocks import markers, replace_block
+from playground.training.audits import membership, robustness
 from playground.training.config import make_config
 from playground.training.loop import train
 
 ROUNDS = 3
+START, END = markers("attacks")
 OVERFIT = dict(dataset="digits", model="mlp", width=256, depth=3, epochs=60,
                train_fraction=0.2, seed=0)
 VARIANTS = [("loss", "rf"), ("loss", "gb"), ("loss", "nn"), ("prediction", "rf"),
@@ -84,10 +88,12 @@ def markdown(r: dict) -> list[str]:
     s, p = r["share"], r["price"]
     plain, adv = p["plain"], p["adversarial"]
     lines = [
+        START,
         "## (f) Attacks: what the audits cost, and what adversarial training costs and buys",
         "",
         "Every finished run is attacked twice (membership inference; FGSM and PGD on "
-        f"{200} test examples). Default run (digits, CNN, 10 epochs), median of {ROUNDS} seeds:",
+        f"{robustness.EXAMPLES} test examples). Default run (digits, CNN, 10 epochs), "
+        f"median of {ROUNDS} seeds:",
         "",
         "| measure | value | goal |",
         "|---|---|---|",
@@ -112,4 +118,18 @@ def markdown(r: dict) -> list[str]:
     ]
     lines += [f"| {c['input']} | {c['model']} | {c['auc']:.3f} | {c['seconds']:.2f} |"
               for c in r["choice"]]
-    return lines
+    return [*lines, END]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", default="BENCHMARKS.md")
+    args = parser.parse_args(argv)
+    block = markdown(measure())
+    replace_block(Path(args.out), "attacks", block)
+    print("\n".join(block))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

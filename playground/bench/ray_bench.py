@@ -17,11 +17,12 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from playground.bench.blocks import markers, replace_block
 from playground.runs.store import Store
 from playground.runs.supervisor import RAY_ADDRESS_ENV, ROOT, Supervisor
 from playground.training.config import make_config
 
-START, END = "<!-- ray:start -->", "<!-- ray:end -->"
+START, END = markers("ray")
 DRAIN_RUNS = 20
 ROUNDS = 3
 
@@ -127,22 +128,12 @@ def markdown(r: dict) -> list[str]:
     ]
 
 
-def replace_block(path: Path, block: list[str]) -> None:
-    text = path.read_text() if path.exists() else ""
-    new = "\n".join(block)
-    if START in text and END in text:
-        text = text[:text.index(START)] + new + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + new + "\n"
-    path.write_text(text)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", default="BENCHMARKS.md")
     args = parser.parse_args(argv)
     block = markdown(measure())
-    replace_block(Path(args.out), block)
+    replace_block(Path(args.out), "ray", block)
     print("\n".join(block))
     return 0
 

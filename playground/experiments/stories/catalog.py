@@ -3,11 +3,13 @@ from __future__ import annotations
 
 from playground.experiments.stories.base import Step, Story
 from playground.experiments.stories.walkthroughs import (
-              _augment,
-              _overfit,
-              _privacy,
-              _shrink,
-              _teacher,
+    _attacker,
+    _augment,
+    _overfit,
+    _privacy,
+    _robust,
+    _shrink,
+    _teacher,
 )
 
 # -- the stories ---------------------------------------------------------------------------
@@ -30,6 +32,18 @@ SCARCE = dict(dataset="digits", model="cnn", epochs=40, lr=0.003, batch_size=32,
 
 OVERFIT = dict(dataset="digits", model="mlp", width=256, depth=3, epochs=60, lr=0.003,
                train_fraction=0.2)
+
+
+# The setup of issue 14: big enough to memorise a fifth of the digits, so an attacker has
+# something to find (the learning rate stays the CLI's default).
+EXPOSED = dict(dataset="digits", model="mlp", width=256, depth=3, epochs=60,
+               train_fraction=0.2)
+
+
+# The default image network; its robustness audit and its adversarial training use the same
+# strength (the audit's default), so the second run trains against the attack it then faces.
+ROBUST = dict(dataset="digits", model="cnn", epochs=10)
+ROBUST_STRENGTH = 0.1
 
 
 STORIES: dict[str, Story] = {s.key: s for s in (
@@ -90,6 +104,33 @@ STORIES: dict[str, Story] = {s.key: s for s in (
         (Step("plain", "No dropout", OVERFIT),
          Step("dropout", "Dropout 0.5", dict(OVERFIT, dropout=0.5))),
         _overfit),
+    Story(
+        "attacker", "Does privacy stop an attacker?",
+        "Could someone tell from my model that a customer's data was used to train it?",
+        "An attacker who gets hold of a model wants to know whether one person's record "
+        "was in its training data (a patient in a hospital's model, a customer in a bank's). "
+        "A big network trains for 60 epochs on a fifth of the digits, long enough to "
+        "memorise them; a second copy trains the same way with privacy noise (DP-SGD) at a "
+        "privacy budget of ε = 1. Then a real attack tries to tell the pictures each one "
+        "trained on from pictures it never saw. Does ε's promise hold, and what does it cost?",
+        (Step("exposed", "No privacy noise", EXPOSED),
+         Step("private", "Privacy noise, ε = 1", dict(EXPOSED, dp_epsilon=1.0))),
+        _attacker),
+    Story(
+        "robust", "Robust or accurate?",
+        "Could someone fool my model with a change too small to see?",
+        "Someone who wants a model to be wrong can change an input a little, exactly in the "
+        "direction that fools it most. An image network learns to read digits twice: "
+        "normally, and with adversarial training, which attacks its own training pictures "
+        "at every step and learns from the attacked copies. Then both are attacked: every "
+        f"pixel may move by at most {ROBUST_STRENGTH:g} on a scale from blank paper (0) to "
+        "full ink (1).",
+        # The plain run first: it is exactly the twin adversarial training compares with,
+        # so queueing the second run finds it in line and adds nothing.
+        (Step("standard", "Trained normally", ROBUST),
+         Step("adversarial", "Adversarially trained",
+              dict(ROBUST, adversarial_training=ROBUST_STRENGTH))),
+        _robust),
 )}
 
 DEFAULT_STORY = "privacy"

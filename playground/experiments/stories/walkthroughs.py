@@ -4,13 +4,16 @@ from __future__ import annotations
 from typing import Any
 
 import altair as alt
+import numpy as np
 import pandas as pd
 
 from playground.common.formatting import human_bytes, percent
 from playground.experiments.stories.base import Story, Walkthrough
 from playground.results.narrative import gap
 from playground.results.shipped import shipped
+from playground.results.tradeoff_charts import privacy_attack_chart
 from playground.runs.store import Run
+from playground.training.audits.membership import dp_tpr_bound
 
 # -- small helpers for sentences ----------------------------------------------------------
 
@@ -274,3 +277,213 @@ def _overfit(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
     labels = {s.role: s.label for s in story.steps}
     chart = _curves(epochs, labels, "val_loss", "validation loss (lower is better)")
     return Walkthrough(headline, lines, _table(rows), chart)
+
+
+# -- the two attacks ------------------------------------------------------------------------
+
+
+def attacker_right(privacy_attack: dict[str, Any]) -> float:
+    """How often the membership attacker guessed right at its best threshold, on as many
+    training records as others (so a coin toss is 0.5)."""
+    return 0.5 + privacy_attack["advantage"] / 2
+
+
+def most_right(epsilon: float, delta: float) -> float:
+    """The most often any attacker can be right (same number of members and non-members)
+    against an (ε, δ)-private training: the ε ceiling's farthest point from a coin toss."""
+    grid = np.linspace(0.0, 1.0, 10_001)
+    return float(0.5 + np.max(dp_tpr_bound(grid, epsilon, delta) - grid) / 2)
+
+
+def _price(cost: float) -> str:
+    """Accuracy points lost (positive) or won, as the end of a sentence."""
+    if cost >= 0.05:
+        return f"{cost:.1f} points of accuracy"
+    if cost <= -0.05:
+        return f"no accuracy (it even read {-cost:.1f} points more)"
+    return "no accuracy"
+
+
+def _two_attacks(exposed: tuple[str, list], private: tuple[str, list], epsilon: float,
+                 delta: float) -> alt.Chart:
+    """ε's ceiling with the attack on the private run (privacy_attack_chart), and the same
+    attack on the run without noise drawn beside it."""
+    chart = privacy_attack_chart(private[1], epsilon, delta).copy()
+    df = chart.data.copy()
+    df.loc[df["line"] == "this attack", "line"] = private[0]
+    df = pd.concat([df, pd.DataFrame([{"fpr": f, "tpr": t, "line": exposed[0]}
+                                      for f, t in exposed[1]])], ignore_index=True)
+    ceiling = [x for x in df["line"].unique() if x not in (exposed[0], private[0], "coin toss")]
+    chart.data = df
+    return chart.encode(
+        # The legend beside the plot: below it, a chart of fixed height squeezes the plot.
+        color=alt.Color("line:N", title=None, legend=alt.Legend(orient="right", labelLimit=400),
+                        scale=alt.Scale(domain=[exposed[0], private[0], *ceiling, "coin toss"],
+                                        range=["#c0392b", "#1f5fa8", "#e08a1e", "#9a9a9a"])),
+        strokeDash=alt.condition(alt.FieldOneOfPredicate("line", [exposed[0], private[0]]),
+                                 alt.value([1, 0]), alt.value([5, 4])),
+    ).properties(height=320)
+
+
+def _attacker(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
+    plain, private = runs["exposed"], runs["private"]
+    pa0, pa1 = plain.metrics["privacy_attack"], private.metrics["privacy_attack"]
+    right0, right1 = attacker_right(pa0), attacker_right(pa1)
+    m = private.metrics
+    bound = pa1.get("dp_bound") or {"epsilon": m["epsilon"], "delta": m["delta"], "holds": None}
+    eps, delta = bound["epsilon"], bound["delta"]
+    cost = points(_acc(private), _acc(plain))
+    step0 = story.step("exposed")
+    lines = [
+        "The attacker holds the finished model and a picture, and guesses whether that "
+        "picture was in the training data from how the model answers it: models tend to be "
+        f"surest about what they trained on. It was tried on {pa0['records']} pictures, half "
+        f"of them from the training data and half never seen. The attack: {pa0['attack']}.",
+    ]
+    memorised = ""
+    if epochs.get("exposed"):
+        last = epochs["exposed"][-1]
+        memorised = (f" It gets {percent(last['train_accuracy'])} of its own training "
+                     f"pictures right, {_gap(epochs['exposed']):.1f} points more than pictures "
+                     "it never trains on: it remembers them.")
+    lines.append(
+        f"Without privacy noise the network reads {percent(_acc(plain))} of the test digits "
+        f"after {step0.values['epochs']} epochs on {step0.values['train_fraction']:.0%} of the "
+        f"training pictures.{memorised} The attacker was right {percent(right0)} of the time; "
+        f"a coin toss is 50%. (Its AUC, the usual score for such attacks, is "
+        f"{pa0['auc']:.2f}; a coin toss scores 0.50.)")
+    lines.append(
+        f"With privacy noise (DP-SGD at ε = {eps:.1f}) the attacker was right "
+        f"{percent(right1)} of the time (AUC {pa1['auc']:.2f}). The network reads "
+        f"{percent(_acc(private))} of the test digits: privacy cost {_price(cost)}.")
+    promise = (f"ε = {eps:.1f} is a promise about every possible attack, not only this one: "
+               f"with δ = {delta:.2g}, no attacker can be right more than "
+               f"{percent(most_right(eps, delta))} of the time on records like these.")
+    if bound["holds"] is True:
+        promise += (" The chart draws that ceiling and the attack on the private run: it "
+                    "stayed below everywhere. The gap between them is how cautious the "
+                    "promise is; it also covers attacks nobody has invented yet. The run "
+                    "without noise has no ceiling at all.")
+    elif bound["holds"] is False:
+        promise += (" This attack went over the ceiling, which should not happen: please "
+                    "report it.")
+    lines.append(promise)
+    lines.append(
+        "Being right a little more often than a coin toss sounds harmless, but an attacker "
+        "needs only a few sure hits: allowing 1 false alarm in 100, this attack picked out "
+        f"{percent(pa0['tpr_at_1pct_fpr'])} of the training pictures without noise and "
+        f"{percent(pa1['tpr_at_1pct_fpr'])} with it.")
+    drop = points(right1, right0)
+    if drop >= 0.5:
+        headline = (f"Privacy noise cut the attacker from {percent(right0)} right to "
+                    f"{percent(right1)} (a coin toss is 50%), and cost {_price(cost)}.")
+    else:
+        headline = (f"This time privacy noise did not make the attacker guess worse "
+                    f"({percent(right0)} right without it, {percent(right1)} with it); it "
+                    f"cost {_price(cost)}.")
+    rows = []
+    for role, pa, eps_text in (("exposed", pa0, "∞ (no promise)"), ("private", pa1,
+                                                                    f"{eps:.1f}")):
+        rows.append({"run": story.step(role).label,
+                     "test accuracy": percent(_acc(runs[role])),
+                     "attacker right": percent(attacker_right(pa)),
+                     "attack AUC": f"{pa['auc']:.2f}",
+                     "found at 1% false alarms": percent(pa["tpr_at_1pct_fpr"]),
+                     "ε (privacy budget)": eps_text})
+    chart = _two_attacks((f"attack on the run without noise ({percent(right0)} right)",
+                          pa0["roc"]),
+                         (f"attack on the private run ({percent(right1)} right)", pa1["roc"]),
+                         eps, delta)
+    return Walkthrough(headline, lines, _table(rows), chart)
+
+
+ATTACKS = ("untouched", "FGSM attack", "PGD attack")
+
+
+def _robust_chart(rows: list[dict[str, Any]]) -> alt.Chart:
+    """Grouped bars: accuracy untouched, under FGSM and under PGD, one bar per run."""
+    df = pd.DataFrame(rows)
+    runs = list(dict.fromkeys(df["run"]))
+    base = alt.Chart(df, title="test digits read correctly, untouched and attacked").encode(
+        y=alt.Y("attack:N", sort=list(ATTACKS), title=None,
+                axis=alt.Axis(labelFontSize=13, labelLimit=200)),
+        yOffset=alt.YOffset("run:N", sort=runs),
+        x=alt.X("accuracy:Q", title="share of test digits read correctly",
+                axis=alt.Axis(format=".0%", values=[0, 0.2, 0.4, 0.6, 0.8, 1.0]),
+                scale=alt.Scale(domain=[0, 1.08])),  # room for the labels, no 105% tick
+        color=alt.Color("run:N", sort=runs, title=None, legend=alt.Legend(orient="bottom"),
+                        scale=alt.Scale(range=["#c0392b", "#1f5fa8"])),
+        tooltip=["run", "attack", alt.Tooltip("accuracy:Q", format=".1%")],
+    )
+    bars = base.mark_bar()
+    text = base.mark_text(align="left", dx=4, fontSize=12).encode(
+        text=alt.Text("accuracy:Q", format=".1%"))
+    return (bars + text).properties(height=60 * len(ATTACKS) + 40)
+
+
+def _robust(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
+    plain, hard = runs["standard"], runs["adversarial"]
+    r0, r1 = plain.metrics["robustness"], hard.metrics["robustness"]
+    s, n = r0["strength"], r0["examples"]
+    trained_at = hard.metrics.get("adversarial_training", {}).get(
+        "strength", story.step("adversarial").values["adversarial_training"])
+
+    def scores(r: dict[str, Any]) -> str:
+        return (f"{percent(r['clean_accuracy'])} of {n} test digits as they are, "
+                f"{percent(r['fgsm']['accuracy'])} after FGSM and "
+                f"{percent(r['pgd']['accuracy'])} after PGD")
+
+    lines = [
+        f"The attacker may move each pixel by at most {s:g} on a scale from blank paper (0) "
+        f"to full ink (1): a change a person hardly notices. FGSM takes one step in the "
+        "direction that fools the model most; PGD takes "
+        f"{r0['pgd'].get('steps', 'several')} smaller steps and checks after each, so it is "
+        "the stronger attacker and its number is the one to trust.",
+        f"Trained normally, the network reads {scores(r0)}.",
+        f"Adversarially trained (on copies of its training pictures attacked at strength "
+        f"{trained_at:g} at every step), it reads {scores(r1)}.",
+    ]
+    t0, t1 = plain.metrics["train_seconds"], hard.metrics["train_seconds"]
+    ratio = t1 / max(t0, 1e-9)
+    spent = hard.metrics.get("adversarial_training", {}).get("attack_seconds")
+    clean = points(_acc(plain), _acc(hard))
+    lines.append(
+        f"The price: on all {plain.metrics.get('test_examples', 'the')} test digits it reads "
+        f"{percent(_acc(hard))} against {percent(_acc(plain))} ("
+        + (f"{abs(clean):.1f} points {'more' if clean > 0 else 'fewer'}" if abs(clean) >= 0.05
+           else "the same") + "), and training took "
+        f"{t1:.0f} s against {t0:.0f} s"
+        + (f", {ratio:.1f}× as long" if ratio >= 1.05 else
+           " (timings vary with whatever else the machine is doing)")
+        + (f"; {spent:.0f} s of it went into attacking its own training pictures, one extra "
+           "pass through the network per step." if spent is not None else "."))
+    lines.append(f"To see one attacked digit beside the original, with each run's answer, "
+                 f"open runs {plain.id} and {hard.id} on the Explain page and switch on "
+                 "\"Attack this example\".")
+    lines.append("Worth it when someone has a reason to fool the model (fraud checks, content "
+                 "filters, screening uploaded documents or photos); for a model nobody "
+                 "attacks, it is training time spent for nothing.")
+    gain = points(r0["pgd"]["accuracy"], r1["pgd"]["accuracy"])
+    paid = ([f"{ratio:.1f}× the training time"] if ratio >= 1.05 else []) + (
+        [f"{-clean:.1f} points of ordinary accuracy"] if clean <= -0.05 else [])
+    price = f"for {' and '.join(paid)}" if paid else "at no visible cost this time"
+    if gain >= 0.5:
+        headline = (f"Adversarial training kept {percent(r1['pgd']['accuracy'])} of attacked "
+                    f"digits right instead of {percent(r0['pgd']['accuracy'])}, {price}.")
+    else:
+        headline = (f"This time adversarial training did not hold up better under attack: "
+                    f"{percent(r1['pgd']['accuracy'])} right after PGD against "
+                    f"{percent(r0['pgd']['accuracy'])} without it.")
+    bars, rows = [], []
+    for role in ("standard", "adversarial"):
+        run, label = runs[role], story.step(role).label
+        r = run.metrics["robustness"]
+        for attack, acc in zip(ATTACKS, (r["clean_accuracy"], r["fgsm"]["accuracy"],
+                                         r["pgd"]["accuracy"]), strict=True):
+            bars.append({"run": label, "attack": attack, "accuracy": acc})
+        rows.append({"run": label, "test accuracy": percent(_acc(run)),
+                     f"untouched ({n})": percent(r["clean_accuracy"]),
+                     f"FGSM {s:g}": percent(r["fgsm"]["accuracy"]),
+                     f"PGD {s:g}": percent(r["pgd"]["accuracy"]),
+                     "training time": f"{run.metrics['train_seconds']:.0f} s"})
+    return Walkthrough(headline, lines, _table(rows), _robust_chart(bars))
