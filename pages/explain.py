@@ -3,6 +3,7 @@ import streamlit as st
 
 from components.base.polling import end_polling, live_fragment
 from components.base.services import get_store
+from components.explain.attack import attack_controls, attack_rows, attack_section
 from components.explain.grid import FLOAT_FOR_GRADIENTS, explanation_grid, plan, replan_if_asked
 from components.explain.inputs import pick_input
 from components.explain.insights import SANITY, agreement_section, overall_section, sanity_section
@@ -42,7 +43,12 @@ if runs and methods:
                   help="Integrated Gradients and Saliency need gradients, which int8 "
                        "models do not have. The float model is the same run before "
                        "quantization.")
-    the_plan = plan(runner, rows, methods, choice, bool(st.session_state.get(SANITY)))
+    attack = attack_controls(runs, data.info.kind)
+    attacked = attack_rows(runner, rows, choice.x, attack) if attack else {}
+    if attack:
+        attack_section(rows, attacked, data, attack)
+    the_plan = plan(runner, rows, methods, choice, bool(st.session_state.get(SANITY)),
+                    attacked)
     waiting = not runner.progress(the_plan.all_requests).finished
 
     @live_fragment(waiting)
@@ -56,7 +62,7 @@ if runs and methods:
                         text=f"Explaining in a background worker: {progress.done} of "
                              f"{progress.total} ready.{now}")
         st.subheader(f"Explanations of {choice.label}")
-        explanation_grid(runner, rows, methods, choice, data, the_plan)
+        explanation_grid(runner, rows, methods, choice, data, the_plan, attacked)
         agreement_section(runner, rows, methods, data, the_plan)
         overall_section(runner, rows, data, the_plan)
         sanity_section(runner, rows, methods, the_plan)

@@ -12,9 +12,11 @@ import streamlit as st
 
 from components.base.chart_cache import cached_chart
 from components.base.services import refresh_live
+from components.explain.attack import Attacked, attacked_header
 from components.explain.inputs import InputChoice
 from components.explain.pick import Row, ask, asker
 from playground.explain import methods as M
+from playground.explain.agreement import default_k, rank_correlation, top_k_overlap
 from playground.explain.cache import Request
 from playground.explain.charts import (
     AWAY,
@@ -35,6 +37,8 @@ class Plan:
     """Every request the page needs, by purpose."""
 
     cells: dict[tuple[int, str], Request | None] = field(default_factory=dict)  # None: int8
+    attacked: dict[tuple[int, str], Request | None] = field(default_factory=dict)  # same, on
+    # the row's attacked input
     overall: dict[int, Request] = field(default_factory=dict)  # row -> global SHAP view
     sanity: dict[tuple[int, str], tuple[Request, Request]] = field(default_factory=dict)
 
@@ -43,9 +47,13 @@ class Plan:
         return [r for r in self.cells.values() if r is not None]
 
     @property
+    def attacked_requests(self) -> list[Request]:
+        return [r for r in self.attacked.values() if r is not None]
+
+    @property
     def all_requests(self) -> list[Request]:
         pairs = [r for pair in self.sanity.values() for r in pair]
-        return self.grid_requests + list(self.overall.values()) + pairs
+        return self.grid_requests + self.attacked_requests + list(self.overall.values()) + pairs
 
 
 def cell_variant(row: Row, method: str, float_for_gradients: bool) -> str | None:
@@ -64,7 +72,7 @@ class _Kind:
 
 
 def plan(runner: ExplainJobs, rows: list[Row], methods: list[str], choice: InputChoice,
-         sanity: bool) -> Plan:
+         sanity: bool, attacked: dict[int, Attacked] | None = None) -> Plan:
     float_for_gradients = bool(st.session_state.get(FLOAT_FOR_GRADIENTS))
     out = Plan()
 
@@ -77,11 +85,15 @@ def plan(runner: ExplainJobs, rows: list[Row], methods: list[str], choice: Input
             variant = cell_variant(row, method, float_for_gradients)
             out.cells[(i, method)] = None if variant is None else \
                 request(row, method, variant, row.target, choice.x)
+            if attacked and i in attacked:  # the same map of the attacked input
+                out.attacked[(i, method)] = None if variant is None else \
+                    request(row, method, variant, row.target, attacked[i].adversarial.x)
             if sanity:  # trained vs random weights, both float so every method can run
                 out.sanity[(i, method)] = (request(row, method, "float", row.target, choice.x),
                                            request(row, method, "random", row.target, choice.x))
         out.overall[i] = request(row, "shap", row.variant, -1)
-    # One job, in the order a person reads the page: the grid, the overall view, the check.
+    # One job, in the order a person reads the page: the grid (the original's maps, then
+    # the attacked input's), the overall view, the check.
     ask(runner, out.all_requests)
     return out
 
@@ -146,9 +158,15 @@ def _cell_note(method: str, a: M.Attribution) -> str:
 
 
 def _cell(runner: ExplainJobs, row: Row, i: int, method: str, request: Request | None,
-          image: np.ndarray | None, feature_names: list[str]) -> None:
+          image: np.ndarray | None, feature_names: list[str], tag: str = "",
+          original: Request | None = None) -> None:
+    """One map; `tag` names the attacked input's cells apart, whose `original` is the
+    same map of the original input (their caption says how far the map moved)."""
     m = M.method(method)
     if request is None:
+        if tag:
+            st.caption(f"{m.title}: needs gradients, as above.")
+            return
         st.info(f"{m.title} needs gradients; an int8 model has none. LIME, SHAP and "
                 "Occlusion explain the int8 model itself.")
         st.button("Use this run's float model", key=f"explain_float_{i}_{method}",
@@ -159,7 +177,7 @@ def _cell(runner: ExplainJobs, row: Row, i: int, method: str, request: Request |
         error = runner.error(request)
         if error:
             st.error(f"{m.title} could not explain this: {error}")
-            if st.button("Try again", key=f"explain_retry_{i}_{method}"):
+            if st.button("Try again", key=f"explain_retry_{tag}{i}_{method}"):
                 runner.retry([request], **asker())
                 refresh_live()
                 st.rerun()
@@ -170,20 +188,36 @@ def _cell(runner: ExplainJobs, row: Row, i: int, method: str, request: Request |
     if image is not None:
         cached_chart(("explain_map", request.key),
                      lambda: attribution_map_chart(image, attribution.values, signed=m.signed),
-                     key=f"explain_map_{i}_{method}", width="stretch", height=190)
+                     key=f"explain_map_{tag}{i}_{method}", width="stretch", height=190)
     else:
         cached_chart(("explain_bars", request.key),
                      lambda: attribution_bars_chart(attribution.values, feature_names,
                                                     BAR_FEATURES, signed=m.signed),
-                     key=f"explain_bars_{i}_{method}", width="stretch",
+                     key=f"explain_bars_{tag}{i}_{method}", width="stretch",
                      height=24 * BAR_FEATURES + 50)
     variant = " · float model" if request.variant != row.variant else ""
-    st.caption(_cell_note(method, attribution) + variant)
+    before = runner.result(original) if original is not None else None
+    if before is None:
+        st.caption(_cell_note(method, attribution) + variant)
+        return
+    st.caption(_moved_note(before.values, attribution.values, image is not None) + variant)
+
+
+def _moved_note(before: np.ndarray, after: np.ndarray, image: bool) -> str:
+    """How far the attacked input's map moved from the original's."""
+    unit = "pixels" if image else "features"
+    k = default_k(before.size)
+    kept = round(top_k_overlap(before, after, k) * k)
+    return (f"against the original's map: {kept} of the top {k} {unit} the same, "
+            f"ρ {rank_correlation(before, after):.2f}")
 
 
 def explanation_grid(runner: ExplainJobs, rows: list[Row], methods: list[str],
-                     choice: InputChoice, data, the_plan: Plan) -> None:
-    """Images: the run beside its maps, one column per method. Tables: see _table_grid."""
+                     choice: InputChoice, data, the_plan: Plan,
+                     attacked: dict[int, Attacked] | None = None) -> None:
+    """Images: the run beside its maps, one column per method, and under it the same for
+    its attacked input when the example is attacked. Tables: see _table_grid."""
+    attacked = attacked or {}
     image = choice.x if data.info.kind == "image" else None
     beside = image is not None
     if image is not None:
@@ -193,7 +227,7 @@ def explanation_grid(runner: ExplainJobs, rows: list[Row], methods: list[str],
             f" Its true class is **{data.class_names[choice.true_class]}**."
         right.markdown(f"The input, {choice.label}.{truth} Below, each run's maps lie over it.")
     if not beside:
-        _table_grid(runner, rows, methods, choice, data, the_plan)
+        _table_grid(runner, rows, methods, choice, data, the_plan, attacked)
         return
     widths = [1.1] + [1.0] * len(methods)
     with st.container(key="explain_grid"):
@@ -210,24 +244,46 @@ def explanation_grid(runner: ExplainJobs, rows: list[Row], methods: list[str],
                 with col:
                     _cell(runner, row, i, method, the_plan.cells[(i, method)], image,
                           data.feature_names)
+            if i not in attacked:
+                continue
+            cols = st.columns(widths)
+            with cols[0]:
+                attacked_header(row, attacked[i], data.class_names, choice.true_class)
+            for col, method in zip(cols[1:], methods, strict=True):
+                with col:
+                    _cell(runner, attacked[i].row, i, method, the_plan.attacked[(i, method)],
+                          attacked[i].adversarial.x, data.feature_names, "attacked_",
+                          the_plan.cells[(i, method)])
 
 
 TABLE_COLUMNS = 3  # bar charts need room for feature names
 
 
 def _table_grid(runner: ExplainJobs, rows: list[Row], methods: list[str],
-                choice: InputChoice, data, the_plan: Plan) -> None:
-    """Tables: each run above its bar charts, at most three to a line."""
+                choice: InputChoice, data, the_plan: Plan,
+                attacked: dict[int, Attacked]) -> None:
+    """Tables: each run above its bar charts, at most three to a line (then its attacked
+    input's, when the example is attacked)."""
     with st.container(key="explain_grid"):
         for i, row in enumerate(rows):
             if i:
                 st.divider()
             _row_header(row, data.class_names, choice)
-            for start in range(0, len(methods), TABLE_COLUMNS):
-                chunk = methods[start:start + TABLE_COLUMNS]
-                for col, method in zip(st.columns(TABLE_COLUMNS), chunk, strict=False):
-                    with col:
-                        m = M.method(method)
-                        st.markdown(f"**{m.title}**", help=m.blurb)
-                        _cell(runner, row, i, method, the_plan.cells[(i, method)], None,
-                              data.feature_names)
+            _table_cells(runner, row, i, methods, the_plan.cells, data)
+            if i in attacked:
+                attacked_header(row, attacked[i], data.class_names, choice.true_class)
+                _table_cells(runner, attacked[i].row, i, methods, the_plan.attacked, data,
+                             "attacked_", the_plan.cells)
+
+
+def _table_cells(runner: ExplainJobs, row: Row, i: int, methods: list[str],
+                 cells: dict[tuple[int, str], Request | None], data, tag: str = "",
+                 originals: dict[tuple[int, str], Request | None] | None = None) -> None:
+    for start in range(0, len(methods), TABLE_COLUMNS):
+        chunk = methods[start:start + TABLE_COLUMNS]
+        for col, method in zip(st.columns(TABLE_COLUMNS), chunk, strict=False):
+            with col:
+                m = M.method(method)
+                st.markdown(f"**{m.title}**", help=m.blurb)
+                _cell(runner, row, i, method, cells[(i, method)], None, data.feature_names,
+                      tag, (originals or {}).get((i, method)))
