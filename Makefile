@@ -4,7 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 N ?= 20
-PIP := $(BIN)/python -m pip install --disable-pip-version-check -c constraints.txt
+# --no-compile: byte-compiling every installed module (torch, Ray, transformers) took minutes
+# on 2 cores; Python compiles what it imports, when it first imports it.
+PIP := $(BIN)/python -m pip install --disable-pip-version-check --no-compile -c constraints.txt
 
 .PHONY: run test bench loadtest lint worker clean
 

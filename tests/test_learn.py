@@ -13,13 +13,17 @@ from tests.test_pages import home, open_app, train_now  # noqa: F401  (home: App
 
 ISSUE_TERMS = ["accuracy", "f1", "confusion_matrix", "epsilon", "delta", "quantization",
                "distillation", "pruning", "lime", "shap", "integrated_gradients",
-               "overfitting", "epoch", "learning_rate"]
+               "overfitting", "epoch", "learning_rate",
+               # issue 14
+               "membership_inference", "adversarial_example", "fgsm", "pgd", "robustness"]
 
 
 # -- content -----------------------------------------------------------------------------------
 def test_every_registered_technique_has_a_lesson_in_plain_sentences():
     entries = {e.name: e for e in learn.entries()}
-    assert list(entries) == [cls.name for cls in all_techniques()]
+    # Every technique in the loop's order, then the two attacks every run gets.
+    assert list(entries) == [cls.name for cls in all_techniques()] + [
+        "privacy_attack", "robustness"]
     assert all(cls.lesson for cls in all_techniques())  # each brings its own
     for name, entry in entries.items():
         lesson = entry.lesson

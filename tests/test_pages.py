@@ -338,14 +338,17 @@ def test_compare_page_puts_two_runs_side_by_side(home, store):
         assert shown == ("off" if rate is None else str(rate))
     specs = [c.proto.spec for c in charts(at)]
     titles = [json.loads(spec).get("title") for spec in specs]
-    # Trade-offs (accuracy against bytes, time, latency), the learning curves, the mistakes
-    # compared (both matrices in the picked order, titled by run id, and their difference;
-    # with two runs they are not drawn a second time) and per-class F1, one chart at a time.
-    assert all(t.startswith("accuracy against") for t in titles[:3])
-    assert titles[3:5] == ["Accuracy", "Loss"]
-    assert all(r in spec for r, spec in zip(picked.value, specs[5:7], strict=True))
-    assert titles[8:] == ["F1"]
-    assert len(specs) == 9
+    # Trade-offs (accuracy against bytes, time, latency, the membership attack's AUC and the
+    # share fooled by PGD), the learning curves, the mistakes compared (both matrices in the
+    # picked order, titled by run id, and their difference; with two runs they are not drawn
+    # a second time) and per-class F1, one chart at a time.
+    assert all(t.startswith("accuracy against") for t in titles[:5])
+    assert any("membership attack" in t for t in titles[:5])
+    assert any("fooled by PGD" in t for t in titles[:5])
+    assert titles[5:7] == ["Accuracy", "Loss"]
+    assert all(r in spec for r, spec in zip(picked.value, specs[7:9], strict=True))
+    assert titles[10:] == ["F1"]
+    assert len(specs) == 11
     assert "Confusion matrices" not in [h.value for h in at.subheader]
     at.radio(key="compare_diff_metric").set_value("recall").run()
     assert json.loads(charts(at)[-1].proto.spec)["title"] == "Recall"
@@ -354,7 +357,7 @@ def test_compare_page_puts_two_runs_side_by_side(home, store):
                                                                            seed=7)]).run()
     assert not at.exception
     assert "Confusion matrices" in [h.value for h in at.subheader]
-    assert len(charts(at)) == 9 + 3
+    assert len(charts(at)) == 11 + 3
 
 
 def test_compare_page_with_one_run_picked(home, store):
@@ -369,4 +372,4 @@ def test_compare_page_with_one_run_picked(home, store):
     assert not at.exception
     assert any("Pick a second run" in c.value for c in at.caption)
     assert list(at.dataframe[0].value.columns) == [ids[0]]
-    assert len(charts(at)) == 3 + 1 + 2  # trade-offs, its confusion matrix, curves
+    assert len(charts(at)) == 5 + 1 + 2  # trade-offs, its confusion matrix, curves

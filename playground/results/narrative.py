@@ -185,10 +185,9 @@ def attack_lines(m: dict[str, Any]) -> list[str]:
         line = (f"An attacker guessing who was in the training data was right {right:.0%} of "
                 f"the time; a coin toss is 50%.")
         if (bound := pa.get("dp_bound")) is not None:
-            line += (f" Privacy noise promised ε = {bound['epsilon']:.2g}: no attacker can do "
-                     "better than the curve that allows, and this one "
-                     + ("stayed under it." if bound["holds"] else "went over it, which "
-                        "should not happen: report it."))
+            line += (" The privacy budget caps what any attacker could do, and this attack "
+                     + ("stayed under that cap." if bound["holds"] else "went over it, which "
+                        "should not happen: please report it."))
         out.append(line)
     if (rob := m.get("robustness")) is not None:
         out.append(f"Moving each {rob.get('moves', 'pixel')} by at most "

@@ -178,7 +178,7 @@ CONTROL_TERMS = {
     "dataset": "dataset", "model": "model", "epochs": "epoch", "lr": "learning_rate",
     "batch_size": "batch_size", "seed": "seed", "width": "width_depth",
     "depth": "width_depth", "noise": "noise_data", "train_fraction": "train_fraction",
-    "target": "target",
+    "target": "target", "attack_strength": "attack_strength",
 }
 
 

@@ -29,9 +29,9 @@ AUDITS = (
     Entry("privacy_attack", "Who was in the training data? (membership attack)", Lesson(
         "Attacks every finished model the way a snoop would: given a record, guess whether it "
         "was in the training data, from how sure the model is about it.",
-        "An overfit model leaks who it trained on; privacy noise (DP-SGD) makes the attacker's "
-        "guesses closer to a coin toss, at a price in accuracy, and ε caps what any attacker "
-        "could do.",
+        "Privacy against accuracy: an overfit model leaks who it trained on; privacy noise "
+        "(DP-SGD) brings the attacker's guesses closer to a coin toss, at a price in accuracy, "
+        "and ε caps what any attacker could do.",
         "A clinic or a bank that shares a model trained on its customers and must show it does "
         "not reveal who they are.",
         {"dataset": "digits", "model": "mlp", "width": 256, "depth": 3, "epochs": 60,
@@ -42,7 +42,8 @@ AUDITS = (
     Entry("robustness", "Can a tiny change fool it? (robustness audit)", Lesson(
         "Attacks every finished image or table model with small deliberate changes (FGSM, "
         "PGD) and reports how much it still gets right.",
-        "Accurate models are often easy to fool; adversarial training buys accuracy under "
+        "Robustness against accuracy: accurate models are often easy to fool; adversarial "
+        "training buys accuracy under "
         "attack with training time and a little clean accuracy.",
         "A company whose model screens uploads (documents, photos, transactions) that someone "
         "has a reason to slip past it.",
