@@ -28,9 +28,8 @@ from playground.explain.adversarial import (
 from playground.explain.cache import input_id
 from playground.explain.subjects import ModelBank
 from playground.runs.store import Store
-from playground.runs.worker import execute
 from playground.training.audits import robustness
-from playground.training.config import make_config
+from tests.test_explain import finished_run
 from tests.test_explain_page import charts, open_explain, settle, texts, train_now
 
 EXAMPLES = 6
@@ -52,19 +51,11 @@ def store(home) -> Store:
     return Store(home)
 
 
-def finished(store: Store, **values) -> str:
-    run_id = store.enqueue(make_config(**values))
-    run = store.claim(os.getpid())
-    assert run is not None and run.id == run_id
-    assert execute(store, run) == "finished", store.get(run_id).error
-    return run_id
-
-
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     store = Store(tmp_path_factory.mktemp("adversarial") / "home")
-    cnn = finished(store, dataset="digits", model="cnn", epochs=4, seed=0)
-    int8 = finished(store, dataset="breast_cancer", model="mlp", epochs=2, quantize="int8")
+    cnn = finished_run(store, dataset="digits", model="cnn", epochs=4, seed=0)
+    int8 = finished_run(store, dataset="breast_cancer", model="mlp", epochs=2, quantize="int8")
     return store, cnn, int8
 
 

@@ -9,15 +9,14 @@
 """
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
-from pathlib import Path
 
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from playground.bench.blocks import markers, replace_block
+from playground.bench import blocks
+from playground.bench.blocks import markers
 from playground.training.audits import membership, robustness
 from playground.training.config import make_config
 from playground.training.loop import train
@@ -122,13 +121,7 @@ def markdown(r: dict) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out", default="BENCHMARKS.md")
-    args = parser.parse_args(argv)
-    block = markdown(measure())
-    replace_block(Path(args.out), "attacks", block)
-    print("\n".join(block))
-    return 0
+    return blocks.main("attacks", __doc__, measure, markdown, argv)
 
 
 if __name__ == "__main__":

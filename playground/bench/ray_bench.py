@@ -7,7 +7,6 @@ Part of `make bench`; alone: `scripts/private-network python -m playground.bench
 """
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import subprocess
@@ -17,7 +16,8 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from playground.bench.blocks import markers, replace_block
+from playground.bench import blocks
+from playground.bench.blocks import markers
 from playground.runs.store import Store
 from playground.runs.supervisor import RAY_ADDRESS_ENV, ROOT, Supervisor
 from playground.training.config import make_config
@@ -129,13 +129,7 @@ def markdown(r: dict) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out", default="BENCHMARKS.md")
-    args = parser.parse_args(argv)
-    block = markdown(measure())
-    replace_block(Path(args.out), "ray", block)
-    print("\n".join(block))
-    return 0
+    return blocks.main("ray", __doc__, measure, markdown, argv)
 
 
 if __name__ == "__main__":
