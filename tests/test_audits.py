@@ -74,9 +74,12 @@ def test_the_audit_equals_arts_attack_run_directly_on_the_same_records():
     assert not any(r.tobytes() in train_rows for r in Xn)
     clf = PyTorchClassifier(model=model, loss=torch.nn.CrossEntropyLoss(),
                             input_shape=data.input_shape, nb_classes=data.n_classes)
+    from sklearn.ensemble import RandomForestClassifier
+
     attack = MembershipInferenceBlackBox(clf, input_type="loss", attack_model_type="rf")
+    attack.attack_model = RandomForestClassifier(n_estimators=membership.TREES,
+                                                 random_state=OVERFIT["seed"])
     half = len(Xm) // 2
-    np.random.seed(OVERFIT["seed"])
     attack.fit(Xm[:half], ym[:half], Xn[:half], yn[:half])
     scores = np.concatenate([attack.infer(Xm[half:], ym[half:], probabilities=True).ravel(),
                              attack.infer(Xn[half:], yn[half:], probabilities=True).ravel()])

@@ -25,8 +25,8 @@ ROUNDS = 3
 START, END = markers("attacks")
 OVERFIT = dict(dataset="digits", model="mlp", width=256, depth=3, epochs=60,
                train_fraction=0.2, seed=0)
-VARIANTS = [("loss", "rf"), ("loss", "gb"), ("loss", "nn"), ("prediction", "rf"),
-            ("prediction", "gb"), ("prediction", "nn")]
+VARIANTS = [("loss", "rf"), ("loss", "rf30"), ("loss", "gb"), ("loss", "nn"),
+            ("prediction", "rf"), ("prediction", "gb"), ("prediction", "nn")]
 
 
 def audit_share() -> dict:
@@ -69,7 +69,10 @@ def attack_choice() -> list[dict]:
     for input_type, kind in VARIANTS:
         started = time.perf_counter()
         np.random.seed(0)
-        attack = MembershipInferenceBlackBox(clf, input_type=input_type, attack_model_type=kind)
+        attack = MembershipInferenceBlackBox(clf, input_type=input_type,
+                                             attack_model_type=kind.replace("30", ""))
+        if kind == "rf30":  # what every run uses
+            attack = membership.with_forest(attack, 0)
         attack.fit(Xm[:half], ym[:half], Xn[:half], yn[:half])
         scores = np.r_[attack.infer(Xm[half:], ym[half:], probabilities=True).ravel(),
                        attack.infer(Xn[half:], yn[half:], probabilities=True).ravel()]
@@ -117,6 +120,9 @@ def markdown(r: dict) -> list[str]:
     ]
     lines += [f"| {c['input']} | {c['model']} | {c['auc']:.3f} | {c['seconds']:.2f} |"
               for c in r["choice"]]
+    lines += ["", "rf30: the random forest with 30 trees instead of ART's 100, the attack every "
+              "run gets (as strong, a third of the time). The gap between rf and gb changes "
+              "with the draw of records, so neither is clearly stronger."]
     return [*lines, END]
 
 
