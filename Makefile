@@ -4,9 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 N ?= 20
-# --no-compile: byte-compiling every installed module (torch, Ray, transformers) took minutes
-# on 2 cores; Python compiles what it imports, when it first imports it.
-PIP := $(BIN)/python -m pip install --disable-pip-version-check --no-compile -c constraints.txt
+# Installed modules are byte-compiled at install: with PYTHONDONTWRITEBYTECODE set (as on
+# CI's machines) nothing is compiled later, and every process would compile torch again.
+PIP := $(BIN)/python -m pip install --disable-pip-version-check -c constraints.txt
 
 .PHONY: run test bench loadtest lint worker clean
 
