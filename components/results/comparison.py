@@ -48,10 +48,10 @@ def _attack_rows(m: dict) -> dict[str, str]:
     """What the two attacks found (runs from before the attacks existed show a dash)."""
     pa, rob = m.get("privacy_attack") or {}, m.get("robustness") or {}
     return {
-        "Privacy attacker right (50 % = coin toss)":
+        "Attacker right (50 % = chance)":
             percent(0.5 + pa["advantage"] / 2) if pa else "–",
         "Membership attack AUC": f"{pa['auc']:.2f}" if pa else "–",
-        "Right under attack (FGSM / PGD)":
+        "Right under FGSM / PGD":
             f"{percent(rob['fgsm']['accuracy'])} / {percent(rob['pgd']['accuracy'])} at "
             f"{rob['strength']:g}" if rob else "–",
     }

@@ -68,7 +68,7 @@ def pack(store: Store, item: Run | Job) -> Parcel:
     keys = list(dict.fromkeys((c.dataset, c.seed, c.noise) for c in configs))
     modules = [JOB_KINDS.get(item.kind).__module__] if isinstance(item, Job) else []
     peers = []
-    if isinstance(item, Run):
+    if isinstance(item, Run) and item.config.techniques:  # only techniques look for twins
         data = (item.config.dataset, item.config.seed, item.config.noise)
         peers = [r for r in store.list_runs(("finished",))
                  if (r.config.dataset, r.config.seed, r.config.noise) == data]
