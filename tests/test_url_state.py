@@ -35,7 +35,8 @@ def _other_value(name: str, p=None):
         return {"dataset": "breast_cancer", "model": "logreg", "epochs": 37, "lr": 0.0003,
                 "batch_size": 17, "seed": 123456789, "width": 200, "depth": 5,
                 "noise": 0.35, "train_fraction": 0.45, "device": "cpu",
-                "attack_strength": 0.27}[name]
+                "attack_strength": 0.27, "classes": "0,1", "imbalance": 0.3,
+                "rare_classes": "malignant", "sensitive": "mean radius"}[name]
     if p.choices:
         return next(c for c in reversed(p.choices) if c != p.default) if len(p.choices) > 1 \
             else p.choices[0]

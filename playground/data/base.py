@@ -33,6 +33,10 @@ class Dataset:
     class_names: list[str]
     feature_names: list[str] = field(default_factory=list)
     image_shape: tuple[int, ...] | None = None  # (channels, height, width) for images
+    # A sensitive attribute (the group each example belongs to, as words), per split, for
+    # the fairness measurements: (train, val, test), and the column's name.
+    groups: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    sensitive: str | None = None
 
     @property
     def n_classes(self) -> int:
@@ -64,8 +68,13 @@ def fewer_examples(data: Dataset, fraction: float, seed: int) -> Dataset:
         return data  # too few examples to split per class: keep them all
     idx, _ = train_test_split(np.arange(n), train_size=keep, random_state=seed,
                               stratify=data.y_train)
-    idx = np.sort(idx)
-    return replace(data, X_train=data.X_train[idx], y_train=data.y_train[idx])
+    return take_train(data, np.sort(idx))
+
+
+def take_train(data: Dataset, idx: np.ndarray) -> Dataset:
+    """The same data with only these training examples (and their groups)."""
+    groups = None if data.groups is None else (data.groups[0][idx], *data.groups[1:])
+    return replace(data, X_train=data.X_train[idx], y_train=data.y_train[idx], groups=groups)
 
 
 def _split(X: np.ndarray, y: np.ndarray, seed: int):

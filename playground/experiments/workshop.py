@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from playground.common.files import create_json, write_json
-from playground.data.base import fewer_examples
-from playground.data.catalog import load_dataset
+from playground.data.views import run_data
 from playground.runs.queue import Plan, Refused, Submitted, submit
 from playground.runs.store import ACTIVE, Run, Store
 from playground.training.config import RunConfig, shorthands
@@ -175,8 +174,7 @@ def update_workspace(home: Path, name: str, key: str, *, lesson: Lesson | None =
 def run_size(config: RunConfig) -> int:
     """Epochs × training examples: roughly the work a run asks of the server."""
 
-    data = fewer_examples(load_dataset(config.dataset, config.seed, config.noise),
-                          config.train_fraction, config.seed)
+    data = run_data(config)
     return config.epochs * len(data.y_train)
 
 

@@ -101,6 +101,17 @@ GENERAL: tuple[Term, ...] = (
     Term("train_fraction", "Share of training data",
          "Train on only part of the training examples to see what scarce data does; the "
          "validation and test data stay whole so scores remain comparable."),
+    Term("classes", "Classes kept",
+         "Train on only some of the dataset's classes (for example the digits 0 to 4); the "
+         "others leave the training, validation and test data alike."),
+    Term("imbalance", "Rare classes (imbalance)",
+         "Some classes keep only a small share of their training examples, as fraud or a "
+         "rare disease do in real data; validation and test stay as they are.",
+         "A model can then score high accuracy while missing nearly every rare case: look "
+         "at each class's recall, not only at accuracy."),
+    Term("sensitive", "Sensitive attribute",
+         "A column such as an age band or a group that decisions should not treat unfairly; "
+         "the run's accuracy and decisions are reported group by group."),
     # -- explanations -----------------------------------------------------------------------
     Term("lime", "LIME",
          "Explains one prediction by nudging the input many times and fitting a simple model "
@@ -178,7 +189,8 @@ CONTROL_TERMS = {
     "dataset": "dataset", "model": "model", "epochs": "epoch", "lr": "learning_rate",
     "batch_size": "batch_size", "seed": "seed", "width": "width_depth",
     "depth": "width_depth", "noise": "noise_data", "train_fraction": "train_fraction",
-    "target": "target", "attack_strength": "attack_strength",
+    "target": "target", "attack_strength": "attack_strength", "classes": "classes",
+    "imbalance": "imbalance", "rare_classes": "imbalance", "sensitive": "sensitive",
 }
 
 

@@ -11,7 +11,7 @@ from torch import nn
 
 from playground.common.paths import PREDICTIONS_FILE, WEIGHTS_FILE
 from playground.data.base import Dataset
-from playground.data.catalog import load_dataset
+from playground.data.views import run_data
 from playground.training.build import build_run_model
 
 
@@ -39,7 +39,7 @@ def load_run(store, run_id: str) -> LoadedRun:
     path = store.artifact_dir(run.id) / WEIGHTS_FILE
     if not path.exists():
         raise ValueError(f"run {run_id!r}: its weights file is missing ({path})")
-    data = load_dataset(run.config.dataset, run.config.seed, run.config.noise)
+    data = run_data(run.config)
     model = build_run_model(run.config, data)
     model.load_state_dict(load_file(str(path)))
     return LoadedRun(run, model.eval(), data)

@@ -47,6 +47,20 @@ class RunConfig(BaseModel):
     train_fraction: float = Field(
         1.0, ge=0.05, le=1, description="Share of the training examples used (less data "
         "shows what scarce data does); validation and test sets stay whole.")
+    classes: str = Field(
+        "", description="Keep only these classes, by label or position: a range such as "
+        "0-4 or a list such as 1,3,7 (empty: all); the others leave every split.")
+    imbalance: float = Field(
+        1.0, ge=0.01, le=1, description="Make some classes rare in the training data: they "
+        "keep this share of their training examples (1: as they come); validation and test "
+        "stay as they are.")
+    rare_classes: str = Field(
+        "", description="Which classes the imbalance makes rare, by label or position "
+        "(empty: the second half of the classes; of two, the last).")
+    sensitive: str = Field(
+        "", description="The column that says which group each example belongs to (such as "
+        "an age band); the run reports its accuracy and decisions group by group. Empty: the "
+        "dataset's own, if it has one.")
     attack_strength: float = Field(
         0.1, ge=0.01, le=1, description="How far the robustness audit's attacker may move "
         "each pixel (on a 0-1 scale) or standardised feature to fool the finished model.")
@@ -73,10 +87,27 @@ class RunConfig(BaseModel):
                 f"model: {info.title} works on {' and '.join(info.kinds)} data, but "
                 f"{self.dataset} is {kind} data; choose one of {', '.join(fits)}"
             )
+        if self.classes or (self.imbalance < 1 and self.rare_classes):
+            self._check_classes()
         problems = [p for t in T.build(self.techniques) for p in t.check(self)]
         if problems:
             raise ValueError("\n".join(problems))
         return self
+
+    def _check_classes(self) -> None:
+        from playground.data.catalog import load_dataset
+        from playground.data.views import class_positions, keep_classes, rare_positions
+
+        data = load_dataset(self.dataset, self.seed, self.noise)  # cached per process
+        kept = class_positions(self.classes, data.class_names)
+        if self.classes and len(kept) < 2:
+            raise ValueError("classes: keep at least two classes (a model needs a choice "
+                             "to make), e.g. 0-4")
+        data = keep_classes(data, kept)
+        rare = rare_positions(self, data)
+        if len(rare) >= data.n_classes:
+            raise ValueError("rare_classes: leave at least one class common, or the data "
+                             "is not imbalanced; name fewer classes")
 
     @field_validator("techniques")
     @classmethod
@@ -95,6 +126,10 @@ class RunConfig(BaseModel):
     def label(self) -> str:
         """A short human name for run lists."""
         parts = [self.dataset, self.model, f"{self.epochs} ep"]
+        if self.classes:
+            parts.append(f"classes {self.classes}")
+        if self.imbalance < 1:
+            parts.append(f"rare {self.rare_classes or 'half'} at {self.imbalance:.0%}")
         if self.train_fraction < 1:
             parts.append(f"{self.train_fraction:.0%} of data")
         for name, values in self.techniques.items():

@@ -21,8 +21,8 @@ from torch.nn import functional as F
 from models.base import build_model
 from playground.common import device as devices
 from playground.common.paths import PREDICTIONS_FILE, WEIGHTS_FILE
-from playground.data.base import Dataset, fewer_examples
-from playground.data.catalog import load_dataset
+from playground.data.base import Dataset
+from playground.data.views import run_data
 from playground.training import audits
 from playground.training import metrics as M
 from playground.training import techniques as T
@@ -73,8 +73,7 @@ class TrainContext:
         self.reporter = reporter
         self.techniques = techniques
         self.device = devices.resolve(config.device)
-        self.data = fewer_examples(load_dataset(config.dataset, config.seed, config.noise),
-                                   config.train_fraction, config.seed)
+        self.data = run_data(config)
         self.generator = seed_everything(config.seed)
         self.model = build_model(config.model, model_spec(config, self.data)).to(self.device)
         self.X = torch.from_numpy(self.data.X_train).to(self.device)

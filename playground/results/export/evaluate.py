@@ -27,8 +27,7 @@ def evaluate(folder: Path) -> dict:
     import torch
     from safetensors.torch import load_file
 
-    from playground.data.base import fewer_examples
-    from playground.data.catalog import load_dataset
+    from playground.data.views import run_data
     from playground.training import quantize
     from playground.training.artifacts import predict_probs
     from playground.training.build import build_run_model
@@ -36,9 +35,8 @@ def evaluate(folder: Path) -> dict:
 
     exported = json.loads((folder / "config.json").read_text())
     config = RunConfig.model_validate(exported["config"])
-    # The run's own split; a smaller training share leaves the test examples as they are.
-    data = fewer_examples(load_dataset(config.dataset, config.seed, config.noise),
-                          config.train_fraction, config.seed)
+    # The run's own split and classes.
+    data = run_data(config)
     model = build_run_model(config, data)
     model.load_state_dict(load_file(str(folder / "weights.safetensors")))
     model.eval()

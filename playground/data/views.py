@@ -1,0 +1,100 @@
+"""A run's view of its dataset: which classes it keeps, which it makes rare, and how much of
+the training split it uses. Every process that needs a run's data (the worker, the
+explanations, the exported evaluate.py, a Ray node) builds it here, so all see the same
+examples."""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from playground.data.base import Dataset, fewer_examples, take_train
+from playground.data.catalog import load_dataset
+
+
+def class_positions(spec: str, class_names: list[str], setting: str = "classes") -> list[int]:
+    """The classes a spec names, as positions: "0-4", "1,3,7", "benign" (names first, then
+    positions; a range a-b is inclusive). ValueError names the problem and the fix."""
+    spec = (spec or "").strip()
+    if not spec:
+        return []
+    known = {name: i for i, name in enumerate(class_names)}
+    found: list[int] = []
+    for token in (t.strip() for t in spec.split(",")):
+        if token in known:
+            found.append(known[token])
+            continue
+        low, dash, high = token.partition("-")
+        try:
+            first, last = int(low), int(high if dash else low)
+        except ValueError:
+            first = last = -1
+        if not (0 <= first <= last < len(class_names)):
+            raise ValueError(
+                f"{setting}: {token!r} is not a class of this dataset; name classes by label "
+                f"({', '.join(class_names[:12])}{', ...' if len(class_names) > 12 else ''}) "
+                f"or by position 0-{len(class_names) - 1}, e.g. 0-4 or 1,3")
+        found.extend(range(first, last + 1))
+    return sorted(set(found))
+
+
+def keep_classes(data: Dataset, positions: list[int]) -> Dataset:
+    """Only these classes, in every split, labelled 0..k-1 in their order."""
+    if not positions or len(positions) == data.n_classes:
+        return data
+    relabel = np.full(data.n_classes, -1, dtype=np.int64)
+    relabel[positions] = np.arange(len(positions))
+    splits: dict[str, Any] = {}
+    groups = list(data.groups) if data.groups is not None else None
+    for i, part in enumerate(("train", "val", "test")):
+        y = getattr(data, f"y_{part}")
+        mask = relabel[y] >= 0
+        splits[f"X_{part}"] = getattr(data, f"X_{part}")[mask]
+        splits[f"y_{part}"] = relabel[y[mask]]
+        if groups is not None:
+            groups[i] = groups[i][mask]
+    return replace(data, **splits, class_names=[data.class_names[p] for p in positions],
+                   groups=tuple(groups) if groups is not None else None)
+
+
+def default_rare(n_classes: int) -> list[int]:
+    """Without a choice, the second half of the classes become rare (the last of two)."""
+    return list(range(n_classes // 2, n_classes)) if n_classes > 2 else [n_classes - 1]
+
+
+def make_rare(data: Dataset, ratio: float, positions: list[int], seed: int) -> Dataset:
+    """The rare classes keep `ratio` of their training examples (at least one each, seeded);
+    the other classes, validation and test stay as they are."""
+    if ratio >= 1:
+        return data
+    rng = np.random.default_rng(seed)
+    keep = []
+    for c in range(data.n_classes):
+        idx = np.flatnonzero(data.y_train == c)
+        if c in positions and len(idx):
+            idx = rng.choice(idx, max(1, round(len(idx) * ratio)), replace=False)
+        keep.append(idx)
+    return take_train(data, np.sort(np.concatenate(keep)))
+
+
+def rare_positions(config, data: Dataset) -> list[int]:
+    """Which classes of the run's kept classes its imbalance makes rare (positions after
+    keep_classes); empty when it makes none rare."""
+    if getattr(config, "imbalance", 1.0) >= 1:
+        return []
+    spec = getattr(config, "rare_classes", "")
+    if not spec:
+        return default_rare(data.n_classes)
+    return class_positions(spec, data.class_names, "rare_classes")
+
+
+def run_data(config) -> Dataset:
+    """The examples a run learns and is scored on, from its config (any object with the
+    RunConfig's data fields)."""
+    data = load_dataset(config.dataset, config.seed, config.noise)
+    data = keep_classes(data, class_positions(getattr(config, "classes", ""),
+                                              data.class_names))
+    data = make_rare(data, getattr(config, "imbalance", 1.0), rare_positions(config, data),
+                     config.seed)
+    return fewer_examples(data, config.train_fraction, config.seed)
