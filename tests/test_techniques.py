@@ -641,6 +641,29 @@ def test_stronger_weight_decay_gives_smaller_weights():
     assert strong.metrics["mean_abs_weight"] < weak.metrics["mean_abs_weight"]
 
 
+def test_l1_zeroes_weights_that_plain_training_and_weight_decay_leave_nonzero():
+    """The proximal step lands weights on exactly zero (a loss term's gradient would only
+    jitter around it); biases stay free; the reported share is the model's own."""
+    def exact_zeros(model):
+        weights = [p for p in model.parameters() if p.dim() > 1]
+        return sum(int((w == 0).sum()) for w in weights) / sum(w.numel() for w in weights)
+
+    plain = _run(weight_decay=0.1, epochs=3, width=64)
+    l1 = _run(l1=0.5, epochs=3, width=64)
+    assert exact_zeros(plain.model) == 0
+    assert exact_zeros(l1.model) > 0.2
+    assert l1.metrics["l1"]["near_zero"] >= exact_zeros(l1.model)
+    assert l1.metrics["l1"]["near_zero_before"] < 0.05
+    biases = [p for p in l1.model.parameters() if p.dim() == 1]
+    assert all(int((b == 0).sum()) == 0 for b in biases)
+
+
+def test_l1_with_dp_keeps_opacus_epsilon():
+    """L1's step reads no data, so ε is the plain DP run's (post-processing)."""
+    dp = dict(epochs=1, dp_noise=1.0, width=32)
+    assert _run(l1=0.5, **dp).metrics["epsilon"] == pytest.approx(_run(**dp).metrics["epsilon"])
+
+
 # -- early stopping ------------------------------------------------------------------------
 
 ES = {"dataset": "moons", "epochs": 40, "lr": 0.05, "early_stop": 2}
