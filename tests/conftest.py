@@ -1,6 +1,7 @@
 """Shared fixtures: keep this small and generic."""
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -9,6 +10,17 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `pytest` run without `python -m` still finds the packages
     sys.path.insert(0, str(ROOT))
+
+
+# The attack audits cost a tiny test run several times its training; only the tests about
+# attacks switch them on (audits_on). Set before any worker or server process starts, so
+# they inherit it. PLAYGROUND_AUDITS=on pytest runs every test with them.
+os.environ.setdefault("PLAYGROUND_AUDITS", "off")
+
+
+@pytest.fixture
+def audits_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PLAYGROUND_AUDITS", "on")
 
 
 @pytest.fixture

@@ -20,8 +20,8 @@ from playground.training.audits import INT8_NOTE, membership, robustness
 from playground.training.config import ConfigError, make_config
 from playground.training.loop import train
 
-pytestmark = pytest.mark.filterwarnings(
-    "ignore::UserWarning", "ignore::DeprecationWarning", "ignore::FutureWarning")
+pytestmark = [pytest.mark.usefixtures("audits_on"), pytest.mark.filterwarnings(
+    "ignore::UserWarning", "ignore::DeprecationWarning", "ignore::FutureWarning")]
 
 # The setup: a wide, deep network on a fifth of the digits, for 60 epochs.
 OVERFIT = dict(dataset="digits", model="mlp", width=256, depth=3, epochs=60,
@@ -163,3 +163,10 @@ def test_adversarial_training_with_privacy_noise_is_refused_with_the_reason():
         make_config(dataset="digits", model="cnn", adversarial_training=0.1, dp_epsilon=3)
     assert any("adversarial_training" in p and "ε would no longer hold" in p
                for p in caught.value.problems)
+
+
+def test_a_server_can_switch_the_attacks_off_and_its_runs_say_so(monkeypatch):
+    monkeypatch.setenv("PLAYGROUND_AUDITS", "off")
+    m = train(make_config(dataset="moons", model="mlp", epochs=1, device="cpu")).metrics
+    assert m["audits"] == "off"
+    assert "privacy_attack" not in m and "robustness" not in m

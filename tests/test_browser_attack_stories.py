@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from playground.runs.store import Store
 from tests.test_browser import (  # noqa: F401
     ARTIFACTS,
@@ -72,6 +74,7 @@ def _finished(page, text: str, title: str, shot: str) -> None:
     _no_exception(page)
 
 
+@pytest.mark.usefixtures("audits_on")  # before app_url starts the server, which inherits it
 def test_both_attack_stories_finish_from_a_fresh_server(app_url, tmp_path: Path):  # noqa: F811
     sync_api = _require_browser()
     from playwright.sync_api import expect

@@ -99,7 +99,10 @@ def test_the_robust_story_queues_its_plain_run_once(home: Path):
 
 
 @pytest.mark.parametrize("key", list(S.STORIES))
-def test_each_story_trains_and_its_walkthrough_quotes_its_runs(home: Path, key, one_thread):
+def test_each_story_trains_and_its_walkthrough_quotes_its_runs(home: Path, key, one_thread,
+                                                               monkeypatch):
+    if key in ("attacker", "robust"):  # only these tell what the attacks found
+        monkeypatch.setenv("PLAYGROUND_AUDITS", "on")
     store = Store(home)
     story = S.STORIES[key]
     record, queued = S.ensure_story(store, key, epochs=2)  # the same setups, fewer epochs

@@ -8,10 +8,13 @@ from components.base.chart_cache import cached_chart
 from playground.common.formatting import percent
 from playground.results import tradeoff_charts
 from playground.runs.store import Run
+from playground.training.audits import OFF_NOTE
 
 
 def attack_results(run: Run) -> None:
     pa, rob = run.metrics.get("privacy_attack"), run.metrics.get("robustness")
+    if run.metrics.get("audits") == "off":
+        st.caption(OFF_NOTE)
     if not pa and not rob:
         return
     tiles = []

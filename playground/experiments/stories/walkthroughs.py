@@ -13,6 +13,7 @@ from playground.results.narrative import gap
 from playground.results.shipped import shipped
 from playground.results.tradeoff_charts import privacy_attack_chart
 from playground.runs.store import Run
+from playground.training.audits import OFF_NOTE
 from playground.training.audits.membership import dp_tpr_bound
 
 # -- small helpers for sentences ----------------------------------------------------------
@@ -325,7 +326,21 @@ def _two_attacks(exposed: tuple[str, list], private: tuple[str, list], epsilon: 
     ).properties(height=320)
 
 
+def _not_attacked(runs: dict[str, Run], key: str) -> Walkthrough | None:
+    """The attack stories have nothing to tell about runs that were not attacked."""
+    if all(key in run.metrics for run in runs.values()):
+        return None
+    rows = [{"run": role, "test accuracy": percent(_acc(run))} for role, run in runs.items()]
+    return Walkthrough("These runs were not attacked, so this story has nothing to show.",
+                       [OFF_NOTE + " Start the app without that setting and run the story "
+                        "again."], _table(rows),
+                       _bars([{"run": role, "accuracy": _acc(run)}
+                              for role, run in runs.items()], "accuracy", "Test accuracy"))
+
+
 def _attacker(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
+    if (off := _not_attacked(runs, "privacy_attack")) is not None:
+        return off
     plain, private = runs["exposed"], runs["private"]
     pa0, pa1 = plain.metrics["privacy_attack"], private.metrics["privacy_attack"]
     right0, right1 = attacker_right(pa0), attacker_right(pa1)
@@ -422,6 +437,8 @@ def _robust_chart(rows: list[dict[str, Any]]) -> alt.Chart:
 
 
 def _robust(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
+    if (off := _not_attacked(runs, "robustness")) is not None:
+        return off
     plain, hard = runs["standard"], runs["adversarial"]
     r0, r1 = plain.metrics["robustness"], hard.metrics["robustness"]
     s, n = r0["strength"], r0["examples"]

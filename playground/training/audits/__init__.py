@@ -2,9 +2,15 @@
 Toolbox): could someone tell who was in the training data (`membership`), and could a
 tiny change to an input fool the model (`robustness`)? Run at the end of training, in the
 worker, and stored with the run's metrics.
+
+A server can switch them off with PLAYGROUND_AUDITS=off: on a slow laptop facing a full room
+they cost about a quarter of a default run's time. Runs then carry metrics["audits"] = "off"
+and the pages say that they were not attacked. (The test suite runs with them off, except in
+the tests about attacks: the attacks cost tiny test runs several times their training.)
 """
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from playground.training.audits import membership, robustness
@@ -15,8 +21,20 @@ INT8_NOTE = ("Attacked through the float model it was quantized from: the int8 m
              "on almost every input.")
 
 
+OFF_NOTE = ("The attack checks are switched off on this server (PLAYGROUND_AUDITS=off), so "
+            "this run was not attacked.")
+
+
+def enabled() -> bool:
+    return os.environ.get("PLAYGROUND_AUDITS", "on").strip().lower() not in (
+        "off", "0", "no", "false")
+
+
 def audit(ctx, metrics: dict[str, Any]) -> None:
     """Add metrics["privacy_attack"] and, for images and tables, metrics["robustness"]."""
+    if not enabled():
+        metrics["audits"] = "off"
+        return
     model, data, config = ctx.model, ctx.data, ctx.config
     training = model.training
     try:
