@@ -126,3 +126,23 @@ def test_a_frozen_head_start_waits_for_its_source_and_trains_only_its_head(home:
                                         if k.startswith(head + "."))
     assert t["baseline_run_id"] == twin_id
     assert t["baseline_accuracy"] == store.get(twin_id).metrics["accuracy"]
+
+
+def test_the_train_page_starts_from_a_finished_run_with_frozen_layers(app_home: Path):
+    from tests.app_support import open_page
+
+    store = Store(app_home)
+    source_id = store.enqueue(make_config(dataset="digits", model="logreg", epochs=1))
+    assert execute(store, store.claim(os.getpid())) == "finished"
+    at = open_page("pages/train.py", query={"dataset": "digits", "model": "logreg",
+                                            "epochs": "1", "init_from": source_id})
+    assert at.toggle(key="train_tech_init_from").value is True
+    assert at.selectbox(key="train_init_from_run").value == source_id
+    at.checkbox(key="train_init_from_freeze_features").check().run()
+    at.button(key="train_submit").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    queued = store.list_runs(statuses=("queued",))
+    mine = next(r for r in queued if "init_from" in r.config.techniques)
+    assert mine.config.techniques["init_from"] == {"run": source_id, "freeze_features": True}
+    # With its twin from scratch, to compare against.
+    assert [r.config for r in queued if r is not mine] == [from_scratch(mine.config)]
