@@ -30,6 +30,24 @@ class ModelInfo:
     uses_width_depth: bool = False
     linear: bool = False  # draws only straight decision boundaries
     default_lr: float = 0.01
+    # The output layer: the dotted name of the module that turns features into one score
+    # per class (what transfer learning replaces when the classes change). Sequential
+    # families name it by position, which depends on their depth: hence a function.
+    head: Callable[[nn.Module], str] | None = None  # None: its last Linear layer
+
+
+def last_linear(model: nn.Module) -> str:
+    """The dotted name of a model's last Linear layer: the output layer of every family
+    here that builds a plain stack of layers."""
+    names = [name for name, module in model.named_modules() if isinstance(module, nn.Linear)]
+    if not names:
+        raise ValueError("the model has no Linear layer to use as its output layer")
+    return names[-1]
+
+
+def head_name(name: str, model: nn.Module) -> str:
+    """The dotted name of family `name`'s output layer in `model`."""
+    return (MODELS.get(name).head or last_linear)(model)
 
 
 MODELS: Registry[ModelInfo] = Registry("model")

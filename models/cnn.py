@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from models.base import ModelInfo, ModelSpec, register
+from models.base import ModelInfo, ModelSpec, last_linear, register
 
 
 def build(spec: ModelSpec) -> nn.Module:
@@ -27,5 +27,5 @@ register(ModelInfo(
     "cnn", "Small image network (CNN)", ("image",),
     "Slides small pattern detectors over the picture, so a stroke is recognised wherever "
     "it appears. The usual choice for images.",
-    build, default_lr=0.01,
+    build, default_lr=0.01, head=last_linear,
 ))

@@ -5,7 +5,7 @@ import math
 
 from torch import nn
 
-from models.base import ModelInfo, ModelSpec, register
+from models.base import ModelInfo, ModelSpec, last_linear, register
 
 
 def build(spec: ModelSpec) -> nn.Module:
@@ -20,5 +20,5 @@ register(ModelInfo(
     "logreg", "Logistic regression", ("image", "tabular", "points"),
     "One weighted sum per class. Fast and easy to read, but it can only draw straight "
     "boundaries between classes.",
-    build, linear=True, default_lr=0.05,
+    build, linear=True, default_lr=0.05, head=last_linear,
 ))

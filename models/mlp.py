@@ -5,7 +5,7 @@ import math
 
 from torch import nn
 
-from models.base import ModelInfo, ModelSpec, register
+from models.base import ModelInfo, ModelSpec, last_linear, register
 
 
 def build(spec: ModelSpec) -> nn.Module:
@@ -22,5 +22,5 @@ register(ModelInfo(
     "mlp", "Neural network (MLP)", ("image", "tabular", "points"),
     "Layers of neurons that can bend the boundary between classes. Width is neurons per "
     "layer, depth is the number of hidden layers.",
-    build, uses_width_depth=True, default_lr=0.01,
+    build, uses_width_depth=True, default_lr=0.01, head=last_linear,
 ))

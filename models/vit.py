@@ -38,4 +38,5 @@ register(ModelInfo(
     "Cuts the picture into 2×2 patches and lets every patch attend to every other, the "
     "design behind today's large vision models, shrunk to fit a laptop.",
     TinyViT, uses_width_depth=True, default_lr=0.003,
+    head=lambda model: "vit.classifier",  # transformers' classification head
 ))

@@ -18,6 +18,7 @@ from playground.runs.worker import execute
 from playground.training.config import make_config
 from playground.training.techniques.adversarial_training import plain_twin
 from playground.training.techniques.distillation import student_alone
+from playground.training.techniques.init_from import from_scratch
 from tests.app_support import open_page
 
 
@@ -38,7 +39,8 @@ def train_queued(store: Store) -> None:
 
 def configs(story: S.Story) -> dict:
     return {s.role: make_config(**dict(s.values, **({"distill_from": "x"} if s.teacher
-                                                   else {}))) for s in story.steps}
+                                                   else {}), **{k: "x" for k, _ in s.refs}))
+            for s in story.steps}
 
 
 # -- what each story sets up ------------------------------------------------------------------
@@ -87,6 +89,15 @@ def test_each_story_changes_only_what_it_is_about():
     # It trains against the attack it then faces.
     assert robust["adversarial"].techniques["adversarial_training"]["strength"] == \
         robust["adversarial"].attack_strength
+    reuse = configs(S.STORIES["reuse"])
+    assert reuse["source"] == make_config(dataset="digits", model="cnn", epochs=10,
+                                          classes="0-4")
+    assert reuse["scratch"] == make_config(dataset="digits", model="cnn", epochs=10,
+                                           classes="5-9", train_fraction=0.05)
+    # Both head starts compare with the scratch step: the twin init_from queues.
+    assert from_scratch(reuse["transfer"]) == from_scratch(reuse["frozen"]) == reuse["scratch"]
+    assert reuse["frozen"].techniques["init_from"]["freeze_features"] is True
+    assert reuse["transfer"].techniques["init_from"]["freeze_features"] is False
     assert S.DEFAULT_STORY in S.STORIES
 
 
@@ -120,6 +131,8 @@ def test_each_story_trains_and_its_walkthrough_quotes_its_runs(home: Path, key, 
         if step.teacher:  # learns from the run of its teacher step
             expected["distill_from"] = record.runs[step.teacher]
             assert run.metrics["teacher_run_id"] == record.runs[step.teacher]
+        for setting, role in step.refs:  # starts from the run of an earlier step
+            expected[setting] = record.runs[role]
         assert run.config == make_config(**expected)
     walk = S.walkthrough(story, store, record)
     text = " ".join([walk.headline, *walk.paragraphs]) + walk.table.to_string()
@@ -138,6 +151,12 @@ def test_each_story_trains_and_its_walkthrough_quotes_its_runs(home: Path, key, 
         for role in ("exposed", "private"):
             right = S.attacker_right(runs[role].metrics["privacy_attack"])
             assert f"right {percent(right)} of the time" in text
+    if key == "reuse":  # nothing queued twice: the scratch step is the head starts' twin
+        assert store.counts() == {"finished": len(story.steps)}
+        for role in ("transfer", "frozen"):
+            t = runs[role].metrics["transfer"]
+            assert t["source_run_id"] == record.runs["source"] and t["head_replaced"]
+            assert t["baseline_run_id"] == record.runs["scratch"]
     if key == "robust":  # the plain step is the one adversarial training compared with
         adversarial = runs["adversarial"].metrics["adversarial_training"]
         assert adversarial["baseline_run_id"] == record.runs["standard"]
@@ -151,7 +170,8 @@ def test_each_story_trains_and_its_walkthrough_quotes_its_runs(home: Path, key, 
 def fake(role: str, **metrics) -> Run:
     step = next(s for st in S.STORIES.values() for s in st.steps if s.role == role)
     return Run(id=role, status="finished", config=make_config(**dict(
-        step.values, **({"distill_from": "t"} if step.teacher else {}))), created=0.0,
+        step.values, **({"distill_from": "t"} if step.teacher else {}),
+        **{k: "t" for k, _ in step.refs})), created=0.0,
         metrics=metrics)
 
 

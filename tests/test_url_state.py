@@ -40,6 +40,8 @@ def _other_value(name: str, p=None):
     if p.choices:
         return next(c for c in reversed(p.choices) if c != p.default) if len(p.choices) > 1 \
             else p.choices[0]
+    if isinstance(p.default, bool):  # a switch (before int: a bool is an int)
+        return not p.default
     if isinstance(p.default, str):
         return "a1b2c3d4e5"  # a run id (the distillation teacher)
     if isinstance(p.default, int):
@@ -65,6 +67,8 @@ def test_every_technique_shorthand_round_trips(short):
     settings = {short: _other_value(short, p)}
     if tech == "distillation" and short != "distill_from":
         settings["distill_from"] = "a1b2c3d4e5"
+    if tech == "init_from" and short != "init_from":  # frozen layers of which run?
+        settings["init_from"] = "a1b2c3d4e5"
     try:
         config = make_config(dataset="breast_cancer", model="mlp", **settings)
     except ConfigError as exc:

@@ -33,17 +33,20 @@ def _draw(tech: str, p: Param, runs: list[Run], dataset_kind: str, key: str, lab
         by_id = {r.id: r for r in runs}
         fresh = technique_class(tech).new_run_choices(p.name, dataset_kind)
         if not by_id:
-            st.caption("No finished run on this data yet: pick a new teacher below. It "
-                       "trains first; the student starts when it is done.")
+            st.caption("No finished run on this data yet: pick a new one below. It trains "
+                       "first; this run starts when it is done." if fresh else
+                       "No finished run on this data yet: train one first.")
         if st.session_state.get(key) not in {*by_id, *fresh}:
             if st.session_state.get(key):
                 st.warning(f"Run {st.session_state[key]!r} is not a finished run on this data, "
-                           "so it can't be the teacher; pick one below.")
+                           f"so it can't be used here ({label.lower()}); pick one below.")
             st.session_state.pop(key, None)
         return st.selectbox(
             label, list(by_id) + list(fresh), key=key, help=p.help, disabled=disabled,
             format_func=lambda i: fresh.get(i) or f"{i} · {by_id[i].config.label()} · "
                                   f"{by_id[i].metrics.get('accuracy', 0):.1%}")
+    if isinstance(p.default, bool):  # before int: a bool is an int to Python
+        return st.checkbox(label, p.default, key=key, help=p.help, disabled=disabled)
     if p.choices:
         return st.selectbox(label, p.choices, index=p.choices.index(p.default), key=key,
                             help=p.help, disabled=disabled)

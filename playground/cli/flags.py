@@ -75,6 +75,10 @@ def add_run_flags(parser: argparse.ArgumentParser) -> None:
                             help=f"{fields[name].description} (default {fields[name].default})")
     for flat, (name, param) in shorthands().items():
         p = next(p for p in technique_class(name).params if p.name == param)
+        if isinstance(p.default, bool):  # a switch: the flag alone turns it on
+            parser.add_argument(p.flag, dest=flat, default=None, action="store_const",
+                                const=True, help=f"{technique_class(name).title}: {p.help}")
+            continue
         parser.add_argument(
             p.flag, dest=flat, default=None, choices=p.choices,
             type=None if p.choices else type(p.default),

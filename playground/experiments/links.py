@@ -71,6 +71,12 @@ def _parse(name: str, text: str) -> Any:
         if p.choices is not None:
             return text  # compared as given; the technique says which choices exist
         kind = type(p.default)
+    if kind is bool:  # a switch, e.g. freeze_features=true
+        words = {"true": True, "1": True, "yes": True, "on": True,
+                 "false": False, "0": False, "no": False, "off": False}
+        if text.lower() not in words:
+            raise ValueError(f"{name}: must be true or false (you gave {text!r})")
+        return words[text.lower()]
     if kind is int:
         as_float = float(text)
         if as_float != int(as_float):

@@ -21,7 +21,7 @@ from playground.common.files import replace_atomically
 from playground.data.base import Dataset
 from playground.data.catalog import load_dataset
 from playground.runs.jobs import JOB_KINDS, JOB_RUNS
-from playground.runs.store import Job, Run, Store, _waits_for
+from playground.runs.store import Job, Run, Store, runs_waited_for
 
 # What a node may ask the store to do; each becomes an event that the head replays.
 WRITES = ("set_executor", "set_progress", "add_epoch", "finish", "end",
@@ -46,9 +46,10 @@ class Parcel:
 
 
 def runs_read(store: Store, item: Run | Job) -> list[Run]:
-    """The finished runs a run (its teacher) or a job (what it explains) reads."""
+    """The finished runs a run (its teacher, the run it starts from) or a job (what it
+    explains) reads."""
     if isinstance(item, Run):
-        ids = [i for i in [_waits_for(item.config)] if i]
+        ids = runs_waited_for(item.config)
     else:
         ids = JOB_RUNS.get(item.kind)(item) if item.kind in JOB_RUNS else []
     return [run for i in dict.fromkeys(ids) if (run := store.get(i)) is not None]

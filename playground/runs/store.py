@@ -208,12 +208,16 @@ def _where(statuses: tuple[str, ...] | None, scope: dict[str, str | None]) -> tu
     return (f" WHERE {' AND '.join(clauses)}" if clauses else ""), args
 
 
+def runs_waited_for(config: RunConfig) -> list[str]:
+    """The runs this one reads, as its techniques say (a teacher, a run to start from)."""
+    return list(dict.fromkeys(
+        other for name, settings in config.techniques.items()
+        if name in TECHNIQUES and (other := TECHNIQUES.get(name).waits_for(settings))))
+
+
 def _waits_for(config: RunConfig) -> str | None:
     """The run this one must wait for, as its techniques say (a teacher to finish)."""
-    for name, settings in config.techniques.items():
-        if name in TECHNIQUES and (other := TECHNIQUES.get(name).waits_for(settings)):
-            return other
-    return None
+    return next(iter(runs_waited_for(config)), None)
 
 
 def pid_alive(pid: int | None) -> bool:

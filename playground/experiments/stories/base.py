@@ -18,6 +18,9 @@ class Step:
     label: str  # what the reader sees, e.g. "No privacy noise"
     values: dict[str, Any]  # flat make_config settings
     teacher: str | None = None  # role of an earlier step to distil from
+    # (flat setting, role of an earlier step): the setting holds that step's run id, e.g.
+    # (("init_from", "source"),) starts from the run of step "source".
+    refs: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass

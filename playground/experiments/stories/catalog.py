@@ -7,6 +7,7 @@ from playground.experiments.stories.walkthroughs import (
     _augment,
     _overfit,
     _privacy,
+    _reuse,
     _robust,
     _shrink,
     _teacher,
@@ -44,6 +45,13 @@ EXPOSED = dict(dataset="digits", model="mlp", width=256, depth=3, epochs=60,
 # strength (the audit's default), so the second run trains against the attack it then faces.
 ROBUST = dict(dataset="digits", model="cnn", epochs=10)
 ROBUST_STRENGTH = 0.1
+
+
+# Transfer learning: an image network learns the digits 0-4 from all their examples; then
+# 5-9 from 5% of theirs, from scratch and from that head start (the CLI's defaults).
+REUSE_SOURCE = dict(dataset="digits", model="cnn", epochs=10, classes="0-4")
+REUSE_TARGET = dict(dataset="digits", model="cnn", epochs=10, classes="5-9",
+                    train_fraction=0.05)
 
 
 STORIES: dict[str, Story] = {s.key: s for s in (
@@ -131,6 +139,24 @@ STORIES: dict[str, Story] = {s.key: s for s in (
          Step("adversarial", "Adversarially trained",
               dict(ROBUST, adversarial_training=ROBUST_STRENGTH))),
         _robust),
+    Story(
+        "reuse", "Reuse what you learned",
+        "Can I reuse a model I already trained instead of collecting more data?",
+        "An image network learns to read the digits 0 to 4 from all their examples. Then "
+        "the digits 5 to 9 have to be learned from only 5% of their examples (about five "
+        "pictures per digit): once from scratch, once starting from the first network's "
+        "weights (transfer learning: only its last layer, which names the classes, starts "
+        "fresh), and once more from those weights with every layer but the last frozen. The "
+        "queue makes the last two wait for the first.",
+        # The scratch run first: it is exactly the twin the head start compares with, so
+        # queueing the head start finds it in line and adds nothing.
+        (Step("source", "Digits 0-4, all examples", REUSE_SOURCE),
+         Step("scratch", "Digits 5-9, 5%, from scratch", REUSE_TARGET),
+         Step("transfer", "Digits 5-9, 5%, from the head start", REUSE_TARGET,
+              refs=(("init_from", "source"),)),
+         Step("frozen", "Digits 5-9, 5%, head start, frozen layers",
+              dict(REUSE_TARGET, freeze_features=True), refs=(("init_from", "source"),))),
+        _reuse),
 )}
 
 DEFAULT_STORY = "privacy"

@@ -28,7 +28,8 @@ from playground.training.config import make_config
 
 def queue_story(store: Store, story: Story, *, seed: int = 0, workspace: str | None = None,
                 owner: str | None = None, epochs: int | None = None) -> dict[str, str]:
-    """Queue every step in order (a teacher before its student); return role -> run id.
+    """Queue every step in order (a teacher before its student, a run before those that
+    start from it); return role -> run id.
     `epochs` overrides every step's epochs (quick checks of the same setup)."""
     ids: dict[str, str] = {}
     for step in story.steps:
@@ -37,6 +38,8 @@ def queue_story(store: Store, story: Story, *, seed: int = 0, workspace: str | N
             values["epochs"] = epochs
         if step.teacher:
             values["distill_from"] = ids[step.teacher]
+        for setting, role in step.refs:  # e.g. the run a head start comes from
+            values[setting] = ids[role]
         # The one way to queue (a student's "alone" twin is an earlier step: none is added).
         ids[step.role] = submit(store, make_config(**values), workspace=workspace,
                                 owner=owner).run_id

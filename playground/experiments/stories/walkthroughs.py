@@ -205,6 +205,50 @@ def _teacher(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
     return Walkthrough(headline, lines, table, chart)
 
 
+def _reuse(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
+    source, scratch, transfer, frozen = (runs[r] for r in ("source", "scratch", "transfer",
+                                                              "frozen"))
+    share = story.step("scratch").values["train_fraction"]
+    gain = points(_acc(scratch), _acc(transfer))
+    frozen_gain = points(_acc(scratch), _acc(frozen))
+    ft = frozen.metrics["transfer"]
+    lines = [
+        f"Learning the digits 0 to 4 from all their examples, the first network reads "
+        f"{percent(_acc(source))} of their test pictures.",
+        f"From scratch, with only {share:.0%} of the examples of 5 to 9, a new network "
+        f"reads {percent(_acc(scratch))} of theirs.",
+        f"Starting from the first network's weights (a fresh last layer for the new digits) "
+        f"it reads {percent(_acc(transfer))}: the head start {_change(gain)}.",
+        f"With every layer but the last frozen, only {ft['trainable_params']:,} of "
+        f"{frozen.metrics['params']:,} learned numbers train, and it reads "
+        f"{percent(_acc(frozen))} ({_change(frozen_gain)} against scratch).",
+    ]
+    if gain >= 0.05:
+        headline = (f"The head start made the network {gain:.1f} points more accurate on new "
+                    f"digits learned from {share:.0%} of the data.")
+    elif gain <= -0.05:
+        headline = (f"This time the head start cost {-gain:.1f} points: what the network "
+                    "learned about 0 to 4 did not carry over to 5 to 9.")
+        lines.append("Transfer pays when the first task taught patterns the new one needs. "
+                     "On these tiny 8×8 pictures a network that only ever had to tell 0 to 4 "
+                     "apart keeps patterns made for those digits, and the few examples of 5 "
+                     "to 9 are not enough to unlearn them; fresh random weights are a better "
+                     "start. This is called negative transfer; the usual remedy is a first "
+                     "model trained on many more kinds of pictures.")
+    else:
+        headline = "The head start made no difference this time."
+    t0 = source.metrics.get("train_seconds")
+    t1, t2 = transfer.metrics.get("train_seconds"), scratch.metrics.get("train_seconds")
+    if None not in (t0, t1, t2):
+        lines.append(f"The price of the head start: the first network trained for "
+                     f"{t0:.1f} s; the new one then took {t1:.1f} s, against {t2:.1f} s from "
+                     "scratch.")
+    rows = [{"run": s.label, "accuracy": _acc(runs[s.role])} for s in story.steps]
+    return Walkthrough(headline, lines, _table([{**r, "accuracy": percent(r["accuracy"])}
+                                                for r in rows]),
+                       _bars(rows, "accuracy", "test accuracy"))
+
+
 def _gap(es: list[dict]) -> float:
     """Training minus validation accuracy at the end, in points (how much it memorised)."""
     share = gap(es)

@@ -44,6 +44,14 @@ class Param:
                               f"(you gave {value!r})"
             return value, None
         kind = type(self.default)
+        if kind is bool:  # a switch: from a link or a form it may come as text
+            words = {"true": True, "1": True, "yes": True, "on": True,
+                     "false": False, "0": False, "no": False, "off": False}
+            if isinstance(value, str) and value.strip().lower() in words:
+                return words[value.strip().lower()], None
+            if value in (True, False):  # also 1 and 0
+                return bool(value), None
+            return value, f"{where}: must be true or false (you gave {value!r})"
         try:
             value = kind(value)
         except (TypeError, ValueError):
