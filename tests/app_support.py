@@ -21,3 +21,11 @@ def open_page(page: str, query: dict[str, str] | None = None,
     at.switch_page(page).run()
     assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+def participant(home: Path, workshop: str, name: str) -> dict[str, str]:
+    """The session of someone who joined `workshop` as `name` (with their private token)."""
+    from playground.experiments.workshop import join_workspace
+
+    _, token = join_workspace(home, workshop, name)
+    return {"workshop_name": workshop, "workshop_token": token}

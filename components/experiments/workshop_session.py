@@ -1,65 +1,161 @@
-"""Which workshop this browser session is in, and queueing a run for it.
+"""Who this browser session is in a workshop, kept across pages, reloads and tabs, and
+queueing a run as that person.
 
-Session-state keys (set by the Workshop page; other pages only read them):
-  workshop_name  the workspace name, once this session joined one
-  workshop_user  the display name this person gave (also in the Workshop page's URL)
-  workshop_key   the presenter key, only in the presenter's session, checked on entry
-The Train page queues through `submit_from_session`, so its runs carry workspace and owner
-and obey the workshop's caps and locked lesson settings.
+Session-state keys (set here and by the Workshop page; other pages only read them):
+  workshop_name   the workspace name, once this session joined one (or opened its link)
+  workshop_token  a participant's private token: who they are (also in every page's URL,
+                  ?ws=NAME&token=..., so a reload, a bookmark or a second tab with that
+                  address comes back as the same person)
+  workshop_key    the presenter key, only in the presenter's session (never in the URL)
+  workshop_user   the display name, as the workshop file had it at the last check
+Identity always comes from the token or the key, checked against the workshop file, never
+from a name: `session_actor()` is the acting person every page passes to the core.
 """
 from __future__ import annotations
 
 import streamlit as st
 
 from components.base.services import get_store
+from playground.common.permissions import LOCAL, Actor, Refused
 from playground.experiments.workshop import (
     WorkshopError,
     Workspace,
+    clean_name,
     load_workspace,
-    submit_to_workspace,
+    submit_as,
 )
-from playground.runs.queue import submit
 from playground.runs.store import Store
 from playground.training.config import RunConfig
 
-WS, USER, KEY = "workshop_name", "workshop_user", "workshop_key"
+WS, USER, KEY, TOKEN = "workshop_name", "workshop_user", "workshop_key", "workshop_token"
+NOTICE = "workshop_notice"  # a message for the next page drawn (e.g. a link that failed)
+IDENTITY_PARAMS = ("ws", "token")  # the query parameters that carry who one is
+
+
+def _workspace() -> Workspace | None:
+    name = st.session_state.get(WS)
+    return load_workspace(get_store().home, name) if name else None
+
+
+def session_actor() -> Actor:
+    """The person acting in this session: a workshop's presenter or participant (by key or
+    token), else the local user."""
+    ws = _workspace()
+    if ws is None:
+        return LOCAL
+    ss = st.session_state
+    return ws.actor(ss.get(TOKEN), ss.get(KEY)) or LOCAL
 
 
 def current() -> tuple[Workspace | None, str | None, bool]:
     """(workspace, display name, is presenter) of this session; (None, None, False) when
-    the session is not in a workshop."""
-    name = st.session_state.get(WS)
-    if not name:
-        return None, None, False
-    ws = load_workspace(get_store().home, name)
+    the session is not in a workshop as anyone."""
+    ws = _workspace()
     if ws is None:
         return None, None, False
-    return ws, st.session_state.get(USER), ws.is_presenter_key(st.session_state.get(KEY))
+    ss = st.session_state
+    actor = ws.actor(ss.get(TOKEN), ss.get(KEY))
+    if actor is None:
+        return None, None, False
+    return ws, actor.name, actor.presenter
+
+
+def pending() -> str | None:
+    """The workshop this session has opened a link to without being anyone in it yet (it
+    has not joined, or its token stopped working): nothing may be queued for it."""
+    name = st.session_state.get(WS)
+    if name and session_actor() == LOCAL:
+        return name
+    return None
 
 
 def leave() -> None:
-    for k in (WS, USER, KEY):
+    for k in (WS, USER, KEY, TOKEN):
         st.session_state.pop(k, None)
+    for k in IDENTITY_PARAMS:
+        if k in st.query_params:
+            del st.query_params[k]
+
+
+def adopt(ws_name: str, token: str, shown: str) -> None:
+    """This session is now participant `shown` of `ws_name` (their token checked)."""
+    ss = st.session_state
+    if ss.get(WS) != ws_name:
+        leave()
+    ss[WS], ss[TOKEN], ss[USER] = ws_name, token, shown
+    keep_in_url()
+
+
+def keep_in_url() -> None:
+    """Every page's address carries ?ws=NAME&token=... while a participant is in, so a
+    reload or a second tab opened from it is the same person (the presenter's key never
+    goes there)."""
+    ss, qp = st.session_state, st.query_params
+    if ss.get(WS) and ss.get(TOKEN):
+        for param, value in (("ws", ss[WS]), ("token", ss[TOKEN])):
+            if qp.get(param) != value:
+                qp[param] = value
+
+
+def restore_identity() -> None:
+    """Run on every page before it draws: a personal link (?ws=NAME&token=...) makes this
+    session that participant (a new session after a reload, a second tab); a bare
+    ?ws=NAME marks the session as in that workshop's room, so nothing is queued outside it
+    by mistake; and the address keeps carrying the token."""
+    ss, qp = st.session_state, st.query_params
+    token, ws_param = qp.get("token"), qp.get("ws")
+    if ws_param:
+        try:
+            name = clean_name(ws_param)
+        except WorkshopError:
+            name = None
+        ws = load_workspace(get_store().home, name) if name else None
+        if ws is not None and token:
+            person = ws.person_for_token(token)
+            if person is not None:
+                if ss.get(TOKEN) != token or ss.get(WS) != ws.name:
+                    adopt(ws.name, token, person.name)
+                ss[USER] = person.name
+            else:
+                del qp["token"]
+                if ss.get(TOKEN) == token:
+                    ss.pop(TOKEN, None)
+                ss[NOTICE] = (f"This personal link no longer works in workshop {ws.name} "
+                              "(the presenter may have removed you). Join again with the "
+                              "join link, under a new name.")
+        elif ws is not None and not ss.get(WS):
+            ss[WS] = ws.name  # in the room, not yet anyone in it: Train won't queue
+    keep_in_url()
 
 
 def submit_from_session(store: Store, config: RunConfig) -> str | None:
-    """Queue `config` (tagged with the workshop and person when this session is in one);
-    show why not and return None when the workshop refuses it."""
-    ws, user, presenter = current()
-    if ws is None or not user:
-        return submit(store, config).run_id
+    """Queue `config` as this session's person (tagged with the workshop and person when
+    it is in one); show why not and return None when it is refused."""
+    if (waiting := pending()) is not None:
+        st.error(f"You opened workshop **{waiting}** but have not joined it: on the "
+                 "Workshop page, type your name (or open your personal link) first, so "
+                 "your run counts in the room. Or leave the workshop there to train on "
+                 "your own.")
+        return None
+    actor = session_actor()
     try:
-        return submit_to_workspace(store, ws, user, config, presenter).run_id
-    except WorkshopError as exc:
-        st.error(f"Workshop **{ws.name}** can't take this run yet:\n\n"
+        return submit_as(store, actor, config).run_id
+    except (WorkshopError, Refused) as exc:
+        st.error(f"Workshop **{actor.workspace}** can't take this run yet:\n\n"
                  + "\n".join(f"- {p}" for p in exc.problems))
         return None
 
 
 def workshop_badge() -> None:
     """A line in the sidebar saying which workshop this session is in."""
+    if notice := st.session_state.pop(NOTICE, None):
+        st.sidebar.warning(notice)
     ws, user, presenter = current()
-    if ws is None or not user:
+    if ws is None:
+        if waiting := pending():
+            st.sidebar.caption("Workshop")
+            st.sidebar.markdown(f"**{waiting}** · not joined yet")
+            st.sidebar.page_link("pages/workshop.py", label="Join it", icon="🏆")
         return
     st.sidebar.caption("Workshop")
     st.sidebar.markdown(f"**{ws.name}** · {user}" + (" (presenter)" if presenter else ""))
