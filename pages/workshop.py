@@ -46,8 +46,9 @@ def base_url() -> str:
 
 
 def adopt_link() -> None:
-    """A join link (?ws=NAME, optionally &name=...) or a presenter link (&key=...) sets the
-    session; a personal link (&token=...) was already taken in by the sidebar."""
+    """A join link (?ws=NAME, optionally &name=... to join at once) sets the session; a
+    personal link (&token=...) or a presenter link (&key=...) was already taken in by the
+    sidebar (restore_identity), on whichever page it opened."""
     if "ws" in qp:
         try:
             name = clean_name(qp["ws"])
@@ -55,15 +56,9 @@ def adopt_link() -> None:
             st.error(exc.problems[0])
             return
         if ss.get(WS) != name:
-            leave()
+            leave(url=False)
             ss[WS] = name
-    if "key" in qp and ss.get(WS):
-        ws = load_workspace(home, ss[WS])
-        if ws and ws.is_presenter_key(qp["key"]):
-            ss.pop(TOKEN, None)
-            ss[KEY] = qp["key"]
-            ss[USER] = ws.presenter_name
-        del qp["key"]  # never leave the key on a projected screen
+    # (A presenter link's key was taken in, and taken out of the address, by the sidebar.)
     if "name" in qp:
         wanted = qp["name"]
         del qp["name"]  # a name is not an identity: the token is

@@ -263,3 +263,8 @@ def test_room_settings_in_the_streamlit_config():
     # Streamlit's enableCORS=true is CORS *protection*: no cross-origin access.
     assert server["enableCORS"] is True
     assert server["maxUploadSize"] * 2**20 <= uploads.MAX_UPLOAD_BYTES
+
+
+def test_joining_a_workshop_that_is_not_there_says_so(home: Path):
+    with pytest.raises(WorkshopError, match="no workshop called 'nope' on this server"):
+        join_workspace(home, "nope", "Alice")

@@ -279,3 +279,7 @@ def test_the_presenter_key_shows_only_when_asked_and_never_on_the_projector(app_
     at.toggle(key="projector_on").set_value(True).run()
     assert key not in _everything(at)
     assert "hidden while the projector view is on" in _everything(at)
+    # The presenter link works on any page, and the key leaves the address at once.
+    at = open_page("pages/runs.py", query={"ws": "room", "key": key})
+    assert "room** · Presenter (presenter)" in " ".join(m.value for m in at.sidebar.markdown)
+    assert "key" not in at.query_params and "token" not in at.query_params

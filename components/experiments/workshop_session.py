@@ -69,10 +69,11 @@ def pending() -> str | None:
     return None
 
 
-def leave() -> None:
+def leave(url: bool = True) -> None:
+    """This session is no one in any workshop (`url`: and its address says so too)."""
     for k in (WS, USER, KEY, TOKEN):
         st.session_state.pop(k, None)
-    for k in IDENTITY_PARAMS:
+    for k in IDENTITY_PARAMS if url else ():
         if k in st.query_params:
             del st.query_params[k]
 
@@ -81,7 +82,8 @@ def adopt(ws_name: str, token: str, shown: str) -> None:
     """This session is now participant `shown` of `ws_name` (their token checked)."""
     ss = st.session_state
     if ss.get(WS) != ws_name:
-        leave()
+        leave(url=False)
+    ss.pop(KEY, None)
     ss[WS], ss[TOKEN], ss[USER] = ws_name, token, shown
     keep_in_url()
 
@@ -98,10 +100,11 @@ def keep_in_url() -> None:
 
 
 def restore_identity() -> None:
-    """Run on every page before it draws: a personal link (?ws=NAME&token=...) makes this
-    session that participant (a new session after a reload, a second tab); a bare
-    ?ws=NAME marks the session as in that workshop's room, so nothing is queued outside it
-    by mistake; and the address keeps carrying the token."""
+    """Run on every page before it draws: a presenter link (?ws=NAME&key=...) makes this
+    session the presenter (and the key leaves the address); a personal link
+    (?ws=NAME&token=...) makes it that participant (a new session after a reload, a second
+    tab); a bare ?ws=NAME marks the session as in that workshop's room, so nothing is
+    queued outside it by mistake; and the address keeps carrying the token."""
     ss, qp = st.session_state, st.query_params
     token, ws_param = qp.get("token"), qp.get("ws")
     if ws_param:
@@ -110,7 +113,14 @@ def restore_identity() -> None:
         except WorkshopError:
             name = None
         ws = load_workspace(get_store().home, name) if name else None
-        if ws is not None and token:
+        if ws is not None and "key" in qp:  # a presenter link, on any page
+            if ws.is_presenter_key(qp["key"]):
+                if ss.get(WS) != ws.name:
+                    leave(url=False)
+                ss.pop(TOKEN, None)
+                ss[WS], ss[KEY], ss[USER] = ws.name, qp["key"], ws.presenter_name
+            del qp["key"]  # never leave the key in an address a projector might show
+        elif ws is not None and token:
             person = ws.person_for_token(token)
             if person is not None:
                 if ss.get(TOKEN) != token or ss.get(WS) != ws.name:

@@ -187,6 +187,7 @@ def _path(home: Path, name: str) -> Path:
 def _locked(home: Path, name: str) -> Iterator[None]:
     """One change to a workspace file at a time (a join must not undo another's)."""
     lock = _folder(home) / f".{clean_name(name)}.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
     with open(lock, "a") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
         try:
