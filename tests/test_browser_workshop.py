@@ -148,7 +148,7 @@ def _queue_from_train(page) -> str:
 def test_in_a_room_nobody_can_undo_anyone_elses_work(app_url, tmp_path: Path):  # noqa: F811
     """The presenter, Alice and Bob in three browser contexts: Alice queues a run; Bob sees
     it, read-only; someone else typing "Alice" is refused; Alice reloads Train and queues
-    again, still herself, in the workshop."""
+    again, still herself, in the workshop; a new tab of hers at a bare address is her too."""
     sync_api = _require_browser()
     from playwright.sync_api import expect
 
@@ -214,6 +214,11 @@ def test_in_a_room_nobody_can_undo_anyone_elses_work(app_url, tmp_path: Path):  
                                                                           timeout=WAIT)
         second = _queue_from_train(alice)
         alice.screenshot(path=str(ARTIFACTS / "room-alice-reloaded.png"), full_page=True)
+        # A second tab from a bare address (no token in it): her browser still knows her.
+        tab = alice.context.new_page()
+        tab.goto(app_url + "/runs")
+        expect(tab.locator("[data-testid=stSidebar]")).to_contain_text("room · Alice",
+                                                                        timeout=WAIT)
         browser.close()
     store.request_cancel(long)
     runs = {r.id: r for r in store.list_runs()}

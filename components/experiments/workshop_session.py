@@ -8,12 +8,15 @@ Session-state keys (set here and by the Workshop page; other pages only read the
                   address comes back as the same person)
   workshop_key    the presenter key, only in the presenter's session (never in the URL)
   workshop_user   the display name, as the workshop file had it at the last check
+A participant's token is also kept in a cookie (same site only, a day), so a tab opened
+from a bare address (a sidebar link in a new tab, a typed /train) is still them.
 Identity always comes from the token or the key, checked against the workshop file, never
 from a name: `session_actor()` is the acting person every page passes to the core.
 """
 from __future__ import annotations
 
 import streamlit as st
+import streamlit.components.v1 as st_components
 
 from components.base.services import get_store
 from playground.common.permissions import LOCAL, Actor, Refused
@@ -30,6 +33,9 @@ from playground.training.config import RunConfig
 WS, USER, KEY, TOKEN = "workshop_name", "workshop_user", "workshop_key", "workshop_token"
 NOTICE = "workshop_notice"  # a message for the next page drawn (e.g. a link that failed)
 IDENTITY_PARAMS = ("ws", "token")  # the query parameters that carry who one is
+COOKIE = "playground_workshop"  # "NAME:TOKEN" of the participant this browser is
+COOKIE_SEEN, COOKIE_NOW = "workshop_cookie_seen", "workshop_cookie"
+COOKIE_DAYS = 1
 
 
 def _workspace() -> Workspace | None:
@@ -135,7 +141,40 @@ def restore_identity() -> None:
                               "join link, under a new name.")
         elif ws is not None and not ss.get(WS):
             ss[WS] = ws.name  # in the room, not yet anyone in it: Train won't queue
+    if not ss.get(COOKIE_SEEN):  # a new session (a reload, a new tab): who this browser is
+        ss[COOKIE_SEEN] = True
+        ss[COOKIE_NOW] = _cookie()
+        name, _, saved = (ss[COOKIE_NOW] or "").partition(":")
+        if saved and not ss.get(TOKEN) and not ss.get(KEY) and ss.get(WS, name) == name:
+            ws = load_workspace(get_store().home, name)
+            person = ws.person_for_token(saved) if ws is not None else None
+            if person is not None:  # (a bare address, or the room's own join link)
+                adopt(ws.name, saved, person.name)
     keep_in_url()
+    _keep_cookie()
+
+
+def _cookie() -> str | None:
+    try:
+        value = st.context.cookies.get(COOKIE)
+    except Exception:  # no browser (AppTest)
+        return None
+    return value if isinstance(value, str) else None
+
+
+def _keep_cookie() -> None:
+    """Write (or clear) the cookie when who this session is has changed: once per change,
+    a script in an empty frame of the same origin (Streamlit can't set cookies itself)."""
+    ss = st.session_state
+    want = f"{ss[WS]}:{ss[TOKEN]}" if ss.get(WS) and ss.get(TOKEN) else None
+    if ss.get(COOKIE_NOW) == want or (want is None and not ss.get(COOKIE_NOW)):
+        return
+    ss[COOKIE_NOW] = want
+    age = COOKIE_DAYS * 86_400 if want else 0
+    with st.sidebar:
+        st_components.html(
+            f"<script>document.cookie = '{COOKIE}={want or ''}; path=/; max-age={age}; "
+            "SameSite=Strict';</script>", height=0)
 
 
 def submit_from_session(store: Store, config: RunConfig) -> str | None:
