@@ -34,7 +34,7 @@ WS, USER, KEY, TOKEN = "workshop_name", "workshop_user", "workshop_key", "worksh
 NOTICE = "workshop_notice"  # a message for the next page drawn (e.g. a link that failed)
 IDENTITY_PARAMS = ("ws", "token")  # the query parameters that carry who one is
 COOKIE = "playground_workshop"  # "NAME:TOKEN" of the participant this browser is
-COOKIE_SEEN, COOKIE_NOW = "workshop_cookie_seen", "workshop_cookie"
+COOKIE_SEEN, COOKIE_NOW = "workshop_cookie_seen", "workshop_cookie"  # (as sent at start)
 COOKIE_DAYS = 1
 
 
@@ -163,13 +163,14 @@ def _cookie() -> str | None:
 
 
 def _keep_cookie() -> None:
-    """Write (or clear) the cookie when who this session is has changed: once per change,
-    a script in an empty frame of the same origin (Streamlit can't set cookies itself)."""
+    """Write (or clear) the cookie while who this session is differs from what the browser
+    sent when the session began: a script in an empty frame of the same origin (Streamlit
+    can't set cookies itself). The same frame on every full run, so the browser keeps the
+    one it ran (a run cut short by another can't lose the write)."""
     ss = st.session_state
     want = f"{ss[WS]}:{ss[TOKEN]}" if ss.get(WS) and ss.get(TOKEN) else None
     if ss.get(COOKIE_NOW) == want or (want is None and not ss.get(COOKIE_NOW)):
         return
-    ss[COOKIE_NOW] = want
     age = COOKIE_DAYS * 86_400 if want else 0
     with st.sidebar:
         st_components.html(
