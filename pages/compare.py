@@ -5,7 +5,7 @@ import streamlit as st
 
 from components.base.chart_cache import cached_chart
 from components.base.services import get_store
-from components.experiments.workshop_session import current
+from components.experiments.workshop_session import current, session_actor
 from components.results.comparison import comparison_table, pick_runs
 from components.results.confusion_diff import confusion_comparison
 from components.results.export_buttons import export_buttons
@@ -25,7 +25,7 @@ if runs:
     st.dataframe(comparison_table(runs), width="stretch")
 
     st.subheader("What changed")
-    what_changed(runs)
+    what_changed(runs, session_actor())  # clone: one's own runs (in a workshop)
 
     st.subheader("Trade-offs")
     pareto_section(store, runs)

@@ -4,7 +4,7 @@ import streamlit as st
 
 from components.base.services import get_store
 from components.experiments.story_view import story_live
-from components.experiments.workshop_session import current
+from components.experiments.workshop_session import current, pending
 from components.shell.guard import app_shell_guard
 from playground.experiments import stories as S
 
@@ -40,7 +40,10 @@ if chosen in S.STORIES:
     st.write(story.intro)
     record = S.load_record(store.home, chosen, workspace)
     state = S.story_state(S.story_runs(store, record)) if record else None
-    if record is None or state == "broken":
+    if (record is None or state == "broken") and (waiting := pending()):
+        st.warning(f"You opened workshop **{waiting}** but have not joined it: join it on "
+                   "the Workshop page first, so this story runs in the room.")
+    elif record is None or state == "broken":
         if st.button("Run this story", type="primary", icon="▶️", key="stories_run"):
             record, _ = S.ensure_story(store, chosen, workspace=workspace, owner=me)
             st.rerun()

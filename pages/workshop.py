@@ -1,17 +1,32 @@
-"""Workshop: a presenter opens a named workspace, people join by link with a display name,
-everyone trains and sees the shared leaderboards and their place in the queue."""
+"""Workshop: a presenter opens a named workspace, people join by link with a display name
+(and get a personal link of their own), everyone trains and sees the shared leaderboards
+and their place in the queue."""
 import streamlit as st
 
 from components.base.polling import end_polling, live_fragment
 from components.base.services import any_active, get_store, live_snapshot
 from components.experiments.workshop_board import leaderboard, my_runs
-from components.experiments.workshop_presenter import presenter_controls
-from components.experiments.workshop_session import KEY, USER, WS, current, leave
+from components.experiments.workshop_presenter import (
+    people_controls,
+    presenter_controls,
+    presenter_key_box,
+)
+from components.experiments.workshop_session import (
+    KEY,
+    TOKEN,
+    USER,
+    WS,
+    adopt,
+    current,
+    leave,
+)
 from components.shell.guard import app_shell_guard
+from components.shell.projector import projector_on
 from playground.experiments.workshop import (
     WorkshopError,
     clean_display_name,
     clean_name,
+    join_workspace,
     load_workspace,
     open_workspace,
 )
@@ -31,7 +46,9 @@ def base_url() -> str:
 
 
 def adopt_link() -> None:
-    """A join link (?ws=NAME&name=...) or a presenter link (&key=...) sets the session."""
+    """A join link (?ws=NAME, optionally &name=... to join at once) sets the session; a
+    personal link (&token=...) or a presenter link (&key=...) was already taken in by the
+    sidebar (restore_identity), on whichever page it opened."""
     if "ws" in qp:
         try:
             name = clean_name(qp["ws"])
@@ -39,19 +56,27 @@ def adopt_link() -> None:
             st.error(exc.problems[0])
             return
         if ss.get(WS) != name:
-            leave()
+            leave(url=False)
             ss[WS] = name
-    if "name" in qp and not ss.get(USER):
-        try:
-            ss[USER] = clean_display_name(qp["name"])
-        except WorkshopError:
-            pass  # asked for below
-    if "key" in qp and ss.get(WS):
-        ws = load_workspace(home, ss[WS])
-        if ws and ws.is_presenter_key(qp["key"]):
-            ss[KEY] = qp["key"]
-            ss.setdefault(USER, "Presenter")
-        del qp["key"]  # never leave the key on a projected screen
+    # (A presenter link's key was taken in, and taken out of the address, by the sidebar.)
+    if "name" in qp:
+        wanted = qp["name"]
+        del qp["name"]  # a name is not an identity: the token is
+        if ss.get(WS) and not current()[1]:
+            join_as(ss[WS], wanted)
+
+
+def join_as(ws_name: str, wanted: str) -> bool:
+    """Join as `wanted`; say why not (a name taken, a bad name) and return False."""
+    try:
+        actor, token = join_workspace(home, ws_name, wanted)
+    except WorkshopError as exc:
+        ss["workshop_join_problem"] = exc.problems[0][0].upper() + exc.problems[0][1:] + "."
+        return False
+    adopt(ws_name, token, actor.name)
+    ss["workshop_flash"] = (f"Welcome, {actor.name}. Your personal link is below: it brings "
+                            "you back as yourself from any browser, so keep it private.")
+    return True
 
 
 def landing() -> None:
@@ -75,7 +100,8 @@ def landing() -> None:
                     st.error(f"There is no workshop called {name!r} on this server. Check "
                              "the name, or open it yourself on the right.")
                 else:
-                    ss[WS], ss[USER] = name, shown
+                    ss[WS] = name
+                    join_as(name, shown)
                     st.rerun()
     with create.form("workshop_open_form"):
         st.subheader("Open a workshop (presenter)")
@@ -85,15 +111,17 @@ def landing() -> None:
                              max_chars=30)
         if st.form_submit_button("Open it"):
             try:
-                ws, key = open_workspace(home, ws_name)
-                shown = clean_display_name(user)
+                clean_display_name(user)
+                ws, key = open_workspace(home, ws_name, user)
             except WorkshopError as exc:
                 st.error(exc.problems[0])
             else:
-                ss[WS], ss[USER], ss[KEY] = ws.name, shown, key
+                leave()
+                ss[WS], ss[USER], ss[KEY] = ws.name, ws.presenter_name, key
+                ss["workshop_key_shown"] = True  # once, on this screen only; hide it below
                 ss["workshop_flash"] = (
-                    f"Workshop **{ws.name}** is open. Your presenter key is `{key}`: keep "
-                    "it private; with it you can change the lesson from any browser.")
+                    f"Workshop **{ws.name}** is open. Your presenter key is below, on your "
+                    "screen only: note it, then hide it before you share your screen.")
                 st.rerun()
 
 
@@ -103,12 +131,10 @@ def ask_name(ws_name: str) -> None:
         user = st.text_input("Your name", key="workshop_name_input", max_chars=30,
                              help="Shown next to your runs on the leaderboard.")
         if st.form_submit_button("Join", type="primary"):
-            try:
-                ss[USER] = clean_display_name(user)
-            except WorkshopError as exc:
-                st.error(exc.problems[0])
-            else:
+            if join_as(ws_name, user):
                 st.rerun()
+    if problem := ss.pop("workshop_join_problem", None):
+        st.error(problem)
 
 
 def lesson_box(ws) -> None:
@@ -148,22 +174,26 @@ if ws is None:
         qp.clear()
         st.rerun()
     st.stop()
-if not ss.get(USER):
-    ask_name(ws.name)
+ws, me, presenter = current()
+if ws is None:
+    ask_name(ss[WS])
     st.stop()
 
-ws, me, presenter = current()
-qp["ws"], qp["name"] = ws.name, me  # a reload or a bookmark comes back here as this person
+qp["ws"] = ws.name  # (a participant's token rides along: see workshop_session)
 st.markdown(f"### {ws.name} · you are **{me}**" + (" (presenter)" if presenter else ""))
 link = f"{base_url()}{ws.join_url()}"
 st.markdown("**Join link** for the room (everyone adds their own name):")
 st.code(link, language=None)
+if not presenter and ss.get(TOKEN) and not projector_on():
+    with st.expander("Your personal link (keep it private)", icon="🔑"):
+        st.caption("It brings you back as yourself, from any browser or tab: bookmark it. "
+                   "Anyone with it can act as you, so don't share it.")
+        st.code(f"{base_url()}{ws.personal_url(ss[TOKEN])}", language=None)
 lesson_box(ws)
 if presenter:
+    presenter_key_box(ss[KEY], link, projector=projector_on())
     presenter_controls(home, ws, ss[KEY])
-    with st.expander("Presenter key (keep it private)"):
-        st.code(ss[KEY], language=None)
-        st.caption(f"Presenter link: {link}&key=…  (add the key after key=)")
+    people_controls(home, store, ws, ss[KEY])
 
 
 busy = any_active()

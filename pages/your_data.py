@@ -4,6 +4,7 @@ import streamlit as st
 from components.base.services import get_store
 from components.data.upload_form import upload_form, upload_preview
 from components.data.upload_list import save_button, uploaded_list
+from components.experiments.workshop_session import session_actor
 from components.shell.guard import app_shell_guard
 
 app_shell_guard()
@@ -17,10 +18,11 @@ st.write(
 )
 
 store = get_store()
+actor = session_actor()  # in a workshop an upload is its uploader's (and the presenter's)
 prepared = upload_form()
 if prepared is not None:
     upload_preview(prepared)
-    save_button(prepared, store)
+    save_button(prepared, store, actor)
 
 st.subheader("Uploaded so far")
-uploaded_list(store)
+uploaded_list(store, actor)

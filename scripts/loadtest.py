@@ -222,6 +222,8 @@ async def join(browser, url: str, person: Person) -> None:
     page.set_default_timeout(WAIT)
     if int(person.name[1:]) < COUNTED:  # every websocket frame crosses to this process
         count_script_runs(person, page)
+    # A join link with a free name joins at once; the person's private token then rides in
+    # every page's address (a name alone is not an identity: a taken one is refused).
     await page.goto(f"{url}/workshop?ws={WORKSHOP}&name={person.name}")
     await expect(page.get_by_text(f"you are {person.name}")).to_be_visible()
     await click_until(person, page.get_by_role("button", name="Train a model for this workshop"),

@@ -6,6 +6,8 @@ from typing import Any
 
 from streamlit.testing.v1 import AppTest
 
+from playground.experiments.workshop import join_workspace
+
 APP = Path(__file__).resolve().parent.parent / "app.py"
 
 
@@ -21,3 +23,9 @@ def open_page(page: str, query: dict[str, str] | None = None,
     at.switch_page(page).run()
     assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+def participant(home: Path, workshop: str, name: str) -> dict[str, str]:
+    """The session of someone who joined `workshop` as `name` (with their private token)."""
+    _, token = join_workspace(home, workshop, name)
+    return {"workshop_name": workshop, "workshop_token": token}

@@ -3,9 +3,12 @@ people in one workshop (two browser contexts, so two sessions) see each other's 
 the shared leaderboard. Screenshots land in test-artifacts/."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
+from playground.experiments.workshop import load_workspace
 from playground.runs.store import Store
+from playground.training.config import make_config
 from tests.test_browser import (  # noqa: F401
     ARTIFACTS,
     CHROMIUM,
@@ -127,3 +130,99 @@ def test_two_people_in_one_workshop_see_each_others_runs(app_url, tmp_path: Path
     runs = Store(tmp_path / "home").list_runs()
     assert sorted((r.workspace, r.owner, r.config.dataset, r.config.model) for r in runs) == [
         ("friday-class", "Bea", "wine", "logreg"), ("friday-class", "Pat", "wine", "logreg")]
+
+
+def _queue_from_train(page) -> str:
+    """Press Train on the Train page; return the id of the run it queued."""
+    import re
+
+    from playwright.sync_api import expect
+
+    expect(page.get_by_text("Share this setup")).to_be_visible(timeout=WAIT)
+    page.get_by_role("button", name="Train", exact=True).click()
+    queued = page.get_by_text(re.compile(r"Queued run \w+"))
+    expect(queued).to_be_visible(timeout=WAIT)
+    return re.search(r"Queued run (\w+)", queued.inner_text()).group(1)
+
+
+def test_in_a_room_nobody_can_undo_anyone_elses_work(app_url, tmp_path: Path):  # noqa: F811
+    """The presenter, Alice and Bob in three browser contexts: Alice queues a run; Bob sees
+    it, read-only; someone else typing "Alice" is refused; Alice reloads Train and queues
+    again, still herself, in the workshop; a new tab of hers at a bare address is her too."""
+    sync_api = _require_browser()
+    from playwright.sync_api import expect
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    store = Store(tmp_path / "home")
+    with sync_api.sync_playwright() as p:
+        browser = _browser(p)
+        host, alice, bob, other = (_new_page(browser) for _ in range(4))
+        host.goto(app_url + "/workshop")
+        form = host.locator("[data-testid=stForm]").filter(has_text="Open a workshop")
+        form.get_by_label("Workshop name", exact=True).fill("room")
+        form.get_by_label("Your name", exact=True).fill("Pat")
+        form.get_by_role("button", name="Open it").click()
+        expect(host.get_by_text("room · you are Pat (presenter)")).to_be_visible(timeout=WAIT)
+        # The presenter's long run holds the one worker, so the room's runs wait in line
+        # (and show on Runs' live cards) however slow or fast this machine is.
+        long = store.enqueue(make_config(dataset="digits", model="cnn", epochs=200,
+                                         batch_size=16), workspace="room", owner="Pat")
+
+        for page, name in ((alice, "Alice"), (bob, "Bob")):
+            page.goto(app_url + "/workshop?ws=room")  # the join link
+            join = page.locator("[data-testid=stForm]").filter(has_text="Join workshop room")
+            join.get_by_label("Your name", exact=True).fill(name)
+            join.get_by_role("button", name="Join").click()
+            expect(page.get_by_text(f"room · you are {name}")).to_be_visible(timeout=WAIT)
+        bob.get_by_text("Your personal link (keep it private)").click()
+        expect(bob.get_by_text("/workshop?ws=room&token=")).to_be_visible(timeout=WAIT)
+        deadline = time.time() + 120
+        while store.get(long).status != "running" and time.time() < deadline:
+            time.sleep(0.2)  # the worker has the long run: what follows waits in line
+        assert store.get(long).status == "running"
+
+        alice.get_by_role("button", name="Train a model for this workshop").click()
+        first = _queue_from_train(alice)
+        bob_run = store.enqueue(make_config(dataset="moons", model="logreg"),
+                                workspace="room", owner="Bob")
+
+        # Bob, on Runs, everyone in the workshop: Alice's run, without buttons; his own
+        # has its Cancel.
+        bob.locator('[data-testid="stSidebarNav"] a[href$="/runs"]').click()
+        bob.get_by_text("Everyone in room", exact=True).click()
+        head = bob.locator("[data-testid=stHorizontalBlock]")
+        theirs = head.filter(has=bob.get_by_text(first)).last
+        expect(theirs).to_contain_text("by Alice", timeout=WAIT)
+        expect(theirs.get_by_role("button")).to_have_count(0)
+        mine = head.filter(has=bob.get_by_text(bob_run)).last
+        expect(mine.get_by_role("button", name="Cancel")).to_be_visible(timeout=WAIT)
+        bob.screenshot(path=str(ARTIFACTS / "room-bob-everyone.png"), full_page=True)
+
+        # Someone else types Alice's name, without her link: refused.
+        other.goto(app_url + "/workshop?ws=room")
+        join = other.locator("[data-testid=stForm]").filter(has_text="Join workshop room")
+        join.get_by_label("Your name", exact=True).fill("alice")
+        join.get_by_role("button", name="Join").click()
+        expect(other.get_by_text("The name 'alice' is taken in this workshop")).to_be_visible(
+            timeout=WAIT)
+        expect(other.get_by_text("room · you are")).to_have_count(0)
+
+        # Alice reloads Train (a new session) and queues again: still her, in the room.
+        alice.reload()
+        expect(alice.get_by_role("heading", name="Train a model")).to_be_visible(timeout=WAIT)
+        expect(alice.locator("[data-testid=stSidebar]")).to_contain_text("room · Alice",
+                                                                          timeout=WAIT)
+        second = _queue_from_train(alice)
+        alice.screenshot(path=str(ARTIFACTS / "room-alice-reloaded.png"), full_page=True)
+        # A second tab from a bare address (no token in it): her browser still knows her.
+        tab = alice.context.new_page()
+        tab.goto(app_url + "/runs")
+        expect(tab.locator("[data-testid=stSidebar]")).to_contain_text("room · Alice",
+                                                                        timeout=WAIT)
+        browser.close()
+    store.request_cancel(long)
+    runs = {r.id: r for r in store.list_runs()}
+    assert {(runs[i].workspace, runs[i].owner) for i in (first, second)} == {("room", "Alice")}
+    assert first != second and runs[bob_run].status != "cancelled"  # nobody cancelled it
+    people = [p.name for p in load_workspace(tmp_path / "home", "room").people]
+    assert sorted(people) == ["Alice", "Bob"]  # one Alice: the second was refused

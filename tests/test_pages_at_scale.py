@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from playground.experiments.sweeps import Sweep, SweepRun, _write
-from playground.experiments.workshop import open_workspace
+from playground.experiments.workshop import join_workspace, open_workspace
 from playground.runs.store import Store
 from tests.app_support import open_page
 from tests.many_runs import fill
@@ -28,6 +28,8 @@ def crowded(tmp_path_factory) -> Path:
     store = Store(home)
     made = fill(store, finished=300, training=4, workspace=WS, people=30)
     open_workspace(home, WS)
+    _, token = join_workspace(home, WS, "p01")  # the person the workshop tests are
+    (home / "p01.token").write_text(token)
     runs = [SweepRun(run_id, [0.0, 0.2][i % 2], 0)
             for i, run_id in enumerate(made["finished"][:12])]
     _write(store, Sweep("crowd0", "dropout", [0.0, 0.2], [0],
@@ -48,8 +50,9 @@ def home(crowded: Path, monkeypatch):
     shared._feed.clear()
 
 
-def in_room(person: str = "p01") -> dict:
-    return {"workshop_name": WS, "workshop_user": person}
+def in_room(home: Path) -> dict:
+    """The session of participant p01 (who joined with a token)."""
+    return {"workshop_name": WS, "workshop_token": (home / "p01.token").read_text()}
 
 
 def texts(at: AppTest) -> str:
@@ -62,15 +65,20 @@ def test_runs_shows_the_training_ones_live_and_the_rest_a_page_at_a_time(home):
     page = texts(at)
     assert "Training and waiting (4)" in page and "Done (300)" in page
     assert "Runs 1–10 of 300 (page 1 of 30)" in page
-    assert len([b for b in at.button if b.key.startswith("runs_delete_")]) == 10
-    assert len([b for b in at.button if b.key.startswith("runs_cancel_")]) == 4
+    # The local user's buttons are on runs outside workshops, as ever; a workshop's runs
+    # belong to its people and its presenter (here: all of the first page, all training).
+    store = Store(home)
+    first = store.list_runs(("finished", "failed", "cancelled", "interrupted"), limit=10)
+    assert len(first) == 10 and {r.workspace for r in first} == {WS}
+    assert [b for b in at.button if b.key.startswith(("runs_delete_", "runs_cancel_"))] == []
+    assert len([b for b in at.button if b.key.startswith("runs_clone_")]) == 0
     at.button(key="runs_older").click().run()
     assert "Runs 11–20 of 300 (page 2 of 30)" in texts(at)
     assert not at.exception
 
 
 def test_runs_in_a_workshop_shows_my_runs_or_everyone_in_it(home):
-    at = open_page("pages/runs.py", session=in_room("p01"))
+    at = open_page("pages/runs.py", session=in_room(home))
     page = texts(at)
     # p01 owns every 30th copy: 297 copies over 30 people, plus the training ones.
     store = Store(home)
@@ -84,6 +92,11 @@ def test_runs_in_a_workshop_shows_my_runs_or_everyone_in_it(home):
     assert len(table) == 50 and set(table["who"]) == {f"p{i:02d}" for i in range(30)}
     assert "by **p" in page  # the training ones name their owner
     assert "Runs 1–50 of 297 (page 1 of 6)" in page
+    # Everyone's runs are to look at: no buttons on the cards of others' runs.
+    others = [r.id for r in store.list_runs(("queued", "running"), workspace=WS)
+              if r.owner != "p01"]
+    assert others and not [b for b in at.button if b.key.startswith(("runs_cancel_",
+                                                                     "runs_delete_"))]
 
 
 @pytest.mark.parametrize("page", ["pages/compare.py", "pages/sweeps.py", "pages/explain.py",
@@ -103,7 +116,7 @@ def test_compare_puts_the_newest_two_side_by_side_among_300(home):
 
 
 def test_the_workshop_boards_rank_thirty_people(home):
-    at = open_page("pages/workshop.py", session=in_room("p03"))
+    at = open_page("pages/workshop.py", session=in_room(home))
     boards = [t.value for t in at.table]
     assert boards and len(boards[0]) == 10  # the top ten people on the first board
     assert "Your runs in progress" in texts(at)

@@ -137,14 +137,14 @@ def test_in_a_workshop_train_a_teacher_first_from_the_train_page(app_home):
     """The Train page queues through the same path: teacher, student alone, student, all the
     person's, and the student learns from the teacher it waited for."""
     from playground.experiments.workshop import open_workspace
-    from tests.app_support import open_page
+    from tests.app_support import open_page, participant
 
     store = Store(app_home)
     open_workspace(app_home, "room")
     at = open_page("pages/train.py", query={"dataset": "moons", "model": "mlp", "width": "8",
                                             "depth": "1", "epochs": "2",
                                             "distill_from": "new-mlp"},
-                   session={"workshop_name": "room", "workshop_user": "Ben"})
+                   session=participant(app_home, "room", "Ben"))
     at.button(key="train_submit").click().run()
     assert not at.exception, [e.value for e in at.exception]
     queued = store.list_runs()

@@ -28,7 +28,7 @@ from playground.runs.queue import queue_positions
 from playground.runs.store import Run, Store
 from playground.runs.worker import execute
 from playground.training.config import make_config
-from tests.app_support import open_page
+from tests.app_support import open_page, participant
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "app.py"
@@ -180,7 +180,7 @@ def test_train_page_queues_into_the_workshop_within_its_caps(app_home: Path):
     ws, key = open_workspace(app_home, "room")
     update_workspace(home := app_home, "room", key,
                      lesson=Lesson({"dataset": "wine"}, ["dataset"]))
-    at = open_with("pages/train.py", workshop_name="room", workshop_user="Ana")
+    at = open_with("pages/train.py", **participant(app_home, "room", "Ana"))
     assert "room" in " ".join(m.value for m in at.sidebar.markdown)
     at.selectbox(key="train_dataset").set_value("digits").run()
     at.button(key="train_submit").click().run()
@@ -213,14 +213,18 @@ def test_workshop_page_shows_everyones_finished_runs_on_the_boards(app_home: Pat
         assert store.get(run_id).status == "finished"
     store.enqueue(make_config(dataset="wine", model="logreg", epochs=2), workspace="room",
                   owner="Ana")
-    at = open_with("pages/workshop.py", workshop_name="room", workshop_user="Ana")
+    session = participant(app_home, "room", "Ana")
+    at = open_with("pages/workshop.py", **session)
     text = " ".join(m.value for m in at.markdown)
     assert "you are **Ana**" in text
     frames = [t.value for t in at.table]
     whos = {w for f in frames for w in f["who"]}
     assert {"Ana  ← you", "Ben"} <= whos
     assert "**1 of 1 in line**" in text
-    assert (at.query_params["ws"], at.query_params["name"]) == ("room", "Ana")
+    # A reload or a bookmark comes back as this person: the token, never the name.
+    assert (at.query_params["ws"], at.query_params["token"]) == ("room",
+                                                                 session["workshop_token"])
+    assert "name" not in at.query_params
 
 
 def test_workshop_page_without_a_session_offers_join_and_open(app_home: Path):
@@ -229,3 +233,53 @@ def test_workshop_page_without_a_session_offers_join_and_open(app_home: Path):
     assert "Join a workshop" in subheaders and "Open a workshop (presenter)" in subheaders
     at = open_with("pages/workshop.py", workshop_name="nope")
     assert "There is no workshop called 'nope'" in at.error[0].value
+
+
+def _everything(at: AppTest) -> str:
+    return "\n".join(str(e.value) for kind in ("markdown", "caption", "error", "code",
+                                               "success", "warning")
+                     for e in getattr(at, kind))
+
+
+def test_a_name_is_not_an_identity_and_a_personal_link_is(app_home: Path):
+    open_workspace(app_home, "room")
+    token = participant(app_home, "room", "Ana")["workshop_token"]
+    # Someone else types Ana's name (in the link or the form): refused, and not Ana.
+    at = open_page("pages/workshop.py", query={"ws": "room", "name": "ana"})
+    assert "The name 'ana' is taken in this workshop" in " ".join(e.value for e in at.error)
+    assert "you are" not in _everything(at) and "token" not in at.query_params
+    # Ana reloads Train (a new session) with the address her personal link gave her: still
+    # Ana, in the room; Train's own link-writing keeps her token in the address.
+    at = open_page("pages/train.py", query={"ws": "room", "token": token})
+    at.button(key="train_submit").click().run()
+    (run,) = Store(app_home).list_runs()
+    assert (run.workspace, run.owner) == ("room", "Ana")
+    assert at.query_params["token"] == token and at.query_params["ws"] == "room"
+    # Only opening the room's link, without joining: nothing is queued outside the room.
+    at = open_page("pages/train.py", query={"ws": "room"})
+    at.button(key="train_submit").click().run()
+    assert "have not joined it" in " ".join(e.value for e in at.error)
+    assert Store(app_home).count_runs() == 1
+    # A link whose token is wrong (or was removed) is not anyone, and says so.
+    at = open_page("pages/train.py", query={"ws": "room", "token": token[:-2] + "zz"})
+    assert "This personal link no longer works" in " ".join(
+        str(w.value) for w in at.sidebar.warning)
+
+
+def test_the_presenter_key_shows_only_when_asked_and_never_on_the_projector(app_home: Path):
+    _, key = open_workspace(app_home, "room")
+    at = open_page("pages/workshop.py", session={"workshop_name": "room",
+                                                 "workshop_key": key})
+    assert "(presenter)" in _everything(at) and key not in _everything(at)
+    at.button(key="workshop_key_show").click().run()
+    assert key in _everything(at)
+    at.button(key="workshop_key_hide").click().run()
+    assert key not in _everything(at)
+    at.button(key="workshop_key_show").click().run()
+    at.toggle(key="projector_on").set_value(True).run()
+    assert key not in _everything(at)
+    assert "hidden while the projector view is on" in _everything(at)
+    # The presenter link works on any page, and the key leaves the address at once.
+    at = open_page("pages/runs.py", query={"ws": "room", "key": key})
+    assert "room** · Presenter (presenter)" in " ".join(m.value for m in at.sidebar.markdown)
+    assert "key" not in at.query_params and "token" not in at.query_params

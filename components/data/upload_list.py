@@ -1,8 +1,11 @@
-"""Saving an upload, and the datasets already uploaded, each a click away from Train."""
+"""Saving an upload, and the datasets already uploaded, each a click away from Train; a
+Delete button on those the person may delete (their own; in a workshop the presenter's
+on every upload made in it)."""
 from __future__ import annotations
 
 import streamlit as st
 
+from playground.common.permissions import LOCAL, Actor, Refused, may
 from playground.data import uploads
 from playground.runs.store import Store
 
@@ -21,17 +24,27 @@ def use_dataset(name: str, kind: str) -> None:
     st.switch_page(TRAIN_PAGE)
 
 
-def save_button(prepared: uploads.Prepared, store: Store) -> None:
+def save_button(prepared: uploads.Prepared, store: Store, actor: Actor = LOCAL) -> None:
     if st.button("Save it and train on it", type="primary", key="your_data_save", icon="▶️"):
         try:
-            uploads.save(prepared, store.home)
+            uploads.save(prepared, store.home, actor)
         except uploads.UploadError as exc:
             st.error("\n".join(exc.problems))
             return
         use_dataset(prepared.name, prepared.kind)
 
 
-def uploaded_list(store: Store) -> None:
+def _delete(store: Store, name: str, actor: Actor) -> None:
+    try:
+        uploads.delete(name, actor, store.home)
+        st.session_state["your_data_flash"] = f"Deleted the dataset {name!r}."
+    except Refused as exc:
+        st.session_state["your_data_flash"] = f"Nothing was changed. {exc.problem}"
+
+
+def uploaded_list(store: Store, actor: Actor = LOCAL) -> None:
+    if flash := st.session_state.pop("your_data_flash", None):
+        (st.success if flash.startswith("Deleted") else st.error)(flash)
     found = uploads.manifests(store.home)
     if not found:
         st.caption("Nothing uploaded yet.")
@@ -40,7 +53,14 @@ def uploaded_list(store: Store) -> None:
         with st.container(border=True):
             text, action = st.columns([5, 1])
             counts = ", ".join(f"{c} {n:,}" for c, n in m["class_counts"].items())
+            who = (f" · uploaded by {m['owner']} in workshop {m['workspace']}"
+                   if m.get("workspace") and m.get("owner") else "")
             text.markdown(f"**{m['name']}** · {m['description']}")
-            text.caption(f"Classes: {counts}")
+            text.caption(f"Classes: {counts}{who}")
             if action.button("Train on it", key=f"your_data_use_{m['name']}"):
                 use_dataset(m["name"], m["kind"])
+            if may(actor, "delete_upload", m) is None:
+                action.button("Delete", key=f"your_data_delete_{m['name']}",
+                              on_click=_delete, args=(store, m["name"], actor),
+                              help="Remove this dataset's files. Runs trained on it keep "
+                                   "their results.")

@@ -7,6 +7,8 @@ from typing import Any
 import streamlit as st
 
 from components.base.services import get_store
+from components.experiments.workshop_session import pending, session_actor
+from playground.common.permissions import Refused
 from playground.data.catalog import dataset_info
 from playground.experiments.sweeps import (
     SweepError,
@@ -76,9 +78,17 @@ def sweep_control(values: dict[str, Any]) -> None:
                 st.error("This sweep can't start yet:\n\n"
                          + "\n".join(f"- {p}" for p in exc.problems))
             else:
-                sweep = start_sweep(get_store(), plan)
-                st.session_state["train_last_sweep"] = (sweep.id, sweep.title, len(sweep.runs))
-                st.session_state["sweeps_selected"] = sweep.id
+                try:
+                    if waiting := pending():
+                        raise Refused(f"You opened workshop {waiting} but have not joined "
+                                      "it: join it on the Workshop page first.")
+                    sweep = start_sweep(get_store(), plan, session_actor())
+                except Refused as exc:
+                    st.error(exc.problem)
+                else:
+                    st.session_state["train_last_sweep"] = (sweep.id, sweep.title,
+                                                            len(sweep.runs))
+                    st.session_state["sweeps_selected"] = sweep.id
         if last := st.session_state.get("train_last_sweep"):
             st.success(f"Queued sweep **{last[1]}**: {last[2]} runs.")
             st.page_link("pages/sweeps.py", label="Watch the trade-off curve on Sweeps",

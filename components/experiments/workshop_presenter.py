@@ -1,5 +1,7 @@
 """The presenter's controls: the lesson (fixed settings, locked or hidden controls), the
-per-person limits and the leaderboard thresholds. Saved only with the presenter key."""
+per-person limits and the leaderboard thresholds, the people in the room (rename, remove),
+and the presenter key itself (on the presenter's own screen only, hidden with a click, never
+in projector view). Saved only with the presenter key."""
 from __future__ import annotations
 
 import streamlit as st
@@ -13,8 +15,11 @@ from playground.experiments.workshop import (
     Limits,
     WorkshopError,
     Workspace,
+    remove_person,
+    rename_person,
     update_workspace,
 )
+from playground.runs.store import Store
 
 ANY = "(everyone chooses)"
 
@@ -73,3 +78,61 @@ def presenter_controls(home, ws: Workspace, key: str) -> None:
             st.session_state["workshop_flash"] = (
                 "Saved for everyone: their Train page follows the lesson from its next visit.")
             st.rerun()
+
+
+SHOWN = "workshop_key_shown"
+
+
+def _set_shown(shown: bool) -> None:
+    st.session_state[SHOWN] = shown
+
+
+def presenter_key_box(key: str, join_link: str, projector: bool) -> None:
+    """The presenter key, on this screen only: hidden until asked for (shown once right
+    after opening), with a Hide button; never drawn while the projector view is on."""
+    if projector:
+        st.caption("🔑 Your presenter key is hidden while the projector view is on.")
+        return
+    if not st.session_state.get(SHOWN):
+        st.button("Show my presenter key", key="workshop_key_show", icon="🔑",
+                  on_click=_set_shown, args=(True,),
+                  help="Only on this screen. Hide it again before you share your screen.")
+        return
+    with st.container(border=True):
+        st.markdown("**Your presenter key** (keep it private: with it anyone can change the "
+                    "lesson and manage everyone's runs)")
+        st.code(key, language=None)
+        st.caption(f"Your presenter link, to come back from another browser: {join_link}"
+                   "&key=…  (add the key after key=)")
+        st.button("Hide the key", key="workshop_key_hide", icon="🙈", on_click=_set_shown,
+                  args=(False,))
+
+
+def people_controls(home, store: Store, ws: Workspace, key: str) -> None:
+    """Everyone who joined: rename one (their runs follow) or remove one (their link stops
+    working and their waiting runs are cancelled)."""
+    with st.expander(f"Presenter: people in this workshop ({len(ws.people)})", icon="👥"):
+        if not ws.people:
+            st.caption("Nobody has joined yet. Share the join link above.")
+            return
+        for person in ws.people:
+            with st.container(horizontal=True, vertical_alignment="bottom"):
+                new = st.text_input("Name", person.name, key=f"workshop_person_{person.id}",
+                                    max_chars=30, label_visibility="collapsed")
+                rename = st.button("Rename", key=f"workshop_rename_{person.id}")
+                remove = st.button("Remove", key=f"workshop_remove_{person.id}",
+                                   help="Their personal link stops working; their runs "
+                                        "still waiting are cancelled; ended runs stay.")
+            try:
+                if rename and new.strip() != person.name:
+                    rename_person(home, store, ws.name, key, person.id, new)
+                    st.session_state["workshop_flash"] = (
+                        f"Renamed {person.name} to {' '.join(new.split())}.")
+                    st.rerun()
+                if remove:
+                    remove_person(home, store, ws.name, key, person.id)
+                    st.session_state["workshop_flash"] = (
+                        f"Removed {person.name} from the workshop.")
+                    st.rerun()
+            except WorkshopError as exc:
+                st.error(exc.problems[0][0].upper() + exc.problems[0][1:] + ".")

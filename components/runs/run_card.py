@@ -1,5 +1,6 @@
 """One run as a card: live progress and curves while it trains, its numbers once done;
-cancel, delete, clone."""
+cancel, delete, clone for whoever may (see playground.common.permissions: the store checks
+again when a button is pressed; a card never offers what would be refused)."""
 from __future__ import annotations
 
 from functools import partial
@@ -13,19 +14,34 @@ from components.results.attack_results import attack_results
 from components.results.narrative import run_narrative
 from components.results.technique_results import technique_results
 from components.results.what_changed import clone_button
+from playground.common.permissions import LOCAL, Actor, Refused, may
 from playground.results import charts
 from playground.runs.store import Run, Store
 from playground.training.config import retrain_problems
 
+REFUSED = "runs_refused"  # a refusal to show at the top of the next run of the page
 
-def _cancel(store: Store, run_id: str) -> None:
-    store.request_cancel(run_id)
+
+def _cancel(store: Store, run_id: str, actor: Actor) -> None:
+    try:
+        store.cancel(run_id, actor)
+    except Refused as exc:
+        st.session_state[REFUSED] = exc.problem
     refresh_live()
 
 
-def _delete(store: Store, run_id: str) -> None:
-    store.delete(run_id)
+def _delete(store: Store, run_id: str, actor: Actor) -> None:
+    try:
+        store.remove(run_id, actor)
+    except Refused as exc:
+        st.session_state[REFUSED] = exc.problem
     refresh_live()
+
+
+def refusals() -> None:
+    """Say why the last Cancel or Delete was refused (nothing was changed)."""
+    if problem := st.session_state.pop(REFUSED, None):
+        st.error(f"Nothing was changed. {problem}")
 
 
 def curves(run: Run, epochs: list[dict] | tuple[dict, ...], prefix: str) -> None:
@@ -68,28 +84,32 @@ def finished_metrics(run: Run) -> None:
                    + (" · Ray" if run.executor == "ray" else ""), help=where or None)
 
 
-def _head(run: Run, store: Store, show_owner: bool, problems: list[str] | None = None) -> None:
+def _head(run: Run, store: Store, show_owner: bool, problems: list[str] | None = None,
+          actor: Actor = LOCAL) -> None:
     # A horizontal container is one block, where columns were three: every element counts
     # when a room's live cards are redrawn every second.
     with st.container(horizontal=True, vertical_alignment="center"):
         who = f" · by **{run.owner}**" if show_owner and run.owner else ""
         st.markdown(f"**{run.config.label()}** · `{run.id}` · {status_text(run.status)}{who}")
         if run.active:
-            st.button("Cancel", key=f"runs_cancel_{run.id}", on_click=_cancel,
-                      args=(store, run.id), disabled=run.cancel_requested,
-                      help="Stop this run. Nothing else is affected.")
+            if may(actor, "cancel", run) is None:
+                st.button("Cancel", key=f"runs_cancel_{run.id}", on_click=_cancel,
+                          args=(store, run.id, actor), disabled=run.cancel_requested,
+                          help="Stop this run. Nothing else is affected.")
         else:
-            st.button("Delete", key=f"runs_delete_{run.id}", on_click=_delete,
-                      args=(store, run.id), help="Remove this run and its files.")
-            clone_button(run, key=f"runs_clone_{run.id}", label="Clone", problems=problems)
+            if may(actor, "delete", run) is None:
+                st.button("Delete", key=f"runs_delete_{run.id}", on_click=_delete,
+                          args=(store, run.id, actor), help="Remove this run and its files.")
+            clone_button(run, key=f"runs_clone_{run.id}", label="Clone", problems=problems,
+                         actor=actor)
 
 
 def live_card(run: Run, store: Store, epochs: tuple[dict, ...], place: int | None,
-              show_owner: bool = False) -> None:
+              show_owner: bool = False, actor: Actor = LOCAL) -> None:
     """A queued or training run, redrawn on every poll: only cheap pieces and charts that
-    are rebuilt when a new epoch arrives."""
+    are rebuilt when a new epoch arrives. Its Cancel button only for whoever may."""
     with st.container(border=True):
-        _head(run, store, show_owner)
+        _head(run, store, show_owner, actor=actor)
         if run.status == "queued":
             where = f": {ordinal(place)} in line" if place else ""
             st.caption(f"Waiting for a free worker{where}…")
@@ -103,11 +123,12 @@ def live_card(run: Run, store: Store, epochs: tuple[dict, ...], place: int | Non
             curves(run, epochs, "runs_live")
 
 
-def run_card(run: Run, store: Store, epochs: list[dict], show_owner: bool = False) -> None:
+def run_card(run: Run, store: Store, epochs: list[dict], show_owner: bool = False,
+             actor: Actor = LOCAL) -> None:
     """A run that has ended: its numbers and story, or why it stopped."""
     problems = retrain_problems(run.config)
     with st.container(border=True):
-        _head(run, store, show_owner, problems)
+        _head(run, store, show_owner, problems, actor)
         if problems:
             st.caption("This run is kept as it was, but can't be trained again as it is: "
                        + "; ".join(problems) + ".")

@@ -1,8 +1,10 @@
 """The Runs page's two halves: runs still queued or training (live, from the server's
 shared snapshot) and runs that have ended (drawn once, a page at a time).
 
-In a workshop a person sees their own runs; "everyone" shows the whole workshop. Outside
-a workshop every run on the server is the local user's.
+In a workshop a person sees their own runs first; "everyone" shows the whole workshop,
+read-only (a participant gets no controls on others' runs; the presenter gets them on every
+run in the workshop). Outside a workshop every run on the server is listed, and the local
+user's controls are on every run outside workshops.
 """
 from __future__ import annotations
 
@@ -14,9 +16,10 @@ import streamlit as st
 from components.base.format import human_bytes, percent, status_text
 from components.base.polling import POLL_SECONDS, SLOW_POLL_SECONDS, end_polling, live_fragment
 from components.base.services import live_snapshot
-from components.experiments.workshop_session import current
+from components.experiments.workshop_session import current, session_actor
 from components.results.export_buttons import mlflow_export
 from components.runs.run_card import live_card, run_card
+from playground.common.permissions import LOCAL, Actor
 from playground.runs.store import ENDED, Run, Store
 
 PAGE_SIZE = 10  # cards
@@ -31,6 +34,7 @@ class Scope:
     workspace: str | None = None
     owner: str | None = None
     everything: bool = True  # outside workshops: every run on the server
+    actor: Actor = LOCAL  # who is looking: the cards offer only what they may do
 
     def includes(self, run: Run) -> bool:
         if self.everything:
@@ -48,18 +52,27 @@ class Scope:
     def show_owner(self) -> bool:
         return not self.everything and self.owner is None
 
+    @property
+    def as_table(self) -> bool:
+        """A whole workshop's ended runs as a read-only table (the presenter, who may act
+        on every one of them, gets cards)."""
+        return self.show_owner and not self.actor.presenter
+
 
 def pick_scope() -> Scope:
-    ws, me, _ = current()
+    ws, me, presenter = current()
     if ws is None or not me:
-        return Scope()
+        return Scope(actor=session_actor())
+    actor = session_actor()
     choice = st.segmented_control(
         "Show", ["mine", "everyone"], default="mine", key="runs_scope",
         format_func={"mine": "My runs", "everyone": f"Everyone in {ws.name}"}.get,
-        help="Your own runs, or every run queued in this workshop.")
+        help="Your own runs, or every run queued in this workshop"
+             + (" (you can act on all of them)." if presenter else
+                " (to look at and compare: only their owners can change them)."))
     if choice == "everyone":
-        return Scope(ws.name, None, everything=False)
-    return Scope(ws.name, me, everything=False)
+        return Scope(ws.name, None, everything=False, actor=actor)
+    return Scope(ws.name, me, everything=False, actor=actor)
 
 
 def live_runs(store: Store, scope: Scope) -> bool:
@@ -92,7 +105,7 @@ def live_runs(store: Store, scope: Scope) -> bool:
                     "next.]")
         for run in runs:
             live_card(run, store, snap.epochs.get(run.id, ()), snap.place(run.id),
-                      scope.show_owner)
+                      scope.show_owner, scope.actor)
 
     live()
     return bool(first)
@@ -108,14 +121,15 @@ def ended_runs(store: Store, scope: Scope, live: bool) -> None:
             st.info("No runs yet. Start one on the Train page.")
             st.page_link("pages/train.py", label="Go to Train", icon="🏋️")
         return
-    size = TABLE_PAGE_SIZE if scope.show_owner else PAGE_SIZE
+    size = TABLE_PAGE_SIZE if scope.as_table else PAGE_SIZE
     pages = (total + size - 1) // size
     page = min(st.session_state.get("runs_page", 1), pages)
     st.subheader(f"Done ({total})")
     runs = store.list_runs(ENDED, limit=size, offset=(page - 1) * size, **scope.filters)
-    if scope.show_owner:
-        st.caption("Everyone's runs in this workshop, newest first. Compare puts any of them "
-                   "side by side; your own have their full cards under My runs.")
+    if scope.as_table:
+        st.caption("Everyone's runs in this workshop, newest first, to look at: Compare puts "
+                   "any of them side by side; your own have their full cards, and their "
+                   "buttons, under My runs.")
         st.dataframe(_table(runs), hide_index=True, width="stretch", key="runs_table")
     else:
         epochs = store.epochs_for([r.id for r in runs])
@@ -123,7 +137,7 @@ def ended_runs(store: Store, scope: Scope, live: bool) -> None:
         for e in epochs:
             by_run.setdefault(e["run_id"], []).append(e)
         for run in runs:
-            run_card(run, store, by_run.get(run.id, []))
+            run_card(run, store, by_run.get(run.id, []), scope.show_owner, scope.actor)
     if pages > 1:
         _pager(page, pages, total, size)
     if any(r.status == "finished" for r in runs):

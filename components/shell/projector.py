@@ -40,6 +40,12 @@ button[kind="primary"] *, button[kind="primaryFormSubmit"] * { color: #ffffff !i
 """
 
 
+def projector_on() -> bool:
+    """Whether this screen is (or is about to be) in projector view: then nothing private,
+    such as a presenter key or a personal link, is drawn on it."""
+    return bool(st.session_state.get(KEY)) or st.query_params.get("projector") in ("1", "true")
+
+
 def projector_toggle() -> None:
     """The sidebar switch; when on, style the whole page for a projector."""
     if KEY not in st.session_state and st.query_params.get("projector") in ("1", "true"):

@@ -7,7 +7,7 @@ import streamlit as st
 
 from components.base.polling import SIDEBAR_POLL_SECONDS, end_polling, live_fragment
 from components.base.services import any_active, live_snapshot
-from components.experiments.workshop_session import workshop_badge
+from components.experiments.workshop_session import restore_identity, workshop_badge
 from components.shell.projector import projector_toggle
 from playground.common import device as devices
 from playground.runs.supervisor import RAY_ADDRESS_ENV
@@ -19,6 +19,7 @@ QUEUE_SHOWN_ON = {"runs"}
 
 
 def render_sidebar(page: str | None = None) -> None:
+    restore_identity()  # before any page acts: a personal link or a reload is the same person
     active = any_active()
 
     drawing_page = {"now": True}

@@ -13,6 +13,7 @@ from typing import Any
 import streamlit as st
 
 from components.base.entry import entry_taken, page_entered
+from components.experiments.workshop_session import IDENTITY_PARAMS
 from playground.data.catalog import dataset_info
 from playground.experiments.links import (
     config_to_query,
@@ -93,7 +94,8 @@ def take_presets() -> None:
         # A click's rerun can carry the address from before the last write (the browser had
         # not applied it yet); reading it back would undo the click.
         return
-    query = {k: st.query_params.get_all(k)[-1] for k in st.query_params}
+    query = {k: st.query_params.get_all(k)[-1] for k in st.query_params
+             if k not in IDENTITY_PARAMS}
     if not set(query) & set(controls()):
         query = {}  # nothing for Train (e.g. another page's ?id= carried along)
     if not query and st.session_state.get(_WRITTEN) and "train_dataset" not in st.session_state:
@@ -158,8 +160,10 @@ def sync_url(values: dict[str, Any]) -> str | None:
     except ConfigError:
         return None
     current = {k: st.query_params.get_all(k)[-1] for k in st.query_params}
-    if current != query:
-        st.query_params.from_dict(query)
+    # A workshop participant's ?ws=&token= stay: a reload is still them, in the room.
+    query_here = query | {k: current[k] for k in IDENTITY_PARAMS if k in current}
+    if current != query_here:
+        st.query_params.from_dict(query_here)
     st.session_state[_WRITTEN] = query
     return query
 

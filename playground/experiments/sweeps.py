@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from playground.common.files import write_json
+from playground.common.permissions import LOCAL, Actor, Place, Refused, check
 from playground.results.shipped import run_point
 from playground.runs.queue import submit
 from playground.training.config import (
@@ -226,14 +227,22 @@ def _write(store, sweep: Sweep) -> None:
     write_json(_dir(store) / f"{sweep.id}.json", sweep.to_json(), indent=1)
 
 
-def start_sweep(store, plan: SweepPlan) -> Sweep:
-    """Queue every run of the plan (in value order, seed by seed) and write the manifest."""
-
+def start_sweep(store, plan: SweepPlan, actor: Actor = LOCAL) -> Sweep:
+    """Queue every run of the plan (in value order, seed by seed) and write the manifest,
+    as `actor`: the local user outside workshops; in a workshop only its presenter (a sweep
+    is many runs at once, past any person's cap), whose runs go into the workshop. Refused
+    (nothing queued) for anyone else."""
+    if actor.in_workshop and not actor.presenter:
+        raise Refused("A sweep queues many runs at once, so in a workshop only the presenter "
+                      "can start one. Train single runs, or ask the presenter to sweep.")
+    check(actor, "queue", Place(actor.workspace, actor.name))
+    where = {"workspace": actor.workspace, "owner": actor.name} if actor.in_workshop else {}
     sweep = Sweep(uuid.uuid4().hex[:8], plan.knob, plan.values, plan.seeds, plan.base,
                   time.time(), [])
     shared: dict[str, str] = {}  # a run trained first (a new teacher) serves every value
     for value, seed, config in plan.configs:
-        sweep.runs.append(SweepRun(submit(store, config, reuse=shared).run_id, value, seed))
+        sweep.runs.append(SweepRun(submit(store, config, reuse=shared, **where).run_id, value,
+                                   seed))
     _write(store, sweep)
     return sweep
 

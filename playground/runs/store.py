@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from playground.common.paths import default_home
+from playground.common.permissions import Actor, Refused, may
 from playground.runs.fairness import _READY, SERVED_SQL, _next
 from playground.training.config import RunConfig
 from playground.training.techniques import TECHNIQUES
@@ -518,6 +519,73 @@ class Store:
         with self._connect() as conn:
             conn.execute("DELETE FROM runs WHERE id=?", (run_id,))
         shutil.rmtree(self.artifact_dir(run_id), ignore_errors=True)
+
+    # -- what a person asks for, checked (see playground.common.permissions) ------------
+    # request_cancel and delete above are the system's own (workers, the CLI, tests); every
+    # page acts through these, which check who asks inside the same write transaction, so
+    # a refused action changes nothing and no check can go stale before the change.
+
+    def _checked(self, conn: sqlite3.Connection, actor: Actor, action: str,
+                 run_id: str) -> Run:
+        row = conn.execute("SELECT * FROM runs WHERE id=?", (run_id,)).fetchone()
+        if row is None:
+            raise Refused(f"There is no run {run_id} any more (it may have been deleted "
+                          "meanwhile); reload the page.")
+        run = run_from_row(row)
+        if (problem := may(actor, action, run)) is not None:
+            raise Refused(problem)
+        return run
+
+    def cancel(self, run_id: str, actor: Actor) -> str:
+        """`actor` cancels a queued run at once, or asks the worker to stop a running one;
+        returns the run's status. Raises Refused (nothing changed) when they may not."""
+        with self._connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._checked(conn, actor, "cancel", run_id)
+            except Refused:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute(
+                "UPDATE runs SET status='cancelled', finished=?,"
+                " error='Cancelled before it started.' WHERE id=? AND status='queued'",
+                (time.time(), run_id))
+            conn.execute(
+                "UPDATE runs SET cancel_requested=1 WHERE id=? AND status='running'", (run_id,))
+            status = conn.execute("SELECT status FROM runs WHERE id=?", (run_id,)).fetchone()[0]
+            conn.execute("COMMIT")
+        return status
+
+    def remove(self, run_id: str, actor: Actor) -> None:
+        """`actor` deletes a run and its files. Raises Refused (nothing changed) when they
+        may not."""
+        with self._connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._checked(conn, actor, "delete", run_id)
+            except Refused:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("DELETE FROM runs WHERE id=?", (run_id,))
+            conn.execute("COMMIT")
+        shutil.rmtree(self.artifact_dir(run_id), ignore_errors=True)
+
+    def checked_get(self, run_id: str, actor: Actor, action: str) -> Run:
+        """The run, when `actor` may take `action` on it (clone); else Refused."""
+        with self._connect() as conn:
+            return self._checked(conn, actor, action, run_id)
+
+    def rename_owner(self, workspace: str, old: str, new: str) -> int:
+        """A workshop participant renamed (or removed) by the presenter: their runs and jobs
+        follow the new name. Returns how many runs changed."""
+        with self._connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            cur = conn.execute("UPDATE runs SET owner=? WHERE workspace=? AND owner=?",
+                               (new, workspace, old))
+            conn.execute("UPDATE jobs SET owner=? WHERE workspace=? AND owner=?",
+                         (new, workspace, old))
+            conn.execute("COMMIT")
+        return cur.rowcount
 
     # -- reading -----------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ import numpy as np
 
 from playground.common.formatting import human_bytes
 from playground.common.paths import data_root
+from playground.common.permissions import LOCAL, Actor, Place, Refused, check
 from playground.data.base import Dataset, DatasetInfo, _split, _standardized
 from playground.data.builtin import DATASETS
 from playground.data.uploads.limits import (
@@ -142,11 +143,16 @@ def _sniff(data: bytes, filename: str) -> str:
 
 
 # -- saving and finding ------------------------------------------------------------------------
-def save(prepared: Prepared, home=None) -> Path:
-    """Write the dataset folder atomically; refuse a name already in use (nothing is
-    overwritten: runs trained on the old data would silently change meaning)."""
+def save(prepared: Prepared, home=None, actor: Actor = LOCAL) -> Path:
+    """Write the dataset folder atomically, as `actor`'s upload (in a workshop: theirs, in
+    it); refuse a name already in use (nothing is overwritten: runs trained on the old data
+    would silently change meaning)."""
     if problem := name_problem(prepared.name):
         raise UploadError(problem)
+    try:
+        check(actor, "upload", Place(actor.workspace, actor.name))
+    except Refused as exc:
+        raise UploadError(exc.problem) from None
     root = data_root(home)
     final = root / prepared.name
     if final.exists():
@@ -161,6 +167,7 @@ def save(prepared: Prepared, home=None) -> Path:
         "target": prepared.target, "rows": int(len(prepared.y)),
         "class_counts": prepared.class_counts, "notes": prepared.notes,
         "source": prepared.source, "created": time.time(),
+        "workspace": actor.workspace, "owner": actor.name if actor.in_workshop else None,
     }
     tmp = Path(tempfile.mkdtemp(prefix=".incoming-", dir=root))
     try:
@@ -175,6 +182,22 @@ def save(prepared: Prepared, home=None) -> Path:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     return final
+
+
+def delete(name: str, actor: Actor, home=None) -> None:
+    """`actor` deletes an uploaded dataset (runs trained on it keep their results). Raises
+    Refused, changing nothing, when it is not theirs to delete (see permissions)."""
+    folder = data_root(home) / name if NAME_PATTERN.match(name or "") else None
+    manifest = _manifest(folder) if folder is not None else None
+    if manifest is None:
+        raise Refused(f"There is no uploaded dataset called {name!r} (it may have been "
+                      "deleted meanwhile); reload the page.")
+    check(actor, "delete_upload", {"name": name, "workspace": manifest.get("workspace"),
+                                   "owner": manifest.get("owner")})
+    # Renamed away first (atomic), so no process ever loads half a deleted folder.
+    gone = folder.with_name(f".deleted-{name}-{os.getpid()}-{time.time_ns()}")
+    os.rename(folder, gone)
+    shutil.rmtree(gone, ignore_errors=True)
 
 
 def import_file(path: str | os.PathLike, target: str | None = None, name: str | None = None,
