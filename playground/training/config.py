@@ -19,7 +19,12 @@ from pydantic import (
 
 from models.base import MODELS, model_info
 from playground.data.builtin import DATASETS
-from playground.data.catalog import dataset_exists, dataset_info, uploaded_dataset_infos
+from playground.data.catalog import (
+    dataset_exists,
+    dataset_info,
+    sensitive_problem,
+    uploaded_dataset_infos,
+)
 from playground.training import techniques as T
 
 
@@ -89,6 +94,8 @@ class RunConfig(BaseModel):
             )
         if self.classes or (self.imbalance < 1 and self.rare_classes):
             self._check_classes()
+        if self.sensitive and (problem := sensitive_problem(self.dataset, self.sensitive)):
+            raise ValueError(problem)
         problems = [p for t in T.build(self.techniques) for p in t.check(self)]
         if problems:
             raise ValueError("\n".join(problems))
