@@ -87,6 +87,7 @@ def test_an_uploaded_table_trains_with_its_sensitive_column_and_bad_ones_are_ref
                  "--model", "logreg", "--epochs", "2", "--json", home=home)
     assert result.returncode == 0, result.stderr
     run = one_json_object(result.stdout)
+    monkeypatch.setenv("PLAYGROUND_HOME", str(home))  # where the upload is kept
     f = run["metrics"]["fairness"]
     assert f["sensitive"] == "sex" and set(f["by_group"]) == {"F", "M"}
     y_true, y_pred, groups = stored(home, run)
@@ -98,7 +99,6 @@ def test_an_uploaded_table_trains_with_its_sensitive_column_and_bad_ones_are_ref
     for X, g in zip((data.X_train, data.X_val, data.X_test), data.groups, strict=True):
         assert np.array_equal(X[:, column] > 0, g == "M")
 
-    monkeypatch.setenv("PLAYGROUND_HOME", str(home))
     name = run["config"]["dataset"]
     for column, words in (("sexx", "no column 'sexx'"), ("age", "45 different values"),
                           ("approved", "the column to predict")):
@@ -109,3 +109,30 @@ def test_an_uploaded_table_trains_with_its_sensitive_column_and_bad_ones_are_ref
         make_config(dataset=name, model="logreg", fairness="equalized_odds")
     with pytest.raises(ConfigError, match="known columns: 'group'"):
         make_config(dataset="loans", model="mlp", sensitive="race")
+
+
+def test_your_data_stores_a_sensitive_column_that_train_then_offers(app_home):
+    from playground.data import uploads
+    from tests.test_pages import open_app
+
+    at = open_app("pages/your_data.py")
+    at.file_uploader(key="your_data_file").set_value(("people.csv", CSV.encode(),
+                                                      "text/csv")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    picker = at.selectbox(key="your_data_sensitive")
+    assert picker.options == ["none", "sex"]  # age has 45 values, approved is the target
+    assert "age has 45 different values" in " ".join(c.value for c in at.caption)
+    picker.set_value("sex")
+    at.text_input(key="your_data_name_people.csv").set_value("people").run()
+    at.button(key="your_data_save").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [m["sensitive"] for m in uploads.manifests(app_home)] == ["sex"]
+    assert at.title[0].value == "Train a model"
+    control = at.selectbox(key="train_sensitive")
+    assert control.options == ["sex (this dataset's own)"] and "Glossary" in control.help
+    # The generated loans say how their bias was put in, where the dataset is chosen.
+    at.selectbox(key="train_dataset").set_value("loans").run()
+    assert any("were refused anyway" in c.value for c in at.caption)
+    assert at.selectbox(key="train_sensitive").options == ["group (this dataset's own)"]
+    at.selectbox(key="train_dataset").set_value("wine").run()  # no column names groups
+    assert "train_sensitive" not in [s.key for s in at.selectbox]

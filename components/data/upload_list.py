@@ -41,6 +41,7 @@ def uploaded_list(store: Store) -> None:
             text, action = st.columns([5, 1])
             counts = ", ".join(f"{c} {n:,}" for c, n in m["class_counts"].items())
             text.markdown(f"**{m['name']}** · {m['description']}")
-            text.caption(f"Classes: {counts}")
+            groups = f" · Sensitive attribute: {m['sensitive']}" if m.get("sensitive") else ""
+            text.caption(f"Classes: {counts}{groups}")
             if action.button("Train on it", key=f"your_data_use_{m['name']}"):
                 use_dataset(m["name"], m["kind"])

@@ -5,6 +5,7 @@ from playground.experiments.stories.base import Step, Story
 from playground.experiments.stories.walkthroughs import (
     _attacker,
     _augment,
+    _fair,
     _overfit,
     _privacy,
     _robust,
@@ -44,6 +45,10 @@ EXPOSED = dict(dataset="digits", model="mlp", width=256, depth=3, epochs=60,
 # strength (the audit's default), so the second run trains against the attack it then faces.
 ROBUST = dict(dataset="digits", model="cnn", epochs=10)
 ROBUST_STRENGTH = 0.1
+
+
+# The generated loans, whose past decisions refused part of group B's deserving applicants.
+LOANS = dict(dataset="loans", model="mlp", epochs=10)
 
 
 STORIES: dict[str, Story] = {s.key: s for s in (
@@ -131,6 +136,21 @@ STORIES: dict[str, Story] = {s.key: s for s in (
          Step("adversarial", "Adversarially trained",
               dict(ROBUST, adversarial_training=ROBUST_STRENGTH))),
         _robust),
+    Story(
+        "fair", "Is it fair?",
+        "Does my model treat one group of people worse than another?",
+        "A network learns to approve loans from past decisions. The applicants are "
+        "generated: whether they would repay depends on income, debt, years employed and "
+        "the amount, the same way for group A and group B, but the past decisions refused "
+        "part of group B's good applicants anyway. Trained plainly, does the model repeat "
+        "that? Two more copies get fairness post-processing: a decision threshold per group, "
+        "set so the groups are approved at the same rate (demographic parity) or wrongly "
+        "refused at the same rate (equalized odds). What does each fix cost, and what does "
+        "it buy?",
+        (Step("plain", "Trained plainly", LOANS),
+         Step("parity", "Equal approval rates", dict(LOANS, fairness="demographic_parity")),
+         Step("odds", "Equal error rates", dict(LOANS, fairness="equalized_odds"))),
+        _fair),
 )}
 
 DEFAULT_STORY = "privacy"
