@@ -131,6 +131,7 @@ def test_your_data_stores_a_sensitive_column_that_train_then_offers(app_home):
     control = at.selectbox(key="train_sensitive")
     assert control.options == ["sex (this dataset's own)"] and "Glossary" in control.help
     # The generated loans say how their bias was put in, where the dataset is chosen.
+    at = open_app("pages/train.py")  # (after switch_page, a rerun would rerun Your data)
     at.selectbox(key="train_dataset").set_value("loans").run()
     assert any("were refused anyway" in c.value for c in at.caption)
     assert at.selectbox(key="train_sensitive").options == ["group (this dataset's own)"]

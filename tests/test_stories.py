@@ -87,6 +87,10 @@ def test_each_story_changes_only_what_it_is_about():
     # It trains against the attack it then faces.
     assert robust["adversarial"].techniques["adversarial_training"]["strength"] == \
         robust["adversarial"].attack_strength
+    fair = configs(S.STORIES["fair"])
+    assert fair["plain"] == make_config(dataset="loans", model="mlp", epochs=10)
+    assert [fair[r].techniques["fairness"]["constraint"] for r in ("parity", "odds")] == [
+        "demographic_parity", "equalized_odds"]
     assert S.DEFAULT_STORY in S.STORIES
 
 
@@ -135,6 +139,10 @@ def test_each_story_trains_and_its_walkthrough_quotes_its_runs(home: Path, key, 
         for role in ("exposed", "private"):
             right = S.attacker_right(runs[role].metrics["privacy_attack"])
             assert f"right {percent(right)} of the time" in text
+    if key == "fair":  # each run's approval-rate gap, from its own fairlearn audit
+        for role in ("plain", "parity", "odds"):
+            gap = runs[role].metrics["fairness"]["demographic_parity_difference"]
+            assert f"{gap * 100:.1f} pts" in text, role
     if key == "robust":  # the plain step is the one adversarial training compared with
         adversarial = runs["adversarial"].metrics["adversarial_training"]
         assert adversarial["baseline_run_id"] == record.runs["standard"]

@@ -534,7 +534,8 @@ def _fair(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
         cost = points(_acc(runs[role]), _acc(runs["plain"]))
         lines.append(
             f"{story.step(role).label}: per-group thresholds, fitted on the validation "
-            f"applicants so that each group is {what}. The approval-rate gap becomes "
+            f"applicants so that each group is {what}. On the test applicants the "
+            "approval-rate gap becomes "
             f"{m['demographic_parity_difference'] * 100:.1f} points and the error-rate gap "
             f"{(m['equalized_odds_difference'] or 0) * 100:.1f} points (from "
             f"{(plain['equalized_odds_difference'] or 0) * 100:.1f}); accuracy "

@@ -167,9 +167,12 @@ class FairnessPostprocessing(Technique):
         before = f.get("before_mitigation")
         if not before or f.get("demographic_parity_difference") is None:
             return None
-        return (f"a gap in approval rates between groups of "
-                f"{points(f['demographic_parity_difference'])} (the model alone: "
-                f"{points(before['demographic_parity_difference'])})")
+        odds = (metrics.get("fairness_postprocessing") or {}).get("constraint") == \
+            "equalized_odds"
+        key, words = (("equalized_odds_difference", "error rates") if odds else
+                      ("demographic_parity_difference", "approval rates"))
+        return (f"a gap in {words} between groups of {points(f[key] or 0)} (the model "
+                f"alone: {points(before[key] or 0)})")
 
     @classmethod
     def story(cls, run, baseline=None, told=False):
@@ -211,8 +214,10 @@ class FairnessPostprocessing(Technique):
         return Section(
             lines=(f"**Fairness post-processing** ({WORDS.get(c, c)}): thresholds per group "
                    "fitted on the validation data, applied to the test data.",),
-            tiles=(Tile("Accuracy price", points(before["accuracy"] - f["accuracy"]),
-                        "Accuracy lost against the past decisions (the test labels)."),),
+            tiles=(Tile("Accuracy change (its price)",
+                        f"{(f['accuracy'] - before['accuracy']) * 100:+.1f} points",
+                        "Accuracy with the thresholds minus the model's own, measured against "
+                        "the past decisions (the test labels). Negative: what fairness cost."),),
             table=table,
             caption="Gaps are the largest difference between two groups (fairlearn's "
                     "demographic-parity and equalized-odds differences), in points.")
