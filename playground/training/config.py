@@ -22,9 +22,11 @@ from playground.data.builtin import DATASETS
 from playground.data.catalog import (
     dataset_exists,
     dataset_info,
+    load_dataset,
     sensitive_problem,
     uploaded_dataset_infos,
 )
+from playground.data.views import class_positions, keep_classes, rare_positions
 from playground.training import techniques as T
 
 
@@ -102,9 +104,6 @@ class RunConfig(BaseModel):
         return self
 
     def _check_classes(self) -> None:
-        from playground.data.catalog import load_dataset
-        from playground.data.views import class_positions, keep_classes, rare_positions
-
         data = load_dataset(self.dataset, self.seed, self.noise)  # cached per process
         kept = class_positions(self.classes, data.class_names)
         if self.classes and len(kept) < 2:

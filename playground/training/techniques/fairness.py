@@ -27,6 +27,8 @@ import numpy as np
 
 from playground.common.content import Lesson, Section, Term, Tile
 from playground.common.formatting import percent, points
+from playground.data.catalog import dataset_info, load_dataset
+from playground.data.views import class_positions
 from playground.training.techniques.base import Param, Technique, register
 
 CONSTRAINTS = ("demographic_parity", "equalized_odds")
@@ -81,9 +83,6 @@ class FairnessPostprocessing(Technique):
                     sweep="off, demographic_parity, equalized_odds"),)
 
     def check(self, config) -> list[str]:
-        from playground.data.catalog import dataset_info, load_dataset
-        from playground.data.views import class_positions
-
         info = dataset_info(config.dataset)
         if info.kind != "tabular":
             return []  # the kinds check says it
