@@ -73,7 +73,7 @@ class FairnessPostprocessing(Technique):
                    "the sensitive attribute are treated alike: approved at the same rate "
                    "(demographic parity) or with the same error rates (equalized odds). "
                    "Usually costs some accuracy against the historical labels.")
-    order = 110  # decides after training; its hooks touch nothing the others do
+    order = 87  # decides after training (after pruning, before quantization, which it refuses)
     kinds = ("tabular",)  # only tables have a column that names groups
     conflicts = ("quantization",)  # the shipped int8 copy would decide without thresholds
     params = (Param("constraint", "demographic_parity",
