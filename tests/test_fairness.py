@@ -17,6 +17,8 @@ from safetensors.numpy import load_file
 from playground.common.paths import PREDICTIONS_FILE
 from playground.data.views import run_data
 from playground.results.narrative import run_story
+from playground.results.pareto import front_rows
+from playground.results.shipped import run_point
 from playground.runs.store import Store
 from playground.training.config import ConfigError, make_config
 from tests.test_cli import cli, one_json_object
@@ -68,6 +70,12 @@ def test_loans_audit_is_fairlearns_and_demographic_parity_narrows_the_gap(tmp_pa
         plain["demographic_parity_difference"])
     assert before["accuracy"] == pytest.approx(runs["plain"]["metrics"]["accuracy"])
     store = Store(home)
+    # Compare's fairness axis: the mitigated run has the smaller gap at its own accuracy.
+    points = [run_point(store.get(runs[n]["run_id"])) for n in ("plain", "fair")]
+    rows = front_rows(points, "dp_difference")
+    assert [r["cost"] for r in rows] == [plain["demographic_parity_difference"],
+                                         fair["demographic_parity_difference"]]
+    assert rows[1]["on_front"]
     story = " ".join(run_story(store, store.get(runs["fair"]["run_id"])))
     assert "Fairness post-processing (demographic parity)" in story
     assert "Group B was approved" in story
