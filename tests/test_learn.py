@@ -15,7 +15,10 @@ ISSUE_TERMS = ["accuracy", "f1", "confusion_matrix", "epsilon", "delta", "quanti
                "distillation", "pruning", "lime", "shap", "integrated_gradients",
                "overfitting", "epoch", "learning_rate",
                # issue 14
-               "membership_inference", "adversarial_example", "fgsm", "pgd", "robustness"]
+               "membership_inference", "adversarial_example", "fgsm", "pgd", "robustness",
+               # issue 15
+               "demographic_parity", "equalized_odds", "selection_rate",
+               "fairness_postprocessing", "sensitive"]
 
 
 # -- content -----------------------------------------------------------------------------------
@@ -23,7 +26,7 @@ def test_every_registered_technique_has_a_lesson_in_plain_sentences():
     entries = {e.name: e for e in learn.entries()}
     # Every technique in the loop's order, then the two attacks every run gets.
     assert list(entries) == [cls.name for cls in all_techniques()] + [
-        "privacy_attack", "robustness"]
+        "privacy_attack", "robustness", "fairness_audit"]
     assert all(cls.lesson for cls in all_techniques())  # each brings its own
     for name, entry in entries.items():
         lesson = entry.lesson

@@ -98,6 +98,10 @@ def test_each_story_changes_only_what_it_is_about():
     assert from_scratch(reuse["transfer"]) == from_scratch(reuse["frozen"]) == reuse["scratch"]
     assert reuse["frozen"].techniques["init_from"]["freeze_features"] is True
     assert reuse["transfer"].techniques["init_from"]["freeze_features"] is False
+    fair = configs(S.STORIES["fair"])
+    assert fair["plain"] == make_config(dataset="loans", model="mlp", epochs=10)
+    assert [fair[r].techniques["fairness"]["constraint"] for r in ("parity", "odds")] == [
+        "demographic_parity", "equalized_odds"]
     assert S.DEFAULT_STORY in S.STORIES
 
 
@@ -157,6 +161,10 @@ def test_each_story_trains_and_its_walkthrough_quotes_its_runs(home: Path, key, 
             t = runs[role].metrics["transfer"]
             assert t["source_run_id"] == record.runs["source"] and t["head_replaced"]
             assert t["baseline_run_id"] == record.runs["scratch"]
+    if key == "fair":  # each run's approval-rate gap, from its own fairlearn audit
+        for role in ("plain", "parity", "odds"):
+            gap = runs[role].metrics["fairness"]["demographic_parity_difference"]
+            assert f"{gap * 100:.1f} pts" in text, role
     if key == "robust":  # the plain step is the one adversarial training compared with
         adversarial = runs["adversarial"].metrics["adversarial_training"]
         assert adversarial["baseline_run_id"] == record.runs["standard"]

@@ -32,11 +32,11 @@ def through_a_link(config: RunConfig, lock=(), hide=()):
 def _other_value(name: str, p=None):
     """A valid value that is not the default, for a config field or technique parameter."""
     if p is None:
-        return {"dataset": "breast_cancer", "model": "logreg", "epochs": 37, "lr": 0.0003,
+        return {"dataset": "loans", "model": "logreg", "epochs": 37, "lr": 0.0003,
                 "batch_size": 17, "seed": 123456789, "width": 200, "depth": 5,
                 "noise": 0.35, "train_fraction": 0.45, "device": "cpu",
                 "attack_strength": 0.27, "classes": "0,1", "imbalance": 0.3,
-                "rare_classes": "malignant", "sensitive": "mean radius"}[name]
+                "rare_classes": "approved", "sensitive": "group"}[name]
     if p.choices:
         return next(c for c in reversed(p.choices) if c != p.default) if len(p.choices) > 1 \
             else p.choices[0]
@@ -86,8 +86,9 @@ def test_every_technique_shorthand_round_trips(short):
 def test_all_compatible_techniques_at_once_round_trip():
     values = {"dataset": "digits", "model": "mlp", "epochs": 3}
     for short, (tech, param) in shorthands().items():
-        if tech in ("mixed_precision", "adversarial_training"):
-            continue  # adversarial training is refused beside DP-SGD (tests/test_audits.py)
+        if tech in ("mixed_precision", "adversarial_training", "fairness"):
+            continue  # adversarial training is refused beside DP-SGD (tests/test_audits.py);
+            # fairness post-processing needs a table with groups
         p = next(p for p in technique_class(tech).params if p.name == param)
         values[short] = _other_value(short, p)
     values["prune_fine_tune"] = 0  # fine-tuning after pruning can't run under DP-SGD

@@ -63,7 +63,23 @@ def upload_form() -> uploads.Prepared | None:
     if problem := uploads.name_problem(name):
         st.error(problem)
         return None
-    return replace(prepared, name=name)
+    return replace(prepared, name=name, sensitive=_sensitive(prepared))
+
+
+def _sensitive(prepared: uploads.Prepared) -> str:
+    """The column that names each row's group, for the fairness check ("": none)."""
+    if prepared.kind != "tabular" or not prepared.groups:
+        return ""
+    chosen = st.selectbox(
+        "Sensitive attribute (optional)", ["", *prepared.groups], key="your_data_sensitive",
+        format_func=lambda c: c or "none", help=control_help(
+            "sensitive", "Runs on this data then report accuracy, approval rate and error "
+            f"rates group by group (fairlearn). A column with at most {uploads.MAX_GROUPS} "
+            "different values; each run can still pick another on Train."))
+    if prepared.not_groups:
+        st.caption("Can't name groups: " + "; ".join(
+            f"{c} {why.split(';')[0]}" for c, why in list(prepared.not_groups.items())[:4]) + ".")
+    return chosen
 
 
 def _image_grid(prepared: uploads.Prepared, per_class: int = 6) -> None:

@@ -56,7 +56,8 @@ def uploaded_list(store: Store, actor: Actor = LOCAL) -> None:
             who = (f" · uploaded by {m['owner']} in workshop {m['workspace']}"
                    if m.get("workspace") and m.get("owner") else "")
             text.markdown(f"**{m['name']}** · {m['description']}")
-            text.caption(f"Classes: {counts}{who}")
+            groups = f" · Sensitive attribute: {m['sensitive']}" if m.get("sensitive") else ""
+            text.caption(f"Classes: {counts}{groups}{who}")
             if action.button("Train on it", key=f"your_data_use_{m['name']}"):
                 use_dataset(m["name"], m["kind"])
             if may(actor, "delete_upload", m) is None:

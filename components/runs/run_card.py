@@ -11,6 +11,7 @@ from components.base.chart_cache import cached_chart, with_data
 from components.base.format import human_bytes, ordinal, percent, status_text
 from components.base.services import refresh_live
 from components.results.attack_results import attack_results
+from components.results.fairness_results import fairness_results
 from components.results.narrative import run_narrative
 from components.results.technique_results import technique_results
 from components.results.what_changed import clone_button
@@ -137,6 +138,7 @@ def run_card(run: Run, store: Store, epochs: list[dict], show_owner: bool = Fals
             run_narrative(run, store, epochs)
             technique_results(run)
             attack_results(run)
+            fairness_results(run)
         elif run.error:
             first, _, details = run.error.partition("\n\n")
             (st.warning if run.status in ("cancelled", "interrupted") else st.error)(first)

@@ -30,6 +30,22 @@ def _with(choices: list, key: str) -> list:
     return sorted(set(choices) | {value}) if value is not None else choices
 
 
+def sensitive_control(ds) -> str:
+    """Which column names each example's group ("": the dataset's own default)."""
+    options = [""] + [c for c in ds.sensitive_columns if c != ds.default_sensitive]
+    if st.session_state.get("train_sensitive") not in options:  # a link's or another set's
+        st.session_state.pop("train_sensitive", None)
+    if hidden("sensitive"):
+        return fixed_value("sensitive", "")
+    own = ds.default_sensitive
+    return st.selectbox(
+        "Sensitive attribute (fairness check)", options, key="train_sensitive",
+        format_func=lambda c: c or (f"{own} (this dataset's own)" if own else "none"),
+        disabled=locked("sensitive"), help=_help(
+            "sensitive", "When the run ends, its test decisions are compared group by group "
+            "(fairlearn): accuracy, approval rate and error rates."))
+
+
 def run_settings() -> dict[str, Any]:
     """Render the settings; return the raw values (validated later by make_config)."""
     infos = {d.name: d for d in all_dataset_infos() + uploaded_dataset_infos()}
@@ -99,6 +115,8 @@ def run_settings() -> dict[str, Any]:
                 key="train_attack_strength", disabled=locked("attack_strength"),
                 help=_help("attack_strength", "When the run ends, an attacker gets this much "
                            "room to fool it; the run card says how much it still got right."))
+    if ds.sensitive_columns:  # tables whose columns can name groups: the fairness audit
+        values["sensitive"] = sensitive_control(ds)
     if st.session_state.get("train_device", "auto") != "auto":
         values["device"] = st.session_state["train_device"]
         st.caption(f"Trains on: {values['device']} (set by the link)")

@@ -19,6 +19,10 @@ class DatasetInfo:
     kind: Kind
     description: str
     has_noise: bool = False  # generated sets take a noise level
+    # Columns that can name each example's group for the fairness measurements (the
+    # run's `sensitive` setting picks one), and the one used when the run names none.
+    sensitive_columns: tuple[str, ...] = ()
+    default_sensitive: str = ""
 
 
 @dataclass
@@ -37,6 +41,10 @@ class Dataset:
     # the fairness measurements: (train, val, test), and the column's name.
     groups: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
     sensitive: str | None = None
+    # Every column that can serve as the sensitive attribute: name -> (train, val, test)
+    # group labels as words. A run's view (data/views.py) picks one into `groups`.
+    group_columns: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(
+        default_factory=dict)
 
     @property
     def n_classes(self) -> int:
@@ -87,6 +95,17 @@ def _split(X: np.ndarray, y: np.ndarray, seed: int):
         X_rest, y_rest, test_size=0.5, random_state=seed, stratify=y_rest
     )
     return X_tr, y_tr, X_val, y_val, X_te, y_te
+
+
+def split_columns(columns: dict[str, np.ndarray], y: np.ndarray, seed: int
+                  ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per-example columns (group labels) split exactly as `_split` splits X and y: the
+    split depends only on the number of rows, y and the seed, so splitting the row numbers
+    the same way lines them up with the examples."""
+    if not columns:
+        return {}
+    tr, _, val, _, te, _ = _split(np.arange(len(y)), y, seed)
+    return {name: (col[tr], col[val], col[te]) for name, col in columns.items()}
 
 
 def _standardized(info: DatasetInfo, X, y, seed, class_names, feature_names) -> Dataset:

@@ -7,7 +7,14 @@ from typing import Callable
 import numpy as np
 
 from playground.common.registry import Registry
-from playground.data.base import Dataset, DatasetInfo, Loader, _split, _standardized
+from playground.data.base import (
+    Dataset,
+    DatasetInfo,
+    Loader,
+    _split,
+    _standardized,
+    split_columns,
+)
 
 DATASETS: Registry[tuple[DatasetInfo, Loader]] = Registry("dataset")
 
@@ -107,6 +114,49 @@ def _spirals(seed: int, noise: float) -> Dataset:
     X = np.concatenate([arm, -arm]) + rng.normal(0.0, noise * 0.3, (2 * n, 2))
     y = np.concatenate([np.zeros(n, int), np.ones(n, int)])
     return _standardized(_info("spirals"), X, y, seed, ["arm A", "arm B"], ["x", "y"])
+
+
+N_LOANS = 2000
+LOANS_REFUSED_SHARE = 0.35  # of group B's deserving applicants, refused in the history
+
+
+@register(DatasetInfo(
+    "loans", "Loan decisions (generated, with a built-in bias)", "tabular",
+    f"{N_LOANS:,} generated loan applications: income, debt, years employed, loan amount, a "
+    "neighbourhood index and the applicant's group (A or B). Whether someone would really "
+    "repay depends only on income, debt, years employed and the amount, the same way for "
+    "both groups. The labels to learn from are past decisions, and they carry a bias put in "
+    f"on purpose: {LOANS_REFUSED_SHARE:.0%} of group B's applicants who would have repaid "
+    "were refused anyway. The neighbourhood index has nothing to do with repaying but runs "
+    "with the group, as addresses often do. Test labels are those past decisions too.",
+    sensitive_columns=("group",), default_sensitive="group",
+))
+def _loans(seed: int, noise: float) -> Dataset:
+    rng = np.random.default_rng(seed)
+    n = N_LOANS
+    group_b = rng.random(n) < 0.4
+    income = rng.lognormal(np.log(42), 0.4, n)  # thousands a year, the same for both groups
+    debt = income * rng.uniform(0.0, 0.8, n)
+    years = np.minimum(rng.gamma(2.0, 3.5, n), 40)
+    amount = rng.uniform(5, 60, n)
+    neighbourhood = np.clip(rng.normal(np.where(group_b, 0.35, 0.65), 0.15), 0, 1)
+    # Who would really repay: plain features only, the same rule for everyone.
+    score = (0.05 * income - 0.06 * debt + 0.12 * years - 0.05 * amount
+             + rng.normal(0, 0.6, n))
+    repays = score > np.quantile(score, 0.45)
+    # The history: a share of group B's deserving applicants were refused all the same.
+    approved = repays & ~(group_b & (rng.random(n) < LOANS_REFUSED_SHARE))
+    # The group is a model input, as it often is in real records (or is there through
+    # proxies such as the neighbourhood): the model can then learn the history's bias
+    # outright, which is what the fairness audit should find and the mitigation repair.
+    X = np.stack([income, debt, years, amount, neighbourhood, group_b.astype(float)], axis=1)
+    y = approved.astype(np.int64)
+    data = _standardized(_info("loans"), X, y, seed, ["refused", "approved"],
+                         ["income (thousands)", "debt (thousands)", "years employed",
+                          "loan amount (thousands)", "neighbourhood index", "group = B"])
+    words = np.where(group_b, "group B", "group A")
+    data.group_columns = split_columns({"group": words}, y, seed)
+    return data
 
 
 def _info(name: str) -> DatasetInfo:

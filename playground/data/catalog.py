@@ -47,6 +47,24 @@ def dataset_exists(name: str) -> bool:
     return name in DATASETS or _shipped_info(name) is not None or uploads.find(name) is not None
 
 
+def sensitive_problem(name: str, column: str) -> str | None:
+    """Why `column` can't be the sensitive attribute of dataset `name` (a sentence naming
+    the columns that can), or None. Reads only descriptions, never the data."""
+    info = dataset_info(name)
+    if column in info.sensitive_columns:
+        return None
+    if info.kind != "tabular":
+        return (f"sensitive: {name} is {info.kind} data, with no column that names groups; "
+                "leave it empty, or use loans or an uploaded table")
+    manifest = uploads.manifest_of(name)
+    if manifest is not None:
+        return uploads.sensitive_problem(manifest, column)
+    known = ", ".join(f"'{c}'" for c in info.sensitive_columns)
+    return (f"sensitive: {name} has no column '{column}' that names groups; "
+            + (f"known columns: {known}" if known else
+               "it has none (leave it empty, or use loans or an uploaded table)"))
+
+
 def all_dataset_infos() -> list[DatasetInfo]:
     """The built-in datasets (see uploaded_dataset_infos for the user's own)."""
     return [DATASETS.get(n)[0] for n in DATASETS.names()]

@@ -89,10 +89,24 @@ def rare_positions(config, data: Dataset) -> list[int]:
     return class_positions(spec, data.class_names, "rare_classes")
 
 
+def with_groups(data: Dataset, column: str) -> Dataset:
+    """The data with each example's group from `column` (empty: the dataset's default
+    sensitive column, if it has one). ValueError names the columns that can."""
+    column = column or data.info.default_sensitive
+    if not column:
+        return data
+    if column not in data.group_columns:
+        known = ", ".join(data.group_columns) or "none"
+        raise ValueError(f"sensitive: {data.info.name} has no column {column!r} that names "
+                         f"groups; columns that can: {known}")
+    return replace(data, groups=data.group_columns[column], sensitive=column)
+
+
 def run_data(config) -> Dataset:
     """The examples a run learns and is scored on, from its config (any object with the
     RunConfig's data fields)."""
     data = load_dataset(config.dataset, config.seed, config.noise)
+    data = with_groups(data, getattr(config, "sensitive", ""))
     data = keep_classes(data, class_positions(getattr(config, "classes", ""),
                                               data.class_names))
     data = make_rare(data, getattr(config, "imbalance", 1.0), rare_positions(config, data),

@@ -174,6 +174,36 @@ def story(run, epochs: Sequence[dict] = (), baseline=None,
             told = extra
     out += technique_lines(run, baseline, told)
     out += attack_lines(run.metrics)
+    out += fairness_lines(run.metrics)
+    return out
+
+
+def _got(positive: str) -> str:
+    return "was approved" if positive == "approved" else f"was predicted “{positive}”"
+
+
+def fairness_lines(m: dict[str, Any]) -> list[str]:
+    """The fairness audit in plain words: who got a yes how often, and who was wrongly
+    refused; for more than two classes, accuracy group by group."""
+    f = m.get("fairness")
+    if not f or not f.get("by_group"):
+        return []
+    groups = sorted(f["by_group"].items(), key=lambda kv: kv[1].get("selection_rate") or 0)
+    if f.get("demographic_parity_difference") is None:
+        each = ", ".join(f"{g} {percent(v['accuracy'])}" for g, v in groups)
+        return [f"Accuracy group by group ({f['sensitive']}): {each}."]
+    positive = f.get("positive", "yes")
+    (low, lo), (high, hi) = groups[0], groups[-1]
+    rates = ", ".join(f"{g} {percent(v['selection_rate'])}" for g, v in groups[1:])
+    out = [f"{low[:1].upper() + low[1:]} {_got(positive)} {percent(lo['selection_rate'])} of "
+           f"the time, {rates}: a gap of {points(f['demographic_parity_difference'])} "
+           "(the demographic-parity difference; 0 would be parity)."]
+    if lo.get("true_positive_rate") is not None and hi.get("true_positive_rate") is not None:
+        out.append(f"Of those the past decisions labelled “{positive}”, the model agreed for "
+                   f"{percent(lo['true_positive_rate'])} in {low} and "
+                   f"{percent(hi['true_positive_rate'])} in {high}; the largest gap in such "
+                   f"error rates is {points(f['equalized_odds_difference'] or 0)} (the "
+                   "equalized-odds difference).")
     return out
 
 

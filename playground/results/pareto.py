@@ -22,6 +22,9 @@ COSTS: dict[str, tuple[str, str]] = {
                    "in the training data: 0.5 is a coin toss, lower leaks less."),
     "pgd_errors": ("Fooled by attack: share wrong under PGD", "Share of test examples a small "
                    "deliberate change (PGD) makes the model get wrong: lower is more robust."),
+    "dp_difference": ("Unfairness: demographic-parity difference", "The largest gap in "
+                      "approval rates between two groups of the sensitive attribute: 0 is "
+                      "parity. Runs without a sensitive attribute are left out."),
 }
 SCORES: dict[str, str] = {"accuracy": "Accuracy", "f1_macro": "Macro F1"}
 

@@ -50,6 +50,7 @@ class RunPoint:
     quantized: bool = False
     attack_auc: float | None = None  # the membership attack's (0.5: a coin toss)
     pgd_errors: float | None = None  # share of attacked test examples the PGD attack fooled
+    dp_difference: float | None = None  # fairlearn's demographic-parity difference
 
     def get(self, key: str) -> float | None:
         return getattr(self, key)
@@ -71,7 +72,8 @@ def run_point(run) -> RunPoint:
                     latency_ms=s.latency_ms, epsilon=m.get("epsilon"),
                     train_seconds=m.get("train_seconds"), quantized=s.quantized,
                     attack_auc=(m.get("privacy_attack") or {}).get("auc"),
-                    pgd_errors=_pgd_errors(m))
+                    pgd_errors=_pgd_errors(m),
+                    dp_difference=(m.get("fairness") or {}).get("demographic_parity_difference"))
 
 
 def _pgd_errors(m: dict) -> float | None:

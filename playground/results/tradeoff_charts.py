@@ -20,6 +20,7 @@ METRIC_TITLES = {
     "latency_ms": "latency per example (ms)", "epsilon": "privacy budget ε",
     "train_seconds": "training time (s)",
     "attack_auc": "membership attack AUC", "pgd_errors": "share fooled by PGD",
+    "dp_difference": "demographic-parity difference",
 }
 PERCENT = {"accuracy"}
 

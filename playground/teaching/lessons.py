@@ -51,6 +51,19 @@ AUDITS = (
         "Then train the same with adversarial training on, and compare accuracy under PGD "
         "on the two run cards (or on Compare's robustness axis)."),
         "robustness"),
+    Entry("fairness_audit", "Does it treat one group worse? (fairness audit)", Lesson(
+        "Compares a finished model's decisions group by group of a sensitive attribute "
+        "(fairlearn): accuracy, how often each group gets a yes, and how often each is "
+        "wrongly refused or wrongly approved.",
+        "Fairness against accuracy: a model learns the bias of the past decisions it is "
+        "trained on; fairness post-processing evens out approval or error rates between "
+        "groups, usually for some accuracy measured against those same decisions.",
+        "A lender, insurer or hiring team that must show its model does not repeat an old "
+        "bias against a group of people.",
+        {"dataset": "loans", "model": "mlp", "epochs": 10},
+        "Read the run card's fairness table, then train it again with fairness "
+        "post-processing (demographic parity) and compare approval rates and accuracy."),
+        "demographic_parity"),
 )
 
 

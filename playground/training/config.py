@@ -23,6 +23,7 @@ from playground.data.catalog import (
     dataset_exists,
     dataset_info,
     load_dataset,
+    sensitive_problem,
     uploaded_dataset_infos,
 )
 from playground.data.views import class_positions, keep_classes, rare_positions
@@ -95,6 +96,8 @@ class RunConfig(BaseModel):
             )
         if self.classes or (self.imbalance < 1 and self.rare_classes):
             self._check_classes()
+        if self.sensitive and (problem := sensitive_problem(self.dataset, self.sensitive)):
+            raise ValueError(problem)
         problems = [p for t in T.build(self.techniques) for p in t.check(self)]
         if problems:
             raise ValueError("\n".join(problems))

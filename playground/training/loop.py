@@ -93,7 +93,9 @@ class TrainContext:
         self.amp_dtype: torch.dtype | None = None  # mixed precision sets these
         self.scaler: torch.amp.GradScaler | None = None
         self.backward = None  # DP-SGD may replace loss.backward() with its own clipping
-        self.y_pred: np.ndarray | None = None
+        self.y_pred: np.ndarray | None = None  # the test decisions
+        self.plain_pred: np.ndarray | None = None  # the model's own (most likely class)
+        self.decided_by: str | None = None  # the technique whose `decide` made y_pred
         # Techniques that transform batches or the loss opt into the general path.
         self._plain = not any(_overrides(t, "on_batch") or _overrides(t, "loss")
                               or _overrides(t, "after_step") for t in techniques)
@@ -235,7 +237,12 @@ def train(config: RunConfig, reporter: Reporter | None = None,
     y_test = torch.from_numpy(data.y_test).to(device)
     _, _, probs_t = evaluate(model, X_test, y_test)
     probs = probs_t.cpu().numpy()
-    y_pred = probs.argmax(axis=1)
+    ctx.probs = probs
+    y_pred = ctx.plain_pred = probs.argmax(axis=1)
+    for t in ctx.techniques:  # a technique may turn probabilities into decisions its way
+        decided = t.decide(ctx, probs)
+        if decided is not None:
+            y_pred, ctx.decided_by = np.asarray(decided, dtype=np.int64), t.name
     ctx.y_pred = y_pred
     metrics: dict[str, Any] = {
         "accuracy": M.accuracy(data.y_test, y_pred),

@@ -32,7 +32,7 @@ import numpy as np
 from playground.common.formatting import human_bytes
 from playground.common.paths import data_root
 from playground.common.permissions import LOCAL, Actor, Place, Refused, check
-from playground.data.base import Dataset, DatasetInfo, _split, _standardized
+from playground.data.base import Dataset, DatasetInfo, _split, _standardized, split_columns
 from playground.data.builtin import DATASETS
 from playground.data.uploads.limits import (
     ACCEPTED,
@@ -168,10 +168,15 @@ def save(prepared: Prepared, home=None, actor: Actor = LOCAL) -> Path:
         "class_counts": prepared.class_counts, "notes": prepared.notes,
         "source": prepared.source, "created": time.time(),
         "workspace": actor.workspace, "owner": actor.name if actor.in_workshop else None,
+        "group_columns": list(prepared.groups), "not_groups": prepared.not_groups,
+        "sensitive": prepared.sensitive,
     }
+    if prepared.sensitive and prepared.sensitive not in prepared.groups:
+        raise UploadError(sensitive_problem(manifest, prepared.sensitive))
     tmp = Path(tempfile.mkdtemp(prefix=".incoming-", dir=root))
     try:
-        np.savez_compressed(tmp / DATA_FILE, X=prepared.X, y=prepared.y)
+        columns = {f"group_{i}": v for i, v in enumerate(prepared.groups.values())}
+        np.savez_compressed(tmp / DATA_FILE, X=prepared.X, y=prepared.y, **columns)
         (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, indent=1))
         try:
             tmp.rename(final)  # atomic; fails if another upload took the name meanwhile
@@ -253,7 +258,29 @@ def _read_manifest(path: str, mtime: int) -> dict[str, Any] | None:
 
 def _info(manifest: dict[str, Any]) -> DatasetInfo:
     return DatasetInfo(manifest["name"], manifest["title"], manifest["kind"],
-                       manifest["description"])
+                       manifest["description"],
+                       sensitive_columns=tuple(manifest.get("group_columns", ())),
+                       default_sensitive=manifest.get("sensitive", ""))
+
+
+def sensitive_problem(manifest: dict[str, Any], column: str) -> str:
+    """Why `column` can't be this upload's sensitive attribute, in a sentence with the fix."""
+    usable = manifest.get("group_columns", [])
+    known = ", ".join(f"'{c}'" for c in usable) or "none (upload a column of a few groups)"
+    if column == manifest.get("target"):
+        why = f"'{column}' is the column to predict"
+    elif column in manifest.get("not_groups", {}):
+        why = f"'{column}' {manifest['not_groups'][column]}"
+    else:
+        why = f"{manifest['name']} has no column '{column}'"
+    return f"sensitive: {why}; columns that can name groups: {known}"
+
+
+def manifest_of(name: str, home=None) -> dict[str, Any] | None:
+    """An uploaded dataset's manifest, or None."""
+    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+        return None
+    return _manifest(data_root(home) / name)
 
 
 def find(name: str, home=None) -> tuple[DatasetInfo, Any] | None:
@@ -277,15 +304,18 @@ def load(name: str, seed: int = 0, home=None) -> Dataset:
     manifest = _manifest(folder) if NAME_PATTERN.match(name) else None
     if manifest is None:
         raise KeyError(f"unknown dataset {name!r}: no uploaded dataset of that name")
-    return _load(str(folder), manifest["source"]["sha256"], manifest["created"], seed)
+    return _load(str(folder), manifest["source"]["sha256"], manifest["created"], seed,
+                 manifest.get("sensitive", ""))
 
 
 @lru_cache(maxsize=8)
-def _load(folder: str, digest: str, created: float, seed: int) -> Dataset:
+def _load(folder: str, digest: str, created: float, seed: int, sensitive: str = "") -> Dataset:
     manifest = _read_manifest(str(Path(folder) / MANIFEST_FILE),
                               (Path(folder) / MANIFEST_FILE).stat().st_mtime_ns)
     with np.load(Path(folder) / DATA_FILE, allow_pickle=False) as arrays:
         X, y = arrays["X"], arrays["y"]
+        groups = {c: arrays[f"group_{i}"]
+                  for i, c in enumerate(manifest.get("group_columns", []))}
     info = _info(manifest)
     if manifest["kind"] == "image":
         # A fixed division keeps pixels in 0..1 without looking at any split (as digits).
@@ -294,5 +324,7 @@ def _load(folder: str, digest: str, created: float, seed: int) -> Dataset:
         return Dataset(info, X_tr, y_tr, X_val, y_val, X_te, y_te,
                        list(manifest["class_names"]), list(manifest["feature_names"]),
                        image_shape=tuple(manifest["image_shape"]))
-    return _standardized(info, X.astype(np.float64), y, seed, list(manifest["class_names"]),
+    data = _standardized(info, X.astype(np.float64), y, seed, list(manifest["class_names"]),
                          list(manifest["feature_names"]))
+    data.group_columns = split_columns(groups, y, seed)
+    return data

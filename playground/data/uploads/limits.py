@@ -21,6 +21,7 @@ MAX_MEMBER_BYTES = 20 * 1024 * 1024  # one file inside the ZIP, once expanded
 MAX_EXPANDED_BYTES = 200 * 1024 * 1024  # the whole ZIP, once expanded
 MAX_EXPANSION = 100  # expanded size / ZIP size above this (and above 10 MB) is a ZIP bomb
 ONE_HOT_MAX = 10  # categories up to this many become 0/1 columns; more become codes
+MAX_GROUPS = 10  # a sensitive column may split the rows into at most this many groups
 ORDINAL_MAX = 50  # above this many distinct values a text column is dropped (an id or free text)
 IMAGE_SIDE = 16  # pictures are resized to 16 x 16 pixels
 
@@ -63,6 +64,11 @@ class Prepared:
     target: str | None = None
     image_shape: tuple[int, int, int] | None = None
     preview: Any = None  # a pandas DataFrame of the first rows (tables)
+    # Columns that can name each row's group for the fairness measurements: name -> the
+    # raw values as words (missing as "(missing)"); why the other columns can't; the default.
+    groups: dict[str, np.ndarray] = field(default_factory=dict)
+    not_groups: dict[str, str] = field(default_factory=dict)
+    sensitive: str = ""
 
     @property
     def class_counts(self) -> dict[str, int]:

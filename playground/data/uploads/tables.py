@@ -11,6 +11,7 @@ from playground.data.uploads.limits import (
     MAX_CLASSES,
     MAX_COLUMNS,
     MAX_FEATURES,
+    MAX_GROUPS,
     MAX_ROWS,
     MIN_PER_CLASS,
     ONE_HOT_MAX,
@@ -106,8 +107,30 @@ def _prepare_csv(data, filename, target, name, source) -> Prepared:
     X, feature_names, column_notes = _encode_features(frame.drop(columns=[target]), filename)
     notes.extend(column_notes)
     preview = frame.head(20)
+    groups, not_groups = group_columns(frame.drop(columns=[target]))
     return Prepared(name, "tabular", X, y, class_names, feature_names, source, notes,
-                    target=target, preview=preview)
+                    target=target, preview=preview, groups=groups, not_groups=not_groups)
+
+
+def group_columns(frame) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """The columns that can say which group each row belongs to (a sensitive attribute such
+    as sex or an age band), as words, and why each other column can't. A number column with
+    many values is refused rather than cut into bands: where to cut (ages 18-29? 18-40?)
+    changes what the audit finds, so that choice stays with the person who knows the data."""
+    groups: dict[str, np.ndarray] = {}
+    refused: dict[str, str] = {}
+    for col in frame.columns:
+        words = frame[col].str.strip().replace("", np.nan).fillna("(missing)")
+        count = words.nunique()
+        if count < 2:
+            refused[col] = "has the same value in every row, so there are no groups to compare"
+        elif count > MAX_GROUPS:
+            refused[col] = (f"has {count} different values, more than the {MAX_GROUPS} groups "
+                            "allowed; add a column of bands (e.g. age 18-29, 30-49, 50+) to "
+                            "the table and pick that")
+        else:
+            groups[col] = words.to_numpy(dtype=str)
+    return groups, refused
 
 
 def _classes(labels, target: str, filename: str) -> tuple[list[str], np.ndarray]:

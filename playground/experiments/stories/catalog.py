@@ -5,6 +5,7 @@ from playground.experiments.stories.base import Step, Story
 from playground.experiments.stories.walkthroughs import (
     _attacker,
     _augment,
+    _fair,
     _overfit,
     _privacy,
     _reuse,
@@ -52,6 +53,8 @@ ROBUST_STRENGTH = 0.1
 REUSE_SOURCE = dict(dataset="digits", model="cnn", epochs=10, classes="0-4")
 REUSE_TARGET = dict(dataset="digits", model="cnn", epochs=10, classes="5-9",
                     train_fraction=0.05)
+# The generated loans, whose past decisions refused part of group B's deserving applicants.
+LOANS = dict(dataset="loans", model="mlp", epochs=10)
 
 
 STORIES: dict[str, Story] = {s.key: s for s in (
@@ -157,6 +160,21 @@ STORIES: dict[str, Story] = {s.key: s for s in (
          Step("frozen", "Digits 5-9, 5%, head start, frozen layers",
               dict(REUSE_TARGET, freeze_features=True), refs=(("init_from", "source"),))),
         _reuse),
+    Story(
+        "fair", "Is it fair?",
+        "Does my model treat one group of people worse than another?",
+        "A network learns to approve loans from past decisions. The applicants are "
+        "generated: whether they would repay depends on income, debt, years employed and "
+        "the amount, the same way for group A and group B, but the past decisions refused "
+        "part of group B's good applicants anyway. Trained plainly, does the model repeat "
+        "that? Two more copies get fairness post-processing: a decision threshold per group, "
+        "set so the groups are approved at the same rate (demographic parity) or wrongly "
+        "refused at the same rate (equalized odds). What does each fix cost, and what does "
+        "it buy?",
+        (Step("plain", "Trained plainly", LOANS),
+         Step("parity", "Equal approval rates", dict(LOANS, fairness="demographic_parity")),
+         Step("odds", "Equal error rates", dict(LOANS, fairness="equalized_odds"))),
+        _fair),
 )}
 
 DEFAULT_STORY = "privacy"

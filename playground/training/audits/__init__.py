@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from playground.training.audits import membership, robustness
+from playground.training.audits import fairness, membership, robustness
 
 ROBUSTNESS_KINDS = ("image", "tabular")  # 2-D points have nothing worth a picture to fool
 INT8_NOTE = ("Attacked through the float model it was quantized from: the int8 model's "
@@ -31,12 +31,16 @@ def enabled() -> bool:
 
 
 def audit(ctx, metrics: dict[str, Any]) -> None:
-    """Add metrics["privacy_attack"] and, for images and tables, metrics["robustness"]."""
-    if not enabled():
-        metrics["audits"] = "off"
-        return
+    """Add metrics["fairness"] with a sensitive attribute, and (unless the server switched
+    the attacks off) metrics["privacy_attack"] and, for images and tables,
+    metrics["robustness"]."""
     model, data, config = ctx.model, ctx.data, ctx.config
     training = model.training
+    if data.groups is not None and ctx.y_pred is not None:
+        metrics["fairness"] = fairness.audit(data, ctx.y_pred, ctx.plain_pred, ctx.decided_by)
+    if not enabled():  # the fairness numbers are counts, cheap; the attacks are not
+        metrics["audits"] = "off"
+        return
     try:
         metrics["privacy_attack"] = membership.audit(
             model, data, ctx.device, config.seed, metrics.get("epsilon"), metrics.get("delta"))

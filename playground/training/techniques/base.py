@@ -17,6 +17,7 @@ from playground.common.content import Lesson, Section, Term
 from playground.common.registry import Registry
 
 if TYPE_CHECKING:
+    import numpy as np
     import torch
 
     from playground.training.loop import TrainContext
@@ -183,6 +184,14 @@ class Technique:
 
     def on_train_end(self, ctx: TrainContext) -> None:
         """After the last epoch, before the test set is scored."""
+
+    def decide(self, ctx: TrainContext, probs: np.ndarray) -> np.ndarray | None:
+        """Turn the model's test-set probabilities (n × classes) into decisions (class
+        indices), instead of taking the most likely class; None: leave them be. The run's
+        accuracy, confusion matrix and saved predictions are then these decisions (the
+        saved probabilities stay the model's; ctx.plain_pred keeps its own decisions).
+        Fairness post-processing uses it: per-group thresholds."""
+        return None
 
     def finalize(self, ctx: TrainContext, metrics: dict[str, Any]) -> None:
         """After training: measure and add to metrics."""
