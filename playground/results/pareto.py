@@ -23,7 +23,8 @@ COSTS: dict[str, tuple[str, str]] = {
     "pgd_errors": ("Fooled by attack: share wrong under PGD", "Share of test examples a small "
                    "deliberate change (PGD) makes the model get wrong: lower is more robust."),
 }
-SCORES: dict[str, str] = {"accuracy": "Accuracy", "f1_macro": "Macro F1"}
+SCORES: dict[str, str] = {"accuracy": "Accuracy", "f1_macro": "Macro F1",
+                          "rare_recall": "Rare classes found (recall)"}
 
 
 def _usable(v: Any) -> bool:

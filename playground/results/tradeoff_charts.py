@@ -20,8 +20,9 @@ METRIC_TITLES = {
     "latency_ms": "latency per example (ms)", "epsilon": "privacy budget ε",
     "train_seconds": "training time (s)",
     "attack_auc": "membership attack AUC", "pgd_errors": "share fooled by PGD",
+    "rare_recall": "rare classes found (recall)",
 }
-PERCENT = {"accuracy"}
+PERCENT = {"accuracy", "rare_recall"}
 
 
 def _axis(metric: str) -> alt.Axis:

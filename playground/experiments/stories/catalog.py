@@ -7,6 +7,7 @@ from playground.experiments.stories.walkthroughs import (
     _augment,
     _overfit,
     _privacy,
+    _rare,
     _robust,
     _shrink,
     _teacher,
@@ -44,6 +45,10 @@ EXPOSED = dict(dataset="digits", model="mlp", width=256, depth=3, epochs=60,
 # strength (the audit's default), so the second run trains against the attack it then faces.
 ROBUST = dict(dataset="digits", model="cnn", epochs=10)
 ROBUST_STRENGTH = 0.1
+
+
+# The setup: the digits 5-9 keep 5% of their training examples (about 5 each).
+RARE = dict(dataset="digits", model="mlp", epochs=10, imbalance=0.05)
 
 
 STORIES: dict[str, Story] = {s.key: s for s in (
@@ -131,6 +136,20 @@ STORIES: dict[str, Story] = {s.key: s for s in (
          Step("adversarial", "Adversarially trained",
               dict(ROBUST, adversarial_training=ROBUST_STRENGTH))),
         _robust),
+    Story(
+        "rare", "When one class is rare",
+        "Fraud is one case in fifty: is 98 % accuracy good?",
+        "A network learns to read digits, but the digits 5 to 9 keep only 5% of their "
+        "training examples, as fraud or a rare illness do in real data (the test digits stay "
+        "complete, so we can see what it misses). It learns once as is and once with class "
+        "weights, which make a mistake on a rare digit count more; a third run with every "
+        "digit common shows what the missing examples cost. Watch how often each digit is "
+        "found, not only the accuracy.",
+        # The plain run first: it is exactly the twin class weights compare with.
+        (Step("plain", "Rare digits, no weights", RARE),
+         Step("weighted", "Rare digits, class weights", dict(RARE, class_weights="balanced")),
+         Step("balanced", "Every digit common (reference)", dict(RARE, imbalance=1.0))),
+        _rare),
 )}
 
 DEFAULT_STORY = "privacy"

@@ -1,0 +1,94 @@
+"""Rare classes: per-class recall on every run (against scikit-learn's recall_score), and
+class weights (scikit-learn's balanced weights, torch's weighted cross-entropy) finding the
+rare classes more often, as the issue's command line shows it."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from sklearn.metrics import recall_score
+from sklearn.utils.class_weight import compute_class_weight
+from torch.nn import functional as F
+
+from playground.data.views import run_data
+from playground.results.narrative import run_story
+from playground.runs.store import Store
+from playground.training.artifacts import load_predictions
+from playground.training.config import ConfigError, make_config
+from playground.training.techniques.class_weights import ClassWeights, unweighted_twin
+from tests.test_cli import cli, one_json_object
+
+
+def test_imbalanced_digits_recall_by_class_and_class_weights_through_the_cli(tmp_path):
+    """The issue's command with --class-weights balanced: its unweighted twin is queued and
+    trained first, both get per-class recall equal to sklearn's on their stored test
+    predictions, and the weighted run finds the rare classes more often."""
+    home = tmp_path / "home"
+    result = cli("train", "--dataset", "digits", "--model", "mlp", "--imbalance", "0.05",
+                 "--seed", "0", "--epochs", "3", "--class-weights", "balanced", "--json",
+                 home=home)
+    assert result.returncode == 0, result.stderr
+    weighted = one_json_object(result.stdout)
+    store = Store(home)
+    cw = weighted["metrics"]["class_weights"]
+    plain = store.get(cw["baseline_run_id"])
+    assert plain.config == unweighted_twin(store.get(weighted["run_id"]).config)
+    assert plain.config.techniques == {} and plain.config.imbalance == 0.05
+
+    for run_id, m in ((weighted["run_id"], weighted["metrics"]), (plain.id, plain.metrics)):
+        stored = load_predictions(store, run_id)
+        reference = recall_score(stored["y_true"], stored["y_pred"], average=None,
+                                 labels=list(range(10)), zero_division=0)
+        np.testing.assert_allclose(m["recall_by_class"], reference)
+        assert m["rare_classes"] == ["5", "6", "7", "8", "9"]  # the second half, by default
+        assert m["rare_recall"] == np.mean(reference[5:])
+        # Validation and test keep every class; only training lost rare examples.
+        assert np.bincount(stored["y_true"]).min() >= 30
+        assert m["train_class_counts"][5] * 10 < m["train_class_counts"][0]
+    # The weights are scikit-learn's balanced weights of the run's own training labels.
+    y_train = run_data(store.get(weighted["run_id"]).config).y_train
+    np.testing.assert_allclose(cw["weights"], compute_class_weight(
+        "balanced", classes=np.arange(10), y=y_train))
+    assert cw["baseline_rare_recall"] == plain.metrics["rare_recall"]
+    # The claim: with class weights the rare classes are found more often.
+    assert weighted["metrics"]["rare_recall"] > plain.metrics["rare_recall"] + 0.2
+    # The plain run's story says that accuracy hides a failing class.
+    story = " ".join(run_story(store, plain))
+    worst = int(np.argmin(plain.metrics["recall_by_class"]))
+    assert (f"Accuracy is {plain.metrics['accuracy']:.0%}, but the model finds only "
+            f"{plain.metrics['recall_by_class'][worst]:.0%} of the test examples of class "
+            f"{worst}") in story
+
+
+def test_the_weighted_loss_is_torchs_weighted_mean_and_per_example_under_dp():
+    """Without DP: Σ w_y·loss / Σ w_y over the batch (torch's normalisation). With DP-SGD:
+    each example's loss times its weight, averaged over the batch, so one example's
+    gradient does not depend on which others were drawn."""
+    torch.manual_seed(0)
+    logits = torch.randn(8, 3, requires_grad=True)
+    y = torch.tensor([0, 0, 0, 0, 0, 1, 1, 2])
+    w = torch.tensor(compute_class_weight("balanced", classes=np.arange(3), y=y.numpy()),
+                     dtype=torch.float32)
+    each = F.cross_entropy(logits, y, reduction="none")
+    tech = ClassWeights(mode="balanced")
+    tech.w = w
+    tech.private = False
+    expected = (w[y] * each).sum() / w[y].sum()
+    assert torch.allclose(tech.loss(None, logits, None, y, None), expected)
+    tech.private = True
+    dp_loss = tech.loss(None, logits, None, y, None)
+    assert torch.allclose(dp_loss, (w[y] * each).mean())
+    # Example 0's gradient is w_0 · ∇loss_0 / n, whatever the rest of the batch holds.
+    grad = torch.autograd.grad(dp_loss, logits)[0]
+    own = torch.autograd.grad(each[0], logits, retain_graph=True)[0][0]
+    assert torch.allclose(grad[0], w[0] * own / 8)
+
+
+def test_class_weights_settings_are_checked():
+    config = make_config(dataset="digits", model="mlp", class_weights="balanced", dp_noise=1.0)
+    assert set(config.techniques) == {"class_weights", "dp"}
+    try:
+        make_config(dataset="digits", model="mlp", class_weights="often")
+    except ConfigError as exc:
+        assert any("class_weights.mode: must be one of balanced" in p for p in exc.problems)
+    else:
+        raise AssertionError("an unknown weighting was accepted")
