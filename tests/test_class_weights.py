@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from sklearn.metrics import recall_score
+from sklearn.metrics import accuracy_score, recall_score
 from sklearn.utils.class_weight import compute_class_weight
 from torch.nn import functional as F
 
 from playground.data.views import run_data
+from playground.experiments.stories import lopsided_accuracy
 from playground.results.narrative import run_story
 from playground.runs.store import Store
 from playground.training.artifacts import load_predictions
@@ -44,6 +45,12 @@ def test_imbalanced_digits_recall_by_class_and_class_weights_through_the_cli(tmp
         # Validation and test keep every class; only training lost rare examples.
         assert np.bincount(stored["y_true"]).min() >= 30
         assert m["train_class_counts"][5] * 10 < m["train_class_counts"][0]
+        # The walkthrough's "as lopsided as its training data" accuracy: test examples
+        # reweighted to the training split's class shares.
+        counts = np.asarray(m["train_class_counts"])
+        share = counts[stored["y_true"]] / np.bincount(stored["y_true"])[stored["y_true"]]
+        assert np.isclose(lopsided_accuracy(m), accuracy_score(
+            stored["y_true"], stored["y_pred"], sample_weight=share))
     # The weights are scikit-learn's balanced weights of the run's own training labels.
     y_train = run_data(store.get(weighted["run_id"]).config).y_train
     np.testing.assert_allclose(cw["weights"], compute_class_weight(
@@ -92,3 +99,42 @@ def test_class_weights_settings_are_checked():
         assert any("class_weights.mode: must be one of balanced" in p for p in exc.problems)
     else:
         raise AssertionError("an unknown weighting was accepted")
+
+
+def test_train_page_class_controls_follow_links_and_queue_what_they_show(app_home):
+    from playground.experiments.links import config_to_query, query_to_values
+    from tests.app_support import open_page
+
+    config = make_config(dataset="digits", model="mlp", epochs=3, imbalance=0.05,
+                         rare_classes="7,9", classes="0-4,7,9")
+    at = open_page("pages/train.py", config_to_query(config, lock=["imbalance"]))
+    assert at.slider(key="train_imbalance").value == 0.05
+    assert at.slider(key="train_imbalance").disabled  # locked by the link
+    assert at.text_input(key="train_rare_classes").value == "7,9"
+    assert at.text_input(key="train_classes").value == "0-4,7,9"
+    assert any(e.label == "Which classes, and how common" for e in at.expander)
+    assert any("validation and test keep all of theirs" in c.value for c in at.caption)
+    written = {k: at.query_params[k][0] if isinstance(at.query_params[k], list)
+               else at.query_params[k] for k in at.query_params}
+    back, problems = query_to_values(written)
+    assert back.pop("lock") == ["imbalance"]
+    assert problems == [] and make_config(**back) == config
+
+    # A class the dataset lacks: make_config's sentence, on the page; nothing is queued.
+    at.text_input(key="train_rare_classes").set_value("12").run()
+    at.button(key="train_submit").click().run()
+    assert "rare_classes: '12' is not a class of this dataset" in at.error[0].value
+    store = Store(app_home)
+    assert store.list_runs() == []
+    at.text_input(key="train_rare_classes").set_value("9").run()
+    at.button(key="train_submit").click().run()
+    (run,) = store.list_runs()
+    assert (run.config.classes, run.config.imbalance, run.config.rare_classes) == (
+        "0-4,7,9", 0.05, "9")
+
+    # Hidden by a link: no control, the link's value still counts.
+    at = open_page("pages/train.py", {"dataset": "digits", "model": "mlp", "imbalance": "0.1",
+                                      "hide": "imbalance,rare_classes,classes"})
+    assert not [e for e in at.expander if e.label == "Which classes, and how common"]
+    at.button(key="train_submit").click().run()
+    assert store.list_runs()[0].config.imbalance == 0.1
