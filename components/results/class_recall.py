@@ -41,10 +41,10 @@ def class_recall(run: Run) -> None:
                      expanded=bool(rare)):
         st.dataframe(
             {"class": [f"{n} (rare)" if n in rare else n for n in names],
-             "training examples": counts, "found (recall)": recall},
+             "training examples": counts, "found (recall)": [100 * r for r in recall]},
             hide_index=True, width="stretch",
             column_config={"found (recall)": st.column_config.ProgressColumn(
-                "found (recall)", format="percent", min_value=0.0, max_value=1.0)})
+                "found (recall)", format="%.0f%%", min_value=0.0, max_value=100.0)})
         st.caption(
             "Recall: of a class's test examples, the share the model got right. The classes "
             + (f"had very different numbers of training examples (the largest "

@@ -108,8 +108,9 @@ def class_lines(m: dict[str, Any]) -> list[str]:
                 f"{recall[worst]:.0%} of the test examples of class {names[worst]}")
         if len(counts) == len(names) and counts[worst] * 3 <= max(counts):
             line += (f": it saw only {counts[worst]} of them in training, against "
-                     f"{max(counts)} of the most common class. Class weights make a rare "
-                     "class count more while the model learns.")
+                     f"{max(counts)} of the most common class."
+                     + ("" if "class_weights" in m else " Class weights make a rare class "
+                        "count more while the model learns."))
         else:
             line += ": accuracy averages over all examples and hides a class it fails."
         out.append(line)

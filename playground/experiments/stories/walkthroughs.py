@@ -567,8 +567,9 @@ def _rare(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
     gain = points(found["plain"], found["weighted"])
     if gain >= 0.5:
         headline = (f"Class weights found {percent(found['weighted'])} of the rare digits "
-                    f"instead of {percent(found['plain'])}; accuracy alone "
-                    f"({percent(_acc(plain))} → {percent(_acc(weighted))}) hardly tells.")
+                    f"instead of {percent(found['plain'])} (accuracy: "
+                    f"{percent(_acc(plain))} → {percent(_acc(weighted))}), with no extra "
+                    "training.")
     else:
         headline = (f"This time class weights did not help the rare digits: "
                     f"{percent(found['weighted'])} found, against {percent(found['plain'])} "
