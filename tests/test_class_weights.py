@@ -138,3 +138,21 @@ def test_train_page_class_controls_follow_links_and_queue_what_they_show(app_hom
     assert not [e for e in at.expander if e.label == "Which classes, and how common"]
     at.button(key="train_submit").click().run()
     assert store.list_runs()[0].config.imbalance == 0.1
+
+
+def test_the_unweighted_twin_learns_from_the_same_new_teacher(home):
+    """A run with a teacher trained first: its twin without class weights waits for that
+    same teacher (not the literal 'new-mlp', which names no run)."""
+    from playground.runs.queue import submit
+
+    store = Store(home)
+    submitted = submit(store, make_config(dataset="digits", model="mlp", imbalance=0.05,
+                                          class_weights="balanced", distill_from="new-mlp"))
+    (teacher,) = submitted.first
+    runs = {r.id: r.config for r in store.list_runs()}
+    main = runs[submitted.run_id]
+    assert main.techniques["distillation"]["teacher"] == teacher
+    twins = [runs[i] for i in submitted.alongside]
+    assert unweighted_twin(main) in twins
+    assert all(c.techniques["distillation"]["teacher"] == teacher for c in twins
+               if "distillation" in c.techniques)
