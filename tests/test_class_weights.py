@@ -156,3 +156,16 @@ def test_the_unweighted_twin_learns_from_the_same_new_teacher(home):
     assert unweighted_twin(main) in twins
     assert all(c.techniques["distillation"]["teacher"] == teacher for c in twins
                if "distillation" in c.techniques)
+
+
+def test_class_weights_with_dp_sgd_through_opacus_hooks_are_audited_after_training():
+    """The ViT's DP-SGD goes through Opacus; a technique that shapes the loss (class weights)
+    puts it in its per-example hooks mode, whose hooks must be gone before the robustness
+    audit's own backward pass (they failed it: 'pop from empty list')."""
+    from playground.training.loop import train
+
+    m = train(make_config(dataset="digits", model="vit", epochs=1, train_fraction=0.2,
+                          dp_noise=1.0, class_weights="balanced", imbalance=0.2)).metrics
+    assert m["dp_clipping"] == "hooks" and m["epsilon"] > 0
+    assert 0 <= m["robustness"]["pgd"]["accuracy"] <= 1
+    assert m["class_weights"]["method"].endswith("(per-example weights, batch mean: DP-SGD)")
