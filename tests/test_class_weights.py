@@ -169,3 +169,26 @@ def test_class_weights_with_dp_sgd_through_opacus_hooks_are_audited_after_traini
     assert m["dp_clipping"] == "hooks" and m["epsilon"] > 0
     assert 0 <= m["robustness"]["pgd"]["accuracy"] <= 1
     assert m["class_weights"]["method"].endswith("(per-example weights, batch mean: DP-SGD)")
+
+
+def test_runs_page_shows_recall_beside_accuracy_only_when_classes_are_imbalanced(app_home):
+    import os
+
+    from components.base.format import percent
+    from playground.runs.worker import execute
+    from tests.app_support import open_page
+
+    store = Store(app_home)
+    for imbalance in (0.2, 1.0):
+        store.enqueue(make_config(dataset="wine", model="logreg", epochs=3,
+                                  imbalance=imbalance))
+        assert execute(store, store.claim(os.getpid())) == "finished"
+    rare, balanced = sorted(store.list_runs(), key=lambda r: r.config.imbalance)
+    at = open_page("pages/runs.py")
+    tiles = [m for m in at.metric if m.label == "Rare classes found"]
+    assert [t.value for t in tiles] == [percent(rare.metrics["rare_recall"])]
+    assert len(at.dataframe) == 1  # the per-class table, for the imbalanced run only
+    table = at.dataframe[0].value
+    assert list(table["found (recall)"]) == [100 * r for r in rare.metrics["recall_by_class"]]
+    assert list(table["training examples"]) == rare.metrics["train_class_counts"]
+    assert "rare" not in " ".join(table["class"][:1]) and "(rare)" in table["class"].iloc[-1]
