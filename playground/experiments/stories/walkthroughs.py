@@ -514,7 +514,8 @@ def _recall_chart(rows: list[dict[str, Any]], runs: list[str]) -> alt.Chart:
         xOffset=alt.XOffset("run:N", sort=runs),
         y=alt.Y("recall:Q", title="found (recall)", axis=alt.Axis(format=".0%"),
                 scale=alt.Scale(domain=[0, 1])),
-        color=alt.Color("run:N", sort=runs, title=None, legend=alt.Legend(orient="bottom"),
+        color=alt.Color("run:N", sort=runs, title=None,
+                        legend=alt.Legend(orient="bottom", labelLimit=320),
                         scale=alt.Scale(range=["#c0392b", "#1f5fa8", "#9aa5b1"])),
         tooltip=["run", "class", alt.Tooltip("recall:Q", format=".1%")],
     )
@@ -568,8 +569,8 @@ def _rare(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
     if gain >= 0.5:
         headline = (f"Class weights found {percent(found['weighted'])} of the rare digits "
                     f"instead of {percent(found['plain'])} (accuracy: "
-                    f"{percent(_acc(plain))} → {percent(_acc(weighted))}), with no extra "
-                    "training.")
+                    f"{percent(_acc(plain))} → {percent(_acc(weighted))}), at no extra "
+                    "training cost.")
     else:
         headline = (f"This time class weights did not help the rare digits: "
                     f"{percent(found['weighted'])} found, against {percent(found['plain'])} "
