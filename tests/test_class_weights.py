@@ -192,3 +192,25 @@ def test_runs_page_shows_recall_beside_accuracy_only_when_classes_are_imbalanced
     assert list(table["found (recall)"]) == [100 * r for r in rare.metrics["recall_by_class"]]
     assert list(table["training examples"]) == rare.metrics["train_class_counts"]
     assert "rare" not in " ".join(table["class"][:1]) and "(rare)" in table["class"].iloc[-1]
+
+
+def test_rare_recall_is_a_pareto_score_for_the_runs_that_have_one():
+    from playground.results.pareto import SCORES, front_rows
+    from playground.results.shipped import run_point
+    from playground.runs.store import Run
+
+    def run(run_id, seconds, rare_recall=None):
+        m = {"accuracy": 0.8, "train_seconds": seconds}
+        if rare_recall is not None:
+            m["rare_recall"] = rare_recall
+        return Run(id=run_id, status="finished", created=0.0, metrics=m,
+                   config=make_config(dataset="digits", model="mlp", imbalance=0.05))
+
+    points = [run_point(r) for r in (run("plain", 1.0, 0.35), run("weighted", 1.0, 0.69),
+                                     run("old", 0.5))]
+    assert "rare_recall" in SCORES
+    rows = {r["run_id"]: r for r in front_rows(points, "train_seconds", "rare_recall")}
+    # Same cost, higher rare recall: only the weighted run is unbeaten; a run without the
+    # number is not plotted.
+    assert rows["weighted"]["on_front"] and not rows["plain"]["on_front"]
+    assert rows["weighted"]["score"] == 0.69 and not rows["old"]["plotted"]
