@@ -95,3 +95,17 @@ def test_results_are_plain_python_numbers_for_json():
 
 def test_accepts_lists_as_well_as_arrays():
     check([0, 1, 2, 2], [0, 2, 2, 1], 3)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_recall_by_class_matches_sklearn(seed):
+    from sklearn.metrics import recall_score
+
+    rng = np.random.default_rng(seed)
+    y_true = rng.integers(0, 5, 200)
+    y_pred = np.where(rng.random(200) < 0.6, y_true, rng.integers(0, 4, 200))  # never a 4
+    ours = M.recall_by_class(y_true, y_pred, 6)  # class 5: never present
+    ref = recall_score(y_true, y_pred, average=None, labels=range(6), zero_division=0)
+    np.testing.assert_allclose(ours, ref)
+    assert M.imbalanced({"train_class_counts": [30, 10]}) and not M.imbalanced(
+        {"train_class_counts": [30, 11]})

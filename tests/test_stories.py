@@ -17,6 +17,7 @@ from playground.runs.store import Run, Store
 from playground.runs.worker import execute
 from playground.training.config import make_config
 from playground.training.techniques.adversarial_training import plain_twin
+from playground.training.techniques.class_weights import unweighted_twin
 from playground.training.techniques.distillation import student_alone
 from playground.training.techniques.init_from import from_scratch
 from tests.app_support import open_page
@@ -104,6 +105,20 @@ def test_each_story_changes_only_what_it_is_about():
         "demographic_parity", "equalized_odds"]
     assert S.DEFAULT_STORY in S.STORIES
 
+    # The rare digits: plain, weighted (whose unweighted twin is the plain step),
+    # and every digit common as the reference.
+    rare = configs(S.STORIES["rare"])
+    assert rare["plain"] == make_config(dataset="digits", model="mlp", epochs=10,
+                                        imbalance=0.05)
+    assert unweighted_twin(rare["weighted"]) == rare["plain"]
+    assert rare["balanced"] == rare["plain"].model_copy(update={"imbalance": 1.0})
+
+
+def test_the_rare_story_queues_its_plain_run_once(home: Path):
+    store = Store(home)
+    record, queued = S.ensure_story(store, "rare")
+    assert queued and store.counts() == {"queued": 3}  # the weighted run's twin is in line
+
 
 def test_the_robust_story_queues_its_plain_run_once(home: Path):
     store = Store(home)
@@ -170,6 +185,14 @@ def test_each_story_trains_and_its_walkthrough_quotes_its_runs(home: Path, key, 
         assert adversarial["baseline_run_id"] == record.runs["standard"]
         for role in ("standard", "adversarial"):
             assert percent(runs[role].metrics["robustness"]["pgd"]["accuracy"]) in text
+    if key == "rare":  # the plain step is the twin class weights compared with
+        assert runs["weighted"].metrics["class_weights"]["baseline_run_id"] == \
+            record.runs["plain"]
+        for role in ("plain", "weighted"):
+            assert f"finds only {percent(runs['plain'].metrics['rare_recall'])}" in text
+            assert percent(runs[role].metrics["rare_recall"]) in text
+        assert percent(S.lopsided_accuracy(runs["plain"].metrics)) in text
+        assert list(walk.chart.data["recall"][:10]) == runs["plain"].metrics["recall_by_class"]
 
 
 # -- the walkthrough follows the numbers -------------------------------------------------------

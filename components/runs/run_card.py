@@ -11,6 +11,7 @@ from components.base.chart_cache import cached_chart, with_data
 from components.base.format import human_bytes, ordinal, percent, status_text
 from components.base.services import refresh_live
 from components.results.attack_results import attack_results
+from components.results.class_recall import class_recall, recall_tile
 from components.results.fairness_results import fairness_results
 from components.results.narrative import run_narrative
 from components.results.technique_results import technique_results
@@ -83,6 +84,7 @@ def finished_metrics(run: Run) -> None:
     where = f"{run.device or ''}" + (f", on Ray: {run.node}" if run.executor == "ray" else "")
     cols[6].metric("Device", (run.device or m.get("device", "?")).split(" (")[0]
                    + (" · Ray" if run.executor == "ray" else ""), help=where or None)
+    recall_tile(run, cols[7])  # imbalanced classes: how often the rare ones were found
 
 
 def _head(run: Run, store: Store, show_owner: bool, problems: list[str] | None = None,
@@ -135,6 +137,7 @@ def run_card(run: Run, store: Store, epochs: list[dict], show_owner: bool = Fals
                        + "; ".join(problems) + ".")
         if run.status == "finished":
             finished_metrics(run)
+            class_recall(run)
             run_narrative(run, store, epochs)
             technique_results(run)
             attack_results(run)

@@ -117,10 +117,47 @@ def run_settings() -> dict[str, Any]:
                            "room to fool it; the run card says how much it still got right."))
     if ds.sensitive_columns:  # tables whose columns can name groups: the fairness audit
         values["sensitive"] = sensitive_control(ds)
+    values.update(class_settings())
     if st.session_state.get("train_device", "auto") != "auto":
         values["device"] = st.session_state["train_device"]
         st.caption(f"Trains on: {values['device']} (set by the link)")
     teachers = [r for r in get_store().list_runs(statuses=("finished",))
                 if r.config.dataset == dataset]
     values["techniques"] = technique_picker(ds.kind, teachers)
+    return values
+
+
+CLASS_FIELDS = ("classes", "imbalance", "rare_classes")
+
+
+def class_settings() -> dict[str, Any]:
+    """Which classes the run keeps and which it makes rare: folded away unless set."""
+    values: dict[str, Any] = {n: fixed_value(n, FIELDS[n].default) for n in CLASS_FIELDS
+                              if hidden(n)}
+    shown = [n for n in CLASS_FIELDS if not hidden(n)]
+    if not shown:
+        return values
+    ss = st.session_state
+    changed = (ss.get("train_classes") or ss.get("train_rare_classes")
+               or ss.get("train_imbalance", 1.0) < 1)
+    with st.expander("Which classes, and how common", expanded=bool(changed)):
+        if "classes" in shown:
+            values["classes"] = st.text_input(
+                "Keep only these classes", key="train_classes", disabled=locked("classes"),
+                placeholder="all of them", help=_help("classes", "Empty keeps every class."))
+        if "imbalance" in shown:
+            values["imbalance"] = st.slider(
+                "How common the rare classes stay", 0.01, 1.0, 1.0, 0.01,
+                key="train_imbalance", disabled=locked("imbalance"), format="%.2f",
+                help=_help("imbalance", "1 leaves every class as common as it is; 0.05 keeps "
+                           "5% of the rare classes' training examples."))
+        if "rare_classes" in shown:
+            values["rare_classes"] = st.text_input(
+                "Which classes become rare", key="train_rare_classes",
+                disabled=locked("rare_classes") or values.get(
+                    "imbalance", fixed_value("imbalance", 1.0)) >= 1,
+                placeholder="the second half of the classes",
+                help=_help("rare_classes", "Only used when the slider above is below 1."))
+        st.caption("The rare classes lose training examples only: validation and test keep "
+                   "all of theirs, so the scores show how well the model finds them.")
     return values

@@ -88,6 +88,35 @@ def headline(m: dict[str, Any]) -> list[str]:
     return out
 
 
+HIDDEN_CLASS = 0.25  # a class found this much less often than accuracy says is "hidden"
+
+
+def class_lines(m: dict[str, Any]) -> list[str]:
+    """Rare classes, and a class that accuracy hides: one the model mostly fails to find."""
+    recall, names = m.get("recall_by_class"), m.get("class_names")
+    if not recall or not names or len(recall) != len(names):
+        return []
+    out = []
+    counts = m.get("train_class_counts") or []
+    if m.get("rare_classes"):
+        out.append(f"Classes {', '.join(m['rare_classes'])} were made rare in its training "
+                   "data (validation and test kept all of theirs); it found "
+                   f"{percent(m['rare_recall'])} of their test examples on average.")
+    worst = min(range(len(recall)), key=lambda c: (recall[c], c))
+    if recall[worst] <= m["accuracy"] - HIDDEN_CLASS:
+        line = (f"Accuracy is {m['accuracy']:.0%}, but the model finds only "
+                f"{recall[worst]:.0%} of the test examples of class {names[worst]}")
+        if len(counts) == len(names) and counts[worst] * 3 <= max(counts):
+            line += (f": it saw only {counts[worst]} of them in training, against "
+                     f"{max(counts)} of the most common class."
+                     + ("" if "class_weights" in m else " Class weights make a rare class "
+                        "count more while the model learns."))
+        else:
+            line += ": accuracy averages over all examples and hides a class it fails."
+        out.append(line)
+    return out
+
+
 def fit(epochs: Sequence[dict], techniques: dict) -> list[str]:
     """Overfitting (train vs validation gap) and whether it was still learning."""
     memorised = gap(epochs)
@@ -157,7 +186,7 @@ def story(run, epochs: Sequence[dict] = (), baseline=None,
     """Plain sentences on what a finished run did; [] for runs that have not finished."""
     if run.status != "finished" or "accuracy" not in run.metrics:
         return []
-    out = headline(run.metrics)
+    out = headline(run.metrics) + class_lines(run.metrics)
     if run.config.train_fraction < 1:
         out.append(f"It trained on only {run.config.train_fraction:.0%} of the training "
                    "examples.")

@@ -26,7 +26,8 @@ COSTS: dict[str, tuple[str, str]] = {
                       "approval rates between two groups of the sensitive attribute: 0 is "
                       "parity. Runs without a sensitive attribute are left out."),
 }
-SCORES: dict[str, str] = {"accuracy": "Accuracy", "f1_macro": "Macro F1"}
+SCORES: dict[str, str] = {"accuracy": "Accuracy", "f1_macro": "Macro F1",
+                          "rare_recall": "Rare classes found (recall)"}
 
 
 def _usable(v: Any) -> bool:

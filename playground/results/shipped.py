@@ -51,6 +51,7 @@ class RunPoint:
     attack_auc: float | None = None  # the membership attack's (0.5: a coin toss)
     pgd_errors: float | None = None  # share of attacked test examples the PGD attack fooled
     dp_difference: float | None = None  # fairlearn's demographic-parity difference
+    rare_recall: float | None = None  # mean recall of the classes its imbalance made rare
 
     def get(self, key: str) -> float | None:
         return getattr(self, key)
@@ -72,7 +73,7 @@ def run_point(run) -> RunPoint:
                     latency_ms=s.latency_ms, epsilon=m.get("epsilon"),
                     train_seconds=m.get("train_seconds"), quantized=s.quantized,
                     attack_auc=(m.get("privacy_attack") or {}).get("auc"),
-                    pgd_errors=_pgd_errors(m),
+                    pgd_errors=_pgd_errors(m), rare_recall=m.get("rare_recall"),
                     dp_difference=(m.get("fairness") or {}).get("demographic_parity_difference"))
 
 

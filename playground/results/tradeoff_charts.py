@@ -21,8 +21,9 @@ METRIC_TITLES = {
     "train_seconds": "training time (s)",
     "attack_auc": "membership attack AUC", "pgd_errors": "share fooled by PGD",
     "dp_difference": "demographic-parity difference",
+    "rare_recall": "rare classes found (recall)",
 }
-PERCENT = {"accuracy"}
+PERCENT = {"accuracy", "rare_recall"}
 
 
 def _axis(metric: str) -> alt.Axis:

@@ -89,10 +89,23 @@ def submit(store: Store, config: RunConfig, *, workspace: str | None = None,
             reuse[key] = store.enqueue(run, workspace=workspace, owner=owner)
             first.append(reuse[key])
         techniques[tech][setting] = reuse[key]
+    given = config.techniques
     config = config.model_copy(update={"techniques": techniques})
-    alongside = [store.enqueue(c, workspace=workspace, owner=owner)
+    # A companion keeps the run's other techniques: it learns from the same new teacher.
+    alongside = [store.enqueue(_same_firsts(c, the_plan.first, given, techniques),
+                               workspace=workspace, owner=owner)
                  for c in the_plan.alongside]
     return Submitted(store.enqueue(config, workspace=workspace, owner=owner), first, alongside)
+
+
+def _same_firsts(companion: RunConfig, first, given, chosen) -> RunConfig:
+    """The companion with each prerequisite's setting ("new-mlp") replaced by the run queued
+    for it, as in the run itself."""
+    techniques = {k: dict(v) for k, v in companion.techniques.items()}
+    for tech, setting, _ in first:
+        if tech in techniques and techniques[tech].get(setting) == given[tech][setting]:
+            techniques[tech][setting] = chosen[tech][setting]
+    return companion.model_copy(update={"techniques": techniques})
 
 
 def queue_positions(store: Store) -> dict[str, int]:

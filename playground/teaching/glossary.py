@@ -26,6 +26,11 @@ GENERAL: tuple[Term, ...] = (
          "how many belong there) and recall (of the examples that belong there, how many it "
          "found). Macro F1 averages the classes, so a model that ignores a rare class gets a "
          "low F1 even when its accuracy looks high."),
+    Term("recall", "Recall (per class)",
+         "Of the test examples that belong to a class, the share the model found.",
+         "Accuracy averages over every example, so a class with few examples can be missed "
+         "almost every time while accuracy still looks good. Each class's recall shows it: "
+         "a fraud detector with 98 % accuracy that finds 10 % of the frauds is no good."),
     Term("confusion_matrix", "Confusion matrix",
          "A table of counts: rows are the true class, columns what the model said; the "
          "diagonal holds the right answers.",

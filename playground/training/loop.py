@@ -22,7 +22,7 @@ from models.base import build_model
 from playground.common import device as devices
 from playground.common.paths import PREDICTIONS_FILE, WEIGHTS_FILE
 from playground.data.base import Dataset
-from playground.data.views import run_data
+from playground.data.views import rare_positions, run_data
 from playground.training import audits
 from playground.training import metrics as M
 from playground.training import techniques as T
@@ -256,7 +256,13 @@ def train(config: RunConfig, reporter: Reporter | None = None,
         "epochs_run": len(history),
         "test_examples": len(y_pred),
         "device": devices.describe(config.device),
+        "recall_by_class": M.recall_by_class(data.y_test, y_pred, data.n_classes),
+        "train_class_counts": np.bincount(data.y_train, minlength=data.n_classes).tolist(),
     }
+    rare = rare_positions(config, data)
+    if rare:  # the classes the run's imbalance made rare, and how often they were found
+        metrics["rare_classes"] = [data.class_names[c] for c in rare]
+        metrics["rare_recall"] = float(np.mean([metrics["recall_by_class"][c] for c in rare]))
     if out_dir is not None:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,7 @@ from playground.experiments.stories.walkthroughs import (
     _fair,
     _overfit,
     _privacy,
+    _rare,
     _reuse,
     _robust,
     _shrink,
@@ -55,6 +56,8 @@ REUSE_TARGET = dict(dataset="digits", model="cnn", epochs=10, classes="5-9",
                     train_fraction=0.05)
 # The generated loans, whose past decisions refused part of group B's deserving applicants.
 LOANS = dict(dataset="loans", model="mlp", epochs=10)
+# The setup: the digits 5-9 keep 5% of their training examples (about 5 each).
+RARE = dict(dataset="digits", model="mlp", epochs=10, imbalance=0.05)
 
 
 STORIES: dict[str, Story] = {s.key: s for s in (
@@ -175,6 +178,20 @@ STORIES: dict[str, Story] = {s.key: s for s in (
          Step("parity", "Equal approval rates", dict(LOANS, fairness="demographic_parity")),
          Step("odds", "Equal error rates", dict(LOANS, fairness="equalized_odds"))),
         _fair),
+    Story(
+        "rare", "When one class is rare",
+        "Fraud is one case in fifty: is 98 % accuracy good?",
+        "A network learns to read digits, but the digits 5 to 9 keep only 5% of their "
+        "training examples, as fraud or a rare illness do in real data (the test digits stay "
+        "complete, so we can see what it misses). It learns once as is and once with class "
+        "weights, which make a mistake on a rare digit count more; a third run with every "
+        "digit common shows what the missing examples cost. Watch how often each digit is "
+        "found, not only the accuracy.",
+        # The plain run first: it is exactly the twin class weights compare with.
+        (Step("plain", "Rare digits, no weights", RARE),
+         Step("weighted", "Rare digits, class weights", dict(RARE, class_weights="balanced")),
+         Step("balanced", "Every digit common (reference)", dict(RARE, imbalance=1.0))),
+        _rare),
 )}
 
 DEFAULT_STORY = "privacy"

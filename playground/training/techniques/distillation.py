@@ -152,7 +152,9 @@ class Distillation(Technique):
             #   q = w·p + (1 - w)·onehot(y):
             # one cross-entropy against per-example soft targets, made here once. The
             # loop's own cross-entropy then is the distillation loss (see on_batch).
-            self.fused = self.live_teacher is None and t == 1.0
+            # (Class weights weigh the label half only: they need the labels apart.)
+            self.fused = (self.live_teacher is None and t == 1.0
+                          and "class_weights" not in ctx.config.techniques)
             if self.fused:
                 w = self.s.weight
                 self.targets = (w * self.teacher_p

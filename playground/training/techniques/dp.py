@@ -347,7 +347,11 @@ class DPNoise(Technique):
         if self.clipping == "book-keeping":
             self.clipper.remove()
             ctx.backward = None
-        # Later stages (test scoring, quantization, saving) want the plain module back.
+        # Later stages (test scoring, quantization, saving, the attacks) want the plain
+        # module back, without Opacus' per-example hooks: left on (its "hooks" mode, when
+        # another technique shapes the loss), the robustness audit's backward pass trips them.
+        if hasattr(ctx.model, "remove_hooks"):
+            ctx.model.remove_hooks()
         ctx.model = ctx.model._module if hasattr(ctx.model, "_module") else ctx.model
 
     def finalize(self, ctx, metrics) -> None:
