@@ -10,6 +10,7 @@ from components.base.chart_cache import cached_chart, with_data
 from components.base.format import human_bytes, ordinal, percent, status_text
 from components.base.services import refresh_live
 from components.results.attack_results import attack_results
+from components.results.boundary_view import boundary_replay, live_boundary
 from components.results.narrative import run_narrative
 from components.results.technique_results import technique_results
 from components.results.what_changed import clone_button
@@ -101,6 +102,7 @@ def live_card(run: Run, store: Store, epochs: tuple[dict, ...], place: int | Non
                          f"ε = {spent[-1]['epsilon']:.2f}")
             st.progress(min(1.0, run.progress), text=f"Training on {run.device or '…'}: {note}")
             curves(run, epochs, "runs_live")
+            live_boundary(run, store, epochs, "runs_live")
 
 
 def run_card(run: Run, store: Store, epochs: list[dict], show_owner: bool = False) -> None:
@@ -113,6 +115,7 @@ def run_card(run: Run, store: Store, epochs: list[dict], show_owner: bool = Fals
                        + "; ".join(problems) + ".")
         if run.status == "finished":
             finished_metrics(run)
+            boundary_replay(run, store)
             run_narrative(run, store, epochs)
             technique_results(run)
             attack_results(run)
