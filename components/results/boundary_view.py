@@ -16,7 +16,9 @@ from playground.results import boundary_charts as BC
 from playground.runs.store import Run, Store
 from playground.training import boundary as B
 
-SIZE = 300  # pixels per side
+SIZE = 300  # pixels per side of the plane
+# What Streamlit fits the whole chart into: the plane, its axes and the legend below.
+WIDTH, HEIGHT = SIZE + 70, SIZE + 170
 
 
 def frame_label(name: int | str) -> str:
@@ -38,7 +40,8 @@ def _spec(run_dir: Path, name: int | str, plane=None, classes=None, title: str =
 
 def _draw(run: Run, run_dir: Path, name: int | str, key: str) -> None:
     cached_chart(("boundary", run.id, name), partial(_spec, run_dir, name), key=key,
-                 width="content", alt=f"Decision boundary of run {run.id} {frame_label(name)}")
+                 width=WIDTH, height=HEIGHT,
+                 alt=f"Decision boundary of run {run.id} {frame_label(name)}")
 
 
 def live_boundary(run: Run, store: Store, epochs, prefix: str) -> None:
@@ -48,9 +51,8 @@ def live_boundary(run: Run, store: Store, epochs, prefix: str) -> None:
     name = epochs[-1]["epoch"] if epochs else 0
     if not B.has_frame(run_dir, name):
         return
-    with st.container(horizontal=True, vertical_alignment="center"):
-        _draw(run, run_dir, name, f"{prefix}_boundary_{run.id}")
-        st.caption(f"**Where the model draws its line, {frame_label(name)}.** {BC.CAPTION}")
+    _draw(run, run_dir, name, f"{prefix}_boundary_{run.id}")
+    st.caption(f"**Where the model draws its line, {frame_label(name)}.** {BC.CAPTION}")
 
 
 def boundary_replay(run: Run, store: Store) -> None:
@@ -63,15 +65,13 @@ def boundary_replay(run: Run, store: Store) -> None:
     @st.fragment  # moving the slider redraws this chart, not the page of cards
     def replay() -> None:
         name = names[-1]
-        with st.container(horizontal=True, vertical_alignment="center"):
-            _draw(run, run_dir, name if len(names) == 1 else st.session_state.get(
-                f"runs_boundary_epoch_{run.id}", name), f"runs_boundary_{run.id}")
-            with st.container():
-                st.caption(f"**Where the model draws its line.** {BC.CAPTION}")
-                if len(names) > 1:
-                    st.select_slider("Watch it learn: the boundary", options=names, value=name,
-                                     format_func=frame_label, key=f"runs_boundary_epoch_{run.id}",
-                                     help="Each position is the model after that epoch.")
+        if len(names) > 1:
+            name = st.select_slider(
+                "Where the model draws its line: slide back to watch it learn", options=names,
+                value=name, format_func=frame_label, key=f"runs_boundary_epoch_{run.id}",
+                help="Each position is the model after that epoch.")
+        _draw(run, run_dir, name, f"runs_boundary_{run.id}")
+        st.caption(BC.CAPTION)
 
     replay()
 
@@ -97,6 +97,6 @@ def boundary_comparison(runs: list[Run], store: Store) -> None:
         with col:
             cached_chart(("boundary_compare", ids, run.id, name),
                          partial(build, run_dir, name, run.id), key=f"compare_boundary_{run.id}",
-                         width="content",
+                         width=WIDTH, height=HEIGHT,
                          alt=f"Decision boundary of run {run.id} {frame_label(name)}")
             st.caption(run.config.label())

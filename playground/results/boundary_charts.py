@@ -18,7 +18,26 @@ from playground.training.boundary import grid_of
 
 CAPTION = ("Colour: the class the model would pick at each point; paler = less sure. "
            "Dots: the training examples, coloured by their true class.")
-COLUMNS = ["layer", "x", "y", "x2", "y2", "class", "sure"]
+COLUMNS = ["layer", "x", "y", "x2", "y2", "class", "sure", "fill"]
+# Vega's tableau10, named so the cells' own blended colours match the points' colours.
+PALETTE = ["#4c78a8", "#f58518", "#e45756", "#72b7b2", "#54a24b", "#eeca3b", "#b279a2",
+           "#ff9da6", "#9d755d", "#bab0ac"]
+PALEST, DEEPEST = 0.08, 0.55  # share of the class's colour (the rest white): unsure, sure
+OVERLAP = 0.1  # share of a cell each cell reaches into its neighbours (no seams between)
+
+
+def _rgb(hex_colour: str) -> np.ndarray:
+    return np.array([int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)], dtype=float)
+
+
+def cell_colours(picked: np.ndarray, sure: np.ndarray, n_classes: int) -> list[str]:
+    """Each cell's colour: its class's, paler the less sure the model is (1/classes, a
+    guess, is the palest; certain is the deepest). Opaque, so cells can overlap."""
+    floor = 1 / max(2, n_classes)
+    depth = PALEST + (DEEPEST - PALEST) * np.clip((sure - floor) / (1 - floor), 0, 1)
+    base = np.stack([_rgb(PALETTE[c % len(PALETTE)]) for c in picked])
+    rgb = np.rint(255 - (255 - base) * depth[:, None]).astype(int)
+    return [f"#{r:02x}{g:02x}{b:02x}" for r, g, b in rgb]
 
 
 def frame_table(meta: dict[str, Any], frame: np.ndarray) -> pd.DataFrame:
@@ -31,15 +50,18 @@ def frame_table(meta: dict[str, Any], frame: np.ndarray) -> pd.DataFrame:
     col, row = np.meshgrid(np.arange(n), np.arange(n))  # frame rows run from low y up
     col, row = col.ravel(), row.ravel()
     picked = frame[0].ravel().astype(int)
+    sure = frame[1].ravel() / 255.0
+    dx, dy = (xs[1] - xs[0]) * OVERLAP, (ys[1] - ys[0]) * OVERLAP
     cells = pd.DataFrame({
-        "layer": "cell", "x": xs[col], "y": ys[row], "x2": xs[col + 1], "y2": ys[row + 1],
-        "class": [names[c] if c < len(names) else str(c) for c in picked],
-        "sure": frame[1].ravel() / 255.0,
+        "layer": "cell", "x": xs[col] - dx, "y": ys[row] - dy, "x2": xs[col + 1] + dx,
+        "y2": ys[row + 1] + dy, "class": [names[c] if c < len(names) else str(c)
+                                          for c in picked],
+        "sure": sure, "fill": cell_colours(picked, sure, len(names)),
     })
     points = np.asarray(meta["points"], dtype=float).reshape(-1, 3)
     dots = pd.DataFrame({
         "layer": "point", "x": points[:, 0], "y": points[:, 1], "x2": np.nan, "y2": np.nan,
-        "class": [names[int(c)] for c in points[:, 2]], "sure": 1.0,
+        "class": [names[int(c)] for c in points[:, 2]], "sure": 1.0, "fill": "",
     })
     return pd.concat([cells, dots], ignore_index=True)[COLUMNS]
 
@@ -53,27 +75,26 @@ def extent(metas: Sequence[dict[str, Any]]) -> tuple[float, float, float, float]
 def boundary_chart(table: pd.DataFrame, class_names: Sequence[str],
                    plane: tuple[float, float, float, float], title: str = "",
                    features: Sequence[str] = ("x", "y"), size: int = 300) -> alt.LayerChart:
-    """Heat map of the predicted class (opacity: how sure) under the training points.
+    """Heat map of the predicted class (paler: less sure) under the training points.
     `plane` (x from, x to, y from, y to) and `class_names` fix the scales, so charts of
     different runs on the same data read alike."""
     names = [str(c) for c in class_names]
-    colour = alt.Scale(domain=names, scheme="tableau10")
+    colour = alt.Scale(domain=names, range=[PALETTE[i % len(PALETTE)]
+                                            for i in range(len(names))])
     x_scale = alt.Scale(domain=[plane[0], plane[1]], nice=False, zero=False)
     y_scale = alt.Scale(domain=[plane[2], plane[3]], nice=False, zero=False)
     x = alt.X("x:Q", scale=x_scale, title=f"{features[0]} (standardised)")
     y = alt.Y("y:Q", scale=y_scale, title=f"{features[1]} (standardised)")
     base = alt.Chart(table)
     cells = base.transform_filter(alt.datum.layer == "cell").mark_rect().encode(
-        x=x, x2="x2:Q", y=y, y2="y2:Q",
-        color=alt.Color("class:N", scale=colour, title="class"),
-        opacity=alt.Opacity("sure:Q", scale=alt.Scale(domain=[1 / max(2, len(names)), 1],
-                                                      range=[0.08, 0.8]), legend=None),
+        x=x, x2="x2:Q", y=y, y2="y2:Q", color=alt.Color("fill:N", scale=None),
         tooltip=[alt.Tooltip("class:N", title="the model picks"),
                  alt.Tooltip("sure:Q", title="how sure", format=".0%")],
     )
     points = base.transform_filter(alt.datum.layer == "point").mark_circle(
-        size=22, opacity=1, stroke="white", strokeWidth=0.7).encode(
-        x=x, y=y, color=alt.Color("class:N", scale=colour, title="class"),
+        size=26, opacity=1, stroke="white", strokeWidth=0.8).encode(
+        x=x, y=y, color=alt.Color("class:N", scale=colour, title="class",
+                                  legend=alt.Legend(orient="bottom", title="true class")),
         tooltip=[alt.Tooltip("class:N", title="true class")],
     )
     return alt.layer(cells, points, title=title).properties(width=size, height=size)
