@@ -69,8 +69,9 @@ def markdown(r: dict) -> list[str]:
         START,
         "## (g) Decision boundary: what recording it every epoch costs",
         "",
-        f"{r['label']}, {r['epochs']} epochs, trained as a worker trains it (the store's "
-        f"reporter, the run's artifact folder, {r['threads']} torch thread(s)), with the "
+        f"{r['label']} (batches of 64: six steps an epoch), trained as a worker trains it "
+        f"(the store's reporter, the run's artifact folder, {r['threads']} torch "
+        "thread(s)), with the "
         f"boundary recorded ({B.SIZE}×{B.SIZE} grid: one forward pass in inference mode and a "
         f"{2 * B.SIZE * B.SIZE / 1000:.1f} kB file per epoch) and without; median of "
         f"{ROUNDS} alternating rounds each; the ratio is the median of the rounds' own "
@@ -78,15 +79,16 @@ def markdown(r: dict) -> list[str]:
         "",
         "| measure | recording off | recording on | ratio (throughput on / off) |",
         "|---|---|---|---|",
-        f"| throughput kept, from the recording runs' own clocks (1 − time inside the "
-        f"frames / training time) | | | {r['inside']:.2f} |",
         f"| training loop | {r['off_s']:.3f} s ({r['spread_off'][0]:.3f}–"
         f"{r['spread_off'][1]:.3f}) | {r['on_s']:.3f} s ({r['spread_on'][0]:.3f}–"
         f"{r['spread_on'][1]:.3f}) | {r['ratio']:.2f} (goal ≥ 0.9: {met}) |",
+        f"| throughput kept, from the recording runs' own clocks (1 − time inside the "
+        f"frames / training time) | | | {r['inside']:.2f} |",
         "",
-        f"About {r['frame_ms']:.1f} ms per frame. A moons epoch is only six small steps, so "
-        "this is the worst case: on bigger data a frame is the same size and an epoch is "
-        f"longer. Load average while measuring: {r['load']:.1f} on {os.cpu_count()} cores "
+        f"About {r['frame_ms']:.1f} ms per frame (the runs' own clocks). A moons epoch is "
+        "only six small steps, so this is the worst case: on bigger data a frame is the "
+        "same size and an epoch is longer. Load average while measuring: "
+        f"{r['load']:.1f} on {os.cpu_count()} cores "
         "(other processes shared the machine, so absolute times are noisy; the ratio is "
         "measured side by side).",
         END,
