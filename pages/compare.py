@@ -6,6 +6,7 @@ import streamlit as st
 from components.base.chart_cache import cached_chart
 from components.base.services import get_store
 from components.experiments.workshop_session import current, session_actor
+from components.results.boundary_view import boundary_comparison
 from components.results.comparison import comparison_table, pick_runs
 from components.results.confusion_diff import confusion_comparison
 from components.results.export_buttons import export_buttons
@@ -57,6 +58,8 @@ if runs:
         with col:
             cached_chart(("compare_curves", ids, metric), partial(curves, metric),
                          width="stretch", height=380, key=f"compare_{metric[:4]}")
+
+    boundary_comparison(runs, store)  # runs on 2-D points: where each draws its line
 
     if len(runs) >= 2:
         st.subheader("Mistakes, compared")

@@ -11,6 +11,7 @@ from components.base.chart_cache import cached_chart, with_data
 from components.base.format import human_bytes, ordinal, percent, status_text
 from components.base.services import refresh_live
 from components.results.attack_results import attack_results
+from components.results.boundary_view import boundary_replay, live_boundary
 from components.results.class_recall import class_recall, recall_tile
 from components.results.fairness_results import fairness_results
 from components.results.narrative import run_narrative
@@ -124,6 +125,7 @@ def live_card(run: Run, store: Store, epochs: tuple[dict, ...], place: int | Non
                          f"ε = {spent[-1]['epsilon']:.2f}")
             st.progress(min(1.0, run.progress), text=f"Training on {run.device or '…'}: {note}")
             curves(run, epochs, "runs_live")
+            live_boundary(run, store, epochs, "runs_live")
 
 
 def run_card(run: Run, store: Store, epochs: list[dict], show_owner: bool = False,
@@ -138,6 +140,7 @@ def run_card(run: Run, store: Store, epochs: list[dict], show_owner: bool = Fals
         if run.status == "finished":
             finished_metrics(run)
             class_recall(run)
+            boundary_replay(run, store)
             run_narrative(run, store, epochs)
             technique_results(run)
             attack_results(run)

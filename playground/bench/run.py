@@ -8,6 +8,8 @@
     update and to the finished run.
 (d) Explanations: the playground's settings beside each library's defaults
     (playground/bench/explain.py).
+(g) Recording the decision boundary of a 2-D run every epoch, on against off
+    (playground/bench/boundary.py).
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from torch.nn import functional as F
 
 from models.base import build_model
 from playground.bench import attacks as attacks_bench
+from playground.bench import boundary as boundary_bench
 from playground.bench import explain as explain_bench
 from playground.bench import ray_bench
 from playground.common import device as devices
@@ -230,6 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     explained = explain_bench.explanations_bench()
     on_ray = ray_bench.measure()
     attacked = attacks_bench.measure()
+    drawn = boundary_bench.measure()
 
     lines = [
         "# Benchmarks",
@@ -371,7 +375,8 @@ def main(argv: list[str] | None = None) -> int:
     ]
     lines += explain_bench.markdown(explained)
     lines += ["", *ray_bench.markdown(on_ray)]
-    lines += ["", *attacks_bench.markdown(attacked), ""]
+    lines += ["", *attacks_bench.markdown(attacked)]
+    lines += ["", *boundary_bench.markdown(drawn), ""]
     lines += kept_blocks(Path(args.out))
     Path(args.out).write_text("\n".join(lines))
     print("\n".join(lines))

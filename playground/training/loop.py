@@ -24,6 +24,7 @@ from playground.common.paths import PREDICTIONS_FILE, WEIGHTS_FILE
 from playground.data.base import Dataset
 from playground.data.views import rare_positions, run_data
 from playground.training import audits
+from playground.training import boundary as B
 from playground.training import metrics as M
 from playground.training import techniques as T
 from playground.training.build import make_optimizer, model_spec, seed_everything
@@ -96,6 +97,7 @@ class TrainContext:
         self.y_pred: np.ndarray | None = None  # the test decisions
         self.plain_pred: np.ndarray | None = None  # the model's own (most likely class)
         self.decided_by: str | None = None  # the technique whose `decide` made y_pred
+        self.boundary: B.Recorder | None = None  # 2-D runs: the decision boundary per epoch
         # Techniques that transform batches or the loss opt into the general path.
         self._plain = not any(_overrides(t, "on_batch") or _overrides(t, "loss")
                               or _overrides(t, "after_step") for t in techniques)
@@ -183,6 +185,8 @@ class TrainContext:
 
     def _end_epoch(self, values: dict[str, float], total: int) -> None:
         self.hook("after_epoch", self.epoch, values)
+        if self.boundary is not None:  # before the epoch is reported: its frame is there
+            self.boundary.record(self.model, self.epoch)
         self.history.append(values)
         self.reporter.epoch(self.epoch, values, min(1.0, self.step / total))
 
@@ -215,21 +219,29 @@ def _overrides(technique, name: str) -> bool:
 
 
 def train(config: RunConfig, reporter: Reporter | None = None,
-          out_dir: str | Path | None = None, store=None) -> TrainResult:
+          out_dir: str | Path | None = None, store=None,
+          boundary: bool = True) -> TrainResult:
     """Train one run end to end; write weights and predictions into `out_dir` if given.
 
     `store` is the run store that techniques reading other runs (a distillation teacher)
-    look in; by default the one under PLAYGROUND_HOME.
+    look in; by default the one under PLAYGROUND_HOME. A run on 2-D points with an
+    `out_dir` records its decision boundary there every epoch (training/boundary.py);
+    `boundary=False` leaves it out (the benchmark's comparison).
     """
 
     ctx = TrainContext(config, reporter or SilentReporter(), T.build(config.techniques))
     ctx.store = store
     ctx.hook("on_model")
+    if boundary and out_dir is not None and B.records(ctx.data):
+        ctx.boundary = B.Recorder(ctx.data, out_dir, ctx.device)
+        ctx.boundary.record(ctx.model, 0)  # before training
     ctx.optimizer = make_optimizer(ctx.model, config.lr)
     ctx.hook("on_optimizer")
     started = time.perf_counter()
     ctx.run_epochs(config.epochs)
     ctx.hook("on_train_end")
+    if ctx.boundary is not None:
+        ctx.boundary.finish(ctx.model)  # early stopping may have gone back to an earlier epoch
     train_seconds = time.perf_counter() - started
     model, data, device, history = ctx.model, ctx.data, ctx.device, ctx.history
 
@@ -253,6 +265,7 @@ def train(config: RunConfig, reporter: Reporter | None = None,
         "params": sum(p.numel() for p in model.parameters()),
         "latency_ms": measure_latency_ms(model, X_test[:1]),
         "train_seconds": train_seconds,
+        **({"boundary_seconds": ctx.boundary.seconds} if ctx.boundary is not None else {}),
         "epochs_run": len(history),
         "test_examples": len(y_pred),
         "device": devices.describe(config.device),
