@@ -4,6 +4,7 @@ rare classes more often, as the issue's command line shows it."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from sklearn.metrics import accuracy_score, recall_score
 from sklearn.utils.class_weight import compute_class_weight
@@ -158,6 +159,7 @@ def test_the_unweighted_twin_learns_from_the_same_new_teacher(home):
                if "distillation" in c.techniques)
 
 
+@pytest.mark.usefixtures("audits_on")  # the crash was in the robustness audit
 def test_class_weights_with_dp_sgd_through_opacus_hooks_are_audited_after_training():
     """The ViT's DP-SGD goes through Opacus; a technique that shapes the loss (class weights)
     puts it in its per-example hooks mode, whose hooks must be gone before the robustness

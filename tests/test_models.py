@@ -168,7 +168,7 @@ def test_size_without_out_dir_is_the_bytes_of_the_tensors(tmp_path: Path):
 SOURCE_SIZE = {
     "digits": len(load_digits().target), "wine": len(load_wine().target),
     "breast_cancer": len(load_breast_cancer().target),
-    "moons": D.N_POINTS, "circles": D.N_POINTS, "spirals": D.N_POINTS,
+    "moons": D.N_POINTS, "circles": D.N_POINTS, "spirals": D.N_POINTS, "loans": D.N_LOANS,
 }
 SCALED = [d.name for d in all_dataset_infos() if d.kind in ("tabular", "points")]
 

@@ -318,6 +318,7 @@ def test_compare_page_without_finished_runs_says_so(home, store):
     assert len(charts(at)) == 0
 
 
+@pytest.mark.usefixtures("audits_on")  # Compare draws the attacks' trade-offs
 def test_compare_page_puts_two_runs_side_by_side(home, store):
     first = train_now(store, **QUICK)
     second = train_now(store, **{**QUICK, "dropout": 0.5})
@@ -360,6 +361,7 @@ def test_compare_page_puts_two_runs_side_by_side(home, store):
     assert len(charts(at)) == 11 + 3
 
 
+@pytest.mark.usefixtures("audits_on")  # Compare draws the attacks' trade-offs
 def test_compare_page_with_one_run_picked(home, store):
     ids = [train_now(store, **{**QUICK, "seed": seed}) for seed in range(3)]
     at = open_app("pages/compare.py")

@@ -37,11 +37,12 @@ NEW_TEACHERS = {
 
 def teacher_config(student):
     """The config of the teacher that 'train a teacher first' queues for `student`: same
-    data, split and device, no techniques (built as the student's own config class)."""
+    data, split, classes and device, no techniques (built as the student's own config
+    class). It sees every training example, rare classes included: it is the expert."""
     _, settings = NEW_TEACHERS[student.techniques["distillation"]["teacher"]]
     return type(student)(dataset=student.dataset, seed=student.seed, noise=student.noise,
-                         device=student.device, epochs=max(student.epochs, 10),
-                         batch_size=student.batch_size,
+                         classes=student.classes, device=student.device,
+                         epochs=max(student.epochs, 10), batch_size=student.batch_size,
                          lr=model_info(settings["model"]).default_lr, **settings)
 
 
@@ -129,6 +130,9 @@ class Distillation(Technique):
                 ctx.config.dataset, ctx.config.seed, ctx.config.noise):
             problem = ("it was trained on other data or another split; the teacher needs the "
                        "same dataset, seed and noise")
+        elif run.metrics.get("class_names", ctx.data.class_names) != ctx.data.class_names:
+            problem = ("it answers other classes; the teacher needs the same classes (set "
+                       "its classes setting to the student's)")
         if problem:
             raise ValueError(f"distillation.teacher {self.s.teacher!r}: {problem}")
         return store, run
