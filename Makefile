@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 N ?= 20
+# Test files run in this many processes (pytest-xdist; a file's tests stay in one process,
+# so module fixtures such as a private Ray cluster are started once).
+TEST_PROCS ?= 2
 # Installed modules are byte-compiled at install: with PYTHONDONTWRITEBYTECODE set (as on
 # CI's machines) nothing is compiled later, and every process would compile torch again.
 PIP := $(BIN)/python -m pip install --disable-pip-version-check -c constraints.txt
@@ -31,7 +34,7 @@ test: $(VENV)/.dev-installed
 	scripts/ensure-chromium
 	$(BIN)/python -m ruff check .
 	$(BIN)/lint-imports
-	scripts/private-network $(BIN)/python -m pytest
+	scripts/private-network $(BIN)/python -m pytest -n $(TEST_PROCS) --dist loadfile
 
 bench: $(VENV)/.app-installed
 	scripts/private-network $(BIN)/python -m playground.bench --out BENCHMARKS.md

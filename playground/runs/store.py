@@ -536,16 +536,23 @@ class Store:
             raise Refused(problem)
         return run
 
-    def cancel(self, run_id: str, actor: Actor) -> str:
-        """`actor` cancels a queued run at once, or asks the worker to stop a running one;
-        returns the run's status. Raises Refused (nothing changed) when they may not."""
+    @contextmanager
+    def _acting(self, actor: Actor, action: str, run_id: str) -> Iterator[sqlite3.Connection]:
+        """A write transaction that first checks `actor` may take `action` on the run; a
+        refusal rolls back before anything changed (the caller commits)."""
         with self._connect() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                self._checked(conn, actor, "cancel", run_id)
+                self._checked(conn, actor, action, run_id)
             except Refused:
                 conn.execute("ROLLBACK")
                 raise
+            yield conn
+
+    def cancel(self, run_id: str, actor: Actor) -> str:
+        """`actor` cancels a queued run at once, or asks the worker to stop a running one;
+        returns the run's status. Raises Refused (nothing changed) when they may not."""
+        with self._acting(actor, "cancel", run_id) as conn:
             conn.execute(
                 "UPDATE runs SET status='cancelled', finished=?,"
                 " error='Cancelled before it started.' WHERE id=? AND status='queued'",
@@ -559,13 +566,7 @@ class Store:
     def remove(self, run_id: str, actor: Actor) -> None:
         """`actor` deletes a run and its files. Raises Refused (nothing changed) when they
         may not."""
-        with self._connect() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                self._checked(conn, actor, "delete", run_id)
-            except Refused:
-                conn.execute("ROLLBACK")
-                raise
+        with self._acting(actor, "delete", run_id) as conn:
             conn.execute("DELETE FROM runs WHERE id=?", (run_id,))
             conn.execute("COMMIT")
         shutil.rmtree(self.artifact_dir(run_id), ignore_errors=True)

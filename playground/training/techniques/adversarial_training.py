@@ -19,13 +19,12 @@ import torch
 from playground.common.content import Lesson, Section, Term, Tile
 from playground.common.formatting import percent
 from playground.training.audits import robustness
-from playground.training.techniques.base import Param, Technique, register
+from playground.training.techniques.base import Param, Technique, register, without
 
 
 def plain_twin(config):
     """The same run without adversarial training: what it costs and buys is measured there."""
-    rest = {k: v for k, v in config.techniques.items() if k != "adversarial_training"}
-    return config.model_copy(update={"techniques": rest})
+    return without(config, "adversarial_training")
 
 
 @register

@@ -200,6 +200,13 @@ class Technique:
 TECHNIQUES: Registry[type[Technique]] = Registry("technique")
 
 
+def without(config, name: str):
+    """The same run config with technique `name` switched off: the twin that a technique
+    queues beside its run, so what it costs and buys is measured against it."""
+    rest = {k: v for k, v in config.techniques.items() if k != name}
+    return config.model_copy(update={"techniques": rest})
+
+
 def register(cls: type[Technique]) -> type[Technique]:
     """Add a plug-in. Its `order` decides when its hooks run and must be its own: an order
     that two plug-ins share would leave the sequence to chance (import order)."""

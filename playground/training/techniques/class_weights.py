@@ -32,7 +32,7 @@ from torch.nn import functional as F
 
 from playground.common.content import Lesson, Section, Term, Tile
 from playground.common.formatting import percent
-from playground.training.techniques.base import Param, Technique, register
+from playground.training.techniques.base import Param, Technique, register, without
 
 
 def balanced_weights(y_train: np.ndarray, n_classes: int) -> np.ndarray:
@@ -48,8 +48,7 @@ def balanced_weights(y_train: np.ndarray, n_classes: int) -> np.ndarray:
 
 def unweighted_twin(config):
     """The same run without class weights: what they cost and buy is measured there."""
-    rest = {k: v for k, v in config.techniques.items() if k != "class_weights"}
-    return config.model_copy(update={"techniques": rest})
+    return without(config, "class_weights")
 
 
 @register

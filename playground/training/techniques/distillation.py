@@ -14,7 +14,7 @@ from playground.common.content import Lesson, Section, Term
 from playground.common.formatting import percent, points
 from playground.data.catalog import dataset_info
 from playground.training.artifacts import load_run
-from playground.training.techniques.base import Param, Technique, register
+from playground.training.techniques.base import Param, Technique, register, without
 
 # Lesson "try it" without a finished teacher: the teacher's own setup first.
 TEACHER_VALUES = {"dataset": "digits", "model": "cnn", "epochs": 10}
@@ -22,8 +22,7 @@ TEACHER_VALUES = {"dataset": "digits", "model": "cnn", "epochs": 10}
 
 def student_alone(config):
     """The same config without distillation: the twin that shows what the teacher added."""
-    rest = {k: v for k, v in config.techniques.items() if k != "distillation"}
-    return config.model_copy(update={"techniques": rest})
+    return without(config, "distillation")
 
 
 # "Train a teacher first": a teacher id of this form queues a fresh teacher run (same

@@ -15,7 +15,7 @@ from playground.common.content import Lesson, Section, Term, Tile
 from playground.common.formatting import percent, points
 from playground.data.views import run_data
 from playground.training.artifacts import load_run
-from playground.training.techniques.base import Param, Technique, register
+from playground.training.techniques.base import Param, Technique, register, without
 
 # Lesson "try it" without a finished source: the source's own setup first.
 SOURCE_VALUES = {"dataset": "digits", "model": "cnn", "epochs": 10, "classes": "0-4"}
@@ -25,8 +25,7 @@ TARGET_VALUES = {"dataset": "digits", "model": "cnn", "epochs": 10, "classes": "
 
 def from_scratch(config):
     """The same config without the head start: the twin that shows what it was worth."""
-    rest = {k: v for k, v in config.techniques.items() if k != "init_from"}
-    return config.model_copy(update={"techniques": rest})
+    return without(config, "init_from")
 
 
 def _in_head(name: str, head: str) -> bool:
