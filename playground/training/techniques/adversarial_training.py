@@ -19,7 +19,7 @@ import torch
 from playground.common.content import Lesson, Section, Term, Tile
 from playground.common.formatting import percent
 from playground.training.audits import robustness
-from playground.training.techniques.base import Param, Technique, register, without
+from playground.training.techniques.base import Param, Technique, finished_twin, register, without
 
 
 def plain_twin(config):
@@ -72,14 +72,11 @@ class AdversarialTraining(Technique):
         return torch.from_numpy(x).to(xb.device, xb.dtype), yb
 
     def finalize(self, ctx, metrics) -> None:
-        twin = plain_twin(ctx.config)
-        store = getattr(ctx, "store", None)
-        twins = [] if store is None else [r for r in store.list_runs(statuses=("finished",))
-                                          if r.config == twin]
+        twin = finished_twin(getattr(ctx, "store", None), plain_twin(ctx.config))
         metrics["adversarial_training"] = {
             "strength": self.s.strength, "attack_seconds": self.seconds,
             "method": "fast FGSM (random start, step 1.25 × strength), ART FastGradientMethod",
-            "baseline_run_id": twins[0].id if twins else None,
+            "baseline_run_id": twin.id if twin else None,
         }
 
     terms = (

@@ -207,6 +207,14 @@ def without(config, name: str):
     return config.model_copy(update={"techniques": rest})
 
 
+def finished_twin(store, twin_config):
+    """The finished run with exactly this config in `store` (None: no store, or none yet)."""
+    if store is None:
+        return None
+    return next((r for r in store.list_runs(statuses=("finished",)) if r.config == twin_config),
+                None)
+
+
 def register(cls: type[Technique]) -> type[Technique]:
     """Add a plug-in. Its `order` decides when its hooks run and must be its own: an order
     that two plug-ins share would leave the sequence to chance (import order)."""

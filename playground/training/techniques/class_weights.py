@@ -32,7 +32,7 @@ from torch.nn import functional as F
 
 from playground.common.content import Lesson, Section, Term, Tile
 from playground.common.formatting import percent
-from playground.training.techniques.base import Param, Technique, register, without
+from playground.training.techniques.base import Param, Technique, finished_twin, register, without
 
 
 def balanced_weights(y_train: np.ndarray, n_classes: int) -> np.ndarray:
@@ -87,18 +87,15 @@ class ClassWeights(Technique):
         return F.cross_entropy(logits, yb, weight=w)
 
     def finalize(self, ctx, metrics) -> None:
-        twin = unweighted_twin(ctx.config)
-        store = getattr(ctx, "store", None)
-        twins = [] if store is None else [r for r in store.list_runs(statuses=("finished",))
-                                          if r.config == twin]
+        twin = finished_twin(getattr(ctx, "store", None), unweighted_twin(ctx.config))
         counts = np.bincount(ctx.data.y_train, minlength=ctx.data.n_classes)
         metrics["class_weights"] = {
             "mode": self.s.mode, "weights": [float(w) for w in self.weights],
             "train_counts": counts.tolist(),
             "method": "sklearn compute_class_weight('balanced'); weighted cross-entropy"
                       + (" (per-example weights, batch mean: DP-SGD)" if self.private else ""),
-            "baseline_run_id": twins[0].id if twins else None,
-            "baseline_rare_recall": twins[0].metrics.get("rare_recall") if twins else None,
+            "baseline_run_id": twin.id if twin else None,
+            "baseline_rare_recall": twin.metrics.get("rare_recall") if twin else None,
         }
 
     terms = (

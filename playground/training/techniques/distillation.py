@@ -14,7 +14,7 @@ from playground.common.content import Lesson, Section, Term
 from playground.common.formatting import percent, points
 from playground.data.catalog import dataset_info
 from playground.training.artifacts import load_run
-from playground.training.techniques.base import Param, Technique, register, without
+from playground.training.techniques.base import Param, Technique, finished_twin, register, without
 
 # Lesson "try it" without a finished teacher: the teacher's own setup first.
 TEACHER_VALUES = {"dataset": "digits", "model": "cnn", "epochs": 10}
@@ -189,15 +189,13 @@ class Distillation(Technique):
         return self.s.weight * soft + (1 - self.s.weight) * loss
 
     def finalize(self, ctx, metrics) -> None:
-        twin_config = student_alone(ctx.config)
-        twins = [r for r in self.store.list_runs(statuses=("finished",))
-                 if r.config == twin_config]
+        twin = finished_twin(self.store, student_alone(ctx.config))
         metrics.update({
             "teacher_run_id": self.s.teacher,
             "teacher_accuracy": self.teacher_accuracy,
             "teacher_agreement": float((self.teacher_test_pred == ctx.y_pred).mean()),
-            "baseline_run_id": twins[0].id if twins else None,
-            "baseline_accuracy": twins[0].metrics["accuracy"] if twins else None,
+            "baseline_run_id": twin.id if twin else None,
+            "baseline_accuracy": twin.metrics["accuracy"] if twin else None,
         })
         if "dp" in ctx.config.techniques:
             metrics["dp_note"] = ("ε covers this student's training data only. The teacher "

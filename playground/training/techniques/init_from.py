@@ -15,7 +15,7 @@ from playground.common.content import Lesson, Section, Term, Tile
 from playground.common.formatting import percent, points
 from playground.data.views import run_data
 from playground.training.artifacts import load_run
-from playground.training.techniques.base import Param, Technique, register, without
+from playground.training.techniques.base import Param, Technique, finished_twin, register, without
 
 # Lesson "try it" without a finished source: the source's own setup first.
 SOURCE_VALUES = {"dataset": "digits", "model": "cnn", "epochs": 10, "classes": "0-4"}
@@ -144,8 +144,7 @@ class InitFrom(Technique):
         self.source_classes = list(source.data.class_names)
 
     def finalize(self, ctx, metrics) -> None:
-        twin = from_scratch(ctx.config)
-        twins = [r for r in ctx.store.list_runs(statuses=("finished",)) if r.config == twin]
+        twin = finished_twin(ctx.store, from_scratch(ctx.config))
         m = self.source.metrics
         metrics["transfer"] = {
             "source_run_id": self.source.id,
@@ -156,9 +155,9 @@ class InitFrom(Technique):
             "head_replaced": self.replaced,
             "frozen": bool(self.s.freeze_features),
             "trainable_params": self.trainable,
-            "baseline_run_id": twins[0].id if twins else None,
-            "baseline_accuracy": twins[0].metrics["accuracy"] if twins else None,
-            "baseline_train_seconds": twins[0].metrics.get("train_seconds") if twins else None,
+            "baseline_run_id": twin.id if twin else None,
+            "baseline_accuracy": twin.metrics["accuracy"] if twin else None,
+            "baseline_train_seconds": twin.metrics.get("train_seconds") if twin else None,
         }
 
     # -- what people read --------------------------------------------------------------------
