@@ -14,6 +14,7 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from playground.common.content import Lesson, Section, Term
+from playground.common.metric_registry import Metric, declare
 from playground.common.registry import Registry
 
 if TYPE_CHECKING:
@@ -76,6 +77,9 @@ class Technique:
     params: tuple[Param, ...] = ()
     conflicts: tuple[str, ...] = ()
     kinds: tuple[str, ...] = ("image", "tabular", "points")
+    # The numbers it adds to a run's metrics, declared once here (see common/metric_registry):
+    # cards, Compare, Pareto axes, leaderboards, sweeps and exports list them from there.
+    metrics: tuple[Metric, ...] = ()
     # -- what people read about it ---------------------------------------------------------
     terms: tuple[Term, ...] = ()  # its glossary entries; the first explains the switch
     lesson: Lesson | None = None  # the Learn page's entry and its "try it" preset
@@ -223,6 +227,7 @@ def register(cls: type[Technique]) -> type[Technique]:
         raise ValueError(f"technique {cls.name!r}: give it an order above 0 that no other "
                          f"technique has (taken: {sorted(taken)})")
     TECHNIQUES.register(cls.name)(cls)
+    declare(cls.name, *cls.metrics)
     return cls
 
 

@@ -14,6 +14,7 @@ from functools import lru_cache
 import torch
 
 from playground.common.content import Lesson, Section, Term, Tile
+from playground.common.metric_registry import LOWER, Metric
 from playground.training.techniques.base import Param, Technique, register
 from playground.training.techniques.dp_clipping import BookKeepingClipper, unsupported_layers
 
@@ -28,6 +29,14 @@ def epsilon_meaning(epsilon: float) -> str:
         return ("moderate privacy: the usual range in practice; a single person's influence "
                 "is bounded, but not tiny")
     return "weak privacy: the guarantee is loose; an attacker could learn a fair amount"
+
+
+# What a DP run reports; other modules read them through these handles, never by key.
+EPSILON = Metric("epsilon", "Privacy budget ε", better=LOWER, fmt=".2f",
+                 help="Smaller ε is more private; runs without privacy noise have no ε and "
+                      "are left out.", pareto="cost", leaderboard=True)
+DELTA = Metric("delta", "δ (chance the privacy guarantee fails)", better=LOWER, fmt=".1e",
+               table=True)
 
 
 class _IndexBatches:
@@ -181,6 +190,7 @@ class DPNoise(Technique):
     order = 30  # when its hooks run
     short_title = "privacy noise"
     harder_batches = True
+    metrics = (EPSILON, DELTA)
     params = (
         Param("noise_multiplier", 1.0, "Noise relative to the clipping norm (more noise, "
               "smaller ε).", 0.1, 20.0, flag="--dp-noise", term="noise_multiplier",
