@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Callable, Protocol
 from playground.common.registry import Registry
 
 if TYPE_CHECKING:
-    from playground.runs.store import Job, Store
+    from playground.runs.records import Job
+    from playground.runs.store import Store
 
 
 class Handler(Protocol):

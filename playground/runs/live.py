@@ -19,17 +19,17 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Callable, Mapping
 
-from playground.runs.fairness import SERVED_SQL, queue_order
-from playground.runs.store import (
+from playground.runs.records import (
     ACTIVE,
     ENDED,
     Job,
     Run,
-    Store,
     epoch_from_row,
     job_from_row,
     run_from_row,
 )
+from playground.runs.store import Store
+from playground.runs.turns import SERVED_SQL, queue_order
 
 INTERVAL = 0.5  # seconds a snapshot is served before the store is looked at again
 

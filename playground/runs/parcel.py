@@ -21,7 +21,8 @@ from playground.common.files import replace_atomically
 from playground.data.base import Dataset
 from playground.data.catalog import load_dataset
 from playground.runs.jobs import JOB_KINDS, JOB_RUNS
-from playground.runs.store import Job, Run, Store, runs_waited_for
+from playground.runs.records import Job, Run, runs_waited_for
+from playground.runs.store import Store
 
 # What a node may ask the store to do; each becomes an event that the head replays.
 WRITES = ("set_executor", "set_progress", "add_epoch", "finish", "end",

@@ -30,7 +30,8 @@ from typing import Any
 
 from playground.data.catalog import use_shipped
 from playground.runs import parcel as P
-from playground.runs.store import Job, Run, Store
+from playground.runs.records import Job, Run
+from playground.runs.store import Store
 from playground.runs.supervisor import RAY_ADDRESS_ENV, default_worker_count
 from playground.runs.worker import APP_WORKER_NICENESS, JobDesk, execute
 

@@ -26,7 +26,7 @@ from playground.experiments.workshop import (
     submit_to_workspace,
     update_workspace,
 )
-from playground.runs.fairness import queue_order
+from playground.runs.turns import queue_order
 from playground.runs.store import Store
 from playground.training.config import make_config
 from tests.test_store import _claim_until_empty, _dead_pid, _run_in_all, pool  # noqa: F401

@@ -1,19 +1,22 @@
-"""Whose turn it is: the fair queue's rule, in SQL for the claim and in Python to show it."""
+"""Whose turn it is: the queue's order, in SQL for the claim and in Python to show it.
+
+Owners take turns (round robin): the next thing to start belongs to the owner served least
+recently, and each owner's work goes first come, first served. The claim runs the SQL; the
+live feed and the queue's positions replay the same rule in Python over the queued runs.
+"""
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # only named in annotations: the store imports this module
-    from playground.runs.store import Run
+from playground.runs.records import Run
 
 # A queued run may wait for another (its techniques say which: a distillation student for
 # its teacher); it is ready once that run is neither queued nor training.
-_READY = ("(waits_for IS NULL OR waits_for NOT IN"
-          " (SELECT id FROM runs WHERE status IN ('queued', 'running')))")
+READY_SQL = ("(waits_for IS NULL OR waits_for NOT IN"
+             " (SELECT id FROM runs WHERE status IN ('queued', 'running')))")
 
-# Whose turn it is: the queue is shared fairly between owners (a workshop participant is
-# workspace + name); every run without an owner counts as one owner together.
+# Whose turn it is: a workshop participant is workspace + name; every run without an owner
+# counts as one owner together. Run.owner_key is the same key in Python.
 _OWNER_KEY = ("(CASE WHEN {t}owner IS NULL THEN '' ELSE"
               " COALESCE({t}workspace, '') || char(31) || {t}owner END)")
 # When each owner was last served: the latest start among their runs and jobs.
@@ -29,16 +32,16 @@ SERVED_SQL = (
 _CANDIDATES = {
     "run": ("SELECT 'run' AS kind, q.seq AS seq, q.created AS created, 1 AS rank, "
             + _OWNER_KEY.format(t="q.") + " AS who FROM runs q WHERE q.status='queued' AND "
-            + _READY),
+            + READY_SQL),
     "job": ("SELECT 'job' AS kind, j.seq AS seq, j.created AS created, 0 AS rank, "
             + _OWNER_KEY.format(t="j.") + " AS who FROM jobs j WHERE j.status='queued'"),
 }
 
 
-def _next(kinds: tuple[str, ...]) -> str:
-    """The next thing to start: the owner served least recently (never served comes first;
-    ties go to the owner who has waited longest), then within that owner jobs before runs,
-    then first come, first served."""
+def next_sql(kinds: tuple[str, ...]) -> str:
+    """A query for the next thing to start, one row (kind, seq) or none: the owner served
+    least recently (never served comes first; ties go to the owner who has waited longest),
+    then within that owner jobs before runs, then first come, first served."""
     candidates = " UNION ALL ".join(_CANDIDATES[k] for k in kinds)
     return (f"SELECT c.kind, c.seq, MIN(c.created) OVER (PARTITION BY c.who) AS waiting"
             f" FROM ({candidates}) c LEFT JOIN ({SERVED_SQL}) s ON s.who = c.who"
