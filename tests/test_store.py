@@ -5,8 +5,10 @@ promise is about several processes on one database file, not threads in one inte
 """
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -16,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from playground.runs.schema import LATEST, MIGRATIONS, migrate, version
 from playground.runs.store import ACTIVE, ENDED, Store, pid_alive
 from playground.training.config import make_config
 
@@ -50,6 +53,13 @@ def _claim_until_empty(home: str, work_seconds: float):
             time.sleep(work_seconds)  # "training", so the other workers get a turn
         store.finish(run.id, {"claimed_by": pid}, "test device")
     return pid, got
+
+
+def _open(home: str):
+    _together()
+    store = Store(home)  # every child migrates the same old file at the same moment
+    with store._connect() as conn:
+        return os.getpid(), version(conn)
 
 
 def _enqueue_many(home: str, count: int):
@@ -88,6 +98,144 @@ def _dead_pid() -> int:
     proc.wait()
     assert not pid_alive(proc.pid)
     return proc.pid
+
+
+# -- the schema and its migrations ----------------------------------------------------------
+
+# What today's store holds, written out by hand: every migration path must end here.
+TABLES = {
+    "runs": ["seq", "id", "created", "status", "config", "metrics", "error", "worker_pid",
+             "started", "finished", "progress", "progress_at", "cancel_requested", "device",
+             "workspace", "owner", "waits_for", "executor", "node"],
+    "epochs": ["run_id", "epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy",
+               "seconds", "extra"],
+    "jobs": ["seq", "id", "kind", "created", "status", "payload", "result", "error",
+             "worker_pid", "started", "finished", "done", "total", "cancel_requested",
+             "workspace", "owner", "requester"],
+}
+INDEXES = {"runs_status": "runs", "runs_scope": "runs", "jobs_status": "jobs"}
+
+
+def _schema(conn: sqlite3.Connection) -> tuple[dict, dict]:
+    """Each table's columns (name, type, not null, default, key) and each index's table."""
+    tables = [r[0] for r in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")]
+    indexes = {r[0]: r[1] for r in conn.execute(
+        "SELECT name, tbl_name FROM sqlite_master WHERE type='index' AND sql IS NOT NULL")}
+    return {t: [tuple(c)[1:] for c in conn.execute(f"PRAGMA table_info({t})")]
+            for t in sorted(tables)}, indexes
+
+
+def _contents(conn: sqlite3.Connection) -> dict[str, list[tuple]]:
+    return {t: [tuple(r) for r in conn.execute(f"SELECT * FROM {t} ORDER BY rowid")]
+            for t in TABLES}
+
+
+def _oldest_store(home: Path, rows: list[tuple[str, str, str]]) -> None:
+    """A database file as the first version of the app wrote it (no version number, runs
+    without owners or waits, epochs without extras, no jobs), holding `rows`
+    (id, status, config JSON), each with one epoch."""
+    home.mkdir(parents=True)
+    conn = sqlite3.connect(home / "runs.sqlite")
+    conn.executescript("""
+        CREATE TABLE runs (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL,
+            created REAL NOT NULL, status TEXT NOT NULL, config TEXT NOT NULL, metrics TEXT,
+            error TEXT, worker_pid INTEGER, started REAL, finished REAL,
+            progress REAL NOT NULL DEFAULT 0, progress_at REAL,
+            cancel_requested INTEGER NOT NULL DEFAULT 0, device TEXT);
+        CREATE INDEX runs_status ON runs(status, seq);
+        CREATE TABLE epochs (run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            epoch INTEGER NOT NULL, train_loss REAL, train_accuracy REAL, val_loss REAL,
+            val_accuracy REAL, seconds REAL, PRIMARY KEY (run_id, epoch));
+    """)
+    for i, (run_id, status, config) in enumerate(rows):
+        conn.execute("INSERT INTO runs (id, created, status, config) VALUES (?, ?, ?, ?)",
+                     (run_id, i + 1.0, status, config))
+        conn.execute("INSERT INTO epochs (run_id, epoch, val_accuracy) VALUES (?, 1, 0.5)",
+                     (run_id,))
+    conn.commit()
+    conn.close()
+
+
+def test_a_fresh_store_has_todays_tables_at_the_latest_version(home: Path):
+    store = Store(home)
+    with store._connect() as conn:
+        columns, indexes = _schema(conn)
+        assert version(conn) == LATEST == len(MIGRATIONS)
+    assert {t: [c[0] for c in cols] for t, cols in columns.items()} == TABLES
+    assert indexes == INDEXES
+
+
+def test_an_oldest_store_is_migrated_in_place_and_migrating_again_changes_nothing(home: Path):
+    teacher_config = make_config(dataset="moons", model="mlp", epochs=3, width=64)
+    _oldest_store(home, [
+        ("done", "finished", CONFIG.model_dump_json()),
+        ("teacher", "queued", teacher_config.model_dump_json()),
+        ("student", "queued", make_config(dataset="moons", model="mlp", epochs=3,
+                                          distill_from="teacher").model_dump_json()),
+    ])
+    store = Store(home)
+    with store._connect() as conn:
+        assert version(conn) == LATEST
+        columns, indexes = _schema(conn)
+        before, changes = _contents(conn), conn.total_changes
+        assert migrate(conn) == []  # opening or migrating again: nothing to do ...
+        assert conn.total_changes == changes  # ... and nothing written
+        assert _contents(conn) == before and _schema(conn) == (columns, indexes)
+    assert {t: [c[0] for c in cols] for t, cols in columns.items()} == TABLES
+    assert indexes == INDEXES
+    with Store(home / "fresh")._connect() as conn:  # the same tables as a store made today
+        assert _schema(conn) == (columns, indexes)
+
+    # The old rows read as they were, with the columns they lacked empty.
+    done = store.get("done")
+    assert (done.status, done.config, done.owner, done.owner_key, done.node) == (
+        "finished", CONFIG, None, "", None)
+    assert store.epochs("done") == [{
+        "run_id": "done", "epoch": 1, "train_loss": None, "train_accuracy": None,
+        "val_loss": None, "val_accuracy": 0.5, "seconds": None}]
+    # The queued student learned which run it waits for: its teacher goes first, alone.
+    assert store.claim(os.getpid()).id == "teacher"
+    assert store.claim(os.getpid()) is None
+    store.finish("teacher", {}, "test")
+    assert store.claim(os.getpid()).id == "student"
+    # The jobs table came with the migration.
+    job = store.enqueue_job("explain", {"run": "done"}, 2)
+    assert store.get_job(job).payload == {"run": "done"}
+
+
+def test_every_migration_step_can_be_applied_again(home: Path):
+    """Files written before the version number existed start at 0 with some of the steps
+    already done, and a step may meet what another process just did: no step may fail on,
+    or change, what is already there."""
+    store = Store(home)
+    teacher = store.enqueue(CONFIG)
+    store.enqueue(make_config(dataset="moons", model="mlp", epochs=3, distill_from=teacher),
+                  workspace="room", owner="ana")
+    store.add_epoch(teacher, 1, {"val_accuracy": 0.5, "noise": 1.1}, 0.3)
+    store.enqueue_job("explain", {}, 1, requester="s1")
+    with store._connect() as conn:
+        before = _schema(conn), _contents(conn)
+        for step in MIGRATIONS:
+            step(conn)
+        assert (_schema(conn), _contents(conn)) == before
+        conn.execute("PRAGMA user_version=0")  # as today's files were before the number
+    reopened = Store(home)
+    with reopened._connect() as conn:
+        assert version(conn) == LATEST
+        assert (_schema(conn), _contents(conn)) == before
+    assert reopened.epochs(teacher)[0]["noise"] == 1.1
+
+
+def test_several_processes_opening_an_old_store_at_once_migrate_it_once(pool, home: Path):
+    _oldest_store(home, [("old", "queued", CONFIG.model_dump_json())])
+    opened = _run_in_all(pool, _open, str(home))
+    assert [v for _, v in opened] == [LATEST] * N_PROCS
+    store = Store(home)
+    with store._connect() as conn:
+        assert {t: [c[0] for c in cols] for t, cols in _schema(conn)[0].items()} == TABLES
+    assert [r.id for r in store.list_runs()] == ["old"]
+    assert store.get("old").config == CONFIG and store.claim(os.getpid()).id == "old"
 
 
 # -- queueing and claiming ------------------------------------------------------------------
@@ -366,8 +514,6 @@ def test_default_home_follows_playground_home(home: Path):
 def test_a_stored_run_loads_as_stored_even_where_todays_rules_refuse_it(home: Path):
     """A mixed-precision run trained on a GPU machine, read on this CPU: it lists, equal to
     its validated self; only queueing it again is refused, with the reason."""
-    import json
-
     from playground.training.config import make_config, retrain_problems
 
     store = Store(home)

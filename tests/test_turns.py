@@ -1,6 +1,6 @@
-"""The fair queue: owners take turns (round robin), first come first served within an owner,
-nobody starves, per-person caps refuse with a clear message, and concurrent claims from
-real processes still hand each run to exactly one worker.
+"""Whose turn it is in the queue: owners take turns (round robin), first come first served
+within an owner, nobody starves, per-person caps refuse with a clear message, and concurrent
+claims from real processes still hand each run to exactly one worker.
 
 The reference for the order is a brute-force replay of the rule (least recently served
 owner first, oldest run first within an owner) written independently of the SQL.
@@ -26,8 +26,8 @@ from playground.experiments.workshop import (
     submit_to_workspace,
     update_workspace,
 )
-from playground.runs.turns import queue_order
 from playground.runs.store import Store
+from playground.runs.turns import queue_order
 from playground.training.config import make_config
 from tests.test_store import _claim_until_empty, _dead_pid, _run_in_all, pool  # noqa: F401
 

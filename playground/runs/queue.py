@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from playground.runs.turns import queue_order
 from playground.runs.store import Store
+from playground.runs.turns import queue_order
 from playground.training.config import RunConfig
 from playground.training.techniques import technique_class
 
