@@ -3,8 +3,9 @@
 Queuing a run is inserting its row (the store is the queue); a worker reports progress and
 epochs into it, then how it ended. A worker that died leaves its runs marked with the
 reason (`fail_runs_of`, `recover_orphans`), so nothing a person started is silently lost.
-These are the system's own calls (workers, the CLI, tests); what a person asks for on a
-page goes through the checked actions, which share the cancel and delete statements here.
+`request_cancel` and `delete` here are the system's own (workers, the CLI, tests): a person's
+cancel or delete goes through `playground.runs.actions`, which checks who asks and shares
+the cancel statement (`cancel_run`).
 """
 from __future__ import annotations
 

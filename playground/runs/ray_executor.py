@@ -1,8 +1,8 @@
 """Runs and jobs on a Ray cluster instead of local worker processes.
 
 `python -m playground worker --ray ADDRESS` (what the app starts when PLAYGROUND_RAY_ADDRESS
-is set) is the head's dispatcher: it claims work from the store's one fair queue only when
-the cluster has a free slot, so the queue's order and fairness stay the store's, and sends
+is set) is the head's dispatcher: it claims work from the store's one queue only when
+the cluster has a free slot, so whose turn it is stays the store's decision, and sends
 each item to Ray as a task that runs the worker's own `execute` / JobDesk against a
 NodeStore (see parcel.py). The task streams its writes back (a Ray streaming generator);
 the dispatcher alone writes the SQLite store. Datasets go through the object store, put
