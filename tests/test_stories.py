@@ -3,8 +3,12 @@ walkthrough is computed from their numbers (not canned); the Home page's story i
 once per server however many visitors arrive at once."""
 from __future__ import annotations
 
+import json
 import math
 import os
+import shutil
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -451,3 +455,93 @@ def test_stories_page_runs_the_chosen_story(app_home: Path):
     assert sorted(r.config.techniques.get("dropout", {}).get("rate", 0) for r in runs) == [
         0, 0.5]
     assert at.query_params["story"] == "overfit"
+
+
+# -- a story is one file ---------------------------------------------------------------------
+
+ROOT = APP.parent
+
+PLUGIN = '''"""Wider on the moons: a narrow network and a wide one (a test's story)."""
+from __future__ import annotations
+
+from playground.common.formatting import percent
+from playground.experiments.stories.base import Step, Story, register
+from playground.experiments.stories.prose import acc, accuracy_walkthrough, change, points
+
+MOONS = dict(dataset="moons", model="mlp", epochs=1)
+
+
+def explain(story, runs, epochs):
+    gain = points(acc(runs["narrow"]), acc(runs["wide"]))
+    return accuracy_walkthrough(story.steps, runs, f"Width {change(gain)} on the moons.",
+                                [f"The narrow one reads {percent(acc(runs['narrow']))}."])
+
+
+STORY = register(Story(
+    "moons", "Wider on the moons", "Does a wider network read the moons better?",
+    "Two networks learn the two moons, one narrow and one wide with dropout.",
+    (Step("narrow", "Narrow", dict(MOONS, width=8)),
+     Step("wide", "Wide, with dropout", dict(MOONS, width=64, dropout=0.2))),
+    explain, order=15))
+'''
+
+CHECKS = '''
+import json, os
+from streamlit.testing.v1 import AppTest
+
+from playground.experiments import stories as S
+from playground.runs.store import Store
+from playground.runs.worker import execute
+
+found = {"listed": list(S.STORIES)[:3]}
+at = AppTest.from_file("app.py", default_timeout=120).switch_page("pages/stories.py").run()
+at.button(key="stories_open_moons").click().run()
+found["header"] = [h.value for h in at.header]
+at.button(key="stories_run").click().run()
+store = Store(os.environ["PLAYGROUND_HOME"])
+found["queued"] = store.counts()
+while (run := store.claim(os.getpid())) is not None:
+    found.setdefault("trained", []).append(execute(store, run))
+record = S.load_record(store.home, "moons")
+runs = S.story_runs(store, record)
+found["configs"] = {role: [r.config.width, r.config.techniques] for role, r in runs.items()}
+found["accuracy"] = {role: r.metrics["accuracy"] for role, r in runs.items()}
+walk = S.walkthrough(S.STORIES["moons"], store, record)
+found["headline"] = walk.headline
+found["table"] = walk.table.to_dict()
+at = AppTest.from_file("app.py", default_timeout=120)
+at.query_params["story"] = "moons"
+at.switch_page("pages/stories.py").run()
+found["page"] = [i.value for i in at.info]
+found["exceptions"] = [str(e.value) for e in at.exception]
+print(json.dumps(found))
+'''
+
+
+def test_a_story_added_as_one_file_is_listed_and_runs(tmp_path: Path):
+    """Drop one module into the stories folder of a copy of the project and, with no other
+    change, it is listed in its declared place, the Stories page opens and queues it, its
+    runs train and its walkthrough is shown."""
+    copy = tmp_path / "project"
+    for part in ("playground", "models", "components", "pages", ".streamlit"):
+        shutil.copytree(ROOT / part, copy / part,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copy(ROOT / "app.py", copy / "app.py")
+    (copy / "playground/experiments/stories/moons.py").write_text(PLUGIN)
+    env = dict(os.environ, PLAYGROUND_HOME=str(tmp_path / "home"), PLAYGROUND_WORKERS="0",
+               PYTHONPATH=str(copy))
+    done = subprocess.run([sys.executable, "-c", CHECKS], cwd=copy, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found["exceptions"] == []
+    assert found["listed"] == ["privacy", "moons", "shrink"]  # its order, 15: after 10
+    assert "Wider on the moons" in found["header"]
+    assert found["queued"] == {"queued": 2} and found["trained"] == ["finished", "finished"]
+    assert found["configs"] == {"narrow": [8, {}], "wide": [64, {"dropout": {"rate": 0.2}}]}
+    # The walkthrough quotes the runs' own numbers, and the page shows it.
+    accuracy = found["accuracy"]
+    assert found["table"]["accuracy"] == {"Narrow": percent(accuracy["narrow"]),
+                                          "Wide, with dropout": percent(accuracy["wide"])}
+    assert found["headline"].endswith("on the moons.")
+    assert any(found["headline"] in text for text in found["page"]), found["page"]
