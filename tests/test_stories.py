@@ -77,10 +77,10 @@ def test_each_story_changes_only_what_it_is_about():
     assert augment["scarce"].model_copy(update={"train_fraction": 1.0}) == augment["full"]
 
     overfit = configs(S.STORIES["overfit"])
-    assert overfit["dropout"].techniques == {"dropout": {"rate": 0.5}}
+    assert overfit["with_dropout"].techniques == {"dropout": {"rate": 0.5}}
     assert overfit["plain"].techniques == {}
 
-    # Issue 14's setup: a big network on a fifth of the digits, then the same at ε = 1.
+    # A big network on a fifth of the digits, then the same at ε = 1.
     attacker = configs(S.STORIES["attacker"])
     assert attacker["exposed"] == make_config(dataset="digits", model="mlp", width=256,
                                               depth=3, epochs=60, train_fraction=0.2)
@@ -109,7 +109,7 @@ def test_each_story_changes_only_what_it_is_about():
         "demographic_parity", "equalized_odds"]
     assert S.DEFAULT_STORY in S.STORIES
 
-    # The issue's rare digits: plain, weighted (whose unweighted twin is the plain step),
+    # The rare digits: plain, weighted (whose unweighted twin is the plain step),
     # and every digit common as the reference.
     rare = configs(S.STORIES["rare"])
     assert rare["plain"] == make_config(dataset="digits", model="mlp", epochs=10,
@@ -236,8 +236,9 @@ def test_overfitting_walkthrough_finds_where_validation_loss_turned():
     epochs = {role: [{"epoch": i + 1, "val_loss": v, "train_accuracy": t, "val_accuracy": 0.9}
                      for i, (v, t) in enumerate(zip(losses, [0.9, 0.95, 1, 1, 1],
                                                     strict=True))]
-              for role, losses in (("plain", rising), ("dropout", falling))}
-    runs = {"plain": fake("plain", accuracy=0.9), "dropout": fake("dropout", accuracy=0.92)}
+              for role, losses in (("plain", rising), ("with_dropout", falling))}
+    runs = {"plain": fake("plain", accuracy=0.9),
+            "with_dropout": fake("with_dropout", accuracy=0.92)}
     walk = story.explain(story, runs, epochs)
     text = " ".join(walk.paragraphs)
     assert "lowest at epoch 3 (0.300) and then climbs to 0.500" in text
@@ -245,7 +246,7 @@ def test_overfitting_walkthrough_finds_where_validation_loss_turned():
     assert walk.headline.endswith("ends 0.250 lower.")
 
 
-# The two attacks' walkthroughs, from the numbers issue 14's runs gave on this machine.
+# The two attacks' walkthroughs, from the numbers such runs gave on this machine.
 
 ROC_EXPOSED = [[0.0, 0.0], [0.0, 0.0278], [0.0833, 0.2407], [0.2315, 0.4722],
                [0.4537, 0.6944], [0.75, 0.8981], [1.0, 1.0]]
@@ -407,6 +408,22 @@ def test_a_story_is_queued_again_when_its_runs_are_gone_or_asked_for(home: Path)
     assert queued and S.load_record(home, "overfit") == again
     assert {(store.get(i).workspace, store.get(i).owner) for i in ws.runs.values()} == {
         ("room", "ana")}
+
+
+def test_a_record_from_before_a_story_changed_its_steps_is_queued_afresh(home: Path):
+    """A record whose roles are not the story's steps any more (the story file was edited
+    since) can't be walked through: it counts as no record, and the story is queued again."""
+    store = Store(home)
+    first, _ = S.ensure_story(store, "overfit", epochs=1)
+    path = home / "stories" / "___overfit.json"
+    stale = json.loads(path.read_text())
+    stale["runs"] = {"plain": first.runs["plain"], "dropout": first.runs["with_dropout"]}
+    path.write_text(json.dumps(stale))
+    assert S.load_record(home, "overfit") is None
+    again, queued = S.ensure_story(store, "overfit", epochs=1)
+    assert queued and set(again.runs) == {"plain", "with_dropout"}
+    assert S.load_record(home, "overfit") == again
+    assert S.load_record(home, "no_such_story") is None
 
 
 # -- the pages (AppTest; PLAYGROUND_WORKERS=0, so runs wait until trained here) ---------------

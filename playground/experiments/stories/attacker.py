@@ -2,8 +2,6 @@
 same with privacy noise at ε = 1, both under a real membership attack."""
 from __future__ import annotations
 
-from typing import Any
-
 import altair as alt
 import pandas as pd
 
@@ -64,10 +62,10 @@ def explain(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
     plain, private = runs["exposed"], runs["private"]
     pa0, pa1 = plain.metrics["privacy_attack"], private.metrics["privacy_attack"]
     right0, right1 = attacker_right(pa0), attacker_right(pa1)
-    m = private.metrics
-    bound: dict[str, Any] = pa1.get("dp_bound") or {
-        "epsilon": EPSILON.value(m), "delta": DELTA.value(m), "holds": None}
-    eps, delta = bound["epsilon"], bound["delta"]
+    # The ε and δ the private run was trained to, and whether this attack stayed under the
+    # ceiling they set (None: the audit did not check).
+    eps, delta = EPSILON.value(private.metrics), DELTA.value(private.metrics)
+    holds = (pa1.get("dp_bound") or {}).get("holds")
     cost = points(acc(private), acc(plain))
     step0 = story.step("exposed")
     lines = [
@@ -95,12 +93,12 @@ def explain(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
     promise = (f"ε = {eps:.1f} is a promise about every possible attack, not only this one: "
                f"with δ = {delta:.2g}, no attacker can be right more than "
                f"{percent(most_right(eps, delta))} of the time on records like these.")
-    if bound["holds"] is True:
+    if holds is True:
         promise += (" The chart draws that ceiling and the attack on the private run: it "
                     "stayed below everywhere. The gap between them is how cautious the "
                     "promise is; it also covers attacks nobody has invented yet. The run "
                     "without noise has no ceiling at all.")
-    elif bound["holds"] is False:
+    elif holds is False:
         promise += (" This attack went over the ceiling, which should not happen: please "
                     "report it.")
     lines.append(promise)

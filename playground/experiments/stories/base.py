@@ -20,9 +20,14 @@ class Step:
     label: str  # what the reader sees, e.g. "No privacy noise"
     values: dict[str, Any]  # flat make_config settings
     teacher: str | None = None  # role of an earlier step to distil from
-    # (flat setting, role of an earlier step): the setting holds that step's run id, e.g.
-    # (("init_from", "source"),) starts from the run of step "source".
-    refs: tuple[tuple[str, str], ...] = ()
+    # Flat settings that hold the run id of an earlier step, written like `values`:
+    # refs=dict(init_from="source") starts from the run of step "source". Kept as
+    # (setting, role) pairs.
+    refs: tuple[tuple[str, str], ...] | dict[str, str] = ()
+
+    def __post_init__(self) -> None:
+        if isinstance(self.refs, dict):
+            object.__setattr__(self, "refs", tuple(self.refs.items()))
 
 
 @dataclass

@@ -25,7 +25,7 @@ def explain(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
                      "best validation loss": f"{losses[k]:.3f} (epoch {k + 1})",
                      "final validation loss": f"{losses[-1]:.3f}"})
     e0, l0, f0 = best["plain"]
-    e1, l1, f1 = best["dropout"]
+    e1, l1, f1 = best["with_dropout"]
     n = story.step("plain").values["epochs"]
     lines.append(
         f"Without dropout the big network gets {percent(epochs['plain'][-1]['train_accuracy'])} "
@@ -40,13 +40,13 @@ def explain(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
                      "it barely overfitted this time.")
     lines.append(
         f"With dropout (half the neurons switched off at random each step) the gap is "
-        f"{memorised(epochs['dropout']):.1f} points and the validation loss is lowest at epoch "
-        f"{e1} ({l1:.3f}), ending at {f1:.3f}.")
+        f"{memorised(epochs['with_dropout']):.1f} points and the validation loss is lowest at "
+        f"epoch {e1} ({l1:.3f}), ending at {f1:.3f}.")
     headline = ("Dropout kept the network learning longer: its validation loss ends "
                 f"{f0 - f1:.3f} lower." if f1 < f0 else
                 "Dropout did not lower the validation loss this time.")
     lines.append(f"Test accuracy: {percent(acc(runs['plain']))} without dropout, "
-                 f"{percent(acc(runs['dropout']))} with it. Falling validation loss means the "
+                 f"{percent(acc(runs['with_dropout']))} with it. Falling validation loss means the "
                  "model is also more honest about how sure it is.")
     labels = {s.role: s.label for s in story.steps}
     chart = curves(epochs, labels, "val_loss", "validation loss (lower is better)")
@@ -61,5 +61,5 @@ STORY = register(Story(
     "which switches off half its neurons at random at every step so it cannot rely on "
     "any one of them. Watch the validation loss: the score on pictures it never trains on.",
     (Step("plain", "No dropout", OVERFIT),
-     Step("dropout", "Dropout 0.5", dict(OVERFIT, dropout=0.5))),
+     Step("with_dropout", "Dropout 0.5", dict(OVERFIT, dropout=0.5))),
     explain, order=50))

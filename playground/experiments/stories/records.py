@@ -61,11 +61,16 @@ def _record_path(home: Path, story: str, workspace: str | None) -> Path:
 
 
 def load_record(home: Path, story: str, workspace: str | None = None) -> StoryRecord | None:
+    """The story's record, or None: none yet, unreadable, or written before the story's
+    steps changed (its runs no longer fit the walkthrough, so the story is queued again)."""
     path = _record_path(home, story, workspace)
     try:
-        return StoryRecord(**json.loads(path.read_text()))
+        record = StoryRecord(**json.loads(path.read_text()))
     except (OSError, ValueError, TypeError):
         return None
+    if story not in STORIES or set(record.runs) != {s.role for s in STORIES[story].steps}:
+        return None
+    return record
 
 
 def _save_record(home: Path, record: StoryRecord) -> None:

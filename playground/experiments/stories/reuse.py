@@ -69,7 +69,7 @@ STORY = register(Story(
     (Step("source", "Digits 0-4, all examples", REUSE_SOURCE),
      Step("scratch", "Digits 5-9, 5%, from scratch", REUSE_TARGET),
      Step("transfer", "Digits 5-9, 5%, from the head start", REUSE_TARGET,
-          refs=(("init_from", "source"),)),
+          refs=dict(init_from="source")),
      Step("frozen", "Digits 5-9, 5%, head start, frozen layers",
-          dict(REUSE_TARGET, freeze_features=True), refs=(("init_from", "source"),))),
+          dict(REUSE_TARGET, freeze_features=True), refs=dict(init_from="source"))),
     explain, order=80))
