@@ -3,8 +3,12 @@ walkthrough is computed from their numbers (not canned); the Home page's story i
 once per server however many visitors arrive at once."""
 from __future__ import annotations
 
+import json
 import math
 import os
+import shutil
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -73,10 +77,10 @@ def test_each_story_changes_only_what_it_is_about():
     assert augment["scarce"].model_copy(update={"train_fraction": 1.0}) == augment["full"]
 
     overfit = configs(S.STORIES["overfit"])
-    assert overfit["dropout"].techniques == {"dropout": {"rate": 0.5}}
+    assert overfit["with_dropout"].techniques == {"dropout": {"rate": 0.5}}
     assert overfit["plain"].techniques == {}
 
-    # Issue 14's setup: a big network on a fifth of the digits, then the same at ε = 1.
+    # A big network on a fifth of the digits, then the same at ε = 1.
     attacker = configs(S.STORIES["attacker"])
     assert attacker["exposed"] == make_config(dataset="digits", model="mlp", width=256,
                                               depth=3, epochs=60, train_fraction=0.2)
@@ -105,7 +109,7 @@ def test_each_story_changes_only_what_it_is_about():
         "demographic_parity", "equalized_odds"]
     assert S.DEFAULT_STORY in S.STORIES
 
-    # The issue's rare digits: plain, weighted (whose unweighted twin is the plain step),
+    # The rare digits: plain, weighted (whose unweighted twin is the plain step),
     # and every digit common as the reference.
     rare = configs(S.STORIES["rare"])
     assert rare["plain"] == make_config(dataset="digits", model="mlp", epochs=10,
@@ -232,8 +236,9 @@ def test_overfitting_walkthrough_finds_where_validation_loss_turned():
     epochs = {role: [{"epoch": i + 1, "val_loss": v, "train_accuracy": t, "val_accuracy": 0.9}
                      for i, (v, t) in enumerate(zip(losses, [0.9, 0.95, 1, 1, 1],
                                                     strict=True))]
-              for role, losses in (("plain", rising), ("dropout", falling))}
-    runs = {"plain": fake("plain", accuracy=0.9), "dropout": fake("dropout", accuracy=0.92)}
+              for role, losses in (("plain", rising), ("with_dropout", falling))}
+    runs = {"plain": fake("plain", accuracy=0.9),
+            "with_dropout": fake("with_dropout", accuracy=0.92)}
     walk = story.explain(story, runs, epochs)
     text = " ".join(walk.paragraphs)
     assert "lowest at epoch 3 (0.300) and then climbs to 0.500" in text
@@ -241,7 +246,7 @@ def test_overfitting_walkthrough_finds_where_validation_loss_turned():
     assert walk.headline.endswith("ends 0.250 lower.")
 
 
-# The two attacks' walkthroughs, from the numbers issue 14's runs gave on this machine.
+# The two attacks' walkthroughs, from the numbers such runs gave on this machine.
 
 ROC_EXPOSED = [[0.0, 0.0], [0.0, 0.0278], [0.0833, 0.2407], [0.2315, 0.4722],
                [0.4537, 0.6944], [0.75, 0.8981], [1.0, 1.0]]
@@ -405,6 +410,22 @@ def test_a_story_is_queued_again_when_its_runs_are_gone_or_asked_for(home: Path)
         ("room", "ana")}
 
 
+def test_a_record_from_before_a_story_changed_its_steps_is_queued_afresh(home: Path):
+    """A record whose roles are not the story's steps any more (the story file was edited
+    since) can't be walked through: it counts as no record, and the story is queued again."""
+    store = Store(home)
+    first, _ = S.ensure_story(store, "overfit", epochs=1)
+    path = home / "stories" / "___overfit.json"
+    stale = json.loads(path.read_text())
+    stale["runs"] = {"plain": first.runs["plain"], "dropout": first.runs["with_dropout"]}
+    path.write_text(json.dumps(stale))
+    assert S.load_record(home, "overfit") is None
+    again, queued = S.ensure_story(store, "overfit", epochs=1)
+    assert queued and set(again.runs) == {"plain", "with_dropout"}
+    assert S.load_record(home, "overfit") == again
+    assert S.load_record(home, "no_such_story") is None
+
+
 # -- the pages (AppTest; PLAYGROUND_WORKERS=0, so runs wait until trained here) ---------------
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
@@ -451,3 +472,93 @@ def test_stories_page_runs_the_chosen_story(app_home: Path):
     assert sorted(r.config.techniques.get("dropout", {}).get("rate", 0) for r in runs) == [
         0, 0.5]
     assert at.query_params["story"] == "overfit"
+
+
+# -- a story is one file ---------------------------------------------------------------------
+
+ROOT = APP.parent
+
+PLUGIN = '''"""Wider on the moons: a narrow network and a wide one (a test's story)."""
+from __future__ import annotations
+
+from playground.common.formatting import percent
+from playground.experiments.stories.base import Step, Story, register
+from playground.experiments.stories.prose import acc, accuracy_walkthrough, change, points
+
+MOONS = dict(dataset="moons", model="mlp", epochs=1)
+
+
+def explain(story, runs, epochs):
+    gain = points(acc(runs["narrow"]), acc(runs["wide"]))
+    return accuracy_walkthrough(story.steps, runs, f"Width {change(gain)} on the moons.",
+                                [f"The narrow one reads {percent(acc(runs['narrow']))}."])
+
+
+STORY = register(Story(
+    "moons", "Wider on the moons", "Does a wider network read the moons better?",
+    "Two networks learn the two moons, one narrow and one wide with dropout.",
+    (Step("narrow", "Narrow", dict(MOONS, width=8)),
+     Step("wide", "Wide, with dropout", dict(MOONS, width=64, dropout=0.2))),
+    explain, order=15))
+'''
+
+CHECKS = '''
+import json, os
+from streamlit.testing.v1 import AppTest
+
+from playground.experiments import stories as S
+from playground.runs.store import Store
+from playground.runs.worker import execute
+
+found = {"listed": list(S.STORIES)[:3]}
+at = AppTest.from_file("app.py", default_timeout=120).switch_page("pages/stories.py").run()
+at.button(key="stories_open_moons").click().run()
+found["header"] = [h.value for h in at.header]
+at.button(key="stories_run").click().run()
+store = Store(os.environ["PLAYGROUND_HOME"])
+found["queued"] = store.counts()
+while (run := store.claim(os.getpid())) is not None:
+    found.setdefault("trained", []).append(execute(store, run))
+record = S.load_record(store.home, "moons")
+runs = S.story_runs(store, record)
+found["configs"] = {role: [r.config.width, r.config.techniques] for role, r in runs.items()}
+found["accuracy"] = {role: r.metrics["accuracy"] for role, r in runs.items()}
+walk = S.walkthrough(S.STORIES["moons"], store, record)
+found["headline"] = walk.headline
+found["table"] = walk.table.to_dict()
+at = AppTest.from_file("app.py", default_timeout=120)
+at.query_params["story"] = "moons"
+at.switch_page("pages/stories.py").run()
+found["page"] = [i.value for i in at.info]
+found["exceptions"] = [str(e.value) for e in at.exception]
+print(json.dumps(found))
+'''
+
+
+def test_a_story_added_as_one_file_is_listed_and_runs(tmp_path: Path):
+    """Drop one module into the stories folder of a copy of the project and, with no other
+    change, it is listed in its declared place, the Stories page opens and queues it, its
+    runs train and its walkthrough is shown."""
+    copy = tmp_path / "project"
+    for part in ("playground", "models", "components", "pages", ".streamlit"):
+        shutil.copytree(ROOT / part, copy / part,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copy(ROOT / "app.py", copy / "app.py")
+    (copy / "playground/experiments/stories/moons.py").write_text(PLUGIN)
+    env = dict(os.environ, PLAYGROUND_HOME=str(tmp_path / "home"), PLAYGROUND_WORKERS="0",
+               PYTHONPATH=str(copy))
+    done = subprocess.run([sys.executable, "-c", CHECKS], cwd=copy, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found["exceptions"] == []
+    assert found["listed"] == ["privacy", "moons", "shrink"]  # its order, 15: after 10
+    assert "Wider on the moons" in found["header"]
+    assert found["queued"] == {"queued": 2} and found["trained"] == ["finished", "finished"]
+    assert found["configs"] == {"narrow": [8, {}], "wide": [64, {"dropout": {"rate": 0.2}}]}
+    # The walkthrough quotes the runs' own numbers, and the page shows it.
+    accuracy = found["accuracy"]
+    assert found["table"]["accuracy"] == {"Narrow": percent(accuracy["narrow"]),
+                                          "Wide, with dropout": percent(accuracy["wide"])}
+    assert found["headline"].endswith("on the moons.")
+    assert any(found["headline"] in text for text in found["page"]), found["page"]

@@ -1,35 +1,37 @@
 """Stories: one-click guided experiments, a few small runs each, explained from their own
 results.
+
+A story is one module in this folder: the settings of its runs and its walkthrough
+together, registered in STORIES by key (`register(Story(...))`). Every module here is
+imported with the package, so adding a story is adding one file; the Stories page, Home
+and workshops list whatever is registered. `base` holds what a story is and the registry,
+`prose` what several walkthroughs share, `records` queueing a story and finding its runs.
 """
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
 from playground.experiments.stories.base import (
+    DEFAULT_STORY,
+    STORIES,
     Step,
     Story,
+    StoryRegistry,
     Walkthrough,
+    register,
 )
-from playground.experiments.stories.catalog import (
-    DEFAULT_STORY,
-    DISTILL,
-    EXPOSED,
-    OVERFIT,
-    PRIVACY_BASE,
-    RARE,
-    REUSE_SOURCE,
-    REUSE_TARGET,
-    ROBUST,
-    ROBUST_STRENGTH,
-    SCARCE,
-    SHRINK_BASE,
-    SMALL,
-    STORIES,
-    STUDENT,
-    TEACHER,
+from playground.experiments.stories.prose import (
+    attacker_right,
+    deployed,
+    lopsided_accuracy,
+    most_right,
+    points,
 )
 from playground.experiments.stories.records import (
     BROKEN,
     LOCK_STALE_S,
     StoryRecord,
-    _record_path,
-    _save_record,
     ensure_story,
     load_record,
     queue_story,
@@ -37,67 +39,17 @@ from playground.experiments.stories.records import (
     story_state,
     walkthrough,
 )
-from playground.experiments.stories.walkthroughs import (
-    _acc,
-    _attacker,
-    _augment,
-    _bars,
-    _change,
-    _curves,
-    _gap,
-    _overfit,
-    _privacy,
-    _reuse,
-    _robust,
-    _shrink,
-    _table,
-    _teacher,
-    attacker_right,
-    deployed,
-    lopsided_accuracy,
-    most_right,
-    points,
-)
 
 __all__ = [
     "BROKEN",
     "DEFAULT_STORY",
-    "DISTILL",
-    "EXPOSED",
     "LOCK_STALE_S",
-    "OVERFIT",
-    "PRIVACY_BASE",
-    "REUSE_SOURCE",
-    "REUSE_TARGET",
-    "RARE",
-    "ROBUST",
-    "ROBUST_STRENGTH",
-    "SCARCE",
-    "SHRINK_BASE",
-    "SMALL",
     "STORIES",
-    "STUDENT",
     "Step",
     "Story",
     "StoryRecord",
-    "TEACHER",
+    "StoryRegistry",
     "Walkthrough",
-    "_acc",
-    "_attacker",
-    "_augment",
-    "_bars",
-    "_change",
-    "_curves",
-    "_gap",
-    "_overfit",
-    "_privacy",
-    "_reuse",
-    "_record_path",
-    "_robust",
-    "_save_record",
-    "_shrink",
-    "_table",
-    "_teacher",
     "attacker_right",
     "deployed",
     "ensure_story",
@@ -106,7 +58,13 @@ __all__ = [
     "most_right",
     "points",
     "queue_story",
+    "register",
     "story_runs",
     "story_state",
     "walkthrough",
 ]
+
+# Every other module in this folder is a story (or a helper they import): importing them
+# registers the stories.
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")

@@ -1,11 +1,9 @@
-"""Stories: one-click guided experiments. Each queues a few small runs and, once they have
-finished, walks through what their real numbers show.
+"""Queueing a story's runs and finding them again.
 
-A story is data (its runs as flat settings) plus a `walkthrough` that reads the finished
-runs' metrics and epochs and writes sentences from them; nothing in a walkthrough is
-canned except the framing. Which runs belong to a story's latest showing is kept in a
-small JSON record per story (and workshop) under PLAYGROUND_HOME/stories, so the Home page
-queues its story once per server, not once per visitor.
+Which runs belong to a story's latest showing is kept in a small JSON record per story (and
+workshop) under PLAYGROUND_HOME/stories, so the Home page queues its story once per server,
+not once per visitor. Once they have finished, `walkthrough` hands them to the story's own
+`explain`, which writes every sentence from their real numbers.
 """
 from __future__ import annotations
 
@@ -17,8 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from playground.common.files import write_json
-from playground.experiments.stories.base import Story, Walkthrough
-from playground.experiments.stories.catalog import STORIES
+from playground.experiments.stories.base import STORIES, Story, Walkthrough
 from playground.runs.queue import submit
 from playground.runs.store import Run, Store
 from playground.training.config import make_config
@@ -64,11 +61,16 @@ def _record_path(home: Path, story: str, workspace: str | None) -> Path:
 
 
 def load_record(home: Path, story: str, workspace: str | None = None) -> StoryRecord | None:
+    """The story's record, or None: none yet, unreadable, or written before the story's
+    steps changed (its runs no longer fit the walkthrough, so the story is queued again)."""
     path = _record_path(home, story, workspace)
     try:
-        return StoryRecord(**json.loads(path.read_text()))
+        record = StoryRecord(**json.loads(path.read_text()))
     except (OSError, ValueError, TypeError):
         return None
+    if story not in STORIES or set(record.runs) != {s.role for s in STORIES[story].steps}:
+        return None
+    return record
 
 
 def _save_record(home: Path, record: StoryRecord) -> None:
