@@ -27,11 +27,21 @@ from tests.browser_support import (  # noqa: E402
 os.environ.setdefault("PLAYGROUND_AUDITS", "off")
 
 
+# The fast subset (`make test-fast`, `pytest -m fast`): the core's contracts and pure
+# functions, no browser, no server, no worker processes, no training beyond a few steps.
+FAST_MODULES = {"test_architecture.py", "test_config.py", "test_metrics.py",
+                "test_permissions.py", "test_narrative.py", "test_pareto.py",
+                "test_fair_queue.py", "test_uploads.py"}
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Browser tests are marked `browser`, so `-m "not browser"` leaves them out."""
+    """Browser tests are marked `browser`, so `-m "not browser"` leaves them out; the
+    modules of the fast subset are marked `fast`."""
     for item in items:
         if item.path.name.startswith("test_browser"):
             item.add_marker(pytest.mark.browser)
+        if item.path.name in FAST_MODULES:
+            item.add_marker(pytest.mark.fast)
 
 
 @pytest.fixture
