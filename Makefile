@@ -11,7 +11,7 @@ TEST_PROCS ?= 2
 # CI's machines) nothing is compiled later, and every process would compile torch again.
 PIP := $(BIN)/python -m pip install --disable-pip-version-check -c constraints.txt
 
-.PHONY: run test bench loadtest lint worker clean
+.PHONY: run test test-fast bench loadtest lint worker clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,12 @@ test: $(VENV)/.dev-installed
 	$(BIN)/python -m ruff check .
 	$(BIN)/lint-imports
 	scripts/private-network $(BIN)/python -m pytest -n $(TEST_PROCS) --dist loadfile
+
+# Day-to-day: the core's contracts and pure functions, no browser or real training.
+test-fast: $(VENV)/.dev-installed
+	$(BIN)/python -m ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/python -m pytest -m fast -n $(TEST_PROCS) --dist loadfile
 
 bench: $(VENV)/.app-installed
 	scripts/private-network $(BIN)/python -m playground.bench --out BENCHMARKS.md

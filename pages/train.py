@@ -1,6 +1,7 @@
 """Train: pick data, a model and settings; queue a run that trains in the background."""
 import streamlit as st
 
+from components.base.keys import train as keys
 from components.base.services import get_store
 from components.data.dataset_preview import dataset_preview
 from components.experiments.sweep_control import sweep_control
@@ -40,8 +41,8 @@ with settings_col:
         else:
             # In a workshop the run carries the workshop and the person, within its caps.
             if run_id := submit_from_session(get_store(), config):
-                st.session_state["train_last_run"] = (run_id, config.label())
-    if last := st.session_state.get("train_last_run"):
+                st.session_state[keys.LAST_RUN] = (run_id, config.label())
+    if last := st.session_state.get(keys.LAST_RUN):
         st.success(f"Queued run **{last[0]}** ({last[1]}). It trains in the background.")
         st.page_link("pages/runs.py", label="Follow it on the Runs page", icon="📋")
     sweep_control(values)

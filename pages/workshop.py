@@ -3,6 +3,7 @@
 and their place in the queue."""
 import streamlit as st
 
+from components.base.keys import train as train_keys
 from components.base.polling import end_polling, live_fragment
 from components.base.services import any_active, get_store, live_snapshot
 from components.experiments.workshop_board import leaderboard, my_runs
@@ -150,10 +151,10 @@ def lesson_box(ws) -> None:
     if ss.get("workshop_lesson_seen") != ws.version:
         ss["workshop_lesson_seen"] = ws.version
         if lesson.values or lesson.hide:
-            ss["train_preset"] = preset  # the next visit to Train follows the lesson
+            ss[train_keys.PRESET] = preset  # the next visit to Train follows the lesson
     if st.button("Train a model for this workshop", type="primary", icon="🏋️",
                  key="workshop_to_train"):
-        ss["train_preset"] = preset
+        ss[train_keys.PRESET] = preset
         st.switch_page("pages/train.py")
 
 

@@ -375,7 +375,7 @@ async def quiet_watch(server: Server, people: list[Person], epochs: int) -> dict
         count_script_runs(observer, page)
         await page.goto(f"{server.url}/workshop?ws={WORKSHOP}&name={observer.name}")
         await expect(page.get_by_text("you are observer")).to_be_visible()
-        await page.locator('[data-testid="stSidebarNav"] a[href$="/runs"]').click()
+        await page.locator('[data-testid="stSidebar"] a[href$="/runs"]').click()
         await expect(page.get_by_role("heading", name="Runs")).to_be_visible()
         await asyncio.gather(*(step(x, everyone(x)) for x in watching + [observer]))
         deadline = time.time() + 120
@@ -499,7 +499,7 @@ async def page_timings(url: str, server_pid: int, started: Callable[[], bool], r
             await asyncio.sleep(0.3)
         for _ in range(rounds):
             for name, path, ready in PAGES:
-                link = page.locator(f'[data-testid="stSidebarNav"] a[href$="/{path}"]')
+                link = page.locator(f'[data-testid="stSidebar"] a[href$="/{path}"]')
                 start, cpu_start = time.perf_counter(), cpu_seconds(server_pid)
                 await link.click()
                 await expect(ready(page).first).to_be_visible()
@@ -568,10 +568,10 @@ def pages_report(r: dict) -> str:
     return "\n".join(lines)
 
 
-# The same measurement of the code before issue 11 (commit 82255ea, 2026-12-01, this script,
+# The same measurement before the server's polling was reworked (2026-12-01, this script,
 # this machine), kept beside each new report for comparison.
-BEFORE = """Before these changes (commit 82255ea, the same script on the same machine,
-2026-12-01): 20 of 20 runs finished, 0 lost clicks, 0 exceptions; watching runs train the
+BEFORE = """Before the polling rework (the same script on the same machine, 2026-12-01): 20 of 20
+runs finished, 0 lost clicks, 0 exceptions; watching runs train the
 server spent **0.042 cores per session** while serving only 0.04 script runs per session
 per second (it could not keep up: 479 ms of CPU per script run, the whole Runs page of cards
 and charts rebuilt on every poll plus a full garbage collection); all on Runs watching one

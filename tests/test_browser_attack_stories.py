@@ -1,4 +1,4 @@
-"""Real browser: issue 14's two stories ("Does privacy stop an attacker?" and "Robust or
+"""Real browser: the two attack stories ("Does privacy stop an attacker?" and "Robust or
 accurate?") both finish from a fresh server. Both are started up front on the Stories page
 (one server, one background worker, four runs), then each shows its walkthrough with no
 exception on the page. Screenshots land in test-artifacts/ for a look."""
@@ -9,13 +9,7 @@ from pathlib import Path
 import pytest
 
 from playground.runs.store import Store
-from tests.test_browser import (  # noqa: F401
-    ARTIFACTS,
-    CHROMIUM,
-    CHROMIUM_FLAGS,
-    _require_browser,
-    app_url,
-)
+from tests.browser_support import ARTIFACTS, settled
 
 SLOW = 540_000  # ms: four runs train one after another on a shared 2-core machine
 WAIT = 60_000  # ms: a fresh server's first page, a rerun on a busy machine
@@ -56,7 +50,7 @@ def _shot(page, name: str, title: str) -> None:
     screenshot shows only the window; a tall window shows the whole walkthrough."""
     page.set_viewport_size({"width": 1400, "height": 2600})
     page.get_by_role("heading", name=title).scroll_into_view_if_needed()
-    page.wait_for_timeout(800)  # charts redraw at the new width
+    settled(page)  # the charts have redrawn at the new width
     page.screenshot(path=str(ARTIFACTS / name))
     page.set_viewport_size({"width": 1400, "height": 1000})
 
@@ -74,38 +68,36 @@ def _finished(page, text: str, title: str, shot: str) -> None:
     _no_exception(page)
 
 
-@pytest.mark.usefixtures("audits_on")  # before app_url starts the server, which inherits it
-def test_both_attack_stories_finish_from_a_fresh_server(app_url, tmp_path: Path):  # noqa: F811
-    sync_api = _require_browser()
+@pytest.fixture(scope="module")
+def server_env() -> dict[str, str]:
+    return {"PLAYGROUND_AUDITS": "on"}  # the server and its workers run the attack audits
+
+
+def test_both_attack_stories_finish_from_a_fresh_server(app_url, server_home: Path, new_page):
     from playwright.sync_api import expect
 
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(WAIT)
-        page.goto(app_url + "/stories")  # not "/": Home would queue its own story
-        expect(page.get_by_role("heading", name="Stories", exact=True)).to_be_visible(
-            timeout=WAIT)
+    page = new_page(timeout=WAIT)
+    page.goto(app_url + "/stories")  # not "/": Home would queue its own story
+    expect(page.get_by_role("heading", name="Stories", exact=True)).to_be_visible(
+        timeout=WAIT)
 
-        # Both stories are queued before either is watched: one wait for all four runs.
-        _open(page, "attacker", ATTACKER)
-        _run(page)
-        _open(page, "robust", ROBUST)
-        _run(page)
-        expect(page.get_by_text("Adversarially trained", exact=True)).to_be_visible()
-        _shot(page, "story-robust-live.png", ROBUST)
-        _no_exception(page)
+    # Both stories are queued before either is watched: one wait for all four runs.
+    _open(page, "attacker", ATTACKER)
+    _run(page)
+    _open(page, "robust", ROBUST)
+    _run(page)
+    expect(page.get_by_text("Adversarially trained", exact=True)).to_be_visible()
+    _shot(page, "story-robust-live.png", ROBUST)
+    _no_exception(page)
 
-        # The attacker story's runs are first in line, so by now both have finished.
-        _finished(page, "Trained normally, the network reads", ROBUST, "story-robust.png")
-        _open(page, "attacker", ATTACKER)
-        _finished(page, "Without privacy noise the network reads", ATTACKER,
-                  "story-attacker.png")
-        expect(page.get_by_text("no attacker can be right more than")).to_be_visible()
-        browser.close()
+    # The attacker story's runs are first in line, so by now both have finished.
+    _finished(page, "Trained normally, the network reads", ROBUST, "story-robust.png")
+    _open(page, "attacker", ATTACKER)
+    _finished(page, "Without privacy noise the network reads", ATTACKER,
+              "story-attacker.png")
+    expect(page.get_by_text("no attacker can be right more than")).to_be_visible()
 
-    runs = Store(tmp_path / "home").list_runs()
+    runs = Store(server_home).list_runs()
     # Four runs, not five: the adversarial run's plain twin is the robust story's own step.
     assert len(runs) == 4 and {r.status for r in runs} == {"finished"}
     assert sorted(sorted(r.config.techniques) for r in runs) == [

@@ -1,16 +1,16 @@
-"""Real browser (the fixtures of tests/test_browser.py): a moons run's decision boundary on
+"""Real browser (the fixtures of tests/conftest.py): a moons run's decision boundary on
 Runs moves on while the run trains."""
 from __future__ import annotations
 
 from playground.runs.store import Store
 from playground.training.config import make_config
-from tests.test_browser import ARTIFACTS, app_url, page  # noqa: F401
+from tests.browser_support import ARTIFACTS
 
 
-def test_runs_shows_a_moons_runs_boundary_change_while_it_trains(tmp_path, app_url, page):  # noqa: F811
+def test_runs_shows_a_moons_runs_boundary_change_while_it_trains(server_home, app_url, page):
     from playwright.sync_api import expect
 
-    store = Store(tmp_path / "home")  # the app's own data folder (see app_url)
+    store = Store(server_home)  # the app's own data folder
     # Small batches and many epochs: still training while the page is watched.
     run_id = store.enqueue(make_config(dataset="moons", model="mlp", epochs=200, batch_size=4,
                                        lr=0.001))

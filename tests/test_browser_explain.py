@@ -1,5 +1,5 @@
 """Real browser on the Explain page: Playwright drives Debian's Chromium against
-`streamlit run app.py` (the fixtures of tests/test_browser.py).
+`streamlit run app.py` (the fixtures of tests/conftest.py).
 
 Two runs are trained beforehand through the store, the way the CLI trains in the
 foreground, so the test spends its time on the page rather than waiting for the queue.
@@ -7,12 +7,11 @@ foreground, so the test spends its time on the page rather than waiting for the 
 from __future__ import annotations
 
 import os
-import time
 
 from playground.runs.store import Store
 from playground.runs.worker import execute
 from playground.training.config import make_config
-from tests.test_browser import ARTIFACTS, app_url, page  # noqa: F401
+from tests.browser_support import ARTIFACTS
 
 
 def _train(store: Store, **values) -> str:
@@ -30,10 +29,10 @@ def _pick(pg, key: str, option: str) -> None:
     pg.locator("h1").first.click()  # a click outside closes the list
 
 
-def test_two_runs_three_methods_show_six_explanation_maps(tmp_path, app_url, page):  # noqa: F811
+def test_two_runs_three_methods_show_six_explanation_maps(server_home, app_url, page):
     from playwright.sync_api import expect
 
-    store = Store(tmp_path / "home")  # the app's own data folder (see app_url)
+    store = Store(server_home)  # the app's own data folder
     first = _train(store, dataset="digits", model="mlp", epochs=2)
     second = _train(store, dataset="digits", model="mlp", epochs=2, dropout=0.3)
 
@@ -69,7 +68,11 @@ def test_two_runs_three_methods_show_six_explanation_maps(tmp_path, app_url, pag
     expect(grid.get_by_text(first, exact=False).first).to_be_visible()
     expect(grid.get_by_text(second, exact=False).first).to_be_visible()
     expect(page.get_by_role("heading", name="Do they agree?")).to_be_visible(timeout=30_000)
-    time.sleep(1)  # let the last charts finish their layout before the screenshot
+    # Every map has laid out its drawing before the screenshot.
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.st-key-explain_grid .vega-embed')]"
+        ".every(e => { const d = e.querySelector('canvas, svg');"
+        " return d && d.getBoundingClientRect().width > 0; })")
     assert page.locator("[data-testid='stException']").count() == 0
     assert page.locator("[data-testid='stAlertContentError']").count() == 0
     page.set_viewport_size({"width": 1400, "height": 2600})

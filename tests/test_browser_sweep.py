@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlparse
 
-import pytest
-
-from tests.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, _require_browser, app_url  # noqa: F401
+from tests.browser_support import ARTIFACTS
 
 BASE = "dataset=moons&model=mlp&epochs=2&width=16&seed=3"
 
@@ -23,22 +21,11 @@ def _chart(page, title: str):
     return page.locator(".vega-embed").filter(has=page.locator("svg", has_text=title))
 
 
-@pytest.fixture
-def browser():
-    sync_api = _require_browser()
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield b
-        b.close()
-
-
-def test_sweep_from_the_train_page_then_share_the_setup(app_url, browser):  # noqa: F811
+def test_sweep_from_the_train_page_then_share_the_setup(app_url, browser, new_page):
     from playwright.sync_api import expect
 
     expect.set_options(timeout=60_000)  # a fresh server's first page takes a moment
-    page = browser.new_page(viewport={"width": 1400, "height": 2400})
-    page.set_default_timeout(60_000)
+    page = new_page(height=2400)
     page.goto(f"{app_url}/train?{BASE}")
     expect(page.get_by_role("heading", name="Train a model")).to_be_visible()
     expect(page.get_by_role("combobox", name="Dataset")).to_have_value("Two moons (2-D points)")

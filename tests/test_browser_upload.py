@@ -2,11 +2,11 @@
 story. Screenshots land in test-artifacts/ for a look."""
 from __future__ import annotations
 
-from tests.test_browser import ARTIFACTS, _require_browser, app_url, page  # noqa: F401
+from tests.browser_support import ARTIFACTS
 from tests.test_uploads import MIXED
 
 
-def test_upload_a_csv_and_train_on_it(page, app_url, tmp_path):  # noqa: F811
+def test_upload_a_csv_and_train_on_it(page, app_url, tmp_path):
     from playwright.sync_api import expect
 
     expect.set_options(timeout=30_000)  # a busy 2-core machine renders slowly

@@ -5,6 +5,8 @@ import threading
 
 import streamlit as st
 
+from components.base.keys import shell as keys
+
 _shell = threading.local()  # each script run has its own thread
 
 
@@ -13,20 +15,20 @@ def page_entered() -> bool:
     it has taken in its arrival (entry_taken); False on the reruns that widgets cause while
     the user stays. Not simply "the first run here": a first run cut short by another
     rerun (a polling fragment ending, a quick click) would leave its link unread."""
-    return st.session_state.get("shell_entry_pending", True)
+    return st.session_state.get(keys.ENTRY_PENDING, True)
 
 
 def entry_taken() -> None:
-    st.session_state["shell_entry_pending"] = False
+    st.session_state[keys.ENTRY_PENDING] = False
 
 
 def run_in_shell(page) -> None:
     """app.py runs the chosen page through this, so pages know the shell is around them."""
-    st.session_state["shell_started"] = True
-    previous = st.session_state.get("shell_page")
-    st.session_state["shell_page"] = page.url_path
+    st.session_state[keys.STARTED] = True
+    previous = st.session_state.get(keys.PAGE)
+    st.session_state[keys.PAGE] = page.url_path
     if previous != page.url_path:
-        st.session_state["shell_entry_pending"] = True
+        st.session_state[keys.ENTRY_PENDING] = True
     _shell.active = True
     try:
         page.run()

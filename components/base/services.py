@@ -1,4 +1,5 @@
-"""Objects shared by every session of one server, and the sidebar every page shows."""
+"""Objects shared by every session of one server: the store, the workers' supervisor, the live
+feed, the ended runs and other cached values every page reads."""
 from __future__ import annotations
 
 import threading

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from components.base.keys import train as train_keys
+from components.base.keys import your_data as keys
 from playground.common.permissions import LOCAL, Actor, Refused, may
 from playground.data import uploads
 from playground.runs.store import Store
@@ -19,7 +21,7 @@ def default_values(name: str, kind: str) -> dict:
 
 def use_dataset(name: str, kind: str) -> None:
     # The Train page applies this preset and pops it (the in-app preset convention).
-    st.session_state["train_preset"] = {"values": default_values(name, kind), "lock": [],
+    st.session_state[train_keys.PRESET] = {"values": default_values(name, kind), "lock": [],
                                         "hide": []}
     st.switch_page(TRAIN_PAGE)
 
@@ -37,13 +39,13 @@ def save_button(prepared: uploads.Prepared, store: Store, actor: Actor = LOCAL) 
 def _delete(store: Store, name: str, actor: Actor) -> None:
     try:
         uploads.delete(name, actor, store.home)
-        st.session_state["your_data_flash"] = f"Deleted the dataset {name!r}."
+        st.session_state[keys.FLASH] = f"Deleted the dataset {name!r}."
     except Refused as exc:
-        st.session_state["your_data_flash"] = f"Nothing was changed. {exc.problem}"
+        st.session_state[keys.FLASH] = f"Nothing was changed. {exc.problem}"
 
 
 def uploaded_list(store: Store, actor: Actor = LOCAL) -> None:
-    if flash := st.session_state.pop("your_data_flash", None):
+    if flash := st.session_state.pop(keys.FLASH, None):
         (st.success if flash.startswith("Deleted") else st.error)(flash)
     found = uploads.manifests(store.home)
     if not found:

@@ -7,7 +7,9 @@ import importlib
 import streamlit as st
 
 from components.base.entry import _shell
+from components.base.keys import shell as shell_keys
 from components.base.services import ensure_workers
+from components.shell.navigation import declare_pages
 from components.shell.sidebar import render_sidebar
 
 # Imported before the first page is drawn, so their objects are frozen with the rest.
@@ -40,18 +42,17 @@ def freeze_startup_objects() -> int:
 def app_shell_guard() -> None:
     """Make a page opened by deep link on a fresh server run inside app.py's navigation.
 
-    Streamlit assumes the legacy pages/ mode until the first st.navigation call, so the
-    very first visit to /runs or /compare would run that page alone, without the sidebar
-    or the workers. Switch the mode off and rerun once: app.py then routes to the same URL.
-    Only a session's first run is redone, so no click can be lost. (AppTest starts every
-    run in legacy mode; there the page draws the sidebar itself.)
+    Streamlit assumes its legacy pages/ mode until the first st.navigation call, so the
+    very first visit to /runs or /compare runs that page alone, without the sidebar or the
+    workers. Declaring the app's pages (st.navigation) ends that mode for the server; one
+    rerun then routes through app.py to the same URL. Only a session's first run is redone,
+    so no click can be lost. (AppTest starts every run in legacy mode; after its first run
+    the page draws the sidebar itself.)
     """
-    from streamlit.runtime.pages_manager import PagesManager
-
     if not getattr(_shell, "active", False):
-        PagesManager.uses_pages_directory = False
-        if not st.session_state.get("shell_started"):
-            st.session_state["shell_started"] = True
+        if not st.session_state.get(shell_keys.STARTED):
+            st.session_state[shell_keys.STARTED] = True
+            declare_pages(links=False)
             st.rerun()
         ensure_workers()
         freeze_startup_objects()

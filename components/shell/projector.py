@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-KEY = "projector_on"
+from components.base.keys import shell as shell_keys
+
+KEY = shell_keys.PROJECTOR
 
 # Streamlit's own classes change between versions; these selectors use its stable
 # data-testid attributes and plain elements.

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from components.base.keys import learn as keys
+from components.base.keys import train as train_keys
 from playground.runs.store import Store
 from playground.teaching import glossary
 from playground.teaching import lessons as learn
@@ -13,7 +15,7 @@ TRAIN_PAGE = "pages/train.py"
 
 def _open_train(values: dict) -> None:
     # The Train page applies this preset and pops it (the in-app preset convention).
-    st.session_state["train_preset"] = learn.preset(values)
+    st.session_state[train_keys.PRESET] = learn.preset(values)
     st.switch_page(TRAIN_PAGE)
 
 
@@ -28,7 +30,7 @@ def lesson_card(entry: learn.Entry, store: Store) -> None:
         if entry.glossary_key:
             st.caption(f"In the glossary: [{glossary.term(entry.glossary_key).name}]"
                        f"(#{glossary.anchor(entry.glossary_key)})")
-        pending = st.session_state.get("learn_pending")
+        pending = st.session_state.get(keys.PENDING)
         if st.button("Try it", key=f"learn_try_{entry.name}", icon="▶️",
                      help="Opens Train with a ready setup for this technique."):
             tried = learn.try_it(entry.name, store.list_runs(statuses=("finished",)))
@@ -37,11 +39,11 @@ def lesson_card(entry: learn.Entry, store: Store) -> None:
             elif not tried.note:
                 _open_train(tried.values)
             else:
-                pending = st.session_state["learn_pending"] = (entry.name, tried)
+                pending = st.session_state[keys.PENDING] = (entry.name, tried)
         if pending and pending[0] == entry.name:
             st.info(pending[1].note)
             if st.button("Open Train with it", key=f"learn_open_{entry.name}", type="primary"):
-                st.session_state.pop("learn_pending", None)
+                st.session_state.pop(keys.PENDING, None)
                 _open_train(pending[1].values)
         elif lesson.compare_hint:
             st.caption(f"Then: {lesson.compare_hint}")

@@ -5,6 +5,7 @@ from typing import Any
 
 import streamlit as st
 
+from components.base.keys import train as keys
 from components.base.services import get_store
 from components.training.technique_picker import technique_picker
 from components.training.url_presets import fixed_value, hidden, locked
@@ -33,13 +34,13 @@ def _with(choices: list, key: str) -> list:
 def sensitive_control(ds) -> str:
     """Which column names each example's group ("": the dataset's own default)."""
     options = [""] + [c for c in ds.sensitive_columns if c != ds.default_sensitive]
-    if st.session_state.get("train_sensitive") not in options:  # a link's or another set's
-        st.session_state.pop("train_sensitive", None)
+    if st.session_state.get(keys.SENSITIVE) not in options:  # a link's or another set's
+        st.session_state.pop(keys.SENSITIVE, None)
     if hidden("sensitive"):
         return fixed_value("sensitive", "")
     own = ds.default_sensitive
     return st.selectbox(
-        "Sensitive attribute (fairness check)", options, key="train_sensitive",
+        "Sensitive attribute (fairness check)", options, key=keys.SENSITIVE,
         format_func=lambda c: c or (f"{own} (this dataset's own)" if own else "none"),
         disabled=locked("sensitive"), help=_help(
             "sensitive", "When the run ends, its test decisions are compared group by group "
@@ -50,7 +51,7 @@ def run_settings() -> dict[str, Any]:
     """Render the settings; return the raw values (validated later by make_config)."""
     infos = {d.name: d for d in all_dataset_infos() + uploaded_dataset_infos()}
     dataset = fixed_value("dataset", list(infos)[0]) if hidden("dataset") else st.selectbox(
-        "Dataset", list(infos), key="train_dataset", format_func=lambda n: infos[n].title,
+        "Dataset", list(infos), key=keys.DATASET, format_func=lambda n: infos[n].title,
         help=control_help("dataset", "The examples the model learns from: built in (nothing "
                           "is downloaded) or your own, from the Your data page."),
         disabled=locked("dataset"),
@@ -75,8 +76,8 @@ def run_settings() -> dict[str, Any]:
     left, right = st.columns(2)
     with left:
         values["epochs"] = fixed_value("epochs", 10) if hidden("epochs") else st.slider(
-            "Epochs", 1, max(50, st.session_state.get("train_epochs", 0)), 10,
-            key="train_epochs", disabled=locked("epochs"),
+            "Epochs", 1, max(50, st.session_state.get(keys.EPOCHS, 0)), 10,
+            key=keys.EPOCHS, disabled=locked("epochs"),
             help=_help("epochs", "More passes learn more, and take longer, and can overfit."))
         lr_default = min(LR_CHOICES, key=lambda v: abs(v - info.default_lr))
         values["lr"] = fixed_value("lr", lr_default) if hidden("lr") else st.select_slider(
@@ -118,8 +119,8 @@ def run_settings() -> dict[str, Any]:
     if ds.sensitive_columns:  # tables whose columns can name groups: the fairness audit
         values["sensitive"] = sensitive_control(ds)
     values.update(class_settings())
-    if st.session_state.get("train_device", "auto") != "auto":
-        values["device"] = st.session_state["train_device"]
+    if st.session_state.get(keys.DEVICE, "auto") != "auto":
+        values["device"] = st.session_state[keys.DEVICE]
         st.caption(f"Trains on: {values['device']} (set by the link)")
     teachers = [r for r in get_store().list_runs(statuses=("finished",))
                 if r.config.dataset == dataset]
@@ -138,22 +139,22 @@ def class_settings() -> dict[str, Any]:
     if not shown:
         return values
     ss = st.session_state
-    changed = (ss.get("train_classes") or ss.get("train_rare_classes")
-               or ss.get("train_imbalance", 1.0) < 1)
+    changed = (ss.get(keys.CLASSES) or ss.get(keys.RARE_CLASSES)
+               or ss.get(keys.IMBALANCE, 1.0) < 1)
     with st.expander("Which classes, and how common", expanded=bool(changed)):
         if "classes" in shown:
             values["classes"] = st.text_input(
-                "Keep only these classes", key="train_classes", disabled=locked("classes"),
+                "Keep only these classes", key=keys.CLASSES, disabled=locked("classes"),
                 placeholder="all of them", help=_help("classes", "Empty keeps every class."))
         if "imbalance" in shown:
             values["imbalance"] = st.slider(
                 "How common the rare classes stay", 0.01, 1.0, 1.0, 0.01,
-                key="train_imbalance", disabled=locked("imbalance"), format="%.2f",
+                key=keys.IMBALANCE, disabled=locked("imbalance"), format="%.2f",
                 help=_help("imbalance", "1 leaves every class as common as it is; 0.05 keeps "
                            "5% of the rare classes' training examples."))
         if "rare_classes" in shown:
             values["rare_classes"] = st.text_input(
-                "Which classes become rare", key="train_rare_classes",
+                "Which classes become rare", key=keys.RARE_CLASSES,
                 disabled=locked("rare_classes") or values.get(
                     "imbalance", fixed_value("imbalance", 1.0)) >= 1,
                 placeholder="the second half of the classes",

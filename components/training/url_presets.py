@@ -1,6 +1,7 @@
 """Presets for the Train page: from the URL (a shared or workshop link) or from another page
-(`st.session_state["train_preset"] = {"values": {...}, "lock": [...], "hide": [...]}`
-then `st.switch_page("pages/train.py")`), and the URL kept in step with the controls.
+(it writes `{"values": {...}, "lock": [...], "hide": [...]}` into session state under
+`components.base.keys.train.PRESET`, then calls `st.switch_page("pages/train.py")`), and the
+URL kept in step with the controls.
 
 Widget values are preset by writing their session-state keys before the widgets are drawn;
 a setting the preset leaves out goes back to the control's default. `lock` shows a control
@@ -13,6 +14,7 @@ from typing import Any
 import streamlit as st
 
 from components.base.entry import entry_taken, page_entered
+from components.base.keys import train as keys
 from components.experiments.workshop_session import IDENTITY_PARAMS
 from playground.data.catalog import dataset_info
 from playground.experiments.links import (
@@ -23,11 +25,6 @@ from playground.experiments.links import (
     with_model,
 )
 from playground.training.config import FIELDS, ConfigError, config_values, make_config, shorthands
-
-PRESET_KEY = "train_preset"
-_WRITTEN = "train_url_written"  # the query this page last wrote (to tell a new link apart)
-_RULES = "train_url_rules"  # {"lock": [...], "hide": [...], "fixed": {...}}
-_PROBLEMS = "train_url_problems"
 
 
 def widget_key(name: str, dataset: str, model: str) -> str:
@@ -74,19 +71,19 @@ def apply_preset(values: dict[str, Any], lock=(), hide=()) -> list[str]:
             ss.pop(key, None)
     ss["train_device"] = config.device
     fixed = {k: v for k, v in flat.items() if k != "techniques"}
-    ss[_RULES] = {"lock": list(lock), "hide": list(hide), "fixed": fixed,
+    ss[keys.URL_RULES] = {"lock": list(lock), "hide": list(hide), "fixed": fixed,
                   "techniques": list(config.techniques)}
     return []
 
 
 def take_presets() -> None:
     """Apply an in-app preset or a new link, once; call before the Train controls."""
-    preset = st.session_state.pop(PRESET_KEY, None)
+    preset = st.session_state.pop(keys.PRESET, None)
     if preset:
         problems = apply_preset(preset.get("values", {}), preset.get("lock", ()),
                                 preset.get("hide", ()))
-        st.session_state[_PROBLEMS] = problems
-        st.session_state[_WRITTEN] = None  # the URL follows the new controls
+        st.session_state[keys.URL_PROBLEMS] = problems
+        st.session_state[keys.URL_WRITTEN] = None  # the URL follows the new controls
         entry_taken()
         return
     if not page_entered():
@@ -98,31 +95,32 @@ def take_presets() -> None:
              if k not in IDENTITY_PARAMS}
     if not set(query) & set(controls()):
         query = {}  # nothing for Train (e.g. another page's ?id= carried along)
-    if not query and st.session_state.get(_WRITTEN) and "train_dataset" not in st.session_state:
+    ss = st.session_state
+    if not query and ss.get(keys.URL_WRITTEN) and keys.DATASET not in ss:
         # Back from another page: Streamlit dropped the controls' state, the URL it had
         # when we left still holds the whole setup.
-        query, st.session_state[_WRITTEN] = st.session_state[_WRITTEN], None
-    if query and query != st.session_state.get(_WRITTEN):
+        query, st.session_state[keys.URL_WRITTEN] = st.session_state[keys.URL_WRITTEN], None
+    if query and query != st.session_state.get(keys.URL_WRITTEN):
         values, problems = query_to_values(query)
         lock, hide = values.pop("lock", []), values.pop("hide", [])
         problems += apply_preset(values, lock, hide) if values else []
-        st.session_state[_PROBLEMS] = problems
-        st.session_state[_WRITTEN] = query
+        st.session_state[keys.URL_PROBLEMS] = problems
+        st.session_state[keys.URL_WRITTEN] = query
     entry_taken()
 
 
 def show_problems() -> None:
-    if clone_of := st.session_state.pop("train_clone_of", None):
+    if clone_of := st.session_state.pop(keys.CLONE_OF, None):
         st.info(f"Set up like run **{clone_of}**. Change one setting and press **Train**: "
                 "Compare will then show what that one change did.")
-    problems = st.session_state.get(_PROBLEMS)
+    problems = st.session_state.get(keys.URL_PROBLEMS)
     if problems:
         st.warning("Some settings from the link could not be used and were left at their "
                    "defaults:\n\n" + "\n".join(f"- {p}" for p in problems))
 
 
 def rules() -> dict[str, Any]:
-    return st.session_state.get(_RULES) or {}
+    return st.session_state.get(keys.URL_RULES) or {}
 
 
 def locked(name: str) -> bool:
@@ -149,7 +147,7 @@ def lesson_note() -> None:
                 + (f" ({', '.join(r['lock'])})" if r.get("lock") else "")
                 + (" and some are hidden" if r.get("hide") else "") + ".")
         if st.button("Unlock every control", key="train_unlock"):
-            st.session_state.pop(_RULES, None)
+            st.session_state.pop(keys.URL_RULES, None)
             st.rerun()
 
 
@@ -164,7 +162,7 @@ def sync_url(values: dict[str, Any]) -> str | None:
     query_here = query | {k: current[k] for k in IDENTITY_PARAMS if k in current}
     if current != query_here:
         st.query_params.from_dict(query_here)
-    st.session_state[_WRITTEN] = query
+    st.session_state[keys.URL_WRITTEN] = query
     return query
 
 

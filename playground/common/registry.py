@@ -1,7 +1,7 @@
-"""Name -> factory registries for datasets, models (and later techniques, explainers).
+"""Name -> entry registries: datasets, models, techniques, explanation methods, job kinds.
 
-The UI and the CLI list what is registered, so adding a dataset or a model is adding
-one decorated function.
+The UI and the CLI list what is registered, so adding one of them is adding one decorated
+function or class (a technique: one file in its folder).
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The Train page's state as URL query parameters, so a link can carry a whole setup.
 
 Keys are RunConfig field names (dataset, model, epochs, ...) plus the flat technique
-shorthands of `playground.config.shorthands()` (dropout, dp_noise, quantize, ...);
+shorthands of `playground.training.config.shorthands()` (dropout, dp_noise, quantize, ...);
 `lock=a,b` shows those controls disabled and `hide=a,b` leaves them out (a lesson's
 "only touch this one knob"). A switched-on technique is always named by its shorthands,
 so every one of its settings survives the trip. Pure: no Streamlit here.

@@ -1,0 +1,3 @@
+"""The Sweeps page's session-state keys."""
+
+SELECTED = "sweeps_selected"  # the sweep to open (set by Train when it starts one)
