@@ -223,8 +223,12 @@ class TrainContext:
         self.hook("on_model")
         if self.boundary is not None:
             self.boundary.record(self._model, 0)  # before training
-        self._optimizer = make_optimizer(self._model, self.config.lr)
+        self.start_optimizer()
         self.hook("on_optimizer")
+
+    def start_optimizer(self, optimizer: torch.optim.Optimizer | None = None) -> None:
+        """The loop's own optimizer, before on_optimizer: Adam, or the one given (tests)."""
+        self._optimizer = optimizer or make_optimizer(self._model, self.config.lr)
 
     def fit(self) -> None:
         """Every phase: "train" (config.epochs), on_train_end, then "fine-tune" when a

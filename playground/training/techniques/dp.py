@@ -22,7 +22,7 @@ from playground.training.capabilities import (
     PER_EXAMPLE_GRADIENTS,
     PRIVACY_GUARANTEE,
 )
-from playground.training.privacy import HELPER_PATIENCE_S, make_accountant
+from playground.training.privacy import HELPER_PATIENCE_S, EpsilonService, make_accountant
 from playground.training.techniques.base import Param, Technique, register, titles
 from playground.training.techniques.dp_clipping import BookKeepingClipper, unsupported_layers
 
@@ -115,7 +115,10 @@ class DPNoise(Technique):
         from opacus.accountants.utils import get_noise_multiplier
         from opacus.data_loader import DPDataLoader
 
-        self.epsilons = ctx.epsilons
+        # The ε service train() was given; a context built without one (tests) gets its own,
+        # closed when training ends.
+        self.own_epsilons = ctx.epsilons is None
+        self.epsilons = ctx.epsilons or EpsilonService()
         self.criterion = None
         self.delta_used = self.s.delta or 1.0 / ctx.n
         indices = torch.utils.data.TensorDataset(torch.arange(ctx.n))
@@ -243,6 +246,8 @@ class DPNoise(Technique):
         self._settle(ctx, wait=True)
         for future in self._planned.values():  # early stopping skips some epochs
             future.cancel()
+        if self.own_epsilons:
+            self.epsilons.close()
         if self.clipping == "book-keeping":
             self.clipper.remove()
         ctx.replace("backward", None, by=self)

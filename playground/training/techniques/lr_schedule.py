@@ -25,7 +25,7 @@ class LRSchedule(Technique):
             ctx.optimizer, T_max=max(1, ctx.total_steps))
 
     def after_step(self, ctx) -> None:
-        if ctx.phase == "train":
+        if ctx.phase != "fine-tune":  # the cosine spans the train phase only
             self.scheduler.step()
 
     def on_train_end(self, ctx) -> None:
