@@ -28,6 +28,7 @@ class Brightness(Technique):
     title = "Brightness shift"
     description = "Shifts every training input by the same amount. Nothing else changes."
     order = 95
+    per_step = frozenset({"on_batch"})  # the per-step hooks it defines
     params = (Param("shift", 0.1, "How far every input moves.", 0.0, 1.0,
                     flag="--brightness", sweep="0, 0.1, 0.5"),)
     terms = (Term("brightness", "Brightness shift", "Moving every input by the same amount."),)

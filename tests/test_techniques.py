@@ -20,12 +20,11 @@ from torch import nn
 from playground.data.builtin import DATASETS
 from playground.training import quantize as Q
 from playground.training import techniques as T
-from playground.training.build import make_optimizer
 from playground.training.config import ConfigError, make_config
 from playground.training.loop import SilentReporter, TrainContext, train
 from playground.training.measure import evaluate
+from playground.training.privacy import EpsilonService, accountant_epsilon
 from playground.training.quantize import CALIBRATION_EXAMPLES
-from playground.training.techniques import dp as _dp_module
 from playground.training.techniques.augmentation import Augmentation
 
 pytestmark = pytest.mark.filterwarnings(
@@ -110,56 +109,52 @@ def test_dp_epsilon_is_opacus_prv_accountant():
     assert isinstance(m["epsilon_meaning"], str) and m["epsilon_meaning"]
 
 
-def _kill_helper(helper) -> None:
-    for process in list(helper._processes.values()):
-        process.kill()
-        process.join(10)
-
-
-def test_dp_epsilon_is_still_opacus_when_the_helper_process_dies(monkeypatch):
+def test_dp_epsilon_is_still_opacus_when_the_helper_process_dies():
     # Each epoch's ε comes from a forked helper. Killed mid-run, with its answers still
     # owed, the run asks the accountant itself; the next query forks a new helper.
-    from playground.training.techniques import dp as D
+    class KilledAfterPlanning(EpsilonService):
+        def new_run(self, futures):
+            super().new_run(futures)
+            helper = self.helper()
+            helper.kill()
+            helper.join(10)
 
-    planned = D.DPNoise._plan_epsilons
-
-    def plan_then_kill(self, epochs, steps_per_epoch):
-        planned(self, epochs, steps_per_epoch)
-        _kill_helper(D._HELPER)
-
-    D.forget_epsilons()
-    monkeypatch.setattr(D.DPNoise, "_plan_epsilons", plan_then_kill)
-    result = _run(dp_noise=1.3, **DP)
-    check_dp_bookkeeping(result, DP["epochs"], DP["batch_size"])
-    for h, steps in zip(result.history, (1, 2), strict=True):
-        m = {**result.metrics, "dp_steps": steps * result.metrics["dp_steps"] // 2}
-        assert h["epsilon"] == pytest.approx(opacus_epsilon("prv", m), rel=1e-6)
-    monkeypatch.undo()
-    again = _run(dp_noise=1.4, **DP)  # (_run remembers configs: another one trains anew)
-    assert again.history[0]["epsilon"] == pytest.approx(
-        opacus_epsilon("prv", {**again.metrics, "dp_steps": again.metrics["dp_steps"] // 2}),
-        rel=1e-6)
-    assert D._HELPER is not None and all(p.is_alive() for p in D._HELPER._processes.values())
+    epsilons = KilledAfterPlanning()
+    try:
+        result = train(make_config(dataset="digits", model="mlp", width=32, device="cpu",
+                                   dp_noise=1.3, **DP), epsilons=epsilons)
+        check_dp_bookkeeping(result, DP["epochs"], DP["batch_size"])
+        for h, steps in zip(result.history, (1, 2), strict=True):
+            m = {**result.metrics, "dp_steps": steps * result.metrics["dp_steps"] // 2}
+            assert h["epsilon"] == pytest.approx(opacus_epsilon("prv", m), rel=1e-6)
+        again = EpsilonService()
+        epsilons.forget()
+        future = epsilons.plan("prv", 1.4, 0.1, 20, 1e-5)  # a new helper answers
+        assert future.result(timeout=60) == again.epsilon("prv", 1.4, 0.1, 20, 1e-5)
+        assert epsilons.helper() is not None and epsilons.helper().is_alive()
+    finally:
+        epsilons.close()
+    assert epsilons.helper() is None
 
 
-def test_training_does_not_wait_for_epsilon_and_every_epoch_gets_it(monkeypatch):
+def test_training_does_not_wait_for_epsilon_and_every_epoch_gets_it():
     # The helper's answers are futures this test completes by hand: epoch 1's comes in
     # while epoch 2 is being reported, the rest only when the last epoch is. Training
     # must go on without them, re-report each epoch with its ε once it is in (epoch 1
     # mid-training, the others at the end), and each ε must be Opacus' own.
     from concurrent.futures import Future
 
-    D = _dp_module
     owed: dict[int, tuple[Future, tuple]] = {}
 
-    def plan_by_hand(*key):
-        owed[key[3]] = (Future(), key)  # key[3]: steps
-        return owed[key[3]][0]
+    class ByHand(EpsilonService):
+        def plan(self, *key):
+            owed[key[3]] = (Future(), key)  # key[3]: steps
+            return owed[key[3]][0]
 
     def answer(steps):
         future, key = owed[steps]
         if not future.done():
-            future.set_result(D._accountant_epsilon(*key))
+            future.set_result(accountant_epsilon(*key))
 
     class Recorder(SilentReporter):
         def __init__(self):
@@ -175,11 +170,10 @@ def test_training_does_not_wait_for_epsilon_and_every_epoch_gets_it(monkeypatch)
                 for steps in owed:
                     answer(steps)
 
-    monkeypatch.setattr(D, "plan_epsilon", plan_by_hand)
     reporter = Recorder()
     config = make_config(dataset="digits", model="mlp", width=32, device="cpu",
                          dp_noise=1.15, epochs=3, batch_size=128, lr=0.05)
-    result = train(config, reporter)
+    result = train(config, reporter, epsilons=ByHand())
     order = [(epoch, "epsilon" in values) for epoch, values in reporter.reports]
     assert order == [(1, False), (2, False), (1, True), (3, False), (2, True), (3, True)]
     first = {epoch: values for epoch, values in reversed(reporter.reports)}
@@ -246,22 +240,27 @@ def test_book_keeping_leaves_frozen_layers_alone_and_refuses_half_frozen_ones():
 
 def test_a_cancelled_dp_run_does_not_leave_its_epsilon_questions_queued():
     from playground.training.loop import Cancelled
-    from playground.training.techniques import dp as D
 
     class StopAtOnce(SilentReporter):
         def should_stop(self) -> bool:
             return True
 
-    D.forget_epsilons()
+    epsilons = EpsilonService()  # one worker's, shared by its runs
     config = make_config(dataset="digits", model="mlp", width=32, device="cpu", epochs=30,
                          dp_noise=1.7, batch_size=128, lr=0.05)
-    with pytest.raises(Cancelled):
-        train(config, StopAtOnce())
-    owed = list(D._OWED)
-    assert len(owed) == 30
-    _run(dp_noise=1.8, **DP)
-    assert sum(f.cancelled() for f in owed) >= 15  # dropped, not answered ahead of ours
-    assert not {id(f) for f in owed} & {id(f) for f in D._OWED}
+    try:
+        with pytest.raises(Cancelled):
+            train(config, StopAtOnce(), epsilons=epsilons)
+        owed = epsilons.owed()
+        assert len(owed) == 30
+        result = train(make_config(dataset="digits", model="mlp", width=32, device="cpu",
+                                   dp_noise=1.8, **DP), epsilons=epsilons)
+        assert sum(f.cancelled() for f in owed) >= 15  # dropped, not answered ahead of ours
+        assert not {id(f) for f in owed} & {id(f) for f in epsilons.owed()}
+        assert result.metrics["epsilon"] == pytest.approx(
+            opacus_epsilon("prv", result.metrics), rel=1e-6)
+    finally:
+        epsilons.close()
 
 
 def test_dp_more_noise_gives_smaller_epsilon():
@@ -321,7 +320,7 @@ def test_dp_clipping_equals_clipping_each_example_gradient(model, clipping, monk
     factor = (clip / (norms + 1e-6)).clamp(max=1.0)
     assert (factor < 1).any() and (factor == 1).any()
 
-    ctx.optimizer = torch.optim.SGD(ctx.model.parameters(), lr=0.0)
+    ctx.start_optimizer(torch.optim.SGD(ctx.model.parameters(), lr=0.0))
     ctx.hook("on_optimizer")
     assert dp.clipping == clipping
     ctx.batch_idx = torch.arange(batch)
@@ -383,22 +382,24 @@ def test_only_networks_of_linear_and_conv_layers_skip_opacus():
 
 
 def test_dp_with_distillation_keeps_per_example_hooks():
+    from playground.training.capabilities import LOSS_CHANGE
+
     techniques = T.build({"dp": {}, "distillation": {"teacher": "x"}})
     dp = next(t for t in techniques if t.name == "dp")
-    from playground.training.techniques.dp import _shapes_loss
-
-    assert any(_shapes_loss(t) for t in techniques if t is not dp)
+    assert any(LOSS_CHANGE in t.provides for t in techniques if t is not dp)
 
 
-def test_memoised_renyi_divergence_is_the_same_function():
+@pytest.mark.parametrize("kind", ["prv", "rdp"])
+def test_cached_accountants_say_exactly_what_opacus_accountants_say(kind):
+    from opacus.accountants import create_accountant
     from opacus.accountants.analysis import rdp
 
-    from playground.training.techniques.dp import _memoize_rdp
-
-    _memoize_rdp()
-    original = rdp._compute_rdp.__wrapped__
-    for q, sigma, alpha in [(0.06, 1.0, 2.5), (0.01, 0.7, 32.0), (1.0, 2.0, 3.0)]:
-        assert rdp._compute_rdp(q, sigma, alpha) == original(q, sigma, alpha)
+    for sigma, q, steps, delta in [(1.0, 0.06, 50, 1e-5), (0.7, 0.01, 300, 1e-3),
+                                   (2.0, 1 / 14, 42, 1e-3), (1.0, 0.06, 51, 1e-5)]:
+        theirs = create_accountant(kind)
+        theirs.history = [(sigma, q, steps)]
+        assert accountant_epsilon(kind, sigma, q, steps, delta) == theirs.get_epsilon(delta)
+    assert not hasattr(rdp._compute_rdp, "cache_info")  # Opacus' own function, untouched
 
 
 def test_dp_returns_the_plain_model_that_made_the_predictions():
@@ -623,7 +624,7 @@ def test_dropout_rate_reaches_every_dropout(model):
 
 def test_weight_decay_is_set_on_every_param_group():
     ctx = context(dataset="digits", model="mlp", weight_decay=0.02)
-    ctx.optimizer = make_optimizer(ctx.model, ctx.config.lr)  # as train()
+    ctx.start_optimizer()  # as train()
     ctx.hook("on_optimizer")
     assert ctx.optimizer.param_groups
     assert all(g["weight_decay"] == 0.02 for g in ctx.optimizer.param_groups)
@@ -718,7 +719,7 @@ def test_cosine_schedule_ends_near_zero():
 
 def test_cosine_schedule_drives_the_optimizer():
     ctx = context(dataset="digits", model="mlp", schedule="cosine", lr=0.02, epochs=2)
-    ctx.optimizer = make_optimizer(ctx.model, ctx.config.lr)  # as train()
+    ctx.start_optimizer()  # as train()
     ctx.hook("on_optimizer")
     half = ctx.total_steps // 2
     for _ in range(half):
@@ -735,6 +736,8 @@ def test_pruning_fine_tune_does_not_restart_the_cosine():
     from playground.training.techniques.lr_schedule import FINE_TUNE_SHARE
 
     class LearningRates(Technique):  # records the rate each step actually used
+        per_step = frozenset({"after_step"})
+
         def on_model(self, ctx):
             self.rates = []
 
@@ -745,11 +748,8 @@ def test_pruning_fine_tune_does_not_restart_the_cosine():
                          schedule="cosine", prune=0.5, prune_fine_tune=2)
     recorder = LearningRates()
     ctx = TrainContext(config, SilentReporter(), T.build(config.techniques) + [recorder])
-    ctx.hook("on_model")  # the same sequence as train()
-    ctx.optimizer = make_optimizer(ctx.model, config.lr)
-    ctx.hook("on_optimizer")
-    ctx.run_epochs(config.epochs)
-    ctx.hook("on_train_end")
+    ctx.setup()  # the same sequence as train()
+    ctx.fit()
     main, fine = recorder.rates[:ctx.total_steps], recorder.rates[ctx.total_steps:]
     assert len(fine) == 2 * ctx.steps_per_epoch
     assert all(b <= a for a, b in zip(main, main[1:], strict=False))  # cosine only falls
@@ -861,8 +861,7 @@ def test_the_loop_runs_forward_passes_in_the_mixed_precision_dtype(dtype):
     config = make_config(dataset="digits", model="mlp", width=32, epochs=2, batch_size=128)
     technique = MixedPrecision(dtype=dtype)
     ctx = TrainContext(config, SilentReporter(), [technique])
-    ctx.optimizer = make_optimizer(ctx.model, config.lr)
-    ctx.hook("on_optimizer")
+    ctx.setup()
     seen = []
     ctx.model[1].register_forward_hook(  # training steps only; evaluation stays fp32
         lambda m, i, out: seen.append(out.dtype) if m.training else None)

@@ -9,7 +9,7 @@ import streamlit as st
 from components.training.url_presets import fixed_value, hidden, locked, technique_fixed_on
 from playground.runs.store import Run
 from playground.teaching.glossary import technique_help
-from playground.training.techniques import all_techniques, technique_class
+from playground.training.techniques import all_techniques, technique_class, together_note
 from playground.training.techniques.base import Param
 
 
@@ -83,8 +83,7 @@ def technique_picker(dataset_kind: str, runs: list[Run]) -> dict[str, dict[str, 
                 chosen[cls.name] = {p.name: _param_widget(cls.name, p, runs, dataset_kind)
                                     for p in cls.params}
                 for other in chosen:  # what two techniques mean together, said by either
-                    note = cls.together.get(other) or technique_class(other).together.get(
-                        cls.name)
+                    note = together_note(cls, technique_class(other))
                     if other != cls.name and note:
                         st.caption(note)
     return chosen

@@ -36,7 +36,7 @@ from playground.runs.worker import StoreReporter
 from playground.training.build import make_optimizer, model_spec, seed_everything
 from playground.training.config import RunConfig, make_config
 from playground.training.loop import train
-from playground.training.techniques.dp import forget_epsilons
+from playground.training.privacy import EpsilonService
 
 ROUNDS = 5
 
@@ -133,16 +133,21 @@ def _dp_epoch_seconds(base: RunConfig, store: Store, rounds: int = 5):
 
     dp_config = make_config(**{**base.model_dump(), "dp_noise": 1.0})
 
+    epsilons = EpsilonService()  # as a worker keeps one for all its runs
+
     def per_epoch(config: RunConfig) -> float:
-        m = train(config, store=store).metrics
+        m = train(config, store=store, epsilons=epsilons).metrics
         return m["train_seconds"] / m["epochs_run"]
 
     plain, cold, warm = [], [], []
-    for _ in range(rounds):
-        plain.append(per_epoch(base))
-        forget_epsilons()
-        cold.append(per_epoch(dp_config))
-        warm.append(per_epoch(dp_config))
+    try:
+        for _ in range(rounds):
+            plain.append(per_epoch(base))
+            epsilons.forget()
+            cold.append(per_epoch(dp_config))
+            warm.append(per_epoch(dp_config))
+    finally:
+        epsilons.close()
     return statistics.median(plain), statistics.median(cold), statistics.median(warm)
 
 

@@ -18,6 +18,7 @@ from playground.data.catalog import load_dataset
 from playground.runs.jobs import JOB_KINDS
 from playground.runs.store import Job, Run, Store
 from playground.training.loop import Cancelled, train
+from playground.training.privacy import EpsilonService
 
 POLL_SECONDS = 0.1
 PROGRESS_EVERY = 0.25  # seconds between progress writes
@@ -55,16 +56,19 @@ class StoreReporter:
 
 
 def execute(store: Store, run: Run, reporter: StoreReporter | None = None,
-            executor: tuple[str, str] | None = None) -> str:
+            executor: tuple[str, str] | None = None,
+            epsilons: EpsilonService | None = None) -> str:
     """Train a claimed run and record how it ended. Returns the final status.
 
     `executor` says where it runs: (local, this machine) unless a Ray node says otherwise.
+    `epsilons`: the worker's ε service, which remembers DP answers from run to run.
     """
     reporter = reporter or StoreReporter(store, run.id)
     store.set_executor(run.id, *(executor or ("local", socket.gethostname())))
     try:
         store.set_progress(run.id, 0.0, device=devices.describe(run.config.device))
-        result = train(run.config, reporter, out_dir=store.artifact_dir(run.id), store=store)
+        result = train(run.config, reporter, out_dir=store.artifact_dir(run.id), store=store,
+                       epsilons=epsilons)
     except Cancelled:
         store.end(run.id, "cancelled", "Stopped by request.")
         return "cancelled"
@@ -132,6 +136,17 @@ def serve(store: Store, threads: int | None = None, max_runs: int | None = None,
     signal.signal(signal.SIGTERM, _stop)
     pid = os.getpid()
     desk = JobDesk(store)
+    # ε answers remembered across this worker's runs, and the helper process that works
+    # them out while a model trains; stopped with the worker.
+    epsilons = EpsilonService()
+    try:
+        _serve_loop(store, pid, desk, epsilons, max_runs, parent_pid)
+    finally:
+        epsilons.close()
+
+
+def _serve_loop(store: Store, pid: int, desk: JobDesk, epsilons: EpsilonService,
+                max_runs: int | None, parent_pid: int | None) -> None:
     done = 0
     while True:
         if parent_pid is not None and os.getppid() != parent_pid:
@@ -149,7 +164,7 @@ def serve(store: Store, threads: int | None = None, max_runs: int | None = None,
                 raise
             continue
         try:
-            execute(store, item)
+            execute(store, item, epsilons=epsilons)
         except BaseException:
             # SIGTERM or Ctrl-C mid-run: say so instead of leaving the run "running".
             store.end(item.id, "interrupted", "The worker was stopped while training this run.")

@@ -1,7 +1,7 @@
 """Building a run's model and optimizer, and seeding everything, the same way everywhere."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 import torch
@@ -10,8 +10,10 @@ from torch import nn
 from models.base import ModelSpec, build_model
 from playground.data.base import Dataset
 
-if TYPE_CHECKING:  # the config's validation builds techniques, whose plug-ins build models
-    from playground.training.config import RunConfig
+# A run's config (training/config.py's RunConfig) is typed loosely here: the config's
+# validation builds techniques, whose hooks build models with these functions, so naming the
+# class would make an import cycle.
+RunConfig = Any
 
 
 def model_spec(config: RunConfig, data: Dataset) -> ModelSpec:

@@ -14,6 +14,7 @@ import os
 from typing import Any
 
 from playground.training.audits import fairness, membership, robustness
+from playground.training.capabilities import QUANTIZED_COPY
 
 ROBUSTNESS_KINDS = ("image", "tabular")  # 2-D points have nothing worth a picture to fool
 INT8_NOTE = ("Attacked through the float model it was quantized from: the int8 model's "
@@ -45,7 +46,7 @@ def audit(ctx, metrics: dict[str, Any]) -> None:
         metrics["privacy_attack"] = membership.audit(
             model, data, ctx.device, config.seed, metrics.get("epsilon"), metrics.get("delta"))
         if data.info.kind in ROBUSTNESS_KINDS:
-            note = INT8_NOTE if "quantization" in config.techniques else None
+            note = INT8_NOTE if ctx.provides(QUANTIZED_COPY) else None
             metrics["robustness"] = robustness.audit(model, data, ctx.device,
                                                      config.attack_strength, note)
     finally:

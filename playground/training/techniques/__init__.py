@@ -14,15 +14,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from playground.training.techniques.base import (
+    HOOKS,
     TECHNIQUES,
     Param,
     Technique,
+    conflict,
     in_order,
+    providers,
     register,
+    together_note,
 )
 
-__all__ = ["TECHNIQUES", "Param", "Technique", "Validated", "all_techniques", "build",
-           "register", "technique_class", "validate"]
+__all__ = ["HOOKS", "TECHNIQUES", "Param", "Technique", "Validated", "all_techniques", "build",
+           "conflict", "providers", "register", "technique_class", "together_note",
+           "validate"]
 
 # Every module in this folder is a plug-in (or a helper one of them imports): importing them
 # registers the techniques.
@@ -47,7 +52,8 @@ class Validated:
 
 
 def validate(techniques: dict[str, dict[str, Any]], dataset_kind: str) -> Validated:
-    """Fill defaults, check ranges, kinds and conflicts. Pure; no torch needed."""
+    """Fill defaults, check ranges, kinds and conflicts (by capability: e.g. two techniques
+    that both decide are refused). Pure; no torch needed."""
     out = Validated()
     for name, given in techniques.items():
         if name not in TECHNIQUES:
@@ -74,10 +80,9 @@ def validate(techniques: dict[str, dict[str, Any]], dataset_kind: str) -> Valida
     names = list(out.settings)
     for i, a in enumerate(names):
         for b in names[i + 1:]:
-            if b in TECHNIQUES.get(a).conflicts or a in TECHNIQUES.get(b).conflicts:
-                out.problems.append(
-                    f"techniques: {TECHNIQUES.get(a).title} and {TECHNIQUES.get(b).title} "
-                    "can't be combined; switch one off")
+            problem = conflict(TECHNIQUES.get(a), TECHNIQUES.get(b))
+            if problem:
+                out.problems.append(f"techniques: {problem}")
     return out
 
 

@@ -6,9 +6,9 @@ along the sign of the loss gradient, projected back; generated with the Adversar
 Robustness Toolbox's FastGradientMethod (num_random_init=1). One extra forward and backward
 pass per step, where PGD training (Madry et al.) would cost several.
 
-It is refused together with DP-SGD: the attack's backward pass runs through the model that
-Opacus instruments for per-example gradients, so what Opacus clips (and what ε counts)
-would no longer be the training step alone.
+It is refused beside per-example gradient clipping (DP-SGD): the attack's backward pass
+runs through the model that is instrumented for per-example gradients, so what is clipped
+(and what ε counts) would no longer be the training step alone.
 """
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ import torch
 from playground.common.content import Lesson, Section, Term, Tile
 from playground.common.formatting import percent
 from playground.training.audits import robustness
+from playground.training.capabilities import BATCH_CHANGE, PER_EXAMPLE_GRADIENTS, Conflict
 from playground.training.techniques.base import Param, Technique, finished_twin, register, without
 
 
@@ -39,6 +40,11 @@ class AdversarialTraining(Technique):
     order = 15  # on the batch augmentation made, before distillation's teacher sees it
     harder_batches = True
     kinds = ("image", "tabular")
+    per_step = frozenset({"on_batch"})
+    provides = (BATCH_CHANGE,)
+    conflicts = (Conflict(PER_EXAMPLE_GRADIENTS,
+                          "the attack's extra pass through the model would be mixed into the "
+                          "per-example gradients that are clipped, so ε would no longer hold"),)
     params = (Param("strength", 0.1, "How far the attacked copies may move each pixel (0-1 "
                     "scale) or standardised feature.", 0.01, 1.0,
                     flag="--adversarial-training", term="adversarial_example",
@@ -47,13 +53,6 @@ class AdversarialTraining(Technique):
     @classmethod
     def companions(cls, config):
         return [plain_twin(config)]
-
-    def check(self, config) -> list[str]:
-        if "dp" in config.techniques:
-            return ["adversarial_training: can't be combined with privacy noise (DP-SGD): the "
-                    "attack's extra pass through the model would be mixed into the per-example "
-                    "gradients that DP-SGD clips, so ε would no longer hold; switch one off"]
-        return []
 
     def on_optimizer(self, ctx) -> None:
         from art.attacks.evasion import FastGradientMethod
@@ -72,7 +71,7 @@ class AdversarialTraining(Technique):
         return torch.from_numpy(x).to(xb.device, xb.dtype), yb
 
     def finalize(self, ctx, metrics) -> None:
-        twin = finished_twin(getattr(ctx, "store", None), plain_twin(ctx.config))
+        twin = finished_twin(ctx.store, plain_twin(ctx.config))
         metrics["adversarial_training"] = {
             "strength": self.s.strength, "attack_seconds": self.seconds,
             "method": "fast FGSM (random start, step 1.25 × strength), ART FastGradientMethod",

@@ -12,6 +12,7 @@ import torch
 from torch.nn import functional as F
 
 from playground.common.content import Lesson, Section, Term
+from playground.training.capabilities import BATCH_CHANGE, PRIVACY_GUARANTEE
 from playground.training.techniques.base import Param, Technique, register
 
 
@@ -26,6 +27,8 @@ class Augmentation(Technique):
     order = 10  # when its hooks run
     harder_batches = True
     regularises = True
+    per_step = frozenset({"on_batch"})
+    provides = (BATCH_CHANGE,)
     params = (Param("strength", 0.5, "How far the copies may differ from the originals.",
                     0.0, 1.0, flag="--augment", sweep="0.2, 0.5, 1"),)
 
@@ -37,9 +40,10 @@ class Augmentation(Technique):
 
             self.noise = v2.GaussianNoise(mean=0.0, sigma=0.08 * s, clip=False)
         self.generator = torch.Generator(device="cpu").manual_seed(ctx.config.seed + 1)
-        # Mixup blends two people's rows into one example; DP-SGD bounds each example's
-        # influence, so one person in two blends would be counted once: ε would be wrong.
-        self.mixup = not self.image and "dp" not in ctx.config.techniques
+        # Mixup blends two people's rows into one example; a privacy guarantee bounds each
+        # example's influence, so one person in two blends would be counted once: ε would
+        # be wrong.
+        self.mixup = not self.image and not ctx.provides(PRIVACY_GUARANTEE)
 
     def on_batch(self, ctx, xb, yb):
         if self.s.strength == 0:

@@ -1,27 +1,63 @@
 """What a technique plug-in is: everything about one technique, in its one file.
 
 A technique declares its parameters (with ranges, defaults, glossary terms and values worth
-sweeping), its place in the training loop (`order`), what it conflicts with and the dataset
-kinds it suits; it implements only the loop hooks it needs (the shape of Lightning/fastai
-callbacks). It also brings what people read about it: its glossary terms, its lesson, the
-sentences it adds to a run's story and the section it adds to the run card, and what it
-queues with a run. Everything that lists techniques loops over this registry.
+sweeping), its place in the training loop (`order`), the capabilities it provides and needs
+and those it conflicts with (training/capabilities.py; never another technique's name), and
+the dataset kinds it suits; it implements only the loop hooks it needs (the shape of
+Lightning/fastai callbacks; every hook is listed in HOOKS below). It also brings what people
+read about it: its glossary terms, its lesson, the sentences it adds to a run's story and
+the section it adds to the run card, and what it queues with a run. Everything that lists
+techniques loops over this registry.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import numpy as np
+import torch
 
 from playground.common.content import Lesson, Section, Term
 from playground.common.metric_registry import Metric, declare
 from playground.common.registry import Registry
+from playground.training.capabilities import DECISION_RULE, Capability, Conflict
+from playground.training.context import PER_STEP_HOOKS, TrainContext
 
-if TYPE_CHECKING:
-    import numpy as np
-    import torch
-
-    from playground.training.loop import TrainContext
+# Every hook, in the order a run meets them: when it runs, what it reads, what it may change.
+# "Replace" means ctx.replace(field, value, by=self) (training/context.py): one owner per
+# field, a second technique replacing it is an error. Each hook runs for every switched-on
+# technique in ascending `order`.
+HOOKS: dict[str, str] = {
+    "check": "At config time (no torch work). Reads the config; returns plain problems.",
+    "on_model": "After the model is built, before the optimizer. Reads ctx.data, ctx.X/y, "
+                "ctx.store; may replace ctx.model (DP-SGD swaps incompatible layers) or "
+                "change its weights in place (starting from another run).",
+    "on_optimizer": "After the optimizer exists, before the first epoch. May replace "
+                    "ctx.optimizer, ctx.model, ctx.loader, ctx.backward, ctx.scaler, "
+                    "ctx.amp_dtype; may change the optimizer's param groups.",
+    "on_phase_start": "At the start of each phase; ctx.phase says which (\"train\", then "
+                      "\"fine-tune\" if a technique asked for it). May change learning rates.",
+    "on_batch": "Per training step, before the forward pass (per_step). Reads ctx.batch_idx; "
+                "returns the (inputs, targets) the model trains on. Never sees validation "
+                "or test data.",
+    "loss": "Per step, inside autocast, after the loop's cross-entropy (per_step). Returns "
+            "the loss to train on; may not step the optimizer.",
+    "after_step": "Per step, after the optimizer step (per_step). Reads ctx.step, "
+                  "ctx.optimizer; may step schedulers.",
+    "after_epoch": "After each epoch's validation, before it is reported. May add numbers "
+                   "to `values` (reported with the epoch) and call ctx.request_stop().",
+    "on_train_end": "After the train phase, before fine-tuning. May restore weights, "
+                    "unwrap ctx.model (replace), prune.",
+    "fine_tune_epochs": "Asked after on_train_end: how many fine-tune epochs this technique "
+                        "wants (0: none; at most one technique may ask, see FINE_TUNING).",
+    "on_fit_end": "After the last phase, before the test set is scored. May make pruning's "
+                  "zeros permanent, etc.",
+    "decide": "After the test set is scored. Reads ctx.probs; returns decisions or None "
+              "(only a technique that provides DECISION_RULE, at most one per run).",
+    "finalize": "After decisions, size and latency are measured and files written. Adds "
+                "to `metrics`; must not train.",
+}
 
 
 @dataclass(frozen=True)
@@ -67,7 +103,13 @@ class Param:
 
 class Technique:
     """Base class. Constructors store settings (in `self.s`, apart from run state); the
-    hooks do the work."""
+    hooks do the work (see HOOKS for when each runs and what it may change).
+
+    The per-step hooks (on_batch, loss, after_step) run only for a technique that lists them
+    in `per_step`: a run whose techniques list none trains on the loop's plain path, as fast
+    as a bare PyTorch loop. `register` refuses a plug-in whose `per_step` does not match the
+    per-step hooks it defines, and one that defines `decide` without providing
+    DECISION_RULE."""
 
     name: str = ""
     title: str = ""
@@ -75,7 +117,10 @@ class Technique:
     description: str = ""
     order: int = 0  # hooks run in ascending order; each technique has its own (see register)
     params: tuple[Param, ...] = ()
-    conflicts: tuple[str, ...] = ()
+    per_step: frozenset[str] = frozenset()  # the per-step hooks it defines (see above)
+    provides: tuple[Capability, ...] = ()  # what it brings to a run (capabilities.py)
+    needs: tuple[Capability, ...] = ()  # what it asks of the batch or the loss
+    conflicts: tuple[Conflict, ...] = ()  # capabilities it can't run beside, and why
     kinds: tuple[str, ...] = ("image", "tabular", "points")
     # The numbers it adds to a run's metrics, declared once here (see common/metric_registry):
     # cards, Compare, Pareto axes, leaderboards, sweeps and exports list them from there.
@@ -114,8 +159,8 @@ class Technique:
         """Its section on a finished run's card: what it bought and cost."""
         return None
 
-    # Said on the Train page when this technique and another are both on.
-    together: dict[str, str] = {}
+    # Said on the Train page when this technique and one providing the capability are on.
+    together: dict[Capability, str] = {}
 
     @classmethod
     def waits_for(cls, settings: dict[str, Any]) -> str | None:
@@ -159,18 +204,35 @@ class Technique:
     def on_optimizer(self, ctx: TrainContext) -> None:
         """After the optimizer exists: wrap or replace ctx.optimizer / ctx.model."""
 
+    def on_phase_start(self, ctx: TrainContext) -> None:
+        """At the start of each phase (ctx.phase: "train", then maybe "fine-tune")."""
+
     def on_batch(self, ctx: TrainContext, xb: torch.Tensor, yb: torch.Tensor):
-        """Transform a training batch (never validation or test data)."""
+        """Transform a training batch (never validation or test data); list "on_batch" in
+        `per_step`. Returns (inputs, targets): targets may become soft (n × classes)."""
         return xb, yb
 
-    def loss(self, ctx: TrainContext, logits, xb, yb, loss):
+    def loss(self, ctx: TrainContext, logits: torch.Tensor, xb: torch.Tensor,
+             yb: torch.Tensor, loss: torch.Tensor) -> torch.Tensor:
+        """The loss to train on, given the logits, the batch (after on_batch) and the loss
+        so far (the loop's cross-entropy, or an earlier technique's); list "loss" in
+        `per_step`. Runs inside autocast; must keep the graph (no .item(), no detach)."""
         return loss
 
     def after_step(self, ctx: TrainContext) -> None:
-        pass
+        """After each optimizer step (ctx.step is the step just done); list "after_step"
+        in `per_step`. For schedulers and per-step bookkeeping; no host syncs if avoidable:
+        it runs on every step."""
 
     def after_epoch(self, ctx: TrainContext, epoch: int, values: dict[str, float]) -> None:
-        pass
+        """After each epoch's validation (`values`: train_loss, train_accuracy, val_loss,
+        val_accuracy, seconds), before the epoch is reported. May add numbers to `values`
+        and end the phase with ctx.request_stop(by=self)."""
+
+    def fine_tune_epochs(self) -> int:
+        """Epochs of a "fine-tune" phase after on_train_end (0: none). A technique that
+        asks for them provides FINE_TUNING."""
+        return 0
 
     # -- what a run with this technique brings with it into the queue ----------------------
 
@@ -187,14 +249,18 @@ class Technique:
         return []
 
     def on_train_end(self, ctx: TrainContext) -> None:
-        """After the last epoch, before the test set is scored."""
+        """After the train phase's last epoch, before any fine-tuning."""
+
+    def on_fit_end(self, ctx: TrainContext) -> None:
+        """After the last phase, before the test set is scored."""
 
     def decide(self, ctx: TrainContext, probs: np.ndarray) -> np.ndarray | None:
         """Turn the model's test-set probabilities (n × classes) into decisions (class
         indices), instead of taking the most likely class; None: leave them be. The run's
         accuracy, confusion matrix and saved predictions are then these decisions (the
         saved probabilities stay the model's; ctx.plain_pred keeps its own decisions).
-        Fairness post-processing uses it: per-group thresholds."""
+        Fairness post-processing uses it: per-group thresholds. Only a technique that
+        provides DECISION_RULE may; at most one such technique is on in a run."""
         return None
 
     def finalize(self, ctx: TrainContext, metrics: dict[str, Any]) -> None:
@@ -219,16 +285,65 @@ def finished_twin(store, twin_config):
                 None)
 
 
+def defined_per_step(cls: type[Technique]) -> frozenset[str]:
+    """The per-step hooks a class defines itself (or inherits from a plug-in): what its
+    `per_step` must say."""
+    return frozenset(h for h in PER_STEP_HOOKS
+                     if getattr(cls, h) is not getattr(Technique, h))
+
+
 def register(cls: type[Technique]) -> type[Technique]:
     """Add a plug-in. Its `order` decides when its hooks run and must be its own: an order
-    that two plug-ins share would leave the sequence to chance (import order)."""
+    that two plug-ins share would leave the sequence to chance (import order). Its
+    declarations must match its hooks (see Technique)."""
     taken = {TECHNIQUES.get(n).order: n for n in TECHNIQUES.names()}
     if cls.order <= 0 or cls.order in taken:
         raise ValueError(f"technique {cls.name!r}: give it an order above 0 that no other "
                          f"technique has (taken: {sorted(taken)})")
+    if frozenset(cls.per_step) != defined_per_step(cls):
+        raise ValueError(f"technique {cls.name!r}: per_step must list the per-step hooks it "
+                         f"defines: {sorted(defined_per_step(cls))} (it lists "
+                         f"{sorted(cls.per_step)})")
+    if (cls.decide is not Technique.decide) != (DECISION_RULE in cls.provides):
+        raise ValueError(f"technique {cls.name!r}: a technique defines decide exactly when "
+                         "it provides DECISION_RULE")
     TECHNIQUES.register(cls.name)(cls)
     declare(cls.name, *cls.metrics)
     return cls
+
+
+def providers(names, capability: Capability) -> list[type[Technique]]:
+    """The techniques among `names` (e.g. a config's `techniques`) that provide
+    `capability`, in hook order."""
+    return [cls for cls in in_order() if cls.name in names and capability in cls.provides]
+
+
+def titles(classes) -> str:
+    """Their names inside a sentence: "privacy noise and distillation"."""
+    return " and ".join(cls.words() for cls in classes)
+
+
+def together_note(a: type[Technique], b: type[Technique]) -> str | None:
+    """What `a` and `b` mean together, said by either (keyed by what the other provides)."""
+    for one, other in ((a, b), (b, a)):
+        for capability, note in one.together.items():
+            if capability in other.provides:
+                return note
+    return None
+
+
+def conflict(a: type[Technique], b: type[Technique]) -> str | None:
+    """Why `a` and `b` can't be combined (plain words), or None."""
+    for one, other in ((a, b), (b, a)):
+        for c in one.conflicts:
+            if c.capability in other.provides:
+                return (f"{one.title} can't be combined with {other.title}: {c.reason}; "
+                        "switch one off")
+    shared = [c for c in a.provides if c.exclusive and c in b.provides]
+    if shared:
+        return (f"{a.title} and {b.title} both bring {shared[0].words}, and a run can have "
+                "only one; switch one off")
+    return None
 
 
 def in_order() -> list[type[Technique]]:

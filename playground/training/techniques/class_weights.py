@@ -32,6 +32,7 @@ from torch.nn import functional as F
 
 from playground.common.content import Lesson, Section, Term, Tile
 from playground.common.formatting import percent
+from playground.training.capabilities import LOSS_CHANGE, NEEDS_LABELS, PRIVACY_GUARANTEE
 from playground.training.techniques.base import Param, Technique, finished_twin, register, without
 
 
@@ -64,6 +65,9 @@ class ClassWeights(Technique):
     params = (Param("mode", "balanced", "How the weights are set: balanced = inverse of each "
                     "class's share of the training examples (scikit-learn's 'balanced').",
                     choices=("balanced",), flag="--class-weights", term="class_weights"),)
+    per_step = frozenset({"loss"})
+    provides = (LOSS_CHANGE,)
+    needs = (NEEDS_LABELS,)  # it weighs each example by its own label
 
     @classmethod
     def companions(cls, config):
@@ -76,7 +80,7 @@ class ClassWeights(Technique):
     def on_model(self, ctx) -> None:
         self.weights = balanced_weights(ctx.data.y_train, ctx.data.n_classes)
         self.w = torch.tensor(self.weights, dtype=torch.float32, device=ctx.device)
-        self.private = "dp" in ctx.config.techniques
+        self.private = bool(ctx.provides(PRIVACY_GUARANTEE))
 
     def loss(self, ctx, logits, xb, yb, loss):
         w = self.w.to(logits.dtype)
@@ -87,7 +91,7 @@ class ClassWeights(Technique):
         return F.cross_entropy(logits, yb, weight=w)
 
     def finalize(self, ctx, metrics) -> None:
-        twin = finished_twin(getattr(ctx, "store", None), unweighted_twin(ctx.config))
+        twin = finished_twin(ctx.store, unweighted_twin(ctx.config))
         counts = np.bincount(ctx.data.y_train, minlength=ctx.data.n_classes)
         metrics["class_weights"] = {
             "mode": self.s.mode, "weights": [float(w) for w in self.weights],

@@ -14,6 +14,12 @@ from playground.common.content import Lesson, Section, Term
 from playground.common.formatting import percent, points
 from playground.data.catalog import dataset_info
 from playground.training.artifacts import load_run
+from playground.training.capabilities import (
+    BATCH_CHANGE,
+    LEARNS_FROM_RUN,
+    LOSS_CHANGE,
+    NEEDS_LABELS,
+)
 from playground.training.techniques.base import Param, Technique, finished_twin, register, without
 
 # Lesson "try it" without a finished teacher: the teacher's own setup first.
@@ -62,6 +68,8 @@ class Distillation(Technique):
                    "the teacher this way than on their own.")
     order = 20  # when its hooks run
     short_title = "distillation"
+    per_step = frozenset({"on_batch", "loss"})
+    provides = (LOSS_CHANGE, LEARNS_FROM_RUN)
     params = (
         Param("teacher", "", "Id of a finished run on the same data (the teacher), or "
               "new-mlp / new-cnn / new-vit to train a new teacher first.",
@@ -139,9 +147,10 @@ class Distillation(Technique):
     def on_model(self, ctx) -> None:
         store, run = self._teacher_run(ctx)
         teacher = load_run(store, run.id).model.to(ctx.device)
-        # Augmented batches differ from the stored inputs, so the teacher has to see the
-        # same augmented pictures the student sees; otherwise its outputs are computed once.
-        self.live_teacher = teacher if "augmentation" in ctx.config.techniques else None
+        # Changed batches (augmented or attacked copies) differ from the stored inputs, so
+        # the teacher has to see what the student sees; otherwise its outputs are computed
+        # once.
+        self.live_teacher = teacher if ctx.provides(BATCH_CHANGE, besides=self) else None
         with torch.no_grad():  # once: the teacher never changes
             self.teacher_logits = torch.cat([teacher(ctx.X[i:i + 1024])
                                              for i in range(0, ctx.n, 1024)])
@@ -155,9 +164,9 @@ class Distillation(Technique):
             #   q = w·p + (1 - w)·onehot(y):
             # one cross-entropy against per-example soft targets, made here once. The
             # loop's own cross-entropy then is the distillation loss (see on_batch).
-            # (Class weights weigh the label half only: they need the labels apart.)
+            # (A loss that weighs the labels, class weights', needs them apart.)
             self.fused = (self.live_teacher is None and t == 1.0
-                          and "class_weights" not in ctx.config.techniques)
+                          and not any(NEEDS_LABELS in o.needs for o in ctx.techniques))
             if self.fused:
                 w = self.s.weight
                 self.targets = (w * self.teacher_p
@@ -197,10 +206,6 @@ class Distillation(Technique):
             "baseline_run_id": twin.id if twin else None,
             "baseline_accuracy": twin.metrics["accuracy"] if twin else None,
         })
-        if "dp" in ctx.config.techniques:
-            metrics["dp_note"] = ("ε covers this student's training data only. The teacher "
-                                  "was trained without privacy noise, so the data it saw is "
-                                  "not protected by this ε.")
 
     terms = (
         Term("distillation", "Knowledge distillation",

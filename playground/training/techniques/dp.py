@@ -4,18 +4,26 @@ Networks of Linear and Conv2d layers (the MLP, the CNN) are clipped by our book-
 clipper (training/techniques/dp_clipping.py), several times faster than Opacus' hooks on these small
 models; anything else (the ViT) goes through Opacus' PrivacyEngine.make_private. Either way
 the Poisson batches come from Opacus' sampler and ε from Opacus' own accountant (PRV by
-default, RDP as a fallback), never from our arithmetic.
+default, RDP as a fallback), never from our arithmetic: the run asks the EpsilonService it
+was given (training/privacy.py), which remembers answers per process and works them out
+ahead in a helper process it owns.
 """
 from __future__ import annotations
 
 import warnings
-from functools import lru_cache
 
 import torch
 
 from playground.common.content import Lesson, Section, Term, Tile
 from playground.common.metric_registry import LOWER, Metric
-from playground.training.techniques.base import Param, Technique, register
+from playground.training.capabilities import (
+    LEARNS_FROM_RUN,
+    LOSS_CHANGE,
+    PER_EXAMPLE_GRADIENTS,
+    PRIVACY_GUARANTEE,
+)
+from playground.training.privacy import HELPER_PATIENCE_S, EpsilonService, make_accountant
+from playground.training.techniques.base import Param, Technique, register, titles
 from playground.training.techniques.dp_clipping import BookKeepingClipper, unsupported_layers
 
 
@@ -56,127 +64,13 @@ class _IndexBatches:
             yield torch.tensor(indices, dtype=torch.long)
 
 
-# ε answers already known in this process, by (accountant, σ, sample rate, steps, δ): a
-# worker that trains the same privacy settings again (another seed, a sweep, a class at a
-# workshop) asks the same questions, and one PRV answer costs 10-40 ms, as much as a small
-# model's epoch.
-_KNOWN: dict[tuple, float] = {}
-_HELPER = None
-_OWED: list = []  # futures of the run training now (one at a time per process)
-
-
-def _accountant_epsilon(kind: str, sigma: float, sample_rate: float, steps: int,
-                        delta: float) -> float:
-    """ε from a fresh Opacus accountant of `kind` after `steps` steps."""
-    from opacus.accountants import create_accountant
-
-    _memoize_rdp()
-    accountant = create_accountant(kind)
-    accountant.history = [(sigma, sample_rate, steps)]
-    return float(accountant.get_epsilon(delta))
-
-
-def epsilon_after(kind: str, sigma: float, sample_rate: float, steps: int,
-                  delta: float) -> float:
-    key = (kind, sigma, sample_rate, steps, delta)
-    if key not in _KNOWN:
-        _KNOWN[key] = _accountant_epsilon(*key)
-    return _KNOWN[key]
-
-
-def forget_epsilons() -> None:
-    """Drop the remembered answers (the benchmark's 'first run with these settings')."""
-    _KNOWN.clear()
-
-
-def _helper():
-    """One forked helper process answers the planned ε queries while the model trains.
-    In a thread they starved the training of the GIL (first epochs 3-5x longer); a process
-    has its own GIL and, in a worker, the core the worker leaves free. Forked, it starts
-    in milliseconds with Opacus already imported, and it never touches torch."""
-    global _HELPER
-    if _HELPER is None:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        _HELPER = ProcessPoolExecutor(max_workers=1, initializer=_helper_start,
-                                      mp_context=multiprocessing.get_context("fork"))
-    return _HELPER
-
-
-HELPER_PATIENCE_S = 20.0  # one answer takes 10-40 ms; a queue of them, well under 1 s
-
-
-def retire_helper() -> None:
-    """Stop the helper (dead, or stuck after the fork); the next query forks a new one."""
-    global _HELPER
-    helper, _HELPER = _HELPER, None
-    if helper is not None:
-        for process in list(getattr(helper, "_processes", {}).values()):
-            process.kill()
-        helper.shutdown(wait=False, cancel_futures=True)
-
-
-def _helper_start() -> None:
-    """In the helper: go when the process that forked it goes, even if it was killed
-    (strictly, when the forking *thread* ends; training runs on the main thread, and a
-    helper lost that way is replaced on the next query). And yield the CPU to training:
-    ε is a report, the model is what the user waits for. With a core to spare (a worker
-    leaves one) the helper still gets it; with none, it takes the time training leaves
-    idle instead of slowing every step."""
-    import ctypes
-    import os
-    import signal
-
-    try:
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG (Linux)
-    except (AttributeError, OSError):
-        pass
-    try:
-        os.nice(19)
-    except OSError:
-        pass
-
-
-def plan_epsilon(kind: str, sigma: float, sample_rate: float, steps: int, delta: float):
-    """A future for ε after `steps` steps: known already, or worked out by the helper."""
-    from concurrent.futures import Future
-
-    key = (kind, sigma, sample_rate, steps, delta)
-    if key in _KNOWN:
-        done: Future = Future()
-        done.set_result(_KNOWN[key])
-        return done
-    global _HELPER
-    from concurrent.futures.process import BrokenProcessPool
-
-    try:
-        future = _helper().submit(_accountant_epsilon, *key)
-    except BrokenProcessPool:  # the helper died (killed, out of memory): fork a new one
-        _HELPER = None
-        future = _helper().submit(_accountant_epsilon, *key)
-
-    def remember(f) -> None:
-        if not f.cancelled() and f.exception() is None:
-            _KNOWN[key] = f.result()
-
-    future.add_done_callback(remember)
-    return future
-
-
-def _shapes_loss(technique) -> bool:
-    return type(technique).loss is not Technique.loss
-
-
-def _memoize_rdp() -> None:
-    """Opacus' accountants recompute the per-step Rényi divergence (a pure function of the
-    sample rate, noise and order) on every ε query, ~0.1-0.2 s each; asking once per epoch
-    made that the biggest cost of a DP epoch. Caching it returns identical numbers."""
-
-    from opacus.accountants.analysis import rdp
-
-    if not hasattr(rdp._compute_rdp, "cache_info"):
-        rdp._compute_rdp = lru_cache(maxsize=4096)(rdp._compute_rdp)
+def _quiet_backward(loss) -> None:
+    """loss.backward() under Opacus' hooks, which trip torch's "no inputs require gradients"
+    notice on every step; it is expected here (inputs are data, not parameters), so it is
+    silenced around this call alone."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Full backward hook is firing")
+        loss.backward()
 
 
 @register
@@ -190,6 +84,8 @@ class DPNoise(Technique):
     order = 30  # when its hooks run
     short_title = "privacy noise"
     harder_batches = True
+    per_step = frozenset({"loss"})  # ghost clipping's per-example loss (Opacus' path)
+    provides = (PRIVACY_GUARANTEE, PER_EXAMPLE_GRADIENTS)
     metrics = (EPSILON, DELTA)
     params = (
         Param("noise_multiplier", 1.0, "Noise relative to the clipping norm (more noise, "
@@ -210,7 +106,7 @@ class DPNoise(Technique):
 
         before = {n: type(m).__name__ for n, m in ctx.model.named_modules()}
         if not ModuleValidator.is_valid(ctx.model):
-            ctx.model = ModuleValidator.fix(ctx.model).to(ctx.device)
+            ctx.replace("model", ModuleValidator.fix(ctx.model).to(ctx.device), by=self)
         after = {n: type(m).__name__ for n, m in ctx.model.named_modules()}
         self.changes = [f"{n}: {before[n]} → {after[n]}" for n in after
                         if n in before and before[n] != after[n]]
@@ -219,8 +115,11 @@ class DPNoise(Technique):
         from opacus.accountants.utils import get_noise_multiplier
         from opacus.data_loader import DPDataLoader
 
-
-        _memoize_rdp()
+        # The ε service train() was given; a context built without one (tests) gets its own,
+        # closed when training ends.
+        self.own_epsilons = ctx.epsilons is None
+        self.epsilons = ctx.epsilons or EpsilonService()
+        self.criterion = None
         self.delta_used = self.s.delta or 1.0 / ctx.n
         indices = torch.utils.data.TensorDataset(torch.arange(ctx.n))
         plain_loader = torch.utils.data.DataLoader(indices, batch_size=ctx.bs)
@@ -239,11 +138,8 @@ class DPNoise(Technique):
 
     def _book_keeping(self, ctx, loader) -> None:
         """Our own clipping for Linear/Conv2d networks; Opacus' sampler and accountant."""
-        from opacus.accountants import create_accountant
-
-
         self.clipping = "book-keeping"
-        self.counter = create_accountant(self.s.accountant)
+        self.counter = make_accountant(self.s.accountant)
         self.clipper = BookKeepingClipper(
             ctx.model, self.s.max_grad_norm, self.sigma,
             # As Opacus' DPOptimizer; at least 1, where batch size 1 would round it to 0.
@@ -253,23 +149,19 @@ class DPNoise(Technique):
             self.clipper.backward(loss, len(ctx.batch_idx))
             self.counter.step(noise_multiplier=self.sigma, sample_rate=self.sample_rate)
 
-        ctx.backward = backward
-        ctx.loader = _IndexBatches(loader)
+        ctx.replace("backward", backward, by=self)
+        ctx.replace("loader", _IndexBatches(loader), by=self)
 
     def _opacus(self, ctx, loader) -> None:
         """Layers our clipper doesn't know (the ViT's attention and norms): Opacus wraps
         the model, optimizer and loader."""
         from opacus import PrivacyEngine
 
-        # Opacus' hooks trip torch's "no inputs require gradients" notice on every step;
-        # it is expected here (inputs are data, not parameters).
-        warnings.filterwarnings("ignore", message="Full backward hook is firing")
         # Ghost clipping gets each example's gradient norm without materialising the
         # per-example gradients (two cheap backward passes instead of one costly one);
         # it needs the loss per example, so a technique that reshapes the loss itself
         # (distillation) keeps Opacus' classic per-example hooks.
-        others_shape_loss = any(_shapes_loss(t) for t in ctx.techniques if t is not self)
-        self.clipping = "hooks" if others_shape_loss else "ghost"
+        self.clipping = "hooks" if ctx.provides(LOSS_CHANGE, besides=self) else "ghost"
         common = dict(module=ctx.model, optimizer=ctx.optimizer, data_loader=loader,
                       max_grad_norm=self.s.max_grad_norm, grad_sample_mode=self.clipping,
                       noise_multiplier=self.sigma)
@@ -285,32 +177,33 @@ class DPNoise(Technique):
         # What Opacus' accountant records: 1 / its loader's length, which float rounding
         # can make one batch shorter than the plain loader's.
         self.sample_rate = 1 / len(loader)
-        ctx.model, ctx.optimizer, ctx.loader = model, optimizer, _IndexBatches(loader)
+        ctx.replace("model", model, by=self)
+        ctx.replace("optimizer", optimizer, by=self)
+        ctx.replace("loader", _IndexBatches(loader), by=self)
+        ctx.replace("backward", _quiet_backward, by=self)
 
     def _plan_epsilons(self, epochs: int, steps_per_epoch: int) -> None:
         """ε after each planned epoch depends only on (noise, sample rate, steps, δ), all
         known now, so a helper process works them out while the model trains."""
-        # A cancelled or failed run never reached on_train_end: drop the questions it
-        # still had queued, so they don't hold up this run's answers.
-        for future in _OWED:
-            future.cancel()
-        _OWED.clear()
         self._planned, self._waiting = {}, []
         try:
             for k in range(1, epochs + 1):
-                steps = k * steps_per_epoch
-                self._planned[steps] = plan_epsilon(self.s.accountant, self.sigma,
-                                                    self.sample_rate, steps, self.delta_used)
+                self._planned[k * steps_per_epoch] = self.epsilons.plan(*self._key(
+                    k * steps_per_epoch))
         except Exception:  # no helper process here: each epoch asks the accountant itself
             self._planned = {}
-        _OWED.extend(self._planned.values())
+        # A cancelled or failed run never collected its answers: the service withdraws
+        # them, so they don't hold up this run's.
+        self.epsilons.new_run(list(self._planned.values()))
+
+    def _key(self, steps: int) -> tuple:
+        return (self.s.accountant, self.sigma, self.sample_rate, steps, self.delta_used)
 
     def _epsilon_after(self, steps: int) -> float:
-        return epsilon_after(self.s.accountant, self.sigma, self.sample_rate, steps,
-                             self.delta_used)
+        return self.epsilons.epsilon(*self._key(steps))
 
     def loss(self, ctx, logits, xb, yb, loss):
-        if getattr(self, "criterion", None) is None:
+        if self.criterion is None:
             return loss
         # Per-example losses wrapped so that backward() clips each example (ghost clipping).
         return self.criterion(logits, yb)
@@ -341,10 +234,9 @@ class DPNoise(Technique):
                 continue
             try:  # what the run's own accountant says
                 values["epsilon"] = planned.result(timeout=HELPER_PATIENCE_S)
-                _KNOWN[(self.s.accountant, self.sigma, self.sample_rate, steps,
-                        self.delta_used)] = values["epsilon"]  # for finalize, no race
+                self.epsilons.remember(self._key(steps), values["epsilon"])  # no race
             except Exception:  # the helper died or hangs: ask here, and fork a new one
-                retire_helper()
+                self.epsilons.retire()
                 values["epsilon"] = self._epsilon_after(steps)
             if epoch != ctx.epoch or wait:  # already reported without ε
                 ctx.reporter.epoch(epoch, values, min(1.0, ctx.step / ctx.total_steps))
@@ -354,15 +246,18 @@ class DPNoise(Technique):
         self._settle(ctx, wait=True)
         for future in self._planned.values():  # early stopping skips some epochs
             future.cancel()
+        if self.own_epsilons:
+            self.epsilons.close()
         if self.clipping == "book-keeping":
             self.clipper.remove()
-            ctx.backward = None
+        ctx.replace("backward", None, by=self)
         # Later stages (test scoring, quantization, saving, the attacks) want the plain
         # module back, without Opacus' per-example hooks: left on (its "hooks" mode, when
         # another technique shapes the loss), the robustness audit's backward pass trips them.
         if hasattr(ctx.model, "remove_hooks"):
             ctx.model.remove_hooks()
-        ctx.model = ctx.model._module if hasattr(ctx.model, "_module") else ctx.model
+        if hasattr(ctx.model, "_module"):
+            ctx.replace("model", ctx.model._module, by=self)
 
     def finalize(self, ctx, metrics) -> None:
         eps = self.epsilon()
@@ -372,6 +267,12 @@ class DPNoise(Technique):
             "accountant": self.s.accountant, "epsilon_meaning": epsilon_meaning(eps),
             "dp_layer_changes": self.changes, "dp_clipping": self.clipping,
         })
+        learners = [type(t) for t in ctx.provides(LEARNS_FROM_RUN)]
+        if learners:  # the data of the run it learned from is another matter
+            metrics["dp_note"] = (
+                f"ε covers this run's own training data only. With {titles(learners)} it "
+                "also learned from another run, and the data that run saw is not protected "
+                "by this ε.")
 
     terms = (
         Term("differential_privacy", "Differential privacy (DP-SGD)",
@@ -410,8 +311,8 @@ class DPNoise(Technique):
         "Train the same setup without privacy noise: the run card's story then says what "
         "the privacy cost in accuracy.")
 
-    together = {"distillation": "With distillation, ε covers the student's training data only: "
-                                "the teacher's data is not protected by it."}
+    together = {LEARNS_FROM_RUN: "ε covers this run's own training data only: the data of "
+                                 "the run it learns from is not protected by it."}
 
     @classmethod
     def bought(cls, metrics):

@@ -32,20 +32,18 @@ class EarlyStopping(Technique):
         self.best_epoch = 0
         self.best_state = None
         self.stopped_epoch = None
-        self.done = False
 
     def after_epoch(self, ctx, epoch, values) -> None:
-        if self.done:  # epochs after training (pruning's fine-tuning) are not watched
+        if ctx.phase != "train":  # fine-tuning epochs (pruning's) are not watched
             return
         if values["val_loss"] < self.best_loss - 1e-6:
             self.best_loss, self.best_epoch = values["val_loss"], epoch
             self.best_state = copy.deepcopy(_unwrapped(ctx.model).state_dict())
         elif epoch - self.best_epoch >= self.s.patience:
             self.stopped_epoch = epoch
-            ctx.stop = True
+            ctx.request_stop(by=self)
 
     def on_train_end(self, ctx) -> None:
-        self.done = True
         if self.best_state is not None:
             _unwrapped(ctx.model).load_state_dict(self.best_state)
 

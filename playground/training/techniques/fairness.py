@@ -29,6 +29,7 @@ from playground.common.content import Lesson, Section, Term, Tile
 from playground.common.formatting import percent, points
 from playground.data.catalog import dataset_info, load_dataset
 from playground.data.views import class_positions
+from playground.training.capabilities import DECISION_RULE, QUANTIZED_COPY, Conflict
 from playground.training.techniques.base import Param, Technique, register
 
 CONSTRAINTS = ("demographic_parity", "equalized_odds")
@@ -75,7 +76,9 @@ class FairnessPostprocessing(Technique):
                    "Usually costs some accuracy against the historical labels.")
     order = 87  # decides after training (after pruning, before quantization, which it refuses)
     kinds = ("tabular",)  # only tables have a column that names groups
-    conflicts = ("quantization",)  # the shipped int8 copy would decide without thresholds
+    provides = (DECISION_RULE,)
+    conflicts = (Conflict(QUANTIZED_COPY, "the shipped quantized copy would decide without the "
+                                          "per-group thresholds"),)
     params = (Param("constraint", "demographic_parity",
                     "demographic_parity: every group gets a yes at the same rate. "
                     "equalized_odds: the same true- and false-positive rates in every group.",

@@ -15,6 +15,7 @@ from playground.common.content import Lesson, Section, Term, Tile
 from playground.common.formatting import percent, points
 from playground.data.views import run_data
 from playground.training.artifacts import load_run
+from playground.training.capabilities import LEARNS_FROM_RUN, ZEROES_WEIGHTS
 from playground.training.techniques.base import Param, Technique, finished_twin, register, without
 
 # Lesson "try it" without a finished source: the source's own setup first.
@@ -46,6 +47,7 @@ class InitFrom(Technique):
                    "carries over. When the classes differ, only the last layer, which names "
                    "the classes, starts fresh. Often worth a lot when there is little data.")
     order = 5  # first: the weights are in place before any other technique touches the model
+    provides = (LEARNS_FROM_RUN,)
     params = (
         Param("run", "", "Id of a finished run to start from: the same model family and "
               "size, on inputs of the same shape (its classes may differ).",
@@ -69,7 +71,7 @@ class InitFrom(Technique):
         return [from_scratch(config)]
 
     together = {
-        "pruning": "Pruning also zeroes weights in the frozen layers, and only the layers "
+        ZEROES_WEIGHTS: "Pruning also zeroes weights in the frozen layers, and only the layers "
                    "that train can make up for it in its fine-tuning epochs.",
     }
 

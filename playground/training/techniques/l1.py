@@ -41,6 +41,7 @@ class L1(Technique):
                    "exactly zero. Weight decay (L2) shrinks weights; L1 removes them.")
     order = 105  # after the optimizer's step, on the weights it produced
     regularises = True
+    per_step = frozenset({"after_step"})
     params = (Param("strength", 0.05, "How hard each weight is pulled towards zero, per "
                     "step (times the learning rate).", 0.0, 1.0, flag="--l1",
                     sweep="0, 0.05, 0.2, 0.5"),)

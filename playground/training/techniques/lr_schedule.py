@@ -18,23 +18,25 @@ class LRSchedule(Technique):
     order = 60  # when its hooks run
     params = (Param("kind", "cosine", "Shape of the decay.", choices=("cosine",),
                     flag="--schedule"),)
+    per_step = frozenset({"after_step"})
 
     def on_optimizer(self, ctx) -> None:
-        self.done = False
         self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
             ctx.optimizer, T_max=max(1, ctx.total_steps))
 
     def after_step(self, ctx) -> None:
-        if not self.done:
+        if ctx.phase != "fine-tune":  # the cosine spans the train phase only
             self.scheduler.step()
 
     def on_train_end(self, ctx) -> None:
-        # Epochs after training (pruning's fine-tuning) must not restart the cosine, which
-        # is periodic past its end; they take small, constant steps instead.
-        self.done = True
         self.final_lr = self.scheduler.get_last_lr()[0]
-        for group in ctx.optimizer.param_groups:
-            group["lr"] = FINE_TUNE_SHARE * ctx.config.lr
+
+    def on_phase_start(self, ctx) -> None:
+        # Fine-tuning epochs (pruning's) must not restart the cosine, which is periodic
+        # past its end; they take small, constant steps instead.
+        if ctx.phase == "fine-tune":
+            for group in ctx.optimizer.param_groups:
+                group["lr"] = FINE_TUNE_SHARE * ctx.config.lr
 
     def finalize(self, ctx, metrics) -> None:
         metrics["final_lr"] = self.final_lr

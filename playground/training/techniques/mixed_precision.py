@@ -11,6 +11,7 @@ import torch
 
 from playground.common import device as devices
 from playground.common.content import Lesson, Term
+from playground.training.capabilities import PER_EXAMPLE_GRADIENTS, Conflict
 from playground.training.techniques.base import Param, Technique, register
 
 
@@ -22,6 +23,9 @@ class MixedPrecision(Technique):
                    "on a GPU, which is faster and uses less memory; the weights themselves stay "
                    "32-bit, so accuracy usually does not move. Needs a GPU.")
     order = 70  # when its hooks run
+    conflicts = (Conflict(PER_EXAMPLE_GRADIENTS,
+                          "that clips each example's gradient in float32, which has no place "
+                          "for 16-bit loss scaling"),)
     params = (Param("dtype", "bf16", "bf16 keeps float32's range; fp16 needs loss scaling.",
                     choices=("bf16", "fp16"), flag="--mixed-precision", term="half_precision"),)
 
@@ -39,19 +43,15 @@ class MixedPrecision(Technique):
         if device.type != "cuda":
             return ["mixed_precision: needs a GPU (CUDA) and this run would train on the CPU, "
                     "where 16-bit arithmetic is not faster; switch it off"]
-        if "dp" in config.techniques:
-            # DP-SGD replaces the backward pass with its own per-example clipping, in
-            # float32, which has no place for the fp16 loss scaling.
-            return ["mixed_precision: can't be combined with privacy noise (DP-SGD): it "
-                    "clips each example's gradient in float32; switch one of them off"]
         if self.s.dtype == "bf16" and not torch.cuda.is_bf16_supported():
             return ["mixed_precision.dtype: this GPU has no bf16 support; choose fp16"]
         return []
 
     def on_optimizer(self, ctx) -> None:
-        ctx.amp_dtype = torch.bfloat16 if self.s.dtype == "bf16" else torch.float16
+        ctx.replace("amp_dtype", torch.bfloat16 if self.s.dtype == "bf16" else torch.float16,
+                    by=self)
         if self.s.dtype == "fp16":
-            ctx.scaler = torch.amp.GradScaler(ctx.device.type)
+            ctx.replace("scaler", torch.amp.GradScaler(ctx.device.type), by=self)
 
     def finalize(self, ctx, metrics) -> None:
         metrics["mixed_precision"] = {

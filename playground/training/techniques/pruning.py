@@ -6,7 +6,8 @@ from torch.nn.utils import prune
 
 from playground.common.content import Lesson, Section, Term
 from playground.common.formatting import percent
-from playground.training.techniques.base import Param, Technique, register
+from playground.training.capabilities import FINE_TUNING, PRIVACY_GUARANTEE, ZEROES_WEIGHTS
+from playground.training.techniques.base import Param, Technique, providers, register, titles
 
 
 def prunable(model: nn.Module) -> list[tuple[nn.Module, str]]:
@@ -32,6 +33,7 @@ class Pruning(Technique):
                    "held at zero to win back accuracy. Zeros compress well and can be skipped "
                    "by sparse hardware; the dense file here keeps its size.")
     order = 80  # when its hooks run
+    provides = (ZEROES_WEIGHTS, FINE_TUNING)
     params = (
         Param("amount", 0.5, "Target share of weights set to zero.", 0.05, 0.95,
               flag="--prune", term="sparsity", sweep="0, 0.5, 0.8, 0.95"),
@@ -40,11 +42,12 @@ class Pruning(Technique):
     )
 
     def check(self, config) -> list[str]:
-        if self.s.fine_tune_epochs and "dp" in config.techniques:
+        private = providers(config.techniques, PRIVACY_GUARANTEE)
+        if self.s.fine_tune_epochs and private:
             # DP-SGD clips per-example gradients of the layers' own weights, which
             # pruning's masks replace; fine-tuning would also spend more privacy budget.
-            return ["pruning.fine_tune_epochs: fine-tuning after pruning can't run with "
-                    "privacy noise (DP-SGD); set it to 0 (pruning alone keeps the guarantee)"]
+            return [f"pruning.fine_tune_epochs: fine-tuning after pruning can't run with "
+                    f"{titles(private)}; set it to 0 (pruning alone keeps the guarantee)"]
         return []
 
     def on_train_end(self, ctx) -> None:
@@ -52,10 +55,13 @@ class Pruning(Technique):
         prune.global_unstructured(prunable(ctx.model), pruning_method=prune.L1Unstructured,
                                   amount=self.s.amount)
         self.val_pruned = ctx.validate()[1]
-        if self.s.fine_tune_epochs:
-            # The pruning masks stay attached, so fine-tuning keeps the zeros at zero.
-            ctx.stop = False  # early stopping may have ended the main training
-            ctx.run_epochs(self.s.fine_tune_epochs)
+
+    def fine_tune_epochs(self) -> int:
+        # The loop's "fine-tune" phase; the pruning masks stay attached through it, so the
+        # zeros stay zero.
+        return self.s.fine_tune_epochs
+
+    def on_fit_end(self, ctx) -> None:
         for module, name in prunable(ctx.model):
             prune.remove(module, name)
 

@@ -6,6 +6,7 @@ import torch
 from playground.common.content import Lesson, Section, Term
 from playground.common.formatting import human_bytes, percent
 from playground.training import quantize as Q
+from playground.training.capabilities import QUANTIZED_COPY
 from playground.training.measure import measure_latency_ms
 from playground.training.techniques.base import Param, Technique, register
 
@@ -19,6 +20,7 @@ class Quantization(Technique):
                    "gets smaller and often faster; the run card shows whether accuracy moved.")
     order = 90  # when its hooks run
     after_training_only = True  # a copy after training: its float self is the baseline
+    provides = (QUANTIZED_COPY,)
     params = (Param("mode", "int8", "int8: 8-bit integers (CPU). fp16 / bf16: half precision.",
                     choices=Q.MODES, flag="--quantize", term="int8",
                     sweep="off, int8, fp16"),)
