@@ -164,7 +164,7 @@ def _cell(runner: ExplainJobs, row: Row, i: int, method: str, request: Request |
             return
         others = M.without_gradients(row_kind(runner, row))
         st.info(f"{m.title} needs gradients; an int8 model has none. "
-                f"{M.titles(others).replace(' or ', ' and ')} explain the int8 model itself.")
+                f"{M.titles(others, last='and')} explain the int8 model itself.")
         st.button("Use this run's float model", key=f"explain_float_{i}_{method}",
                   on_click=_use_float)
         return

@@ -186,10 +186,10 @@ def without_gradients(kind: str | None = None) -> list[str]:
     return [n for n in method_names(kind) if not method(n).needs_gradients]
 
 
-def titles(names: list[str]) -> str:
-    """'LIME, SHAP or Occlusion'."""
+def titles(names: list[str], last: str = "or") -> str:
+    """'LIME, SHAP or Occlusion' (`last="and"`: 'LIME, SHAP and Occlusion')."""
     shown = [method(n).title for n in names]
-    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " or " + shown[-1]
+    return shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} {last} {shown[-1]}"
 
 
 def settings(name: str, subject: About | None = None, **overrides: Any) -> dict[str, Any]:
