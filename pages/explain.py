@@ -30,7 +30,7 @@ st.caption("Why did a model give this answer? Pick runs, an example and some exp
 store = get_store()
 runner = get_runner()
 runs = loadable(runner, pick_runs(store))
-methods = pick_methods() if runs else []
+methods = pick_methods(runner.bank.loaded(runs[0].id).data.info.kind) if runs else []
 if runs and methods:
     st.subheader("Choose an example")
     choice = pick_input(runner, runs)

@@ -23,6 +23,7 @@ from playground.explain import methods as M
 from playground.explain.agreement import compare, rank_correlation, top_k, top_k_overlap
 from playground.explain.cache import ExplanationCache, Request, input_id
 from playground.explain.jobs import ExplainJobs, explain_cached, global_importance
+from playground.explain.methods.lime import grid_segments
 from playground.explain.sanity import judge
 from playground.explain.subjects import ModelBank
 from playground.runs.store import Store
@@ -246,6 +247,88 @@ def test_gradient_methods_refuse_an_int8_model_and_say_what_to_do_instead():
         message = str(info.value)
         assert "int8" in message and "float model" in message and "LIME" in message
     assert M.settings("shap", subject)["explainer"] == "kernel"
+
+
+# -- the records, and determinism without global randomness --------------------------------
+
+
+def test_every_method_declares_its_record_and_the_lists_follow_it():
+    assert M.method_names() == METHODS  # in their declared order
+    assert M.default_methods() == ["lime", "shap", "ig"]
+    assert M.overall_method() == "shap"
+    assert M.without_gradients() == ["lime", "shap", "occlusion"]
+    for name in METHODS:
+        m = M.method(name)
+        assert m.title and m.blurb.endswith(".") and m.terms, name
+        assert m.modality == M.KINDS, name  # every method explains every kind of data
+        assert "seed" not in m.defaults or m.name in ("lime", "shap"), name
+    assert [m for m in METHODS if M.method(m).needs_gradients] == ["ig", "saliency"]
+
+
+@pytest.mark.parametrize("kind", ["tabular", "image", "int8"])
+def test_the_same_input_and_seed_give_the_same_map_twice(kind):
+    if kind == "image":
+        subject = image_subject(small_mlp(64, 3, 5))
+    elif kind == "tabular":
+        subject = tabular_subject(small_mlp(6, 2, 5), 6)
+    else:  # Kernel SHAP: 12 features have more coalitions than it evaluates, so it samples
+        subject = tabular_subject(small_mlp(12, 2, 5), 12, quantized=True)
+    x = subject.background[4]
+    for name in M.method_names() if kind != "int8" else M.without_gradients():
+        first = M.explain(subject, x, name, 1).values
+        second = M.explain(subject, x, name, 1).values
+        np.testing.assert_array_equal(first, second, err_msg=name)
+        if "seed" in M.settings(name, subject):  # the seed is what fixes them
+            other = M.explain(subject, x, name, 1, M.settings(name, subject, seed=1)).values
+            assert not np.array_equal(first, other), name
+
+
+def test_explaining_leaves_numpys_global_stream_where_it_was():
+    subject = tabular_subject(small_mlp(12, 2, 6), 12, quantized=True)  # Kernel SHAP samples
+    before = np.random.get_state()
+    for name in M.without_gradients():
+        M.explain(subject, subject.background[1], name, 0)
+    after = np.random.get_state()
+    np.testing.assert_array_equal(after[1], before[1])
+    assert after[2] == before[2]
+    # The float model's SHAP (expected gradients) seeds it inside shap: restored too.
+    float_subject = tabular_subject(small_mlp(6, 2, 6), 6)
+    M.explain(float_subject, float_subject.background[1], "shap", 0)
+    np.testing.assert_array_equal(np.random.get_state()[1], before[1])
+
+
+@pytest.mark.parametrize("hide_color", [0.0, None])
+def test_lime_on_a_picture_equals_lime_image_explainers_own_answer(hide_color):
+    # The playground feeds LIME's core the perturbations LimeImageExplainer draws; with the
+    # same seed, segments and settings both must give the same weights.
+    from lime import lime_image
+
+    subject = image_subject(small_mlp(64, 3, 7))
+    x = subject.background[2]
+    options = M.settings("lime", subject, num_samples=300, patch=2, hide_color=hide_color,
+                         seed=3)
+    ours = M.explain(subject, x, "lime", 2, options)
+    segments = grid_segments(8, 8, 2)
+    exp = lime_image.LimeImageExplainer(random_state=3).explain_instance(
+        x[0].astype(np.float64), lambda batch: subject.scores(np.moveaxis(batch[..., :1], -1, 1)),
+        labels=(2,), top_labels=None, hide_color=hide_color, num_samples=300,
+        batch_size=options["batch_size"], segmentation_fn=lambda _: segments, random_seed=3)
+    reference = np.zeros((8, 8))
+    for segment, weight in exp.local_exp[2]:
+        reference[segments == segment] = weight
+    np.testing.assert_allclose(ours.values[0], reference, rtol=1e-5, atol=1e-6)
+    assert ours.extras["fit_r2"] == pytest.approx(exp.score)
+    assert ours.extras["segments"] == 16
+
+
+def test_a_method_refuses_data_it_does_not_explain_and_names_those_that_do(monkeypatch):
+    subject = tabular_subject(small_mlp(6, 2), 6)
+    occlusion = M.method("occlusion")
+    monkeypatch.setattr(occlusion, "modality", frozenset({"image"}), raising=False)
+    assert "occlusion" not in M.method_names("tabular")
+    with pytest.raises(ValueError, match="Occlusion does not explain tabular data; choose "
+                                         "from LIME, SHAP, Integrated Gradients or Saliency"):
+        M.explain(subject, subject.background[0], "occlusion", 0)
 
 
 # -- agreement -----------------------------------------------------------------------------

@@ -7,7 +7,11 @@ real worker process and checks the maps were computed there, not in the app.
 """
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -212,3 +216,106 @@ def test_explanations_asked_for_on_the_page_are_computed_by_a_worker_process(hom
     again.multiselect(key="explain_methods").set_value(["occlusion", "lime"]).run()
     assert not waiting(again)
     assert len(store.list_jobs(kind="explain")) == before
+
+
+# -- a method is one file --------------------------------------------------------------------
+
+PLUGIN = '''"""Mean ablation: each feature in turn set to its training average (a test plug-in)."""
+from __future__ import annotations
+
+import numpy as np
+
+from playground.common.content import Term
+from playground.explain.methods.base import Method, register
+
+
+@register
+class MeanAblation(Method):
+    name = "mean_ablation"
+    title = "Mean ablation"
+    order = 60
+    default_on = True
+    blurb = "Sets one feature at a time to its average and records how the answer moves."
+    defaults = {}
+    terms = (Term("mean_ablation", "Mean ablation", "Replacing a feature by its average."),)
+
+    def attribute(self, subject, x, target, settings):
+        flat = x.ravel()
+        rows = np.repeat(flat[None], flat.size, axis=0)
+        np.fill_diagonal(rows, subject.background.reshape(len(subject.background), -1)
+                         .mean(axis=0))
+        scores = subject.scores(np.concatenate([flat[None], rows]).reshape(-1, *x.shape))
+        return scores[0, target] - scores[1:, target], {"ablated": int(flat.size)}
+
+    def note(self, attribution):
+        return f"{attribution.extras['ablated']} features ablated"
+'''
+
+CHECKS = '''
+import json, os
+from streamlit.testing.v1 import AppTest
+
+from playground.explain import methods as M
+from playground.explain.cache import Request
+from playground.explain.jobs import ExplainJobs
+from playground.runs.store import Store
+from playground.runs.worker import drain_jobs
+from playground.teaching import glossary
+
+run_id = os.environ["RUN_ID"]
+found = {"names": M.method_names("points"), "defaults": M.default_methods("points"),
+         "glossary": glossary.term("mean_ablation").name}
+at = AppTest.from_file("app.py", default_timeout=120).run()
+at.switch_page("pages/explain.py").run()
+picker = at.multiselect(key="explain_methods")
+found["picker"] = [picker.options, picker.value]
+store = Store(os.environ["PLAYGROUND_HOME"])
+jobs = ExplainJobs(store)
+x = jobs.bank.loaded(run_id).data.X_test[0]
+request = Request(run_id, "mean_ablation", "float", 1, M.settings("mean_ablation"), x=x)
+jobs.submit([request])
+drain_jobs(store)
+progress = jobs.wait([request], timeout=30)
+result = jobs.result(request)
+subject = jobs.bank.subject(run_id, "float")
+ablated = x.copy()
+ablated[0] = subject.background.mean(axis=0)[0]  # the first feature at its average, by hand
+expected = subject.scores(x[None])[0, 1] - subject.scores(ablated[None])[0, 1]
+found["job"] = [progress.done, progress.failed, result.values.tolist(), float(expected),
+                M.method("mean_ablation").note(result)]
+found["exceptions"] = [str(e.value) for e in at.exception]
+print(json.dumps(found))
+'''
+
+
+def test_an_explanation_method_added_as_one_file_is_listed_and_runs(tmp_path: Path):
+    """Drop one module into the methods folder of a copy of the project: with no other
+    change it is in the registry, the glossary, the Explain page's picker (on by default,
+    as it declares) and computed by a worker's job."""
+    copy = tmp_path / "project"
+    for part in ("playground", "models", "components", "pages", ".streamlit"):
+        shutil.copytree(ROOT / part, copy / part,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copy(ROOT / "app.py", copy / "app.py")
+    (copy / "playground/explain/methods/mean_ablation.py").write_text(PLUGIN)
+    env = dict(os.environ, PLAYGROUND_HOME=str(tmp_path / "home"), PLAYGROUND_WORKERS="0",
+               PYTHONPATH=str(copy))
+
+    def run(*args, **extra):
+        done = subprocess.run([sys.executable, *args], cwd=copy, env={**env, **extra},
+                              capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr[-3000:]
+        return done.stdout
+
+    trained = json.loads(run("-m", "playground", "train", "--dataset", "moons", "--model",
+                             "mlp", "--epochs", "1", "--json"))
+    found = json.loads(run("-c", CHECKS, RUN_ID=trained["run_id"]).strip().splitlines()[-1])
+    assert found["exceptions"] == []
+    assert found["names"][-1] == "mean_ablation"  # order 60: after the five
+    assert found["defaults"] == ["lime", "shap", "ig", "mean_ablation"]
+    assert found["glossary"] == "Mean ablation"
+    options, chosen = found["picker"]
+    assert "Mean ablation" in options and "mean_ablation" in chosen
+    done, failed, values, expected, note = found["job"]
+    assert (done, failed) == (1, 0) and note == "2 features ablated"
+    assert values[0] == pytest.approx(expected, abs=1e-5)

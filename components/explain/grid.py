@@ -71,13 +71,18 @@ class _Kind:
     quantized: bool
 
 
+def row_kind(runner: ExplainJobs, row: Row) -> str:
+    """The kind of data a row's run was trained on (image, tabular or points)."""
+    return runner.bank.loaded(row.run.id).data.info.kind
+
+
 def plan(runner: ExplainJobs, rows: list[Row], methods: list[str], choice: InputChoice,
          sanity: bool, attacked: dict[int, Attacked] | None = None) -> Plan:
     float_for_gradients = bool(st.session_state.get(FLOAT_FOR_GRADIENTS))
     out = Plan()
 
     def request(row: Row, method: str, variant: str, target: int, x=None) -> Request:
-        about = _Kind(runner.bank.loaded(row.run.id).data.info.kind, variant == "int8")
+        about = _Kind(row_kind(runner, row), variant == "int8")
         return Request(row.run.id, method, variant, target, M.settings(method, about), x=x)
 
     for i, row in enumerate(rows):
@@ -91,7 +96,7 @@ def plan(runner: ExplainJobs, rows: list[Row], methods: list[str], choice: Input
             if sanity:  # trained vs random weights, both float so every method can run
                 out.sanity[(i, method)] = (request(row, method, "float", row.target, choice.x),
                                            request(row, method, "random", row.target, choice.x))
-        out.overall[i] = request(row, "shap", row.variant, -1)
+        out.overall[i] = request(row, M.overall_method(), row.variant, -1)
     # One job, in the order a person reads the page: the grid (the original's maps, then
     # the attacked input's), the overall view, the check.
     ask(runner, out.all_requests)
@@ -143,18 +148,8 @@ def _row_header(row: Row, names: list[str], choice: InputChoice) -> None:
 
 
 def _cell_note(method: str, a: M.Attribution) -> str:
-    e = a.extras
-    note = f"{a.seconds:.2f} s"
-    if method == "ig":
-        note += f" · completeness gap {e.get('convergence_delta', 0):.1e}"
-    elif method == "shap" and "base_value" in e:
-        note += (f" · shares add to {float(a.values.sum()):+.2f} (log-odds "
-                 f"{e['model_output']:+.2f} here, {e['base_value']:+.2f} on average)")
-    elif method == "lime" and "fit_r2" in e:
-        note += f" · local fit R² {e['fit_r2']:.2f}"
-    elif method == "saliency":
-        note += " · size only, no direction"
-    return note
+    note = M.method(method).note(a)
+    return f"{a.seconds:.2f} s" + (f" · {note}" if note else "")
 
 
 def _cell(runner: ExplainJobs, row: Row, i: int, method: str, request: Request | None,
@@ -167,8 +162,9 @@ def _cell(runner: ExplainJobs, row: Row, i: int, method: str, request: Request |
         if tag:
             st.caption(f"{m.title}: needs gradients, as above.")
             return
-        st.info(f"{m.title} needs gradients; an int8 model has none. LIME, SHAP and "
-                "Occlusion explain the int8 model itself.")
+        others = M.without_gradients(row_kind(runner, row))
+        st.info(f"{m.title} needs gradients; an int8 model has none. "
+                f"{M.titles(others, last='and')} explain the int8 model itself.")
         st.button("Use this run's float model", key=f"explain_float_{i}_{method}",
                   on_click=_use_float)
         return

@@ -103,7 +103,8 @@ def _readings(lines: list[dict], few: int = 6) -> None:
 
 def overall_section(runner: ExplainJobs, rows: list[Row], data, the_plan: Plan) -> None:
     st.subheader("What each run looks at overall")
-    st.caption(f"Mean size of the SHAP values over {GLOBAL_EXAMPLES} "
+    method_title = M.method(M.overall_method()).title
+    st.caption(f"Mean size of the {method_title} values over {GLOBAL_EXAMPLES} "
                "test examples, each explained for the class its model chose: where the "
                "model looks in general, not just for this input.")
     cols = st.columns(max(len(rows), 4 if data.info.kind == "image" else 2))

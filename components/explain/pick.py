@@ -16,7 +16,6 @@ from playground.explain.subjects import default_variant
 from playground.runs.store import Run
 
 MAX_RUNS = 4
-DEFAULT_METHODS = ["lime", "shap", "ig"]
 
 
 @st.cache_resource(show_spinner=False)
@@ -93,11 +92,12 @@ def loadable(runner: ExplainJobs, runs: list[Run]) -> list[Run]:
     return ok
 
 
-def pick_methods() -> list[str]:
-    names = M.method_names()
+def pick_methods(kind: str | None = None) -> list[str]:
+    """The methods that can explain this kind of data; those that say so are on at first."""
+    names = M.method_names(kind)
     chosen = st.multiselect(
-        "Methods, one column each", names, default=DEFAULT_METHODS, key="explain_methods",
-        format_func=lambda n: M.method(n).title,
+        "Methods, one column each", names, default=M.default_methods(kind),
+        key="explain_methods", format_func=lambda n: M.method(n).title,
         help=" ".join(f"{M.method(n).title}: {M.method(n).blurb}" for n in names))
     if not chosen:
         st.caption("Pick at least one method.")

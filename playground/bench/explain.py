@@ -54,8 +54,8 @@ def compare_settings(subject: M.Subject, x: np.ndarray, name: str) -> dict:
            "rho": rank_correlation(ours_map.values, lib_map.values),
            "changed": {k: (lib_opts.get(k), v) for k, v in ours_opts.items()
                        if lib_opts.get(k) != v}}
-    if name == "lime" and subject.kind == "image":
-        out["library_segments"] = lib_map.extras.get("segments")
+    if "segments" in lib_map.extras:  # LIME on a picture: how the library cut it up
+        out["library_segments"] = lib_map.extras["segments"]
     return out
 
 

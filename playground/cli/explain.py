@@ -33,6 +33,11 @@ def run_explain(store, args) -> int:
         loaded = bank.loaded(args.run_id)
     except ValueError as exc:
         return _fail(str(exc))
+    kind = loaded.data.info.kind
+    cannot = [m for m in names if not M.method(m).explains(kind)]
+    if cannot:
+        return _fail(f"--method: {', '.join(cannot)} cannot explain {kind} data; choose from "
+                     f"{','.join(M.method_names(kind))}")
     X = loaded.data.X_test
     if not 0 <= args.index < len(X):
         return _fail(f"--index: run {args.run_id}'s test split has {len(X)} examples, so the "
@@ -45,7 +50,7 @@ def run_explain(store, args) -> int:
     if variant == "int8" and gradient:
         return _fail(f"{', '.join(gradient)} need gradients and an int8 model has none; use "
                      "--variant float to explain the run's float model, or choose from "
-                     "lime,shap,occlusion")
+                     f"{','.join(M.without_gradients(kind))}")
     subject = bank.subject(args.run_id, variant)
     x = X[args.index]
     probs = subject.probs(x[None])[0]

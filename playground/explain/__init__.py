@@ -1,6 +1,6 @@
 """Explanations side by side: LIME, SHAP and Captum behind one interface.
 
-methods    the five methods as adapters over their libraries (one registry, one signature)
+methods    one module per method (adapters over LIME, SHAP, Captum), a registry, one signature
 subjects   a finished run's model in a variant (float, int8, random weights)
 agreement  rank correlation, top-k overlap and a plain sentence for two maps
 sanity     the model-randomisation check (Adebayo et al., 2018)

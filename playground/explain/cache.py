@@ -21,7 +21,7 @@ import numpy as np
 from playground.common.files import replace_atomically
 from playground.explain.methods import Attribution
 
-VERSION = 3  # bump when a method's maths changes, so old files are not reused
+VERSION = 4  # bump when a method's maths changes, so old files are not reused
 FOLDER = "explanations"
 GLOBAL_EXAMPLES = 24  # test examples averaged in a run's global view
 

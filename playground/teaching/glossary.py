@@ -2,14 +2,15 @@
 
 The Learn page shows it with one anchor per term; every control's help text ends with the
 term's one-line meaning and a link to it (`glossary_help`), so nobody has to leave the page
-to understand a knob. The words of the techniques come with the techniques (their `terms`,
-in their own files); the rest are here.
+to understand a knob. The words of the techniques and of the explanation methods come with
+them (their `terms`, in their own files); the rest are here.
 """
 from __future__ import annotations
 
 from functools import cache
 
 from playground.common.content import Term
+from playground.explain.methods import all_terms as explanation_terms
 from playground.training.techniques import all_techniques, technique_class
 
 GENERAL: tuple[Term, ...] = (
@@ -117,23 +118,6 @@ GENERAL: tuple[Term, ...] = (
     Term("sensitive", "Sensitive attribute",
          "A column such as an age band or a group that decisions should not treat unfairly; "
          "the run's accuracy and decisions are reported group by group."),
-    # -- explanations -----------------------------------------------------------------------
-    Term("lime", "LIME",
-         "Explains one prediction by nudging the input many times and fitting a simple model "
-         "to how the answer changes nearby.",
-         "It needs no access to the model's insides, so it also works on quantized models."),
-    Term("shap", "SHAP",
-         "Splits one prediction fairly among the input features (Shapley values from game "
-         "theory): the parts add up to the prediction minus the average prediction."),
-    Term("integrated_gradients", "Integrated Gradients",
-         "Explains a prediction by following the model's gradients on a path from a blank "
-         "input to the real one; the attributions add up to the change in output.",
-         "It needs gradients, so it explains the float model, not an int8 one."),
-    Term("saliency", "Saliency",
-         "Highlights the inputs whose small changes would move the prediction most (the "
-         "gradient's size)."),
-    Term("occlusion", "Occlusion",
-         "Covers parts of the input one at a time and measures how much the prediction drops."),
     # -- attacks ----------------------------------------------------------------------------
     Term("membership_inference", "Membership inference",
          "An attack that guesses whether a given record (a customer, a patient) was in a "
@@ -179,8 +163,9 @@ GENERAL: tuple[Term, ...] = (
 )
 
 def terms() -> tuple[Term, ...]:
-    """Every term: the general ones, then each technique's, in the order of the loop."""
-    return GENERAL + tuple(t for cls in all_techniques() for t in cls.terms)
+    """Every term: the general ones, each explanation method's, then each technique's, in
+    the order of the loop."""
+    return GENERAL + explanation_terms() + tuple(t for cls in all_techniques() for t in cls.terms)
 
 
 @cache

@@ -1,0 +1,51 @@
+"""Integrated Gradients (Captum): fade the input in from a blank one and add up how the
+answer changes on the way; the total equals the answer's change from blank to this input
+(completeness), which the caption under each map checks."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from playground.common.content import Term
+from playground.explain.methods.base import Attribution, Method, Subject, register
+
+
+def as_input(x: np.ndarray) -> torch.Tensor:
+    """One input as a batch of one that gradients flow to."""
+    return torch.from_numpy(x[None].copy()).requires_grad_(True)
+
+
+@register
+class IntegratedGradients(Method):
+    name = "ig"
+    title = "Integrated Gradients"
+    order = 30
+    libraries = ("captum.attr",)
+    needs_gradients = True
+    default_on = True
+    blurb = ("Fades the input in from a blank one and adds up how the answer changes on the "
+             "way; the total equals the answer's change from blank to this input.")
+    defaults = {"n_steps": 50, "method": "gausslegendre", "baseline": 0.0,
+                "internal_batch_size": None}
+    library_defaults = {}  # the playground keeps Captum's defaults
+    terms = (Term("integrated_gradients", "Integrated Gradients",
+                  "Explains a prediction by following the model's gradients on a path from a "
+                  "blank input to the real one; the attributions add up to the change in "
+                  "output.",
+                  "It needs gradients, so it explains the float model, not an int8 one."),)
+
+    def attribute(self, subject: Subject, x: np.ndarray, target: int, s: dict):
+        from captum.attr import IntegratedGradients as Captum  # slow to import: when used
+
+        xt = as_input(x)
+        baseline = torch.full_like(xt, float(s["baseline"]))
+        attr, delta = Captum(subject.score_fn()).attribute(
+            xt, baselines=baseline, target=target, n_steps=s["n_steps"], method=s["method"],
+            internal_batch_size=s["internal_batch_size"], return_convergence_delta=True)
+        ends = subject.scores(np.concatenate([x[None], baseline.detach().numpy()]))[:, target]
+        return attr.detach().numpy(), {"convergence_delta": float(delta.abs().max()),
+                                       "model_output": float(ends[0]),
+                                       "baseline_output": float(ends[1])}
+
+    def note(self, attribution: Attribution) -> str:
+        return f"completeness gap {attribution.extras.get('convergence_delta', 0):.1e}"
