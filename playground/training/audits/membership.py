@@ -125,6 +125,11 @@ def summarise(truth: np.ndarray, scores: np.ndarray) -> dict[str, Any]:
     }
 
 
+def promised(bound: dict[str, Any]) -> tuple[float, float]:
+    """(ε, δ) of a report's `dp_bound`: the promise its ROC is drawn under."""
+    return bound["epsilon"], bound["delta"]
+
+
 def audit(model: nn.Module, data: Dataset, device: torch.device, seed: int,
           epsilon: float | None = None, delta: float | None = None) -> dict[str, Any]:
     started = time.perf_counter()
