@@ -40,7 +40,7 @@ def report(metrics: dict[str, Any] | None) -> dict[str, Any] | None:
 
 ATTACKER_RIGHT, ATTACK_AUC = declare(
     "membership attack",
-    Metric("attacker_right", "Attacker right (50 % = chance)", better=LOWER, fmt=percent,
+    Metric("attack_right", "Attacker right (50 % = chance)", better=LOWER, fmt=percent,
            read=lambda m: 0.5 + report(m)["advantage"] / 2,
            help="How often an attacker holding the model guessed correctly whether a record "
                 "was in its training data: 50 % is a coin toss."),
