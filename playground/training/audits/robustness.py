@@ -35,7 +35,7 @@ FGSM_RIGHT, PGD_RIGHT, PGD_ERRORS = declare(
     Metric("pgd_accuracy", "Right under PGD", fmt=percent,
            read=lambda m: report(m)["pgd"]["accuracy"],
            help="Share of attacked test examples still right after several steps (PGD)."),
-    Metric("pgd_errors", "Fooled by attack: share wrong under PGD", better=LOWER,
+    Metric("pgd_errors", "Share fooled by PGD (a small deliberate change)", better=LOWER,
            fmt=percent, pareto="cost", table=False, short="fooled by PGD",
            read=lambda m: 1.0 - report(m)["pgd"]["accuracy"],
            help="Share of test examples a small deliberate change (PGD) makes the model get "
