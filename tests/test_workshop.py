@@ -66,9 +66,10 @@ def test_only_the_presenter_key_changes_the_lesson(home: Path):
         update_workspace(home, "room-1", "guess", lesson=Lesson({"dataset": "wine"}))
     assert load_workspace(home, "room-1").lesson == Lesson()
     lesson = Lesson({"dataset": "wine"}, ["dataset"], ["seed"], "Try dropout")
-    ws = update_workspace(home, "room-1", key, lesson=lesson, boards=Boards(0.9, {EPSILON.key: 1.0}))
+    boards = Boards(0.9, {EPSILON.key: 1.0})
+    ws = update_workspace(home, "room-1", key, lesson=lesson, boards=boards)
     again = load_workspace(home, "room-1")
-    assert again.lesson == lesson and again.boards == Boards(0.9, {EPSILON.key: 1.0}) and again.version == 1
+    assert again.lesson == lesson and again.boards == boards and again.version == 1
     assert load_workspace(home, "nope") is None
 
 
@@ -129,7 +130,8 @@ def test_leaderboards_match_a_brute_force_over_random_runs():
     owners = ["ana", "ben", "cy", "dee", "eve"]
     runs = [fake_run(i, rng.choice(owners), rng) for i in range(80)]
     runs += [fake_run(100 + i, "zed", rng, dataset="wine") for i in range(5)]  # other data
-    boards = {b.key: b for b in leaderboards(runs, Boards(0.9, {EPSILON.key: 3.0}), "digits", limit=10)}
+    bounds = Boards(0.9, {EPSILON.key: 3.0})
+    boards = {b.key: b for b in leaderboards(runs, bounds, "digits", limit=10)}
     got = {k: [(e.owner, e.value) for e in b.entries] for k, b in boards.items()}
     assert got["accuracy"] == brute_best(runs, lambda r: True, lambda r: shipped(r).accuracy, True)
     assert got[EPSILON.key] == brute_best(
