@@ -1,6 +1,8 @@
 """A technique is one file, for real: drop one module into the techniques folder (of a copy
 of the project) and, with no other change, it is in the CLI's flags, shareable links, the
-Train page's switches, Learn, the glossary, sweeps, a run's story and the run card. Also:
+Train page's switches, Learn, the glossary, sweeps, a run's story and the run card; the
+metric it declares is a row of Compare's table, a Pareto axis, a CSV column and a workshop
+leaderboard. Also:
 the order of the loop's hooks is what the plug-ins declare."""
 from __future__ import annotations
 
@@ -19,7 +21,11 @@ PLUGIN = '''"""Brightness: every training input shifted by the same amount (a te
 from __future__ import annotations
 
 from playground.common.content import Lesson, Section, Term
+from playground.common.metric_registry import LOWER, Metric
 from playground.training.techniques.base import Param, Technique, register
+
+SHIFT = Metric("brightness_shift", "Brightness shift applied", better=LOWER, fmt=".2f",
+               pareto="cost", leaderboard=True, limit=0.5, help="How far inputs moved.")
 
 
 @register
@@ -29,6 +35,7 @@ class Brightness(Technique):
     description = "Shifts every training input by the same amount. Nothing else changes."
     order = 95
     per_step = frozenset({"on_batch"})  # the per-step hooks it defines
+    metrics = (SHIFT,)
     params = (Param("shift", 0.1, "How far every input moves.", 0.0, 1.0,
                     flag="--brightness", sweep="0, 0.1, 0.5"),)
     terms = (Term("brightness", "Brightness shift", "Moving every input by the same amount."),)
@@ -79,6 +86,25 @@ found["learn_page"] = [h.value for h in learn.subheader]
 runs = AppTest.from_file("app.py", default_timeout=120).switch_page("pages/runs.py").run()
 found["card"] = [m.value for m in runs.main.markdown]
 found["exceptions"] = [str(e.value) for a in (train, learn, runs) for e in a.exception]
+
+import os
+from pathlib import Path
+from components.results.comparison import comparison_table
+from playground.experiments.leaderboards import leaderboards
+from playground.experiments.workshop import Boards
+from playground.results.export.tables import runs_csv
+from playground.results.pareto import COSTS, front_rows
+from playground.results.shipped import run_point
+from playground.runs.store import Store
+
+run = Store(Path(os.environ["PLAYGROUND_HOME"])).list_runs(statuses=("finished",))[0]
+found["compare"] = comparison_table([run]).data[run.id].get("Brightness shift applied")
+found["pareto"] = ["brightness_shift" in COSTS,
+                   front_rows([run_point(run)], "brightness_shift")[0]["cost"]]
+header, row = runs_csv([run]).splitlines()[:2]
+found["csv"] = dict(zip(header.split(","), row.split(","))).get("brightness_shift")
+board = {b.key: b for b in leaderboards([run], Boards(), "moons")}.get("brightness_shift")
+found["board"] = [board.title, [e.run_id for e in board.entries] == [run.id]] if board else None
 print(json.dumps(found))
 '''
 
@@ -118,6 +144,11 @@ def test_a_technique_added_as_one_file_shows_up_everywhere(tmp_path: Path):
     assert "Brightness shift" in found["switches"]
     assert "Brightness shift" in found["learn_page"]
     assert "**Brightness**: 0.2." in found["card"]
+    # its metric, declared in that file only
+    assert found["compare"] == "0.20"
+    assert found["pareto"] == [True, 0.2]
+    assert found["csv"] == "0.2"
+    assert found["board"] == ["Most accurate with brightness shift applied ≤ 0.5", True]
 
 
 def test_hooks_run_in_the_order_the_plugins_declare():

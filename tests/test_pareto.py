@@ -10,6 +10,7 @@ from playground.results.pareto import front_rows, pareto_mask
 from playground.results.shipped import run_point, switched_on
 from playground.runs.store import Run
 from playground.training.config import make_config
+from playground.training.techniques.dp import EPSILON
 
 
 def brute_force(xs, ys, x_better="lower", y_better="higher") -> list[bool]:
@@ -97,13 +98,13 @@ def test_a_quantized_run_counts_its_shipped_size_speed_and_accuracy():
     pa, pq, ps = run_point(plain), run_point(q), run_point(skipped)
     assert (pq.size_bytes, pq.latency_ms, pq.accuracy, pq.quantized) == (1200, 0.1, 0.89, True)
     assert (ps.size_bytes, ps.accuracy, ps.quantized) == (4000, 0.9, False)
-    assert pa.epsilon is None and pa.label == "plain" and pq.label == "quantization int8"
+    assert pa.get(EPSILON) is None and pa.label == "plain" and pq.label == "quantization int8"
 
     rows = front_rows([pa, pq], "size_bytes")
     # The int8 run is smaller but a point less accurate: neither beats the other.
     assert [r["on_front"] for r in rows] == [True, True]
     # Without privacy noise there is no ε: nothing to plot, nothing on the front.
-    assert [r["plotted"] for r in front_rows([pa, pq], "epsilon")] == [False, False]
+    assert [r["plotted"] for r in front_rows([pa, pq], EPSILON.key)] == [False, False]
 
 
 def test_labels_say_what_was_switched_on():

@@ -28,6 +28,7 @@ from playground.runs.queue import queue_positions
 from playground.runs.store import Run, Store
 from playground.runs.worker import execute
 from playground.training.config import make_config
+from playground.training.techniques.dp import EPSILON
 from tests.app_support import open_page, participant
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,9 +66,10 @@ def test_only_the_presenter_key_changes_the_lesson(home: Path):
         update_workspace(home, "room-1", "guess", lesson=Lesson({"dataset": "wine"}))
     assert load_workspace(home, "room-1").lesson == Lesson()
     lesson = Lesson({"dataset": "wine"}, ["dataset"], ["seed"], "Try dropout")
-    ws = update_workspace(home, "room-1", key, lesson=lesson, boards=Boards(1.0, 0.9))
+    boards = Boards(0.9, {EPSILON.key: 1.0})
+    ws = update_workspace(home, "room-1", key, lesson=lesson, boards=boards)
     again = load_workspace(home, "room-1")
-    assert again.lesson == lesson and again.boards == Boards(1.0, 0.9) and again.version == 1
+    assert again.lesson == lesson and again.boards == boards and again.version == 1
     assert load_workspace(home, "nope") is None
 
 
@@ -128,16 +130,17 @@ def test_leaderboards_match_a_brute_force_over_random_runs():
     owners = ["ana", "ben", "cy", "dee", "eve"]
     runs = [fake_run(i, rng.choice(owners), rng) for i in range(80)]
     runs += [fake_run(100 + i, "zed", rng, dataset="wine") for i in range(5)]  # other data
-    boards = {b.key: b for b in leaderboards(runs, Boards(3.0, 0.9), "digits", limit=10)}
+    bounds = Boards(0.9, {EPSILON.key: 3.0})
+    boards = {b.key: b for b in leaderboards(runs, bounds, "digits", limit=10)}
     got = {k: [(e.owner, e.value) for e in b.entries] for k, b in boards.items()}
     assert got["accuracy"] == brute_best(runs, lambda r: True, lambda r: shipped(r).accuracy, True)
-    assert got["private"] == brute_best(
+    assert got[EPSILON.key] == brute_best(
         runs, lambda r: r.metrics.get("epsilon", 99) <= 3.0, lambda r: shipped(r).accuracy, True)
     good = lambda r: shipped(r).accuracy >= 0.9  # noqa: E731
     assert got["smallest"] == brute_best(runs, good, lambda r: shipped(r).size_bytes, False)
     assert got["fastest"] == brute_best(runs, good, lambda r: shipped(r).latency_ms, False)
     assert "zed" not in {o for entries in got.values() for o, _ in entries}
-    assert boards["private"].title == "Most accurate with privacy ε ≤ 3"
+    assert boards[EPSILON.key].title == "Most accurate with privacy budget ε ≤ 3"
     assert all(len(b.entries) <= 10 for b in boards.values())
 
 
@@ -149,7 +152,7 @@ def test_a_quantized_run_competes_with_its_shipped_size():
     small = {b.key: b for b in leaderboards([run], Boards(), "digits")}
     assert small["smallest"].entries[0].shown == "10.7 KB"
     assert small["accuracy"].entries[0].shown == "96.0%"
-    assert small["private"].entries == []
+    assert small[EPSILON.key].entries == []
 
 
 def test_queue_positions_are_the_order_workers_take(home: Path):
@@ -283,3 +286,9 @@ def test_the_presenter_key_shows_only_when_asked_and_never_on_the_projector(app_
     at = open_page("pages/runs.py", query={"ws": "room", "key": key})
     assert "room** · Presenter (presenter)" in " ".join(m.value for m in at.sidebar.markdown)
     assert "key" not in at.query_params and "token" not in at.query_params
+
+
+def test_a_workshop_file_from_before_limits_keeps_its_privacy_bound():
+    boards = Boards.from_json({"epsilon_max": 1.5, "accuracy_min": 0.8})
+    assert boards == Boards(0.8, {EPSILON.key: 1.5}) and boards.limit(EPSILON) == 1.5
+    assert Boards().limit(EPSILON) == EPSILON.limit  # no bound given: the declared default

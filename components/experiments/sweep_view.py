@@ -5,16 +5,35 @@ import pandas as pd
 import streamlit as st
 
 from components.base.chart_cache import cached_chart
-from components.base.format import human_bytes, percent, status_text
+from components.base.format import status_text
 from components.base.polling import SLOW_POLL_SECONDS, end_polling, live_fragment
 from components.base.services import current_runs, live_snapshot, shared_value
 from components.results.pareto_view import pareto_chart_for
+from playground.common.metric_registry import (
+    AUDIT,
+    TECHNIQUE,
+    all_metrics,
+    pareto_costs,
+    pareto_scores,
+)
 from playground.experiments.sweeps import Sweep, list_sweeps, sweep_rows
 from playground.results import tradeoff_charts
 from playground.runs.store import Store
+from playground.training.metrics import SIZE
 
-SECOND = {"epsilon": "privacy budget ε", "size_bytes": "weight size", "latency_ms": "latency",
-          "train_seconds": "training time", "": "nothing"}
+
+def _second_axes() -> dict[str, str]:
+    """The costs a second axis may show ({key: title}), the techniques' own first (a
+    privacy sweep's ε), then nothing."""
+    costs = sorted(pareto_costs(), key=lambda m: m.section != TECHNIQUE)
+    return {**{m.key: tradeoff_charts.metric_title(m.key) for m in costs}, "": "nothing"}
+
+
+def _default_second(rows: list[dict]) -> str:
+    """A cost a technique of this sweep reports (ε for a privacy sweep), else the size."""
+    have = [m.key for m in pareto_costs() if m.section == TECHNIQUE
+            and any(r.get(m.key) is not None for r in rows)]
+    return have[0] if have else SIZE.key
 
 
 def pick_sweep(store: Store) -> Sweep | None:
@@ -61,14 +80,13 @@ def sweep_view(store: Store, sweep: Sweep) -> None:
         else:
             st.caption(f"All {len(current)} runs finished.")
         left, right = st.columns([1, 1])
-        score = left.radio("Score", ["accuracy", "f1_macro"], horizontal=True,
-                           key="sweeps_score",
-                           format_func=tradeoff_charts.METRIC_TITLES.get)
-        private = sweep.knob.startswith("dp_") or any(k.startswith("dp_") for k in sweep.base)
-        options = list(SECOND)
+        score = left.radio("Score", [m.key for m in pareto_scores()], horizontal=True,
+                           key="sweeps_score", format_func=tradeoff_charts.metric_title)
+        second_axes = _second_axes()
+        options = list(second_axes)
         second = right.selectbox("Second axis", options, key=f"sweeps_second_{sweep.id}",
-                                 index=options.index("epsilon" if private else "size_bytes"),
-                                 format_func=SECOND.get)
+                                 index=options.index(_default_second(current)),
+                                 format_func=second_axes.get)
         finished = [r for r in current if r["status"] == "finished"]
         if finished:
             done_ids = tuple(r["run_id"] for r in finished)
@@ -96,15 +114,13 @@ def sweep_view(store: Store, sweep: Sweep) -> None:
 
 
 def _table(rows: list[dict]) -> pd.DataFrame:
+    """One line per run: its value and seed, then each trade-off axis (accuracy, size, ε,
+    ...) any of the runs reports; the attacks' numbers are on the run cards."""
+    shown = [m for m in all_metrics() if m.pareto and m.section != AUDIT
+             and any(r.get(m.key) is not None for r in rows)]
     out = []
     for r in rows:
-        out.append({
-            "value": str(r["value"]), "seed": r["seed"], "run": r["run_id"],
-            "status": status_text(r["status"]), "accuracy": percent(r.get("accuracy")),
-            "macro F1": f"{r['f1_macro']:.3f}" if r.get("f1_macro") is not None else "—",
-            "ε": f"{r['epsilon']:.2f}" if r.get("epsilon") is not None else "—",
-            "size": human_bytes(r["size_bytes"]) if r.get("size_bytes") else "—",
-            "training time": f"{r['train_seconds']:.1f} s" if r.get("train_seconds") else "—",
-        })
+        out.append({"value": str(r["value"]), "seed": r["seed"], "run": r["run_id"],
+                    "status": status_text(r["status"]),
+                    **{m.column: m.format(r.get(m.key)) for m in shown}})
     return pd.DataFrame(out)
-

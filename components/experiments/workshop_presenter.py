@@ -7,6 +7,7 @@ from __future__ import annotations
 import streamlit as st
 
 from models.base import all_model_infos
+from playground.common.metric_registry import LOWER, limited_metrics
 from playground.data.catalog import all_dataset_infos, dataset_info
 from playground.experiments.links import controls
 from playground.experiments.workshop import (
@@ -52,8 +53,11 @@ def presenter_controls(home, ws: Workspace, key: str) -> None:
                 "Largest run (epochs × training examples)", 100, 10_000_000,
                 ws.limits.max_size, step=1000, key="workshop_limit_size",
                 help="Digits have 1,078 training examples: 20 epochs is 21,560.")
-            eps = left.number_input("Privacy board: ε at most", 0.1, 100.0,
-                                    float(ws.boards.epsilon_max), key="workshop_board_eps")
+            bounds = {m.key: left.number_input(
+                f"{m.label} board: {'at most' if m.better == LOWER else 'at least'}",
+                min_value=0.0, value=ws.boards.limit(m), key=f"workshop_board_{m.key}",
+                help=m.help)
+                for m in limited_metrics()}
             acc = right.slider("Smallest and fastest boards: accuracy at least", 0.5, 1.0,
                                float(ws.boards.accuracy_min), 0.01,
                                key="workshop_board_acc")
@@ -71,7 +75,7 @@ def presenter_controls(home, ws: Workspace, key: str) -> None:
                 update_workspace(home, ws.name, key,
                                  lesson=Lesson(values, list(values), hide, note.strip()),
                                  limits=Limits(int(max_active), int(max_size)),
-                                 boards=Boards(float(eps), float(acc)))
+                                 boards=Boards(float(acc), bounds))
             except WorkshopError as exc:
                 st.error("\n".join(exc.problems))
                 return

@@ -8,11 +8,11 @@ from components.base.chart_cache import cached_chart
 from playground.common.formatting import percent
 from playground.results import tradeoff_charts
 from playground.runs.store import Run
-from playground.training.audits import OFF_NOTE
+from playground.training.audits import OFF_NOTE, membership, robustness
 
 
 def attack_results(run: Run) -> None:
-    pa, rob = run.metrics.get("privacy_attack"), run.metrics.get("robustness")
+    pa, rob = membership.report(run.metrics), robustness.report(run.metrics)
     if run.metrics.get("audits") == "off":
         st.caption(OFF_NOTE)
     if not pa and not rob:
@@ -35,9 +35,9 @@ def attack_results(run: Run) -> None:
     bound = (pa or {}).get("dp_bound")
     if bound:
         with st.expander("ε's promise against a real attacker"):
-            cached_chart(("privacy_attack", run.id),
+            cached_chart(("membership_roc", run.id),
                          lambda: tradeoff_charts.privacy_attack_chart(
-                             pa["roc"], bound["epsilon"], bound["delta"]), width="stretch")
+                             pa["roc"], *membership.promised(bound)), width="stretch")
             st.caption("Differential privacy promises that no attack, however clever, gets "
                        "above the dashed ceiling. The solid line is what a real attack "
                        "managed: the gap between them is how cautious the promise is.")

@@ -4,7 +4,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from components.base.format import human_bytes, percent
+from components.base.format import percent
+from playground.common.metric_registry import table_metrics
 from playground.results.run_diff import Setting, differing_settings, settings
 from playground.runs.store import Run, Store
 
@@ -31,30 +32,11 @@ def pick_runs(store: Store) -> list[Run]:
 
 
 def _metric_rows(run: Run) -> dict[str, str]:
+    """Every declared metric, one row each (a dash where the run has none: runs from before
+    the attacks existed, runs without a technique's number), then the device."""
     m = run.metrics
-    return {
-        "Accuracy": percent(m.get("accuracy")),
-        "Macro F1": f"{m.get('f1_macro', 0):.3f}",
-        "Parameters": f"{m.get('params', 0):,}",
-        "Size": human_bytes(m.get("size_bytes", 0)),
-        "Latency (one example)": f"{m.get('latency_ms', 0):.2f} ms",
-        "Training time": f"{m.get('train_seconds', 0):.1f} s",
-        "Device": run.device or m.get("device", ""),
-        **_attack_rows(m),
-    }
-
-
-def _attack_rows(m: dict) -> dict[str, str]:
-    """What the two attacks found (runs from before the attacks existed show a dash)."""
-    pa, rob = m.get("privacy_attack") or {}, m.get("robustness") or {}
-    return {
-        "Attacker right (50 % = chance)":
-            percent(0.5 + pa["advantage"] / 2) if pa else "–",
-        "Membership attack AUC": f"{pa['auc']:.2f}" if pa else "–",
-        "Right under FGSM / PGD":
-            f"{percent(rob['fgsm']['accuracy'])} / {percent(rob['pgd']['accuracy'])} at "
-            f"{rob['strength']:g}" if rob else "–",
-    }
+    return {**{metric.label: metric.format(metric.value(m)) for metric in table_metrics()},
+            "Device": run.device or m.get("device", "")}
 
 
 def _row(key: Setting) -> str:

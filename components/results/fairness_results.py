@@ -8,6 +8,7 @@ import streamlit as st
 from playground.common.formatting import percent, points
 from playground.runs.store import Run
 from playground.teaching.glossary import glossary_help
+from playground.training.audits import fairness
 
 
 def fairness_table(f: dict) -> pd.DataFrame:
@@ -26,7 +27,7 @@ def fairness_table(f: dict) -> pd.DataFrame:
 
 
 def fairness_results(run: Run) -> None:
-    f = run.metrics.get("fairness")
+    f = fairness.report(run.metrics)
     if not f or not f.get("by_group"):
         return
     st.markdown(f"**Fairness by {f['sensitive']}** (test data)", help=glossary_help(

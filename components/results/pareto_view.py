@@ -6,7 +6,7 @@ from functools import partial
 import streamlit as st
 
 from components.base.chart_cache import cached_chart
-from components.base.format import human_bytes, percent
+from playground.common.metric_registry import TECHNIQUE, all_metrics
 from playground.results import tradeoff_charts
 from playground.results.pareto import COSTS, SCORES, front_rows
 from playground.results.shipped import run_point
@@ -14,32 +14,30 @@ from playground.runs.store import Run
 
 
 def _card(point) -> dict[str, str]:
-    """The run card in the tooltip."""
-    return {
-        "accuracy": percent(point.accuracy),
-        "macro F1": "—" if point.f1_macro is None else f"{point.f1_macro:.3f}",
-        "size": "—" if point.size_bytes is None else human_bytes(point.size_bytes),
-        "latency": "—" if point.latency_ms is None else f"{point.latency_ms:.3f} ms",
-        "ε": "—" if point.epsilon is None else f"{point.epsilon:.2f}",
-        "training time": "—" if point.train_seconds is None else f"{point.train_seconds:.1f} s",
-    }
+    """The run card in the tooltip: every trade-off axis the run has."""
+    return {m.column: m.format(point.get(m)) for m in all_metrics()
+            if m.pareto and point.get(m) is not None}
 
 
 def pareto_chart_for(runs: list[Run], key: str) -> None:
-    """One scatter per cost (size, latency, ε, training time) against accuracy or F1."""
+    """One scatter per cost the registry declares (size, latency, training time, what the
+    attacks and techniques measure) against a score (accuracy, F1, ...)."""
     points = [run_point(r) for r in runs]
     labels = {r.id: r.config.label() for r in runs}
     score = st.radio("Score", list(SCORES), horizontal=True, key=f"{key}_score",
-                     format_func=SCORES.get)
+                     format_func=lambda k: SCORES[k].label)
     st.caption("Each dot is a run, labelled by what was switched on. **Red**: no other run "
                "beats it on both numbers (the best trade-offs, joined by the line). **Grey**: "
                "another run is at least as good on both and better on one. Quantized runs "
                "count their quantized size, speed and accuracy. Hover a dot for its numbers.")
     shown = 0
     columns = st.columns(2)
-    for cost, (_, why) in COSTS.items():
+    missing = []
+    for cost, metric in COSTS.items():
         rows = front_rows(points, cost, score)
         if not any(r["plotted"] for r in rows):
+            if metric.section == TECHNIQUE:
+                missing.append(metric.label)
             continue
         for row, point in zip(rows, points, strict=True):
             row.update(_card(point), config=labels[point.run_id])
@@ -47,12 +45,13 @@ def pareto_chart_for(runs: list[Run], key: str) -> None:
             # Finished runs never change: the same runs give the same chart, built once.
             cached_chart(("pareto", tuple(labels), cost, score),
                          partial(tradeoff_charts.pareto_chart, rows, cost, score,
-                                 log_x=cost == "size_bytes"),
+                                 log_x=metric.unit == "bytes"),
                          width="stretch", height=340, key=f"{key}_{cost}")
-            st.caption(why)
+            st.caption(metric.help)
         shown += 1
-    if not any(p.epsilon is not None for p in points):
-        st.caption("No run here used privacy noise, so there is no ε view.")
+    if missing:
+        st.caption("No run here reports " + ", ".join(missing) + ", so there is no view of "
+                   + ("it." if len(missing) == 1 else "them."))
 
 
 def pareto_section(store, runs: list[Run]) -> None:

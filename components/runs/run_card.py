@@ -17,6 +17,7 @@ from components.results.fairness_results import fairness_results
 from components.results.narrative import run_narrative
 from components.results.technique_results import technique_results
 from components.results.what_changed import clone_button
+from playground.common.metric_registry import TECHNIQUE, plugin_metrics
 from playground.common.permissions import LOCAL, Actor, Refused, may
 from playground.results import charts
 from playground.runs.store import Run, Store
@@ -108,6 +109,18 @@ def _head(run: Run, store: Store, show_owner: bool, problems: list[str] | None =
                          actor=actor)
 
 
+def _measured_so_far(epochs) -> str:
+    """What a technique measures epoch by epoch (DP's ε, which arrives just after its
+    epoch), latest value: ' · privacy budget ε after epoch 3: 1.24'."""
+    out = ""
+    for metric in (m for m in plugin_metrics() if m.section == TECHNIQUE):
+        seen = [e for e in epochs if metric.value(e) is not None]
+        if seen:
+            out += (f" · {metric.label[:1].lower() + metric.label[1:]} after epoch "
+                    f"{seen[-1]['epoch']}: {metric.format(metric.value(seen[-1]))}")
+    return out
+
+
 def live_card(run: Run, store: Store, epochs: tuple[dict, ...], place: int | None,
               show_owner: bool = False, actor: Actor = LOCAL) -> None:
     """A queued or training run, redrawn on every poll: only cheap pieces and charts that
@@ -119,10 +132,7 @@ def live_card(run: Run, store: Store, epochs: tuple[dict, ...], place: int | Non
             st.caption(f"Waiting for a free worker{where}…")
         else:
             note = "stopping…" if run.cancel_requested else f"{run.progress:.0%}"
-            spent = [e for e in epochs if "epsilon" in e]  # ε arrives just after its epoch
-            if spent:
-                note += (f" · privacy budget after epoch {spent[-1]['epoch']}: "
-                         f"ε = {spent[-1]['epsilon']:.2f}")
+            note += _measured_so_far(epochs)
             st.progress(min(1.0, run.progress), text=f"Training on {run.device or '…'}: {note}")
             curves(run, epochs, "runs_live")
             live_boundary(run, store, epochs, "runs_live")

@@ -19,6 +19,7 @@ from components.base.services import live_snapshot
 from components.experiments.workshop_session import current, session_actor
 from components.results.export_buttons import mlflow_export
 from components.runs.run_card import live_card, run_card
+from playground.common.metric_registry import TECHNIQUE, plugin_metrics
 from playground.common.permissions import LOCAL, Actor
 from playground.runs.store import ENDED, Run, Store
 
@@ -147,12 +148,15 @@ def ended_runs(store: Store, scope: Scope, live: bool) -> None:
 
 
 def _table(runs: list[Run]) -> pd.DataFrame:
+    """One line per run: accuracy, what the techniques measure (ε, ...), size, time."""
+    extra = [m for m in plugin_metrics() if m.section == TECHNIQUE and m.pareto
+             and any(m.value(r.metrics) is not None for r in runs)]
     rows = []
     for r in runs:
         m = r.metrics
         rows.append({"run": r.id, "who": r.owner or "", "what": r.config.label(),
                      "status": status_text(r.status), "accuracy": percent(m.get("accuracy")),
-                     "ε": f"{m['epsilon']:.2f}" if m.get("epsilon") is not None else "—",
+                     **{x.column: x.format(x.value(m)) for x in extra},
                      "size": human_bytes(m["size_bytes"]) if m.get("size_bytes") else "—",
                      "training time": f"{m['train_seconds']:.1f} s"
                      if m.get("train_seconds") else "—"})

@@ -37,6 +37,7 @@ from playground.training.build import make_optimizer, model_spec, seed_everythin
 from playground.training.config import RunConfig, make_config
 from playground.training.loop import train
 from playground.training.privacy import EpsilonService
+from playground.training.techniques.dp import EPSILON
 
 ROUNDS = 5
 
@@ -173,7 +174,7 @@ def techniques_bench(home: Path) -> dict:
                             (m["accuracy"] - q["accuracy"]) * 100))
     plain_acc = train(make_config(), store=store).metrics["accuracy"]
     dp_m = train(make_config(dp_epsilon=8.0, dp_delta=1e-5), store=store).metrics
-    out["dp_acc"] = (plain_acc, dp_m["accuracy"], dp_m["epsilon"])
+    out["dp_acc"] = (plain_acc, dp_m["accuracy"], EPSILON.value(dp_m))
     out["distill"] = distillation_bench(store)
     return out
 

@@ -15,9 +15,11 @@ import sys
 import time
 
 from playground.cli.flags import CONFIG_FLAGS, _store
+from playground.common.metric_registry import TECHNIQUE, plugin_metrics
 from playground.experiments.sweeps import SweepError, get_sweep, plan_sweep, start_sweep, sweep_rows
 from playground.runs.worker import execute
 from playground.training.config import shorthands
+from playground.training.metrics import ACCURACY
 
 
 def add_parser(sub, add_run_flags) -> None:
@@ -82,10 +84,12 @@ def run_sweep_command(args) -> int:
         print(json.dumps({**sweep.to_json(), "results": rows}))
     else:
         print(f"sweep {sweep.id}: {sweep.title}")
+        # what the switched-on techniques add beside accuracy (a DP sweep's ε, ...)
+        axes = [m for m in plugin_metrics() if m.section == TECHNIQUE and m.pareto]
         for row in rows:
-            acc = row.get("accuracy")
-            eps = row.get("epsilon")
+            acc = row.get(ACCURACY.key)
+            extra = "".join(f"  {m.column} {m.format(row[m.key])}" for m in axes
+                            if row.get(m.key) is not None)
             print(f"  {knob}={row['value']!s:<8} seed {row['seed']:<3} {row['status']:<9}"
-                  + (f" accuracy {acc:.1%}" if acc is not None else "")
-                  + (f"  ε {eps:.2f}" if eps is not None else ""))
+                  + (f" accuracy {acc:.1%}" if acc is not None else "") + extra)
     return 0 if all(r["status"] == "finished" for r in rows) else 1

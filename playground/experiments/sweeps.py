@@ -277,7 +277,8 @@ def sweep_of_run(store, run_id: str) -> Sweep | None:
 
 
 def sweep_rows(store, sweep: Sweep) -> list[dict[str, Any]]:
-    """One row per run of the sweep: its value, seed, status and (when finished) numbers."""
+    """One row per run of the sweep: its value, seed, status and (when finished) every
+    declared metric it has, keyed as in the metric registry."""
 
     rows = []
     for i, r in enumerate(sweep.runs):
@@ -286,9 +287,6 @@ def sweep_rows(store, sweep: Sweep) -> list[dict[str, Any]]:
                                "order": sweep.values.index(r.value) if r.value in sweep.values
                                else i, "status": run.status if run else "deleted"}
         if run is not None and run.status == "finished":
-            p = run_point(run)
-            row.update(accuracy=p.accuracy, f1_macro=p.f1_macro, size_bytes=p.size_bytes,
-                       latency_ms=p.latency_ms, epsilon=p.epsilon,
-                       train_seconds=p.train_seconds)
+            row.update(run_point(run).values)  # every declared metric it has, as shipped
         rows.append(row)
     return rows

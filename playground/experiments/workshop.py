@@ -24,11 +24,13 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from playground.common.files import create_json, write_json
+from playground.common.metric_registry import Metric
 from playground.common.permissions import Actor, Place, check
 from playground.data.views import run_data
 from playground.runs.queue import Plan, Refused, Submitted, submit
 from playground.runs.store import ACTIVE, Run, Store
 from playground.training.config import RunConfig, shorthands
+from playground.training.techniques.dp import EPSILON
 
 
 class WorkshopError(ValueError):
@@ -90,8 +92,22 @@ class Lesson:
 
 @dataclass
 class Boards:
-    epsilon_max: float = 3.0
+    """The boards' bounds: the accuracy the smallest and fastest boards ask for, and per
+    bounded metric (the registry's `limited_metrics`, e.g. ε) the presenter's bound, by
+    key; a metric without one uses its declared default."""
+
     accuracy_min: float = 0.95
+    limits: dict[str, float] = field(default_factory=dict)
+
+    def limit(self, metric: Metric) -> float:
+        return float(self.limits.get(metric.key, metric.limit))
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Boards":
+        data = dict(data)
+        if (old := data.pop("epsilon_max", None)) is not None:  # workshop files before limits
+            data["limits"] = {EPSILON.key: old, **data.get("limits", {})}
+        return cls(**data)
 
 
 @dataclass
@@ -123,7 +139,7 @@ class Workspace:
     def from_json(cls, data: dict[str, Any]) -> "Workspace":
         return cls(**{**data, "lesson": Lesson(**data.get("lesson", {})),
                       "limits": Limits(**data.get("limits", {})),
-                      "boards": Boards(**data.get("boards", {})),
+                      "boards": Boards.from_json(data.get("boards", {})),
                       "people": [Person(**p) for p in data.get("people", [])]})
 
     def is_presenter_key(self, key: str | None) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from playground.common.formatting import percent, points
+from playground.training.audits import fairness, membership, robustness
 from playground.training.techniques import TECHNIQUES, all_techniques
 
 GAP_OVERFIT = 0.05  # train minus validation accuracy from which we call it memorising
@@ -18,7 +19,7 @@ SAME = 0.005  # accuracy differences below half a point are "about the same"
 
 def _with(flag: str, names) -> list[str]:
     """The techniques among `names` that say they have `flag` (e.g. harder_batches)."""
-    return [n for n in names if n in TECHNIQUES and getattr(TECHNIQUES.get(n), flag)]
+    return [n for n in names if n in TECHNIQUES and getattr(TECHNIQUES.get(n), flag, False)]
 
 
 def _titles(names: Sequence[str], last: str = "and") -> str:
@@ -91,8 +92,9 @@ def headline(m: dict[str, Any]) -> list[str]:
 HIDDEN_CLASS = 0.25  # a class found this much less often than accuracy says is "hidden"
 
 
-def class_lines(m: dict[str, Any]) -> list[str]:
-    """Rare classes, and a class that accuracy hides: one the model mostly fails to find."""
+def class_lines(m: dict[str, Any], techniques: Sequence[str] = ()) -> list[str]:
+    """Rare classes, and a class that accuracy hides: one the model mostly fails to find;
+    with a word on the techniques that rebalance classes when the run used none."""
     recall, names = m.get("recall_by_class"), m.get("class_names")
     if not recall or not names or len(recall) != len(names):
         return []
@@ -109,12 +111,20 @@ def class_lines(m: dict[str, Any]) -> list[str]:
         if len(counts) == len(names) and counts[worst] * 3 <= max(counts):
             line += (f": it saw only {counts[worst]} of them in training, against "
                      f"{max(counts)} of the most common class."
-                     + ("" if "class_weights" in m else " Class weights make a rare class "
-                        "count more while the model learns."))
+                     + _rebalance_hint(techniques))
         else:
             line += ": accuracy averages over all examples and hides a class it fails."
         out.append(line)
     return out
+
+
+def _rebalance_hint(techniques: Sequence[str]) -> str:
+    """' Class weights make a rare class count more ...' unless one of them was on."""
+    helpers = _with("rebalances", list(TECHNIQUES))
+    if not helpers or _with("rebalances", techniques):
+        return ""
+    words = _titles(helpers, "or")
+    return f" {words[:1].upper() + words[1:]} make a rare class count more while the model learns."
 
 
 def fit(epochs: Sequence[dict], techniques: dict) -> list[str]:
@@ -138,7 +148,7 @@ def fit(epochs: Sequence[dict], techniques: dict) -> list[str]:
         out = [f"Training and validation accuracy ended close ({percent(train)} vs "
                f"{percent(val)}): no sign of overfitting."]
     vals = [e["val_accuracy"] for e in epochs if e.get("val_accuracy") is not None]
-    if len(vals) >= 3 and vals[-1] - vals[-3] > 0.03 and "early_stopping" not in techniques:
+    if len(vals) >= 3 and vals[-1] - vals[-3] > 0.03 and not _with("stops_early", techniques):
         out.append("Validation accuracy was still rising at the last epoch: more epochs "
                    "would likely help.")
     return out
@@ -186,7 +196,7 @@ def story(run, epochs: Sequence[dict] = (), baseline=None,
     """Plain sentences on what a finished run did; [] for runs that have not finished."""
     if run.status != "finished" or "accuracy" not in run.metrics:
         return []
-    out = headline(run.metrics) + class_lines(run.metrics)
+    out = headline(run.metrics) + class_lines(run.metrics, list(run.config.techniques))
     if run.config.train_fraction < 1:
         out.append(f"It trained on only {run.config.train_fraction:.0%} of the training "
                    "examples.")
@@ -214,7 +224,7 @@ def _got(positive: str) -> str:
 def fairness_lines(m: dict[str, Any]) -> list[str]:
     """The fairness audit in plain words: who got a yes how often, and who was wrongly
     refused; for more than two classes, accuracy group by group."""
-    f = m.get("fairness")
+    f = fairness.report(m)
     if not f or not f.get("by_group"):
         return []
     groups = sorted(f["by_group"].items(), key=lambda kv: kv[1].get("selection_rate") or 0)
@@ -239,7 +249,7 @@ def fairness_lines(m: dict[str, Any]) -> list[str]:
 def attack_lines(m: dict[str, Any]) -> list[str]:
     """The two audits in plain words: a privacy attacker, and a small deliberate change."""
     out = []
-    if (pa := m.get("privacy_attack")) is not None:
+    if (pa := membership.report(m)) is not None:
         right = 0.5 + pa["advantage"] / 2  # the attack's best threshold, balanced records
         line = (f"An attacker guessing who was in the training data was right {right:.0%} of "
                 f"the time; a coin toss is 50%.")
@@ -248,7 +258,7 @@ def attack_lines(m: dict[str, Any]) -> list[str]:
                      + ("stayed under that cap." if bound["holds"] else "went over it, which "
                         "should not happen: please report it."))
         out.append(line)
-    if (rob := m.get("robustness")) is not None:
+    if (rob := robustness.report(m)) is not None:
         out.append(f"Moving each {rob.get('moves', 'pixel')} by at most "
                    f"{rob['strength']:g} on purpose (the PGD attack), it got "
                    f"{rob['pgd']['accuracy']:.0%} of the attacked examples right, against "

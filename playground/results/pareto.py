@@ -2,32 +2,40 @@
 
 A run is dominated when another run is at least as good on both axes and strictly better
 on one. Two runs with identical numbers do not dominate each other, so both stay on the
-front. Pure functions over plain numbers; no Streamlit, no torch.
+front. Pure functions over plain numbers; no Streamlit, no torch. The axes are whatever the
+metric registry marks as a Pareto score or cost: a producer that declares one adds a view.
 """
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
+from playground.common.metric_registry import METRICS, Metric, pareto_costs, pareto_scores
 from playground.results.shipped import RunPoint
 
-# The trade-off axes the Compare page offers: key -> (title, which way is better, unit hint).
-COSTS: dict[str, tuple[str, str]] = {
-    "size_bytes": ("Weight size (bytes)", "Smaller weights fit on smaller devices."),
-    "latency_ms": ("Latency per example (ms)", "Faster answers, lower serving cost."),
-    "epsilon": ("Privacy budget ε", "Smaller ε is more private; runs without privacy noise "
-                "have no ε and are left out."),
-    "train_seconds": ("Training time (s)", "Cheaper and quicker to retrain."),
-    "attack_auc": ("Privacy leak: membership attack AUC", "How well an attacker tells who was "
-                   "in the training data: 0.5 is a coin toss, lower leaks less."),
-    "pgd_errors": ("Fooled by attack: share wrong under PGD", "Share of test examples a small "
-                   "deliberate change (PGD) makes the model get wrong: lower is more robust."),
-    "dp_difference": ("Unfairness: demographic-parity difference", "The largest gap in "
-                      "approval rates between two groups of the sensitive attribute: 0 is "
-                      "parity. Runs without a sensitive attribute are left out."),
-}
-SCORES: dict[str, str] = {"accuracy": "Accuracy", "f1_macro": "Macro F1",
-                          "rare_recall": "Rare classes found (recall)"}
+
+class _Axes(Mapping[str, Metric]):
+    """The registry's Pareto axes of one role, {key: Metric}, read live: a metric declared
+    after import still shows up."""
+
+    def __init__(self, query):
+        self._query = query
+
+    def _items(self) -> dict[str, Metric]:
+        return {m.key: m for m in self._query()}
+
+    def __getitem__(self, key: str) -> Metric:
+        return self._items()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items())
+
+    def __len__(self) -> int:
+        return len(self._items())
+
+
+COSTS: Mapping[str, Metric] = _Axes(pareto_costs)  # what a run pays: lower is better
+SCORES: Mapping[str, Metric] = _Axes(pareto_scores)  # what it is good at: higher is better
 
 
 def _usable(v: Any) -> bool:
@@ -63,12 +71,17 @@ def pareto_mask(xs: Sequence[float], ys: Sequence[float], x_better: str = "lower
     return mask
 
 
+def _better(key: str, default: str) -> str:
+    return METRICS.get(key).better if key in METRICS else default
+
+
 def front_rows(points: Sequence[RunPoint], cost: str, score: str = "accuracy"
                ) -> list[dict[str, Any]]:
     """One row per run with the two numbers and whether it is on the front."""
     xs = [p.get(cost) for p in points]
     ys = [p.get(score) for p in points]
-    mask = pareto_mask(xs, ys, x_better="lower", y_better="higher")
+    mask = pareto_mask(xs, ys, x_better=_better(cost, "lower"),
+                       y_better=_better(score, "higher"))
     return [{"run_id": p.run_id, "label": p.label, "cost": x, "score": y, "on_front": on,
              "plotted": _usable(x) and _usable(y)}
             for p, x, y, on in zip(points, xs, ys, mask, strict=True)]

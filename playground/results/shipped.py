@@ -1,11 +1,24 @@
 """The model one would ship: its accuracy, size and speed as deployed. A quantized run
 ships its quantized copy (unless quantizing was skipped); a pruned run's zeros would
-compress away. Leaderboards, stories, Pareto views and exports all ask here."""
+compress away. Leaderboards, stories, Pareto views and exports all ask here.
+
+Importing this module declares every metric (the evaluation's, the audits', the techniques'),
+so whoever lists the registry from the results layer up sees them all."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any, Mapping
 
+from playground.common.metric_registry import Metric, all_metrics
+from playground.training import audits  # noqa: F401  (declares the audits' metrics)
+from playground.training.metrics import ACCURACY, F1_MACRO, LATENCY, SIZE, TRAIN_SECONDS
 from playground.training.techniques import TECHNIQUES
+from playground.training.techniques.pruning import SPARSITY
+from playground.training.techniques.quantization import (
+    QUANTIZED_ACCURACY,
+    QUANTIZED_LATENCY,
+    QUANTIZED_SIZE,
+)
 
 
 @dataclass(frozen=True)
@@ -24,37 +37,56 @@ class Shipped:
 
 def shipped(run) -> Shipped:
     m = run.metrics or {}
-    q = m.get("quantized") or {}
-    if q and "skipped" not in q:
-        return Shipped(q.get("accuracy"), q.get("size_bytes"), q.get("latency_ms"), True)
-    size = m.get("size_bytes")
-    compressed = None
-    if "sparsity" in m and size is not None:
-        compressed = float(size) * (1 - float(m["sparsity"]))
-    return Shipped(m.get("accuracy"), size, m.get("latency_ms"), False, compressed)
+    accuracy = QUANTIZED_ACCURACY.value(m)  # None when not quantized or quantizing was skipped
+    if accuracy is not None:
+        return Shipped(accuracy, QUANTIZED_SIZE.value(m), QUANTIZED_LATENCY.value(m), True)
+    size, zeros = SIZE.value(m), SPARSITY.number(m)
+    compressed = None if zeros is None or size is None else float(size) * (1 - zeros)
+    return Shipped(ACCURACY.value(m), size, LATENCY.value(m), False, compressed)
+
+
+def deployed(run) -> dict[str, Any]:
+    """Every declared metric the run has, {key: value}, with accuracy, size and latency as
+    shipped."""
+    values = {m.key: m.number(run.metrics) for m in all_metrics()}
+    s = shipped(run)
+    values.update({ACCURACY.key: s.accuracy, SIZE.key: s.size_bytes, LATENCY.key: s.latency_ms})
+    return {k: v for k, v in values.items() if v is not None}
 
 
 @dataclass(frozen=True)
 class RunPoint:
     """One run's numbers as deployed: a quantized run counts its quantized size, speed and
-    accuracy, because that is the model one would ship."""
+    accuracy, because that is the model one would ship. `get(key)` reads any declared metric
+    (None when the run has none)."""
 
     run_id: str
     label: str
-    accuracy: float | None
-    f1_macro: float | None
-    size_bytes: float | None
-    latency_ms: float | None
-    epsilon: float | None
-    train_seconds: float | None
+    values: Mapping[str, float] = field(default_factory=dict)
     quantized: bool = False
-    attack_auc: float | None = None  # the membership attack's (0.5: a coin toss)
-    pgd_errors: float | None = None  # share of attacked test examples the PGD attack fooled
-    dp_difference: float | None = None  # fairlearn's demographic-parity difference
-    rare_recall: float | None = None  # mean recall of the classes its imbalance made rare
 
-    def get(self, key: str) -> float | None:
-        return getattr(self, key)
+    def get(self, key: str | Metric) -> float | None:
+        return self.values.get(key.key if isinstance(key, Metric) else key)
+
+    @property
+    def accuracy(self) -> float | None:
+        return self.get(ACCURACY)
+
+    @property
+    def f1_macro(self) -> float | None:
+        return self.get(F1_MACRO)
+
+    @property
+    def size_bytes(self) -> float | None:
+        return self.get(SIZE)
+
+    @property
+    def latency_ms(self) -> float | None:
+        return self.get(LATENCY)
+
+    @property
+    def train_seconds(self) -> float | None:
+        return self.get(TRAIN_SECONDS)
 
 
 def switched_on(config) -> str:
@@ -66,17 +98,5 @@ def switched_on(config) -> str:
 
 
 def run_point(run) -> RunPoint:
-    m = run.metrics or {}
-    s = shipped(run)
-    return RunPoint(run_id=run.id, label=switched_on(run.config), accuracy=s.accuracy,
-                    f1_macro=m.get("f1_macro"), size_bytes=s.size_bytes,
-                    latency_ms=s.latency_ms, epsilon=m.get("epsilon"),
-                    train_seconds=m.get("train_seconds"), quantized=s.quantized,
-                    attack_auc=(m.get("privacy_attack") or {}).get("auc"),
-                    pgd_errors=_pgd_errors(m), rare_recall=m.get("rare_recall"),
-                    dp_difference=(m.get("fairness") or {}).get("demographic_parity_difference"))
-
-
-def _pgd_errors(m: dict) -> float | None:
-    accuracy = ((m.get("robustness") or {}).get("pgd") or {}).get("accuracy")
-    return None if accuracy is None else 1.0 - accuracy
+    return RunPoint(run_id=run.id, label=switched_on(run.config), values=deployed(run),
+                    quantized=shipped(run).quantized)

@@ -8,6 +8,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from playground.common.metric_registry import METRICS
 from playground.training.audits.membership import dp_tpr_bound
 from playground.training.config import setting_title
 
@@ -15,21 +16,25 @@ FRONT_COLOUR = "#d62728"
 DOMINATED_COLOUR = "#b8b8b8"
 SECOND_COLOUR = "#ff7f0e"
 
-METRIC_TITLES = {
-    "accuracy": "accuracy", "f1_macro": "macro F1", "size_bytes": "weight size (bytes)",
-    "latency_ms": "latency per example (ms)", "epsilon": "privacy budget ε",
-    "train_seconds": "training time (s)",
-    "attack_auc": "membership attack AUC", "pgd_errors": "share fooled by PGD",
-    "dp_difference": "demographic-parity difference",
-    "rare_recall": "rare classes found (recall)",
-}
-PERCENT = {"accuracy", "rare_recall"}
+
+
+def metric_title(key: str) -> str:
+    """A metric's axis title from the registry, lower-case first: 'weight size (bytes)'."""
+    if key not in METRICS:
+        return key
+    title = METRICS.get(key).title
+    return title[:1].lower() + title[1:]
+
+
+def _share(key: str) -> bool:
+    return key in METRICS and METRICS.get(key).is_share
 
 
 def _axis(metric: str) -> alt.Axis:
-    if metric in PERCENT:
+    if _share(metric):
         return alt.Axis(format=".1%")
-    return alt.Axis(format="~s") if metric == "size_bytes" else alt.Axis()
+    return alt.Axis(format="~s") if metric in METRICS and METRICS.get(metric).unit == "bytes" \
+        else alt.Axis()
 
 
 def pareto_chart(rows: Sequence[dict[str, Any]], cost: str, score: str = "accuracy",
@@ -44,19 +49,19 @@ def pareto_chart(rows: Sequence[dict[str, Any]], cost: str, score: str = "accura
                             "beaten by another run")
     extra = [c for c in df.columns if c not in {"cost", "score", "on_front", "plotted",
                                                   "status", "label", "run_id"}]
-    x = alt.X("cost:Q", title=METRIC_TITLES.get(cost, cost),
+    x = alt.X("cost:Q", title=metric_title(cost),
               scale=alt.Scale(type="log" if log_x else "linear", zero=False, nice=not log_x),
               axis=_axis(cost))
-    y = alt.Y("score:Q", title=METRIC_TITLES.get(score, score),
+    y = alt.Y("score:Q", title=metric_title(score),
               scale=alt.Scale(zero=False), axis=_axis(score))
     colour = alt.Color("status:N", title=None, legend=alt.Legend(orient="bottom"),
                        scale=alt.Scale(domain=["best trade-off (not beaten)",
                                                "beaten by another run"],
                                        range=[FRONT_COLOUR, DOMINATED_COLOUR]))
     tooltip = ([alt.Tooltip("run_id:N", title="run"), alt.Tooltip("label:N", title="switched on"),
-                alt.Tooltip("cost:Q", title=METRIC_TITLES.get(cost, cost), format=",.4~g"),
-                alt.Tooltip("score:Q", title=METRIC_TITLES.get(score, score),
-                            format=".1%" if score in PERCENT else ".3f")]
+                alt.Tooltip("cost:Q", title=metric_title(cost), format=",.4~g"),
+                alt.Tooltip("score:Q", title=metric_title(score),
+                            format=".1%" if _share(score) else ".3f")]
                + [alt.Tooltip(f"{c}:N") for c in extra])
     base = alt.Chart(df)
     front = base.transform_filter(alt.datum.on_front).mark_line(
@@ -67,7 +72,7 @@ def pareto_chart(rows: Sequence[dict[str, Any]], cost: str, score: str = "accura
     labels = base.mark_text(align="left", dx=8, dy=-6, fontSize=11).encode(
         x=x, y=y, text="label:N",
         color=alt.condition(alt.datum.on_front, alt.value("#333"), alt.value("#999")))
-    title = title or f"{METRIC_TITLES.get(score, score)} against {METRIC_TITLES.get(cost, cost)}"
+    title = title or f"{metric_title(score)} against {metric_title(cost)}"
     return (front + points + labels).properties(title=title, height=300)
 
 
@@ -165,7 +170,7 @@ def sweep_frame(rows: Sequence[dict[str, Any]], score: str, second: str | None
 
 
 def sweep_chart(rows: Sequence[dict[str, Any]], knob: str, score: str = "accuracy",
-                second: str | None = "epsilon") -> alt.Chart:
+                second: str | None = None) -> alt.Chart:
     """The trade-off curve of a sweep: the score against the swept value (one point per
     run, a line through the mean, a band from the lowest to the highest seed), and an
     optional second metric (e.g. ε) on a right-hand axis."""
@@ -186,8 +191,8 @@ def sweep_chart(rows: Sequence[dict[str, Any]], knob: str, score: str = "accurac
         if len(points):
             points["x"] = points["value"].astype(str)
         x = alt.X("x:N", title=knob, sort=order, axis=alt.Axis(labelAngle=0))
-    title = METRIC_TITLES.get(score, score)
-    y = alt.Y("mean:Q", title=title, axis=alt.Axis(format="%" if score in PERCENT else "~s",
+    title = metric_title(score)
+    y = alt.Y("mean:Q", title=title, axis=alt.Axis(format="%" if _share(score) else "~s",
                                                    titleColor="#1f77b4"),
               scale=alt.Scale(zero=False))
     layers = []
@@ -209,7 +214,7 @@ def sweep_chart(rows: Sequence[dict[str, Any]], knob: str, score: str = "accurac
                                                                      format=".3f")]))
     left = alt.layer(*layers)
     if second and "second" in summary.columns and summary["second"].notna().any():
-        stitle = METRIC_TITLES.get(second, second)
+        stitle = metric_title(second)
         right = alt.Chart(summary).mark_line(
             point=alt.OverlayMarkDef(color=SECOND_COLOUR), color=SECOND_COLOUR,
             strokeDash=[6, 3]).encode(

@@ -1,7 +1,36 @@
-"""Pure metric functions over predictions: no torch, no I/O."""
+"""Pure metric functions over predictions: no torch, no I/O; and the numbers the evaluation
+of the test set reports, declared once for every page and export."""
 from __future__ import annotations
 
 import numpy as np
+
+from playground.common.formatting import human_bytes, percent
+from playground.common.metric_registry import EVALUATION, LOWER, Metric, declare
+
+# What every finished run reports. Leaderboards, Pareto views and exports count a run as
+# shipped (results/shipped.py): a quantized run by its quantized copy's accuracy, size and
+# latency; these handles read the numbers as the run stored them.
+ACCURACY, F1_MACRO, RARE_RECALL, PARAMS, SIZE, LATENCY, TRAIN_SECONDS = declare(
+    EVALUATION,
+    Metric("accuracy", "Accuracy", fmt=percent, pareto="score", leaderboard=True,
+           help="Share of the test examples answered correctly."),
+    Metric("f1_macro", "Macro F1", fmt=".3f", pareto="score", short="macro F1",
+           help="Accuracy class by class, averaged: a class the model misses pulls it down "
+                "even when that class is rare."),
+    Metric("rare_recall", "Rare classes found (recall)", fmt=percent, pareto="score",
+           help="Share of the test examples of the classes made rare that the model found."),
+    Metric("params", "Parameters", better=LOWER, fmt=",",
+           help="How many numbers the model learned."),
+    Metric("size_bytes", "Weight size", better=LOWER, unit="bytes", fmt=human_bytes,
+           short="size", pareto="cost", leaderboard=True,
+           help="Smaller weights fit on smaller devices."),
+    Metric("latency_ms", "Latency per example", better=LOWER, unit="ms", fmt=".2f",
+           short="latency", pareto="cost", leaderboard=True,
+           help="Faster answers, lower serving cost."),
+    Metric("train_seconds", "Training time", better=LOWER, unit="s", fmt=".1f",
+           short="training time", pareto="cost",
+           help="Cheaper and quicker to retrain."),
+    section=EVALUATION, module=__name__)
 
 
 def accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:

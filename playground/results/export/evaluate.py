@@ -30,8 +30,10 @@ def evaluate(folder: Path) -> dict:
     from playground.data.views import run_data
     from playground.training import quantize
     from playground.training.artifacts import predict_probs
+    from playground.training.audits import fairness
     from playground.training.build import build_run_model
     from playground.training.config import RunConfig
+    from playground.training.techniques.quantization import QUANTIZED_ACCURACY, Quantization
 
     exported = json.loads((folder / "config.json").read_text())
     config = RunConfig.model_validate(exported["config"])
@@ -45,13 +47,13 @@ def evaluate(folder: Path) -> dict:
     result = {"run_id": exported["run_id"], "test_examples": int(len(data.y_test)),
               "test_accuracy": float((predicted == data.y_test).mean()),
               "recorded_test_accuracy": exported["metrics"].get("accuracy")}
-    before = (exported["metrics"].get("fairness") or {}).get("before_mitigation")
+    before = (fairness.report(exported["metrics"]) or {}).get("before_mitigation")
     if before:  # the recorded accuracy is after per-group thresholds, not refitted here
         result["recorded_model_accuracy"] = before["accuracy"]
         result["note"] = ("recorded_test_accuracy is after fairness post-processing's "
                           "per-group thresholds; this script scores the network alone, as "
                           "recorded_model_accuracy does.")
-    mode = config.techniques.get("quantization", {}).get("mode")
+    mode = config.techniques.get(Quantization.name, {}).get("mode")
     device = torch.device("cpu")
     if mode and quantize.supported(mode, device) is None:  # the model as it would ship
         qmodel, qdevice = quantize.as_shipped(model, mode, device, data.X_train)
@@ -59,8 +61,8 @@ def evaluate(folder: Path) -> dict:
         with torch.no_grad():
             qpred = qmodel(X).float().argmax(1).cpu().numpy()
         result["quantized_test_accuracy"] = float((qpred == data.y_test).mean())
-        result["recorded_quantized_test_accuracy"] = (
-            exported["metrics"].get("quantized") or {}).get("accuracy")
+        result["recorded_quantized_test_accuracy"] = QUANTIZED_ACCURACY.value(
+            exported["metrics"])
     return result
 
 

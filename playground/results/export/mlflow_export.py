@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from playground.common.metric_registry import all_metrics
+from playground.results import shipped  # noqa: F401  (declares every metric)
 from playground.results.export.model_zip import model_zip
 from playground.runs.store import Run, Store
 
@@ -288,11 +290,14 @@ def params_of(run: Run) -> dict[str, Any]:
 
 
 def metrics_of(run: Run, epochs: list[dict]) -> dict[str, float]:
-    """The final numbers, flattened (quantized.accuracy, …); only numbers. A name the
+    """The final numbers, flattened (quantized.accuracy, …), and every metric the registry
+    declares under its key; only numbers. A name the
     epoch curves already use (val_accuracy, epsilon) gets final. in front, so the curve
     keeps exactly one point per epoch."""
     curves = {k for e in epochs for k in _epoch_values(e)}
-    flat = _flatten(run.metrics)
+    # every declared metric under its registry key too (attack_auc, ...), nested or not
+    flat = {**_flatten(run.metrics), **{m.key: v for m in all_metrics()
+                                        if (v := m.number(run.metrics)) is not None}}
     return {(f"final.{k}" if k in curves else k): v for k, v in flat.items()}
 
 

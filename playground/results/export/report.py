@@ -104,12 +104,12 @@ def html_report(store, runs: Sequence, title: str = "Trade-off report") -> str:
         r.add("<h2>Trade-offs</h2><p class='note'>Red: runs no other run beats on both "
               "numbers (the Pareto front). Grey: another run is at least as good on both "
               "and better on one.</p><div class='grid'>")
-        for cost, (_, why) in COSTS.items():
+        for cost, metric in COSTS.items():
             rows = front_rows(points, cost)
             if not any(row["plotted"] for row in rows):
                 continue
-            r.chart(tradeoff_charts.pareto_chart(rows, cost, log_x=cost == "size_bytes")
-                    .properties(width=460), why)
+            r.chart(tradeoff_charts.pareto_chart(rows, cost, log_x=metric.unit == "bytes")
+                    .properties(width=460), metric.help)
         r.add("</div>")
 
         r.add("<h2>Confusion matrices</h2><div class='grid'>")

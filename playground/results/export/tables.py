@@ -6,6 +6,7 @@ from typing import Any, Sequence
 
 import pandas as pd
 
+from playground.common.metric_registry import table_metrics
 from playground.results.shipped import run_point
 from playground.training.config import config_values
 
@@ -13,7 +14,8 @@ from playground.training.config import config_values
 
 
 def run_row(run) -> dict[str, Any]:
-    """One flat row per run: what it was, then what came of it."""
+    """One flat row per run: what it was, then every declared metric (a column each, empty
+    when the run has none), then accuracy, size and latency as shipped."""
     m = run.metrics or {}
     p = run_point(run)
     row: dict[str, Any] = {"run_id": run.id, "status": run.status,
@@ -21,14 +23,9 @@ def run_row(run) -> dict[str, Any]:
     for key, value in config_values(run.config).items():
         if key != "techniques":
             row[key] = value
-    row.update({
-        "accuracy": m.get("accuracy"), "f1_macro": m.get("f1_macro"),
-        "params": m.get("params"), "size_bytes": m.get("size_bytes"),
-        "latency_ms": m.get("latency_ms"), "train_seconds": m.get("train_seconds"),
-        "epsilon": m.get("epsilon"), "delta": m.get("delta"),
-        "deployed_accuracy": p.accuracy, "deployed_size_bytes": p.size_bytes,
-        "deployed_latency_ms": p.latency_ms, "device": run.device or m.get("device"),
-    })
+    row.update({metric.key: metric.value(m) for metric in table_metrics()})
+    row.update({"deployed_accuracy": p.accuracy, "deployed_size_bytes": p.size_bytes,
+                "deployed_latency_ms": p.latency_ms, "device": run.device or m.get("device")})
     return row
 
 

@@ -14,7 +14,29 @@ from typing import Any
 
 import numpy as np
 
+from playground.common.metric_registry import AUDIT, LOWER, Metric, declare
+
 LIBRARY = "fairlearn MetricFrame"
+# The run's metrics hold this audit's report here (older than the technique of that name).
+STORED_UNDER = "fairness"
+
+
+def report(metrics: dict[str, Any] | None) -> dict[str, Any] | None:
+    """This audit's report in a run's metrics (None: the data had no sensitive attribute)."""
+    return (metrics or {}).get(STORED_UNDER) or None
+
+
+DP_DIFFERENCE, EO_DIFFERENCE = declare(
+    "fairness audit",
+    Metric("dp_difference", "Unfairness: demographic-parity difference", better=LOWER,
+           fmt=".3f", pareto="cost", short="parity gap",
+           read=lambda m: report(m)["demographic_parity_difference"],
+           help="The largest gap in approval rates between two groups of the sensitive "
+                "attribute: 0 is parity. Runs without a sensitive attribute are left out."),
+    Metric("eo_difference", "Unfairness: equalized-odds difference", better=LOWER, fmt=".3f",
+           short="odds gap", read=lambda m: report(m)["equalized_odds_difference"],
+           help="The largest gap between groups in how often the model errs: 0 is alike."),
+    section=AUDIT, module=__name__)
 
 
 def _number(value) -> float | None:

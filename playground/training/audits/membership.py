@@ -26,7 +26,29 @@ import torch
 from sklearn.metrics import roc_auc_score, roc_curve
 from torch import nn
 
+from playground.common.formatting import percent
+from playground.common.metric_registry import AUDIT, LOWER, Metric, declare
 from playground.data.base import Dataset
+
+STORED_UNDER = "privacy_attack"  # the run's metrics hold this audit's report here
+
+
+def report(metrics: dict[str, Any] | None) -> dict[str, Any] | None:
+    """This audit's report in a run's metrics (None: not attacked)."""
+    return (metrics or {}).get(STORED_UNDER) or None
+
+
+ATTACKER_RIGHT, ATTACK_AUC = declare(
+    "membership attack",
+    Metric("attack_right", "Attacker right (50 % = chance)", better=LOWER, fmt=percent,
+           read=lambda m: 0.5 + report(m)["advantage"] / 2,
+           help="How often an attacker holding the model guessed correctly whether a record "
+                "was in its training data: 50 % is a coin toss."),
+    Metric("attack_auc", "Privacy leak: membership attack AUC", better=LOWER, fmt=".2f",
+           pareto="cost", short="attack AUC", read=lambda m: report(m)["auc"],
+           help="How well an attacker tells who was in the training data: 0.5 is a coin "
+                "toss, lower leaks less."),
+    section=AUDIT, module=__name__)
 
 ATTACK = "ART MembershipInferenceBlackBox (loss, random forest)"
 MAX_RECORDS = 1000  # per side: enough for a stable AUC, cheap on every run
@@ -101,6 +123,11 @@ def summarise(truth: np.ndarray, scores: np.ndarray) -> dict[str, Any]:
         "roc": [[round(float(f), 4), round(float(t), 4)] for f, t in zip(fpr, tpr, strict=True)],
         "records": int(len(truth)),
     }
+
+
+def promised(bound: dict[str, Any]) -> tuple[float, float]:
+    """(ε, δ) of a report's `dp_bound`: the promise its ROC is drawn under."""
+    return bound["epsilon"], bound["delta"]
 
 
 def audit(model: nn.Module, data: Dataset, device: torch.device, seed: int,

@@ -15,7 +15,32 @@ import numpy as np
 import torch
 from torch import nn
 
+from playground.common.formatting import percent
+from playground.common.metric_registry import AUDIT, LOWER, Metric, declare
 from playground.data.base import Dataset
+
+STORED_UNDER = "robustness"  # the run's metrics hold this audit's report here
+
+
+def report(metrics: dict[str, Any] | None) -> dict[str, Any] | None:
+    """This audit's report in a run's metrics (None: not attacked)."""
+    return (metrics or {}).get(STORED_UNDER) or None
+
+
+FGSM_RIGHT, PGD_RIGHT, PGD_ERRORS = declare(
+    "robustness attack",
+    Metric("fgsm_accuracy", "Right under FGSM", fmt=percent,
+           read=lambda m: report(m)["fgsm"]["accuracy"],
+           help="Share of attacked test examples still right after one step (FGSM)."),
+    Metric("pgd_accuracy", "Right under PGD", fmt=percent,
+           read=lambda m: report(m)["pgd"]["accuracy"],
+           help="Share of attacked test examples still right after several steps (PGD)."),
+    Metric("pgd_errors", "Share fooled by PGD (a small deliberate change)", better=LOWER,
+           fmt=percent, pareto="cost", table=False, short="fooled by PGD",
+           read=lambda m: 1.0 - report(m)["pgd"]["accuracy"],
+           help="Share of test examples a small deliberate change (PGD) makes the model get "
+                "wrong: lower is more robust."),
+    section=AUDIT, module=__name__)
 
 ATTACK = "ART FastGradientMethod and ProjectedGradientDescent"
 # Test examples attacked and PGD's steps: with the default CNN these cost about a tenth of

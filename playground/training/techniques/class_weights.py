@@ -57,6 +57,7 @@ class ClassWeights(Technique):
     name = "class_weights"
     title = "Class weights"
     short_title = "class weights"
+    rebalances = True  # the narrative suggests it for a run that hides a rare class
     description = ("Makes mistakes on rare classes cost more while the model learns: each "
                    "example counts in inverse proportion to how common its class is in the "
                    "training data. Rare classes get found more often, usually for a little "

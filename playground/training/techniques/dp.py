@@ -42,7 +42,7 @@ def epsilon_meaning(epsilon: float) -> str:
 # What a DP run reports; other modules read them through these handles, never by key.
 EPSILON = Metric("epsilon", "Privacy budget ε", better=LOWER, fmt=".2f",
                  help="Smaller ε is more private; runs without privacy noise have no ε and "
-                      "are left out.", pareto="cost", leaderboard=True)
+                      "are left out.", pareto="cost", leaderboard=True, short="ε", limit=3.0)
 DELTA = Metric("delta", "δ (chance the privacy guarantee fails)", better=LOWER, fmt=".1e",
                table=True)
 

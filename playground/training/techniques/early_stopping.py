@@ -24,6 +24,7 @@ class EarlyStopping(Technique):
                    "Saves time and avoids memorising the training data.")
     order = 50  # when its hooks run
     regularises = True  # stops before the model memorises
+    stops_early = True  # the narrative does not ask such a run for more epochs
     params = (Param("patience", 3, "Epochs without improvement before stopping.", 1, 50,
                     flag="--early-stop", sweep="1, 3, 5"),)
 

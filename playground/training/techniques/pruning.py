@@ -6,6 +6,7 @@ from torch.nn.utils import prune
 
 from playground.common.content import Lesson, Section, Term
 from playground.common.formatting import percent
+from playground.common.metric_registry import Metric
 from playground.training.capabilities import FINE_TUNING, PRIVACY_GUARANTEE, ZEROES_WEIGHTS
 from playground.training.techniques.base import Param, Technique, providers, register, titles
 
@@ -24,6 +25,11 @@ def sparsity(model: nn.Module) -> float:
     return zeros / max(1, total)
 
 
+# Zeros compress away: results/shipped.py counts what only the non-zero weights need.
+SPARSITY = Metric("sparsity", "Weights set to zero", fmt=percent, short="zeros",
+                  help="Share of the weights that are exactly zero after pruning.")
+
+
 @register
 class Pruning(Technique):
     name = "pruning"
@@ -34,6 +40,7 @@ class Pruning(Technique):
                    "by sparse hardware; the dense file here keeps its size.")
     order = 80  # when its hooks run
     provides = (ZEROES_WEIGHTS, FINE_TUNING)
+    metrics = (SPARSITY,)
     params = (
         Param("amount", 0.5, "Target share of weights set to zero.", 0.05, 0.95,
               flag="--prune", term="sparsity", sweep="0, 0.5, 0.8, 0.95"),

@@ -5,10 +5,21 @@ import torch
 
 from playground.common.content import Lesson, Section, Term
 from playground.common.formatting import human_bytes, percent
+from playground.common.metric_registry import LOWER, Metric
 from playground.training import quantize as Q
 from playground.training.capabilities import QUANTIZED_COPY
 from playground.training.measure import measure_latency_ms
 from playground.training.techniques.base import Param, Technique, register
+
+# The quantized copy's numbers: what ships (results/shipped.py). None when it was skipped.
+QUANTIZED_ACCURACY = Metric("quantized_accuracy", "Accuracy after quantizing", fmt=percent,
+                            table=False, read=lambda m: m["quantized"]["accuracy"])
+QUANTIZED_SIZE = Metric("quantized_size_bytes", "Weight size after quantizing", better=LOWER,
+                        unit="bytes", fmt=human_bytes, table=False,
+                        read=lambda m: m["quantized"]["size_bytes"])
+QUANTIZED_LATENCY = Metric("quantized_latency_ms", "Latency after quantizing", better=LOWER,
+                           unit="ms", fmt=".2f", table=False,
+                           read=lambda m: m["quantized"]["latency_ms"])
 
 
 @register
@@ -21,6 +32,7 @@ class Quantization(Technique):
     order = 90  # when its hooks run
     after_training_only = True  # a copy after training: its float self is the baseline
     provides = (QUANTIZED_COPY,)
+    metrics = (QUANTIZED_ACCURACY, QUANTIZED_SIZE, QUANTIZED_LATENCY)
     params = (Param("mode", "int8", "int8: 8-bit integers (CPU). fp16 / bf16: half precision.",
                     choices=Q.MODES, flag="--quantize", term="int8",
                     sweep="off, int8, fp16"),)
