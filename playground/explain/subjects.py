@@ -18,13 +18,14 @@ from playground.explain.methods import Subject
 from playground.training.artifacts import LoadedRun, load_run
 from playground.training.build import build_run_model
 from playground.training.quantize import as_shipped
+from playground.training.techniques.quantization import Quantization
 
 VARIANTS = ("float", "int8", "random")
 RANDOM_SEED = 1234
 
 
 def quantization_mode(run) -> str | None:
-    return (run.config.techniques.get("quantization") or {}).get("mode")
+    return (Quantization.settings_of(run.config) or {}).get("mode")
 
 
 def default_variant(run) -> str:

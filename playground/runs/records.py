@@ -12,6 +12,7 @@ from typing import Any
 
 from playground.training.config import RunConfig
 from playground.training.techniques import TECHNIQUES
+from playground.training.techniques.dropout import Dropout
 
 ACTIVE = ("queued", "running")
 ENDED = ("finished", "failed", "cancelled", "interrupted")
@@ -123,9 +124,9 @@ def load_config(text: str) -> RunConfig:
     must not stop a finished run from listing; configs are validated where they are made."""
     data = json.loads(text)
     # Runs stored before dropout became a technique kept it as a top-level field.
-    rate = data.pop("dropout", None)
+    rate = data.pop(Dropout.name, None)
     if rate:
-        data.setdefault("techniques", {})["dropout"] = {"rate": rate}
+        data.setdefault("techniques", {})[Dropout.name] = {"rate": rate}
     known = {k: v for k, v in data.items() if k in RunConfig.model_fields}
     return RunConfig.model_construct(**known)
 

@@ -11,6 +11,7 @@ from playground.common.formatting import percent
 from playground.experiments.stories.base import Step, Story, Walkthrough, register
 from playground.experiments.stories.prose import acc, points, table
 from playground.runs.store import Run
+from playground.training.audits import fairness as fairness_audit
 
 # The generated loans, whose past decisions refused part of group B's deserving applicants.
 LOANS = dict(dataset="loans", model="mlp", epochs=10)
@@ -37,7 +38,7 @@ def _chart(rows: list[dict[str, Any]]) -> alt.Chart:
 
 
 def explain(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
-    f = {role: runs[role].metrics["fairness"] for role in ROLES}
+    f = {role: fairness_audit.report(runs[role].metrics) for role in ROLES}
     plain = f["plain"]
     by = plain["by_group"]
     low, high = sorted(by, key=lambda g: by[g]["selection_rate"])[::len(by) - 1]

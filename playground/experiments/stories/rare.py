@@ -12,6 +12,7 @@ from playground.common.formatting import percent
 from playground.experiments.stories.base import Step, Story, Walkthrough, register
 from playground.experiments.stories.prose import acc, listing, lopsided_accuracy, points, table
 from playground.runs.store import Run
+from playground.training.techniques.class_weights import ClassWeights
 
 # The digits 5-9 keep 5% of their training examples (about 5 each).
 RARE = dict(dataset="digits", model="mlp", epochs=10, imbalance=0.05)
@@ -53,7 +54,7 @@ def explain(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
     recall = plain.metrics["recall_by_class"]
     worst = min(range(len(recall)), key=lambda c: recall[c])
     share = story.step("plain").values["imbalance"]
-    weights = weighted.metrics.get("class_weights", {}).get("weights") or []
+    weights = ClassWeights.report(weighted.metrics).get("weights") or []
     lines = [
         f"With every digit as common as it is, the network reads {percent(acc(full))} of the "
         f"test digits and finds {percent(found['balanced'])} of the digits {listing(rare)}.",

@@ -11,6 +11,7 @@ from playground.common.formatting import percent
 from playground.experiments.stories.base import Step, Story, Walkthrough, register
 from playground.experiments.stories.prose import acc, not_attacked, points, table
 from playground.runs.store import Run
+from playground.training.techniques.adversarial_training import AdversarialTraining
 
 # The default image network; its robustness audit and its adversarial training use the same
 # strength (the audit's default), so the second run trains against the attack it then faces.
@@ -48,7 +49,7 @@ def explain(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
     r0, r1 = plain.metrics["robustness"], hard.metrics["robustness"]
     s, n = r0["strength"], r0["examples"]
     # What adversarial training reports about itself; the story's own strength if it did not.
-    trained = hard.metrics.get("adversarial_training", {})
+    trained = AdversarialTraining.report(hard.metrics)
     trained_at = trained.get("strength", ROBUST_STRENGTH)
 
     def scores(r: dict[str, Any]) -> str:

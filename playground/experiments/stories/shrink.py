@@ -6,6 +6,7 @@ from playground.common.formatting import human_bytes, percent
 from playground.experiments.stories.base import Step, Story, Walkthrough, register
 from playground.experiments.stories.prose import acc, bars, change, deployed, points, table
 from playground.runs.store import Run
+from playground.training.techniques.pruning import SPARSITY
 
 SHRINK_BASE = dict(dataset="digits", model="mlp", width=128, depth=2, epochs=10, lr=0.01)
 SMALL = dict(SHRINK_BASE, width=16)
@@ -33,7 +34,7 @@ def explain(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
     m = runs["pruned"].metrics
     size, accuracy = deployed(runs["pruned"])
     lines.append(
-        f"Pruning set {m['sparsity']:.0%} of the weights to exactly zero, and the model "
+        f"Pruning set {SPARSITY.value(m):.0%} of the weights to exactly zero, and the model "
         f"still reads {percent(accuracy)} ({change(points(big_acc, accuracy))}). Stored in a "
         f"compressed format only the remaining {human_bytes(size, 'KB')} would need space; the "
         "file here keeps the zeros, so the saving needs a sparse format or a compressor to "

@@ -31,6 +31,16 @@ def enabled() -> bool:
         "off", "0", "no", "false")
 
 
+def privacy_promise(ctx, metrics: dict[str, Any]) -> tuple[float | None, float | None]:
+    """The (ε, δ) a technique of the run promises (None, None: no privacy guarantee), asked
+    of the techniques themselves, so this module names none of them."""
+    for technique in ctx.techniques:
+        promise = technique.privacy_promise(metrics)
+        if promise is not None:
+            return promise
+    return None, None
+
+
 def audit(ctx, metrics: dict[str, Any]) -> None:
     """Add metrics["fairness"] with a sensitive attribute, and (unless the server switched
     the attacks off) metrics["privacy_attack"] and, for images and tables,
@@ -38,16 +48,18 @@ def audit(ctx, metrics: dict[str, Any]) -> None:
     model, data, config = ctx.model, ctx.data, ctx.config
     training = model.training
     if data.groups is not None and ctx.y_pred is not None:
-        metrics["fairness"] = fairness.audit(data, ctx.y_pred, ctx.plain_pred, ctx.decided_by)
+        metrics[fairness.STORED_UNDER] = fairness.audit(data, ctx.y_pred, ctx.plain_pred,
+                                                        ctx.decided_by)
     if not enabled():  # the fairness numbers are counts, cheap; the attacks are not
         metrics["audits"] = "off"
         return
     try:
-        metrics["privacy_attack"] = membership.audit(
-            model, data, ctx.device, config.seed, metrics.get("epsilon"), metrics.get("delta"))
+        epsilon, delta = privacy_promise(ctx, metrics)
+        metrics[membership.STORED_UNDER] = membership.audit(
+            model, data, ctx.device, config.seed, epsilon, delta)
         if data.info.kind in ROBUSTNESS_KINDS:
             note = INT8_NOTE if ctx.provides(QUANTIZED_COPY) else None
-            metrics["robustness"] = robustness.audit(model, data, ctx.device,
+            metrics[robustness.STORED_UNDER] = robustness.audit(model, data, ctx.device,
                                                      config.attack_strength, note)
     finally:
         model.train(training)

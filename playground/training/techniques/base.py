@@ -57,6 +57,8 @@ HOOKS: dict[str, str] = {
               "(only a technique that provides DECISION_RULE, at most one per run).",
     "finalize": "After decisions, size and latency are measured and files written. Adds "
                 "to `metrics`; must not train.",
+    "privacy_promise": "After finalize, before the audits. Reads `metrics`; returns the "
+                       "(ε, δ) it guarantees, or None (only a PRIVACY_GUARANTEE provider).",
 }
 
 
@@ -136,6 +138,18 @@ class Technique:
     def __init__(self, **settings: Any):
         self.settings = settings
         self.s = SimpleNamespace(**settings)  # the settings; run state lives on self
+
+    @classmethod
+    def settings_of(cls, config) -> dict[str, Any] | None:
+        """Its settings in a run config (None: switched off). Other modules ask this
+        instead of writing the technique's key."""
+        return config.techniques.get(cls.name)
+
+    @classmethod
+    def report(cls, metrics: dict[str, Any] | None) -> dict[str, Any]:
+        """What it stored about itself in a finished run's metrics, by convention under its
+        own name ({} when it stored nothing)."""
+        return (metrics or {}).get(cls.name) or {}
 
     @classmethod
     def words(cls) -> str:
@@ -265,6 +279,12 @@ class Technique:
 
     def finalize(self, ctx: TrainContext, metrics: dict[str, Any]) -> None:
         """After training: measure and add to metrics."""
+
+    def privacy_promise(self, metrics: dict[str, Any]) -> tuple[float, float] | None:
+        """The (ε, δ) guarantee this technique gave the finished run, read from `metrics`
+        after `finalize` (None: it promises none). The membership audit checks its attack
+        against it."""
+        return None
 
 
 TECHNIQUES: Registry[type[Technique]] = Registry("technique")

@@ -259,6 +259,9 @@ class DPNoise(Technique):
         if hasattr(ctx.model, "_module"):
             ctx.replace("model", ctx.model._module, by=self)
 
+    def privacy_promise(self, metrics):
+        return EPSILON.value(metrics), DELTA.value(metrics)
+
     def finalize(self, ctx, metrics) -> None:
         eps = self.epsilon()
         metrics.update({
