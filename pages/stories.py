@@ -2,6 +2,7 @@
 says what their numbers show."""
 import streamlit as st
 
+from components.base.keys import stories as story_keys
 from components.base.services import get_store
 from components.experiments.story_view import story_live
 from components.experiments.workshop_session import current, pending
@@ -17,7 +18,7 @@ st.write("Each story is a small experiment with a question a company would ask. 
          "trains its runs in the background (well under a minute), then the page walks you "
          "through what the results show. Every number comes from the runs themselves.")
 
-chosen = qp.get("story") if qp.get("story") in S.STORIES else ss.get("stories_open")
+chosen = qp.get("story") if qp.get("story") in S.STORIES else ss.get(story_keys.OPEN)
 keys = list(S.STORIES)
 for row in range(0, len(keys), 3):
     for col, key in zip(st.columns(3), keys[row:row + 3], strict=False):
@@ -27,7 +28,7 @@ for row in range(0, len(keys), 3):
             st.caption(f"{story.question} · {len(story.steps)} runs")
             if st.button("Open" if key != chosen else "Open ✓", key=f"stories_open_{key}",
                          type="primary" if key == chosen else "secondary"):
-                ss["stories_open"] = chosen = key
+                ss[story_keys.OPEN] = chosen = key
 
 if chosen in S.STORIES:
     qp["story"] = chosen  # a link to this story

@@ -4,6 +4,7 @@ and their place in the queue."""
 import streamlit as st
 
 from components.base.keys import train as train_keys
+from components.base.keys import workshop as workshop_keys
 from components.base.polling import end_polling, live_fragment
 from components.base.services import any_active, get_store, live_snapshot
 from components.experiments.workshop_board import leaderboard, my_runs
@@ -72,10 +73,10 @@ def join_as(ws_name: str, wanted: str) -> bool:
     try:
         actor, token = join_workspace(home, ws_name, wanted)
     except WorkshopError as exc:
-        ss["workshop_join_problem"] = exc.problems[0][0].upper() + exc.problems[0][1:] + "."
+        ss[workshop_keys.JOIN_PROBLEM] = exc.problems[0][0].upper() + exc.problems[0][1:] + "."
         return False
     adopt(ws_name, token, actor.name)
-    ss["workshop_flash"] = (f"Welcome, {actor.name}. Your personal link is below: it brings "
+    ss[workshop_keys.FLASH] = (f"Welcome, {actor.name}. Your personal link is below: it brings "
                             "you back as yourself from any browser, so keep it private.")
     return True
 
@@ -119,8 +120,8 @@ def landing() -> None:
             else:
                 leave()
                 ss[WS], ss[USER], ss[KEY] = ws.name, ws.presenter_name, key
-                ss["workshop_key_shown"] = True  # once, on this screen only; hide it below
-                ss["workshop_flash"] = (
+                ss[workshop_keys.KEY_SHOWN] = True  # once, on this screen only; hide it below
+                ss[workshop_keys.FLASH] = (
                     f"Workshop **{ws.name}** is open. Your presenter key is below, on your "
                     "screen only: note it, then hide it before you share your screen.")
                 st.rerun()
@@ -134,7 +135,7 @@ def ask_name(ws_name: str) -> None:
         if st.form_submit_button("Join", type="primary"):
             if join_as(ws_name, user):
                 st.rerun()
-    if problem := ss.pop("workshop_join_problem", None):
+    if problem := ss.pop(workshop_keys.JOIN_PROBLEM, None):
         st.error(problem)
 
 
@@ -148,8 +149,8 @@ def lesson_box(ws) -> None:
                     + (f"; hidden on Train: {', '.join(lesson.hide)}" if lesson.hide else ""))
     preset = {"values": dict(lesson.values), "lock": list(lesson.lock),
               "hide": list(lesson.hide)}
-    if ss.get("workshop_lesson_seen") != ws.version:
-        ss["workshop_lesson_seen"] = ws.version
+    if ss.get(workshop_keys.LESSON_SEEN) != ws.version:
+        ss[workshop_keys.LESSON_SEEN] = ws.version
         if lesson.values or lesson.hide:
             ss[train_keys.PRESET] = preset  # the next visit to Train follows the lesson
     if st.button("Train a model for this workshop", type="primary", icon="🏋️",
@@ -160,7 +161,7 @@ def lesson_box(ws) -> None:
 
 adopt_link()
 st.title("Workshop")
-if flash := ss.pop("workshop_flash", None):
+if flash := ss.pop(workshop_keys.FLASH, None):
     st.success(flash)
 
 if not ss.get(WS):

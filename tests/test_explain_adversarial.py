@@ -1,4 +1,4 @@
-"""An adversarial example beside the original on the Explain page (issue 14).
+"""An adversarial example beside the original on the Explain page.
 
 Core: the attacked copy stays within the strength (L∞) and, for pictures, inside 0-1; it is
 exactly what the Adversarial Robustness Toolbox's own FGSM / PGD make for the same model,

@@ -11,12 +11,12 @@ from playground.training.techniques import all_techniques
 from playground.training.techniques.distillation import TEACHER_VALUES
 from tests.test_pages import home, open_app, train_now  # noqa: F401  (home: AppTest-ready)
 
-ISSUE_TERMS = ["accuracy", "f1", "confusion_matrix", "epsilon", "delta", "quantization",
+REQUIRED_TERMS = ["accuracy", "f1", "confusion_matrix", "epsilon", "delta", "quantization",
                "distillation", "pruning", "lime", "shap", "integrated_gradients",
                "overfitting", "epoch", "learning_rate",
-               # issue 14
+               # attacks
                "membership_inference", "adversarial_example", "fgsm", "pgd", "robustness",
-               # issue 15
+               # fairness
                "demographic_parity", "equalized_odds", "selection_rate",
                "fairness_postprocessing", "sensitive"]
 
@@ -75,7 +75,7 @@ def test_glossary_terms_are_unique_and_cover_what_the_issue_names():
     keys = [t.key for t in glossary.terms()]
     assert len(keys) == len(set(keys))
     assert len({glossary.anchor(k) for k in keys}) == len(keys)
-    for key in ISSUE_TERMS:
+    for key in REQUIRED_TERMS:
         assert glossary.term(key).short.endswith(".")
     with pytest.raises(KeyError, match="no glossary term"):
         glossary.term("nonsense")

@@ -1,4 +1,4 @@
-"""Who may do what in a room (issue 16): participants are people with private tokens, names
+"""Who may do what in a room: participants are people with private tokens, names
 are unique in a workshop, and every action that changes something (queue, cancel, delete,
 clone, upload, delete an upload) is checked in the core: a participant on their own things,
 allowed; on another's, refused with a message and nothing changed; the presenter, allowed

@@ -6,6 +6,8 @@ from typing import Any
 
 import streamlit as st
 
+from components.base.keys import sweeps as sweeps_keys
+from components.base.keys import train as train_keys
 from components.base.services import get_store
 from components.experiments.workshop_session import pending, session_actor
 from playground.common.permissions import Refused
@@ -86,10 +88,10 @@ def sweep_control(values: dict[str, Any]) -> None:
                 except Refused as exc:
                     st.error(exc.problem)
                 else:
-                    st.session_state["train_last_sweep"] = (sweep.id, sweep.title,
+                    st.session_state[train_keys.LAST_SWEEP] = (sweep.id, sweep.title,
                                                             len(sweep.runs))
-                    st.session_state["sweeps_selected"] = sweep.id
-        if last := st.session_state.get("train_last_sweep"):
+                    st.session_state[sweeps_keys.SELECTED] = sweep.id
+        if last := st.session_state.get(train_keys.LAST_SWEEP):
             st.success(f"Queued sweep **{last[1]}**: {last[2]} runs.")
             st.page_link("pages/sweeps.py", label="Watch the trade-off curve on Sweeps",
                          icon="📈")

@@ -6,6 +6,8 @@ import streamlit as st
 
 from components.base.chart_cache import cached_chart
 from components.base.format import status_text
+from components.base.keys import compare as compare_keys
+from components.base.keys import sweeps as keys
 from components.base.polling import SLOW_POLL_SECONDS, end_polling, live_fragment
 from components.base.services import current_runs, live_snapshot, shared_value
 from components.results.pareto_view import pareto_chart_for
@@ -44,12 +46,12 @@ def pick_sweep(store: Store) -> Sweep | None:
         st.page_link("pages/train.py", label="Go to Train", icon="🏋️")
         return None
     by_id = {s.id: s for s in sweeps}
-    wanted = st.query_params.get("id") or st.session_state.get("sweeps_selected")
-    if wanted in by_id and st.session_state.get("sweeps_pick") != wanted:
-        st.session_state["sweeps_pick"] = wanted
-    chosen = st.selectbox("Sweep", list(by_id), key="sweeps_pick",
+    wanted = st.query_params.get("id") or st.session_state.get(keys.SELECTED)
+    if wanted in by_id and st.session_state.get(keys.PICK) != wanted:
+        st.session_state[keys.PICK] = wanted
+    chosen = st.selectbox("Sweep", list(by_id), key=keys.PICK,
                           format_func=lambda i: f"{by_id[i].title} ({i})")
-    st.session_state["sweeps_selected"] = chosen
+    st.session_state[keys.SELECTED] = chosen
     st.query_params["id"] = chosen  # a link to this page opens this sweep
     return by_id[chosen]
 
@@ -105,7 +107,7 @@ def sweep_view(store: Store, sweep: Sweep) -> None:
         st.subheader("The runs")
         st.dataframe(_table(current), width="stretch", hide_index=True)
         if runs and st.button("Compare these runs", key="sweeps_compare"):
-            st.session_state["compare_runs"] = [r.id for r in runs][:4]
+            st.session_state[compare_keys.RUNS] = [r.id for r in runs][:4]
             st.switch_page("pages/compare.py")
         if active and not any(r["status"] in ("queued", "running") for r in current):
             end_polling()  # the last run ended: a full rerun stops the polling

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from components.base.keys import workshop as keys
+from components.base.keys.workshop import KEY_SHOWN as SHOWN
 from models.base import all_model_infos
 from playground.common.metric_registry import LOWER, limited_metrics
 from playground.data.catalog import all_dataset_infos, dataset_info
@@ -79,12 +81,11 @@ def presenter_controls(home, ws: Workspace, key: str) -> None:
             except WorkshopError as exc:
                 st.error("\n".join(exc.problems))
                 return
-            st.session_state["workshop_flash"] = (
+            st.session_state[keys.FLASH] = (
                 "Saved for everyone: their Train page follows the lesson from its next visit.")
             st.rerun()
 
 
-SHOWN = "workshop_key_shown"
 
 
 def _set_shown(shown: bool) -> None:
@@ -130,12 +131,12 @@ def people_controls(home, store: Store, ws: Workspace, key: str) -> None:
             try:
                 if rename and new.strip() != person.name:
                     rename_person(home, store, ws.name, key, person.id, new)
-                    st.session_state["workshop_flash"] = (
+                    st.session_state[keys.FLASH] = (
                         f"Renamed {person.name} to {' '.join(new.split())}.")
                     st.rerun()
                 if remove:
                     remove_person(home, store, ws.name, key, person.id)
-                    st.session_state["workshop_flash"] = (
+                    st.session_state[keys.FLASH] = (
                         f"Removed {person.name} from the workshop.")
                     st.rerun()
             except WorkshopError as exc:

@@ -18,6 +18,8 @@ from __future__ import annotations
 import streamlit as st
 import streamlit.components.v1 as st_components
 
+from components.base.keys.workshop import KEY, NOTICE, TOKEN, USER
+from components.base.keys.workshop import NAME as WS
 from components.base.services import get_store
 from playground.common.permissions import LOCAL, Actor, Refused
 from playground.experiments.workshop import (
@@ -30,8 +32,6 @@ from playground.experiments.workshop import (
 from playground.runs.store import Store
 from playground.training.config import RunConfig
 
-WS, USER, KEY, TOKEN = "workshop_name", "workshop_user", "workshop_key", "workshop_token"
-NOTICE = "workshop_notice"  # a message for the next page drawn (e.g. a link that failed)
 IDENTITY_PARAMS = ("ws", "token")  # the query parameters that carry who one is
 COOKIE = "playground_workshop"  # "NAME:TOKEN" of the participant this browser is
 COOKIE_SEEN, COOKIE_NOW = "workshop_cookie_seen", "workshop_cookie"  # (as sent at start)

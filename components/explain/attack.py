@@ -15,6 +15,9 @@ import pandas as pd
 import streamlit as st
 
 from components.base.chart_cache import cached_chart
+from components.base.keys.explain import ATTACK_KIND as KIND
+from components.base.keys.explain import ATTACK_ON as ON
+from components.base.keys.explain import ATTACK_STRENGTH as STRENGTH
 from components.explain.pick import Row
 from playground.explain.adversarial import (
     ATTACK_WORDS,
@@ -32,9 +35,6 @@ from playground.explain.cache import input_id
 from playground.explain.jobs import ExplainJobs
 from playground.runs.store import Run
 
-ON = "explain_attack"
-STRENGTH = "explain_attack_strength"
-KIND = "explain_attack_kind"
 CHANGED_SHOWN = 8  # table rows of changed features
 DARKER, LIGHTER = "#7b3294", "#e08214"  # not the maps' red and blue: a change, no direction
 

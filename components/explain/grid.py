@@ -11,6 +11,7 @@ import numpy as np
 import streamlit as st
 
 from components.base.chart_cache import cached_chart
+from components.base.keys.explain import FLOAT_FOR_GRADIENTS, REPLAN
 from components.base.services import refresh_live
 from components.explain.attack import Attacked, attacked_header
 from components.explain.inputs import InputChoice
@@ -28,7 +29,6 @@ from playground.explain.charts import (
 )
 from playground.explain.jobs import ExplainJobs
 
-FLOAT_FOR_GRADIENTS = "explain_float_for_gradients"
 BAR_FEATURES = 8
 
 
@@ -103,7 +103,6 @@ def plan(runner: ExplainJobs, rows: list[Row], methods: list[str], choice: Input
     return out
 
 
-REPLAN = "explain_replan"
 
 
 def _use_float() -> None:

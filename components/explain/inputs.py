@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from components.base.keys import explain as keys
 from playground.explain.charts import thumbnails_chart
 from playground.explain.jobs import ExplainJobs
 from playground.explain.subjects import default_variant
@@ -67,14 +68,14 @@ def pick_input(runner: ExplainJobs, runs: list[Run]) -> InputChoice | None:
         # old labels when only they change, so the runs' answers would go stale here.
         return f"#{i} · true class {names[y[i]]}"
 
-    if st.session_state.get("explain_index") not in set(indices.tolist()):
-        st.session_state["explain_index"] = int(indices[0])
+    if st.session_state.get(keys.INDEX) not in set(indices.tolist()):
+        st.session_state[keys.INDEX] = int(indices[0])
     shown = indices[:SHOWN]
     if data.info.kind == "image":
         _thumbnails(data.X_test[shown], shown, [caption(int(i)) for i in shown])
     else:
         _table(data, shown, preds, runs)
-    index = right.selectbox("Example", indices.tolist(), key="explain_index",
+    index = right.selectbox("Example", indices.tolist(), key=keys.INDEX,
                             format_func=short)
     if len(runs) > 1 and len({(r.config.seed, r.config.noise) for r in runs}) > 1:
         st.caption(f"The examples come from run {reference.id}'s test split. Runs with "
@@ -90,11 +91,11 @@ def _apply_pick(picked: int | None, marker: str) -> None:
     """A click in the grid or the table chooses the example, once per click."""
     if picked is not None and st.session_state.get(marker) != picked:
         st.session_state[marker] = picked
-        st.session_state["explain_index"] = picked
+        st.session_state[keys.INDEX] = picked
 
 
 def _thumbnails(images: np.ndarray, shown: np.ndarray, captions: list[str]) -> None:
-    current = st.session_state.get("explain_index")
+    current = st.session_state.get(keys.INDEX)
     chart = thumbnails_chart(images, shown.tolist(), captions, selected=current, columns=16)
     event = st.altair_chart(chart, on_select="rerun", key="explain_thumbs",
                             selection_mode="pick", width="content")

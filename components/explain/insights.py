@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from components.base.chart_cache import cached_chart
+from components.base.keys.explain import SANITY
 from components.explain.grid import REPLAN, Plan
 from components.explain.pick import Row
 from playground.explain import methods as M
@@ -16,7 +17,6 @@ from playground.explain.charts import importance_bars_chart, importance_map_char
 from playground.explain.jobs import ExplainJobs
 from playground.explain.sanity import judge
 
-SANITY = "explain_sanity"
 VERDICT_WORDS = {"passes": "passes", "partly": "partly passes", "fails": "fails"}
 
 

@@ -7,6 +7,7 @@ import numpy as np
 import streamlit as st
 
 from components.base.format import percent
+from components.base.keys import explain as keys
 from components.base.services import get_store, live_snapshot, refresh_live
 from components.experiments.workshop_session import current
 from playground.data.catalog import dataset_info
@@ -60,17 +61,17 @@ def pick_runs(store) -> list[Run]:
                              format_func=lambda d: dataset_info(d).title)
     by_id = {r.id: r for r in finished if r.config.dataset == dataset}
     newest = list(by_id)[:1]
-    before = st.session_state.get("explain_runs")
+    before = st.session_state.get(keys.RUNS)
     if before is not None:
         # Keep what still fits (another dataset's runs, or deleted ones, drop out); after a
         # switch of dataset start again from its newest run.
         kept = [i for i in before if i in by_id] or (newest if before else [])
         if kept != before:
-            st.session_state["explain_runs"] = kept
+            st.session_state[keys.RUNS] = kept
     chosen = right.multiselect(
         "Runs (up to 4), one row each", list(by_id),
         default=newest if before is None else None,
-        max_selections=MAX_RUNS, key="explain_runs",
+        max_selections=MAX_RUNS, key=keys.RUNS,
         format_func=lambda i: f"{i} · {by_id[i].config.label()} · "
                               f"{percent(by_id[i].metrics.get('accuracy'))}")
     if not chosen:

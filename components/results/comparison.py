@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from components.base.format import percent
+from components.base.keys import compare as compare_keys
 from playground.common.metric_registry import table_metrics
 from playground.results.run_diff import Setting, differing_settings, settings
 from playground.runs.store import Run, Store
@@ -21,7 +22,7 @@ def pick_runs(store: Store) -> list[Run]:
     by_id = {r.id: r for r in finished}
     chosen = st.multiselect(
         "Runs to compare (up to 4)", list(by_id), default=list(by_id)[:2],
-        max_selections=MAX_RUNS, key="compare_runs",
+        max_selections=MAX_RUNS, key=compare_keys.RUNS,
         format_func=lambda i: (
             f"{i} · {by_id[i].config.label()} · {percent(by_id[i].metrics.get('accuracy'))}"
         ),

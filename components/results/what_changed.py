@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from components.base.keys import train as train_keys
 from playground.common.permissions import LOCAL, Actor, Refused, check, may
 from playground.results.run_diff import config_changes
 from playground.runs.store import Run
@@ -17,9 +18,9 @@ def clone_to_train(run: Run, actor: Actor = LOCAL) -> None:
     except Refused as exc:
         st.error(exc.problem)
         return
-    st.session_state["train_preset"] = {"values": config_values(run.config),
+    st.session_state[train_keys.PRESET] = {"values": config_values(run.config),
                                         "lock": [], "hide": []}
-    st.session_state["train_clone_of"] = run.id
+    st.session_state[train_keys.CLONE_OF] = run.id
     st.switch_page("pages/train.py")
 
 

@@ -9,6 +9,7 @@ import streamlit as st
 
 from components.base.chart_cache import cached_chart, with_data
 from components.base.format import human_bytes, ordinal, percent, status_text
+from components.base.keys.runs import REFUSED
 from components.base.services import refresh_live
 from components.results.attack_results import attack_results
 from components.results.boundary_view import boundary_replay, live_boundary
@@ -22,8 +23,6 @@ from playground.common.permissions import LOCAL, Actor, Refused, may
 from playground.results import charts
 from playground.runs.store import Run, Store
 from playground.training.config import retrain_problems
-
-REFUSED = "runs_refused"  # a refusal to show at the top of the next run of the page
 
 
 def _cancel(store: Store, run_id: str, actor: Actor) -> None:

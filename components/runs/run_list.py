@@ -14,6 +14,8 @@ import pandas as pd
 import streamlit as st
 
 from components.base.format import human_bytes, percent, status_text
+from components.base.keys import runs as keys
+from components.base.keys.runs import LIVE_IDS
 from components.base.polling import POLL_SECONDS, SLOW_POLL_SECONDS, end_polling, live_fragment
 from components.base.services import live_snapshot
 from components.experiments.workshop_session import current, session_actor
@@ -25,7 +27,6 @@ from playground.runs.store import ENDED, Run, Store
 
 PAGE_SIZE = 10  # cards
 TABLE_PAGE_SIZE = 50  # rows of a whole workshop's table
-LIVE_IDS = "runs_live_ids"  # the active runs this session's live list drew last
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,7 @@ def ended_runs(store: Store, scope: Scope, live: bool) -> None:
         return
     size = TABLE_PAGE_SIZE if scope.as_table else PAGE_SIZE
     pages = (total + size - 1) // size
-    page = min(st.session_state.get("runs_page", 1), pages)
+    page = min(st.session_state.get(keys.PAGE, 1), pages)
     st.subheader(f"Done ({total})")
     runs = store.list_runs(ENDED, limit=size, offset=(page - 1) * size, **scope.filters)
     if scope.as_table:
@@ -164,7 +165,7 @@ def _table(runs: list[Run]) -> pd.DataFrame:
 
 
 def _go(page: int) -> None:
-    st.session_state["runs_page"] = page
+    st.session_state[keys.PAGE] = page
 
 
 def _pager(page: int, pages: int, total: int, size: int) -> None:

@@ -69,7 +69,7 @@ def apply_preset(values: dict[str, Any], lock=(), hide=()) -> list[str]:
             ss[key] = config.techniques[tech][param]
         else:
             ss.pop(key, None)
-    ss["train_device"] = config.device
+    ss[keys.DEVICE] = config.device
     fixed = {k: v for k, v in flat.items() if k != "techniques"}
     ss[keys.URL_RULES] = {"lock": list(lock), "hide": list(hide), "fixed": fixed,
                   "techniques": list(config.techniques)}

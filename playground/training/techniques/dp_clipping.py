@@ -15,6 +15,7 @@ and the accountant are exactly Opacus' DP-SGD, so ε is the quantity Opacus repo
 from __future__ import annotations
 
 import os
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 
 import torch
@@ -22,24 +23,11 @@ from torch import nn
 from torch.nn import functional as F
 
 AHEAD_FROM = 16384  # parameters; below, handing the draw to a thread costs more than it
-_NOISE_THREAD: ThreadPoolExecutor | None = None
-
-
 def _cores() -> int:
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         return os.cpu_count() or 1
-
-
-def _noise_thread() -> ThreadPoolExecutor:
-    """One background thread per process draws the next step's noise while this step
-    computes. On a CPU torch draws Gaussians on one core only, ~2.5 ns each: for the
-    256-wide MLP that was half a plain step. Torch lets go of the GIL while it draws."""
-    global _NOISE_THREAD
-    if _NOISE_THREAD is None:
-        _NOISE_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dp-noise")
-    return _NOISE_THREAD
 
 
 def _trainable(module: nn.Module) -> list[bool]:
@@ -113,6 +101,11 @@ class BookKeepingClipper:
         self._generator.manual_seed((base + 0x9E3779B97F4A7C15) % 2**63)
         self._size = sum(p.numel() for p in self.params)
         self._next_noise = None
+        # One background thread draws the next step's noise while this step computes. On a
+        # CPU torch draws Gaussians on one core only, ~2.5 ns each: for the 256-wide MLP
+        # that was half a plain step. Torch lets go of the GIL while it draws. The clipper
+        # owns the thread (started on first use, stopped by remove()).
+        self._noise_thread: ThreadPoolExecutor | None = None
         # Ahead only where torch trains on fewer threads than the CPUs this process may
         # use: a worker leaves one (for the app, and the ε helper, both mostly idle).
         self._ahead = (device.type == "cpu" and torch.get_num_threads() < _cores()
@@ -132,6 +125,9 @@ class BookKeepingClipper:
         if self._next_noise is not None:
             self._next_noise.cancel()
             self._next_noise = None
+        if self._noise_thread is not None:
+            self._noise_thread.shutdown(wait=False, cancel_futures=True)
+            self._noise_thread = None
 
     def _draw(self) -> torch.Tensor:
         return torch.randn(self._size, device=self.params[0].device, generator=self._generator)
@@ -144,7 +140,12 @@ class BookKeepingClipper:
         if not self._ahead:
             return self._draw()
         noise = self._draw() if self._next_noise is None else self._next_noise.result()
-        self._next_noise = _noise_thread().submit(self._draw)
+        if self._noise_thread is None:
+            self._noise_thread = ThreadPoolExecutor(max_workers=1,
+                                                    thread_name_prefix="dp-noise")
+            # A run that ends by an exception never calls remove(): stop it with the clipper.
+            weakref.finalize(self, self._noise_thread.shutdown, wait=False)
+        self._next_noise = self._noise_thread.submit(self._draw)
         return noise
 
     def backward(self, loss: torch.Tensor, batch_size: int) -> None:

@@ -1,0 +1,10 @@
+"""The Explain page's session-state keys."""
+
+INDEX = "explain_index"  # the test example being explained
+RUNS = "explain_runs"  # the runs picked (the picker's own key)
+FLOAT_FOR_GRADIENTS = "explain_float_for_gradients"  # int8 runs: explain their float twin
+REPLAN = "explain_replan"  # the next run of the page plans its explanation jobs again
+SANITY = "explain_sanity"  # the sanity check was asked for
+ATTACK_ON = "explain_attack"  # show the example under attack
+ATTACK_STRENGTH = "explain_attack_strength"
+ATTACK_KIND = "explain_attack_kind"
