@@ -26,6 +26,16 @@ from tests.browser_support import (  # noqa: E402
 # every test with them.
 os.environ.setdefault("PLAYGROUND_AUDITS", "off")
 
+# Streamlit's script runner (AppTest) installs the page it ran as a fake __main__ and leaves
+# it there; a later test that starts 'spawn' processes would make each child run that page.
+_MAIN = sys.modules["__main__"]
+
+
+@pytest.fixture(autouse=True)
+def _real_main():
+    yield
+    sys.modules["__main__"] = _MAIN
+
 
 # The fast subset (`make test-fast`, `pytest -m fast`): the core's contracts and pure
 # functions, no browser, no server, no worker processes, no training beyond a few steps.

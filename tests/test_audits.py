@@ -161,7 +161,7 @@ def test_tables_are_attacked_in_standardised_units_without_clipping():
 def test_adversarial_training_with_privacy_noise_is_refused_with_the_reason():
     with pytest.raises(ConfigError) as caught:
         make_config(dataset="digits", model="cnn", adversarial_training=0.1, dp_epsilon=3)
-    assert any("adversarial_training" in p and "ε would no longer hold" in p
+    assert any("Adversarial training" in p and "ε would no longer hold" in p
                for p in caught.value.problems)
 
 

@@ -18,7 +18,7 @@ from playground.common.metric_registry import (
     pareto_costs,
     pareto_scores,
 )
-from playground.experiments.sweeps import Sweep, list_sweeps, sweep_rows
+from playground.experiments.sweeps import Sweep, list_sweeps, own_costs, sweep_rows
 from playground.results import tradeoff_charts
 from playground.runs.store import Store
 from playground.training.metrics import SIZE
@@ -31,11 +31,12 @@ def _second_axes() -> dict[str, str]:
     return {**{m.key: tradeoff_charts.metric_title(m.key) for m in costs}, "": "nothing"}
 
 
-def _default_second(rows: list[dict]) -> str:
-    """A cost a technique of this sweep reports (ε for a privacy sweep), else the size."""
-    have = [m.key for m in pareto_costs() if m.section == TECHNIQUE
-            and any(r.get(m.key) is not None for r in rows)]
-    return have[0] if have else SIZE.key
+def _default_second(sweep: Sweep) -> str:
+    """A cost a technique of this sweep declares (ε for a privacy sweep), else the size.
+    Decided from the sweep itself, not its rows: the box keeps the value it first drew
+    with, and at first no run has finished."""
+    own = own_costs(sweep)
+    return own[0].key if own else SIZE.key
 
 
 def pick_sweep(store: Store) -> Sweep | None:
@@ -87,7 +88,7 @@ def sweep_view(store: Store, sweep: Sweep) -> None:
         second_axes = _second_axes()
         options = list(second_axes)
         second = right.selectbox("Second axis", options, key=f"sweeps_second_{sweep.id}",
-                                 index=options.index(_default_second(current)),
+                                 index=options.index(_default_second(sweep)),
                                  format_func=second_axes.get)
         finished = [r for r in current if r["status"] == "finished"]
         if finished:

@@ -40,6 +40,6 @@ def declare_pages(links: bool = True):
     navigation = st.navigation(pages, position="hidden")
     if links:
         with st.sidebar:
-            for page in pages:
-                st.page_link(page, label=page.title, icon=page.icon, width="stretch")
+            for page, (_, title, icon, _) in zip(pages, PAGES, strict=True):
+                st.page_link(page, label=title, icon=icon, width="stretch")
     return navigation

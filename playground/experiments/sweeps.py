@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from playground.common.files import write_json
+from playground.common.metric_registry import Metric
 from playground.common.permissions import LOCAL, Actor, Place, Refused, check
 from playground.results.shipped import run_point
 from playground.runs.queue import submit
@@ -26,7 +27,7 @@ from playground.training.config import (
     make_config,
     shorthands,
 )
-from playground.training.techniques import technique_class
+from playground.training.techniques import TECHNIQUES, technique_class
 
 NUMERIC_FIELDS = tuple(f for f in ("epochs", "lr", "batch_size", "width", "depth", "noise",
                                       "train_fraction") if f in FIELDS)
@@ -50,6 +51,16 @@ def knobs() -> list[str]:
 def _param(knob: str):
     tech, param = shorthands()[knob]
     return tech, next(p for p in technique_class(tech).params if p.name == param)
+
+
+def own_costs(sweep: Sweep) -> list[Metric]:
+    """The costs the techniques of this sweep declare (ε for a sweep of the privacy noise):
+    the second axis its curve opens on."""
+    names = set((sweep.base.get("techniques") or {}))
+    if sweep.knob in shorthands():
+        names.add(shorthands()[sweep.knob][0])
+    return [m for name in sorted(names) if name in TECHNIQUES
+            for m in technique_class(name).metrics if m.pareto == "cost"]
 
 
 def _kind(knob: str) -> type | None:
