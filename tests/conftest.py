@@ -39,9 +39,10 @@ def _real_main():
 
 # The fast subset (`make test-fast`, `pytest -m fast`): the core's contracts and pure
 # functions, no browser, no server, no worker processes, no training beyond a few steps.
-FAST_MODULES = {"test_architecture.py", "test_config.py", "test_metrics.py",
-                "test_permissions.py", "test_narrative.py", "test_pareto.py",
-                "test_fair_queue.py", "test_uploads.py"}
+FAST_MODULES = {"test_architecture.py", "test_registry_scan.py", "test_training_contract.py",
+                "test_config.py", "test_metrics.py", "test_permissions.py",
+                "test_narrative.py", "test_pareto.py", "test_turns.py", "test_uploads.py",
+                "test_url_state.py", "test_live.py"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
