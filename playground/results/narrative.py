@@ -11,7 +11,9 @@ from typing import Any, Sequence
 
 from playground.common.formatting import percent, points
 from playground.training.audits import fairness, membership, robustness
+from playground.training.capabilities import REBALANCES_CLASSES, STOPS_EARLY, Capability
 from playground.training.techniques import TECHNIQUES, all_techniques
+from playground.training.techniques.base import providers
 
 GAP_OVERFIT = 0.05  # train minus validation accuracy from which we call it memorising
 SAME = 0.005  # accuracy differences below half a point are "about the same"
@@ -20,6 +22,11 @@ SAME = 0.005  # accuracy differences below half a point are "about the same"
 def _with(flag: str, names) -> list[str]:
     """The techniques among `names` that say they have `flag` (e.g. harder_batches)."""
     return [n for n in names if n in TECHNIQUES and getattr(TECHNIQUES.get(n), flag, False)]
+
+
+def _providing(capability: Capability, names) -> list[str]:
+    """The techniques among `names` that provide `capability`."""
+    return [cls.name for cls in providers(names, capability)]
 
 
 def _titles(names: Sequence[str], last: str = "and") -> str:
@@ -120,8 +127,8 @@ def class_lines(m: dict[str, Any], techniques: Sequence[str] = ()) -> list[str]:
 
 def _rebalance_hint(techniques: Sequence[str]) -> str:
     """' Class weights make a rare class count more ...' unless one of them was on."""
-    helpers = _with("rebalances", list(TECHNIQUES))
-    if not helpers or _with("rebalances", techniques):
+    helpers = _providing(REBALANCES_CLASSES, list(TECHNIQUES))
+    if not helpers or _providing(REBALANCES_CLASSES, techniques):
         return ""
     words = _titles(helpers, "or")
     return f" {words[:1].upper() + words[1:]} make a rare class count more while the model learns."
@@ -148,7 +155,7 @@ def fit(epochs: Sequence[dict], techniques: dict) -> list[str]:
         out = [f"Training and validation accuracy ended close ({percent(train)} vs "
                f"{percent(val)}): no sign of overfitting."]
     vals = [e["val_accuracy"] for e in epochs if e.get("val_accuracy") is not None]
-    if len(vals) >= 3 and vals[-1] - vals[-3] > 0.03 and not _with("stops_early", techniques):
+    if len(vals) >= 3 and vals[-1] - vals[-3] > 0.03 and not _providing(STOPS_EARLY, techniques):
         out.append("Validation accuracy was still rising at the last epoch: more epochs "
                    "would likely help.")
     return out

@@ -32,6 +32,9 @@ DECISION_RULE = Capability(
 FINE_TUNING = Capability(
     "fine_tuning", "extra fine-tuning epochs after training", exclusive=True)
 LEARNS_FROM_RUN = Capability("learns_from_run", "learning from another finished run")
+REBALANCES_CLASSES = Capability(
+    "rebalances_classes", "making rare classes count more while the model learns")
+STOPS_EARLY = Capability("stops_early", "ending training when it stops improving")
 QUANTIZED_COPY = Capability("quantized_copy", "a quantized copy of the model that is shipped")
 ZEROES_WEIGHTS = Capability(
     "zeroes_weights", "the smallest weights of every layer set to zero after training")

@@ -32,7 +32,12 @@ from torch.nn import functional as F
 
 from playground.common.content import Lesson, Section, Term, Tile
 from playground.common.formatting import percent
-from playground.training.capabilities import LOSS_CHANGE, NEEDS_LABELS, PRIVACY_GUARANTEE
+from playground.training.capabilities import (
+    LOSS_CHANGE,
+    NEEDS_LABELS,
+    PRIVACY_GUARANTEE,
+    REBALANCES_CLASSES,
+)
 from playground.training.techniques.base import Param, Technique, finished_twin, register, without
 
 
@@ -57,7 +62,6 @@ class ClassWeights(Technique):
     name = "class_weights"
     title = "Class weights"
     short_title = "class weights"
-    rebalances = True  # the narrative suggests it for a run that hides a rare class
     description = ("Makes mistakes on rare classes cost more while the model learns: each "
                    "example counts in inverse proportion to how common its class is in the "
                    "training data. Rare classes get found more often, usually for a little "
@@ -67,7 +71,7 @@ class ClassWeights(Technique):
                     "class's share of the training examples (scikit-learn's 'balanced').",
                     choices=("balanced",), flag="--class-weights", term="class_weights"),)
     per_step = frozenset({"loss"})
-    provides = (LOSS_CHANGE,)
+    provides = (LOSS_CHANGE, REBALANCES_CLASSES)
     needs = (NEEDS_LABELS,)  # it weighs each example by its own label
 
     @classmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 import copy
 
 from playground.common.content import Lesson, Section, Term
+from playground.training.capabilities import STOPS_EARLY
 from playground.training.techniques.base import Param, Technique, register
 
 
@@ -24,7 +25,7 @@ class EarlyStopping(Technique):
                    "Saves time and avoids memorising the training data.")
     order = 50  # when its hooks run
     regularises = True  # stops before the model memorises
-    stops_early = True  # the narrative does not ask such a run for more epochs
+    provides = (STOPS_EARLY,)
     params = (Param("patience", 3, "Epochs without improvement before stopping.", 1, 50,
                     flag="--early-stop", sweep="1, 3, 5"),)
 
