@@ -32,11 +32,11 @@ def pick_runs(store: Store) -> list[Run]:
     return [by_id[i] for i in chosen]
 
 
-def _metric_rows(run: Run) -> dict[str, str]:
-    """Every declared metric, one row each (a dash where the run has none: runs from before
-    the attacks existed, runs without a technique's number), then the device."""
+def _metric_rows(run: Run, metrics) -> dict[str, str]:
+    """One row per declared metric that one of the compared runs has (a dash where this
+    run has none), then the device."""
     m = run.metrics
-    return {**{metric.label: metric.format(metric.value(m)) for metric in table_metrics()},
+    return {**{metric.label: metric.format(metric.value(m)) for metric in metrics},
             "Device": run.device or m.get("device", "")}
 
 
@@ -49,11 +49,14 @@ def comparison_table(runs: list[Run]):
     """Metrics then settings, one column per run; differing settings highlighted."""
     configs = [r.config for r in runs]
     techniques = sorted({t for c in configs for t in c.techniques})
+    # A metric no compared run has (fairness gaps without a sensitive column, ε without
+    # privacy noise) would be a row of dashes.
+    metrics = [m for m in table_metrics() if any(m.value(r.metrics) is not None for r in runs)]
     columns = {}
     for run in runs:
         shown = {_row(k): "off" if k[0] and v is None else str(v)
                  for k, v in settings(run.config, techniques).items()}
-        columns[run.id] = {**_metric_rows(run), **shown}
+        columns[run.id] = {**_metric_rows(run, metrics), **shown}
     frame = pd.DataFrame(columns)
     differs = {_row(k) for k in differing_settings(configs)}
 
