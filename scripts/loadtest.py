@@ -375,7 +375,7 @@ async def quiet_watch(server: Server, people: list[Person], epochs: int) -> dict
         count_script_runs(observer, page)
         await page.goto(f"{server.url}/workshop?ws={WORKSHOP}&name={observer.name}")
         await expect(page.get_by_text("you are observer")).to_be_visible()
-        await page.locator('[data-testid="stSidebar"] a[href="runs"]').click()
+        await page.locator('[data-testid="stSidebar"] a[href="runs"]').first.click()
         await expect(page.get_by_role("heading", name="Runs")).to_be_visible()
         await asyncio.gather(*(step(x, everyone(x)) for x in watching + [observer]))
         deadline = time.time() + 120
@@ -499,7 +499,7 @@ async def page_timings(url: str, server_pid: int, started: Callable[[], bool], r
             await asyncio.sleep(0.3)
         for _ in range(rounds):
             for name, path, ready in PAGES:
-                link = page.locator(f'[data-testid="stSidebar"] a[href="{path}"]')
+                link = page.locator(f'[data-testid="stSidebar"] a[href="{path}"]').first
                 start, cpu_start = time.perf_counter(), cpu_seconds(server_pid)
                 await link.click()
                 await expect(ready(page).first).to_be_visible()

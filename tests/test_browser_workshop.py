@@ -156,7 +156,7 @@ def test_in_a_room_nobody_can_undo_anyone_elses_work(app_url, server_home: Path,
 
     # Bob, on Runs, everyone in the workshop: Alice's run, without buttons; his own
     # has its Cancel.
-    bob.locator('[data-testid="stSidebar"] a[href="runs"]').click()
+    bob.locator('[data-testid="stSidebar"] a[href="runs"]').first.click()
     bob.get_by_text("Everyone in room", exact=True).click()
     head = bob.locator("[data-testid=stHorizontalBlock]")
     theirs = head.filter(has=bob.get_by_text(first)).last
