@@ -16,6 +16,7 @@ from components.explain.pick import (
     pick_target,
 )
 from components.shell.guard import app_shell_guard
+from playground.explain import methods as M
 
 app_shell_guard()
 
@@ -37,11 +38,13 @@ if runs and methods:
     data = runner.bank.loaded(runs[0].id).data
     target = pick_target(data.class_names)
     rows = make_rows(runner, runs, choice.x, target)
-    if any(r.variant == "int8" for r in rows):
+    needing_gradients = [n for n in M.method_names(data.info.kind)
+                         if M.method(n).needs_gradients]
+    if needing_gradients and any(r.variant == "int8" for r in rows):
         st.toggle("Gradient methods on int8 runs: explain the run's float model instead",
                   key=FLOAT_FOR_GRADIENTS,
-                  help="Integrated Gradients and Saliency need gradients, which int8 "
-                       "models do not have. The float model is the same run before "
+                  help=f"{M.titles(needing_gradients, last='and')} need gradients, which "
+                       "int8 models do not have. The float model is the same run before "
                        "quantization.")
     attack = attack_controls(runs, data.info.kind)
     attacked = attack_rows(runner, rows, choice.x, attack) if attack else {}

@@ -116,6 +116,29 @@ def test_fine_tuning_is_a_phase_the_schedule_and_early_stopping_read():
     assert ctx.phase == "done" and len(ctx.history) == trained // ctx.steps_per_epoch + 1
 
 
+def test_two_techniques_asking_for_fine_tuning_are_refused_by_the_loop_too():
+    # validate() refuses this config first; the loop's own guard holds for direct callers.
+    class AsksForTwo(Technique):
+        title = "Asks for two"
+
+        def fine_tune_epochs(self):
+            return 2
+
+    class AsksForOne(AsksForTwo):
+        title = "Asks for one"
+
+        def fine_tune_epochs(self):
+            return 1
+
+    config = make_config(dataset="digits", model="mlp", width=8, device="cpu", epochs=1)
+    ctx = TrainContext(config, SilentReporter(), [AsksForTwo(), AsksForOne()])
+    ctx.setup()
+    with pytest.raises(ValueError, match="Asks for two and Asks for one each ask for "
+                                         "fine-tuning epochs; only one of them can"):
+        ctx.fit()
+    assert ctx.phase != "fine-tune"
+
+
 def test_capability_queries():
     assert [c.name for c in providers({"dp": {}, "dropout": {}}, PRIVACY_GUARANTEE)] == ["dp"]
     assert {c.name for c in providers(TECHNIQUES.names(), LEARNS_FROM_RUN)} >= {
