@@ -2,6 +2,7 @@
 Chromium per browser-test module (tests/browser_support.py has the helpers behind them)."""
 from __future__ import annotations
 
+import multiprocessing
 import os
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `pytest` run without `python -m` still finds the packages
     sys.path.insert(0, str(ROOT))
 
+from tests import store_support  # noqa: E402
 from tests.browser_support import (  # noqa: E402
     ARTIFACTS,
     CHROMIUM,
@@ -141,3 +143,16 @@ def page(app_url: str, new_page):
     pg = new_page()
     pg.goto(app_url + "/train")
     return pg
+
+
+@pytest.fixture(scope="module")
+def pool():
+    """A few real processes started with 'spawn' (tests/store_support.py), shared by one
+    test module's tests of the store under concurrency. Starting them once matters: each
+    child imports torch (through playground.training.config), which takes seconds."""
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(store_support.N_PROCS + 1)
+    with ctx.Pool(store_support.N_PROCS, initializer=store_support.init_child,
+                  initargs=(barrier,)) as p:
+        barrier.wait(180)
+        yield p, barrier

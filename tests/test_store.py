@@ -6,7 +6,6 @@ promise is about several processes on one database file, not threads in one inte
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import sqlite3
 import subprocess
@@ -21,84 +20,16 @@ import pytest
 from playground.runs.schema import LATEST, MIGRATIONS, migrate, version
 from playground.runs.store import ACTIVE, ENDED, Store, pid_alive
 from playground.training.config import make_config
-
-CONFIG = make_config(dataset="moons", model="mlp", epochs=3)
-N_PROCS = 4
-
-
-# -- helpers run in child processes (module level, so 'spawn' can import them) -----------
-
-_barrier = None  # in each child: the barrier shared with the test process
-
-
-def _init_child(barrier) -> None:
-    global _barrier
-    _barrier = barrier
-    barrier.wait(180)  # this process has imported everything and is ready
-
-
-def _together() -> None:
-    """Wait until every child and the test are here, so store calls really overlap."""
-    _barrier.wait(60)
-
-
-def _claim_until_empty(home: str, work_seconds: float):
-    store = Store(home)
-    pid = os.getpid()
-    _together()
-    got = []
-    while (run := store.claim(pid)) is not None:
-        got.append((run.id, run.status, run.worker_pid))
-        if work_seconds:
-            time.sleep(work_seconds)  # "training", so the other workers get a turn
-        store.finish(run.id, {"claimed_by": pid}, "test device")
-    return pid, got
-
-
-def _open(home: str):
-    _together()
-    store = Store(home)  # every child migrates the same old file at the same moment
-    with store._connect() as conn:
-        return os.getpid(), version(conn)
-
-
-def _enqueue_many(home: str, count: int):
-    _together()
-    store = Store(home)  # every child opens the (fresh) database at the same moment
-    return os.getpid(), [store.enqueue(CONFIG) for _ in range(count)]
-
-
-@pytest.fixture(scope="module")
-def pool():
-    """N_PROCS real processes started with 'spawn', shared by this module's tests.
-
-    Starting them once matters: each child imports torch (through playground.config),
-    which takes seconds.
-    """
-    ctx = multiprocessing.get_context("spawn")
-    barrier = ctx.Barrier(N_PROCS + 1)
-    with ctx.Pool(N_PROCS, initializer=_init_child, initargs=(barrier,)) as p:
-        barrier.wait(180)
-        yield p, barrier
-
-
-def _run_in_all(pool, fn, *args) -> list:
-    """Call fn(*args) once in each pool process; they start together at the barrier."""
-    p, barrier = pool
-    pending = [p.apply_async(fn, args) for _ in range(N_PROCS)]
-    barrier.wait(60)  # releases only when every process holds one task: one task each
-    results = [r.get(timeout=120) for r in pending]
-    assert len({pid for pid, _ in results}) == N_PROCS
-    return results
-
-
-def _dead_pid() -> int:
-    """The pid of a process that has exited and been reaped."""
-    proc = subprocess.Popen([sys.executable, "-c", "pass"])
-    proc.wait()
-    assert not pid_alive(proc.pid)
-    return proc.pid
-
+from tests.old_store import write_oldest_store
+from tests.store_support import (
+    CONFIG,
+    N_PROCS,
+    claim_until_empty,
+    dead_pid,
+    enqueue_many,
+    open_store,
+    run_in_all,
+)
 
 # -- the schema and its migrations ----------------------------------------------------------
 
@@ -131,32 +62,6 @@ def _contents(conn: sqlite3.Connection) -> dict[str, list[tuple]]:
             for t in TABLES}
 
 
-def _oldest_store(home: Path, rows: list[tuple[str, str, str]]) -> None:
-    """A database file as the first version of the app wrote it (no version number, runs
-    without owners or waits, epochs without extras, no jobs), holding `rows`
-    (id, status, config JSON), each with one epoch."""
-    home.mkdir(parents=True)
-    conn = sqlite3.connect(home / "runs.sqlite")
-    conn.executescript("""
-        CREATE TABLE runs (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL,
-            created REAL NOT NULL, status TEXT NOT NULL, config TEXT NOT NULL, metrics TEXT,
-            error TEXT, worker_pid INTEGER, started REAL, finished REAL,
-            progress REAL NOT NULL DEFAULT 0, progress_at REAL,
-            cancel_requested INTEGER NOT NULL DEFAULT 0, device TEXT);
-        CREATE INDEX runs_status ON runs(status, seq);
-        CREATE TABLE epochs (run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-            epoch INTEGER NOT NULL, train_loss REAL, train_accuracy REAL, val_loss REAL,
-            val_accuracy REAL, seconds REAL, PRIMARY KEY (run_id, epoch));
-    """)
-    for i, (run_id, status, config) in enumerate(rows):
-        conn.execute("INSERT INTO runs (id, created, status, config) VALUES (?, ?, ?, ?)",
-                     (run_id, i + 1.0, status, config))
-        conn.execute("INSERT INTO epochs (run_id, epoch, val_accuracy) VALUES (?, 1, 0.5)",
-                     (run_id,))
-    conn.commit()
-    conn.close()
-
-
 def test_a_fresh_store_has_todays_tables_at_the_latest_version(home: Path):
     store = Store(home)
     with store._connect() as conn:
@@ -168,7 +73,7 @@ def test_a_fresh_store_has_todays_tables_at_the_latest_version(home: Path):
 
 def test_an_oldest_store_is_migrated_in_place_and_migrating_again_changes_nothing(home: Path):
     teacher_config = make_config(dataset="moons", model="mlp", epochs=3, width=64)
-    _oldest_store(home, [
+    write_oldest_store(home, [
         ("done", "finished", CONFIG.model_dump_json()),
         ("teacher", "queued", teacher_config.model_dump_json()),
         ("student", "queued", make_config(dataset="moons", model="mlp", epochs=3,
@@ -228,8 +133,8 @@ def test_every_migration_step_can_be_applied_again(home: Path):
 
 
 def test_several_processes_opening_an_old_store_at_once_migrate_it_once(pool, home: Path):
-    _oldest_store(home, [("old", "queued", CONFIG.model_dump_json())])
-    opened = _run_in_all(pool, _open, str(home))
+    write_oldest_store(home, [("old", "queued", CONFIG.model_dump_json())])
+    opened = run_in_all(pool, open_store, str(home))
     assert [v for _, v in opened] == [LATEST] * N_PROCS
     store = Store(home)
     with store._connect() as conn:
@@ -246,7 +151,7 @@ def test_concurrent_claims_hand_each_run_to_exactly_one_worker(pool, home: Path,
     store = Store(home)
     n_runs = 40
     queued = [store.enqueue(CONFIG) for _ in range(n_runs)]
-    by_worker = dict(_run_in_all(pool, _claim_until_empty, str(home), work_seconds))
+    by_worker = dict(run_in_all(pool, claim_until_empty, str(home), work_seconds))
 
     claimed = [run_id for got in by_worker.values() for run_id, _, _ in got]
     # Never one run to two workers, and every queued run claimed exactly once.
@@ -269,7 +174,7 @@ def test_concurrent_claims_hand_each_run_to_exactly_one_worker(pool, home: Path,
 
 def test_twenty_runs_queued_at_once_from_several_processes(pool, home: Path):
     per_proc = 20 // N_PROCS
-    ids = [run_id for _, got in _run_in_all(pool, _enqueue_many, str(home), per_proc)
+    ids = [run_id for _, got in run_in_all(pool, enqueue_many, str(home), per_proc)
            for run_id in got]
 
     runs = Store(home).list_runs()
@@ -399,7 +304,7 @@ def test_delete_removes_row_epochs_and_artifact_folder(home: Path):
 
 def test_recover_orphans_marks_dead_workers_runs_interrupted_and_spares_live_ones(home: Path):
     store = Store(home)
-    dead = _dead_pid()
+    dead = dead_pid()
     orphan = store.enqueue(CONFIG, status="running", pid=dead)
     alive = store.enqueue(CONFIG, status="running", pid=os.getpid())
     queued = store.enqueue(CONFIG)
@@ -503,7 +408,7 @@ def test_run_to_json_carries_config_and_metrics(home: Path):
 def test_pid_alive():
     assert pid_alive(os.getpid())
     assert not pid_alive(None) and not pid_alive(0)
-    assert not pid_alive(_dead_pid())
+    assert not pid_alive(dead_pid())
 
 
 def test_default_home_follows_playground_home(home: Path):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import sqlite3
 from collections import Counter
 from pathlib import Path
 
@@ -29,7 +28,8 @@ from playground.experiments.workshop import (
 from playground.runs.store import Store
 from playground.runs.turns import queue_order
 from playground.training.config import make_config
-from tests.test_store import _claim_until_empty, _dead_pid, _run_in_all, pool  # noqa: F401
+from tests.old_store import write_oldest_store
+from tests.store_support import claim_until_empty, dead_pid, run_in_all
 
 CONFIG = make_config(dataset="moons", model="mlp", epochs=3)
 
@@ -159,19 +159,7 @@ def test_a_student_still_waits_for_its_teacher_while_others_go(home: Path):
 
 
 def test_old_store_gains_the_owner_columns_in_place(home: Path):
-    home.mkdir(parents=True)
-    conn = sqlite3.connect(home / "runs.sqlite")
-    conn.executescript("""
-        CREATE TABLE runs (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL,
-            created REAL NOT NULL, status TEXT NOT NULL, config TEXT NOT NULL, metrics TEXT,
-            error TEXT, worker_pid INTEGER, started REAL, finished REAL,
-            progress REAL NOT NULL DEFAULT 0, progress_at REAL,
-            cancel_requested INTEGER NOT NULL DEFAULT 0, device TEXT);
-    """)
-    conn.execute("INSERT INTO runs (id, created, status, config) VALUES (?, 1, 'queued', ?)",
-                 ("old", json.dumps(CONFIG.model_dump())))
-    conn.commit()
-    conn.close()
+    write_oldest_store(home, [("old", "queued", json.dumps(CONFIG.model_dump()))])
     store = Store(home)
     old = store.get("old")
     assert old.workspace is None and old.owner is None and old.owner_key == ""
@@ -255,7 +243,7 @@ def test_concurrent_fair_claims_from_processes_never_double_claim(pool, home: Pa
     store = Store(home)
     queued = [store.enqueue(CONFIG, workspace="room", owner=f"p{i % 5}") for i in range(40)]
     queued += [store.enqueue(CONFIG) for _ in range(5)]
-    results = dict(_run_in_all(pool, _claim_until_empty, str(home), 0.01))
+    results = dict(run_in_all(pool, claim_until_empty, str(home), 0.01))
     claimed = [run_id for got in results.values() for run_id, _, _ in got]
     assert Counter(claimed) == Counter(queued)
     assert store.counts() == {"finished": len(queued)}
@@ -317,7 +305,7 @@ def test_runs_only_claims_leave_jobs_and_jobs_only_leave_runs(home: Path):
 def test_a_dead_workers_job_fails_with_the_reason_and_restarts_are_recovered(home: Path):
     store = Store(home)
     job = store.enqueue_job("explain", {}, 2)
-    store.claim_next(_dead_pid())  # a worker that is gone
+    store.claim_next(dead_pid())  # a worker that is gone
     assert store.recover_orphans() == []  # no run, but the job is ended
     ended = store.get_job(job)
     assert ended.status == "interrupted" and "this job" in ended.error
