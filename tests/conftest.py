@@ -44,7 +44,8 @@ def _real_main():
 FAST_MODULES = {"test_architecture.py", "test_registry_scan.py", "test_training_contract.py",
                 "test_config.py", "test_metrics.py", "test_permissions.py",
                 "test_narrative.py", "test_pareto.py", "test_turns.py", "test_uploads.py",
-                "test_url_state.py", "test_live.py", "test_escape.py"}
+                "test_url_state.py", "test_live.py", "test_escape.py",
+                "test_units.py"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

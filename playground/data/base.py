@@ -7,6 +7,8 @@ from typing import Callable, Literal
 
 import numpy as np
 
+from playground.data.columns import Schema
+
 Kind = Literal["image", "tabular", "points"]
 
 
@@ -45,6 +47,12 @@ class Dataset:
     # group labels as words. A run's view (data/views.py) picks one into `groups`.
     group_columns: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(
         default_factory=dict)
+    # Tables: the scaling the inputs went through (fitted on the training split) and the
+    # person's columns behind the inputs, so rows can be shown and edited in their units
+    # (playground.data.units). None for pictures.
+    scale_mean: np.ndarray | None = None
+    scale_std: np.ndarray | None = None
+    schema: Schema | None = None
 
     @property
     def n_classes(self) -> int:
@@ -108,7 +116,8 @@ def split_columns(columns: dict[str, np.ndarray], y: np.ndarray, seed: int
     return {name: (col[tr], col[val], col[te]) for name, col in columns.items()}
 
 
-def _standardized(info: DatasetInfo, X, y, seed, class_names, feature_names) -> Dataset:
+def _standardized(info: DatasetInfo, X, y, seed, class_names, feature_names,
+                  schema: Schema | None = None) -> Dataset:
     X_tr, y_tr, X_val, y_val, X_te, y_te = _split(X, y, seed)
     if np.isnan(X_tr).any() or np.isnan(X_val).any() or np.isnan(X_te).any():
         # Missing values (uploaded tables) take the training split's median, fitted like
@@ -124,4 +133,5 @@ def _standardized(info: DatasetInfo, X, y, seed, class_names, feature_names) -> 
     return Dataset(
         info, scale(X_tr), y_tr.astype(np.int64), scale(X_val), y_val.astype(np.int64),
         scale(X_te), y_te.astype(np.int64), class_names, feature_names,
+        scale_mean=mean, scale_std=std, schema=schema,
     )

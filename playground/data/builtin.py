@@ -15,6 +15,7 @@ from playground.data.base import (
     _standardized,
     split_columns,
 )
+from playground.data.columns import Column, Schema
 
 DATASETS: Registry[tuple[DatasetInfo, Loader]] = Registry("dataset")
 
@@ -151,9 +152,12 @@ def _loans(seed: int, noise: float) -> Dataset:
     # outright, which is what the fairness audit should find and the mitigation repair.
     X = np.stack([income, debt, years, amount, neighbourhood, group_b.astype(float)], axis=1)
     y = approved.astype(np.int64)
+    names = ["income (thousands)", "debt (thousands)", "years employed",
+             "loan amount (thousands)", "neighbourhood index"]
+    schema = Schema(tuple(Column(n, "number", (i,), decimals=1) for i, n in enumerate(names))
+                    + (Column("group", "binary", (5,), ("A", "B")),))
     data = _standardized(_info("loans"), X, y, seed, ["refused", "approved"],
-                         ["income (thousands)", "debt (thousands)", "years employed",
-                          "loan amount (thousands)", "neighbourhood index", "group = B"])
+                         names + ["group = B"], schema)
     words = np.where(group_b, "group B", "group A")
     data.group_columns = split_columns({"group": words}, y, seed)
     return data

@@ -34,6 +34,7 @@ from playground.common.paths import data_root
 from playground.common.permissions import LOCAL, Actor, Place, Refused, check
 from playground.data.base import Dataset, DatasetInfo, _split, _standardized, split_columns
 from playground.data.builtin import DATASETS
+from playground.data.columns import Schema, schema_from_feature_names
 from playground.data.uploads.limits import (
     ACCEPTED,
     DATA_FILE,
@@ -170,6 +171,7 @@ def save(prepared: Prepared, home=None, actor: Actor = LOCAL) -> Path:
         "workspace": actor.workspace, "owner": actor.name if actor.in_workshop else None,
         "group_columns": list(prepared.groups), "not_groups": prepared.not_groups,
         "sensitive": prepared.sensitive,
+        "columns": prepared.schema.to_json() if prepared.schema is not None else None,
     }
     if prepared.sensitive and prepared.sensitive not in prepared.groups:
         raise UploadError(sensitive_problem(manifest, prepared.sensitive))
@@ -324,7 +326,10 @@ def _load(folder: str, digest: str, created: float, seed: int, sensitive: str = 
         return Dataset(info, X_tr, y_tr, X_val, y_val, X_te, y_te,
                        list(manifest["class_names"]), list(manifest["feature_names"]),
                        image_shape=tuple(manifest["image_shape"]))
+    # Uploads saved before columns were recorded get a best guess from the input names.
+    schema = (Schema.from_json(manifest["columns"]) if manifest.get("columns")
+              else schema_from_feature_names(manifest["feature_names"]))
     data = _standardized(info, X.astype(np.float64), y, seed, list(manifest["class_names"]),
-                         list(manifest["feature_names"]))
+                         list(manifest["feature_names"]), schema)
     data.group_columns = split_columns(groups, y, seed)
     return data

@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from playground.data.columns import Schema
+
 # -- limits (small on purpose: runs must finish in seconds on a laptop CPU) ------------------
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 MAX_ROWS = 20_000
@@ -69,6 +71,7 @@ class Prepared:
     groups: dict[str, np.ndarray] = field(default_factory=dict)
     not_groups: dict[str, str] = field(default_factory=dict)
     sensitive: str = ""
+    schema: Schema | None = None  # tables: the person's columns behind the model's inputs
 
     @property
     def class_counts(self) -> dict[str, int]:

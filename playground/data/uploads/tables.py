@@ -7,6 +7,7 @@ import io
 
 import numpy as np
 
+from playground.data.columns import Column, Schema
 from playground.data.uploads.limits import (
     MAX_CLASSES,
     MAX_COLUMNS,
@@ -104,12 +105,14 @@ def _prepare_csv(data, filename, target, name, source) -> Prepared:
                      f"'{target}' {'was' if dropped == 1 else 'were'} left out.")
         frame, labels = frame[keep].reset_index(drop=True), labels[keep].reset_index(drop=True)
     class_names, y = _classes(labels, target, filename)
-    X, feature_names, column_notes = _encode_features(frame.drop(columns=[target]), filename)
+    X, feature_names, column_notes, schema = _encode_features(frame.drop(columns=[target]),
+                                                              filename)
     notes.extend(column_notes)
     preview = frame.head(20)
     groups, not_groups = group_columns(frame.drop(columns=[target]))
     return Prepared(name, "tabular", X, y, class_names, feature_names, source, notes,
-                    target=target, preview=preview, groups=groups, not_groups=not_groups)
+                    target=target, preview=preview, groups=groups, not_groups=not_groups,
+                    schema=schema)
 
 
 def group_columns(frame) -> tuple[dict[str, np.ndarray], dict[str, str]]:
@@ -166,13 +169,25 @@ def _classes(labels, target: str, filename: str) -> tuple[list[str], np.ndarray]
     return [str(v) for v in order], y
 
 
-def _encode_features(frame, filename: str) -> tuple[np.ndarray, list[str], list[str]]:
+def _decimals(raw) -> tuple[int, bool]:
+    """How many decimals a number column was written with (at most 4), and whether every
+    value is a whole number: values shown back to the person are written the same way."""
+    written = raw.dropna().astype(str)
+    after = written.str.extract(r"\.(\d+)$")[0].str.len().fillna(0)
+    places = int(min(4, after.max())) if len(after) else 0
+    return places, places == 0
+
+
+def _encode_features(frame, filename: str
+                     ) -> tuple[np.ndarray, list[str], list[str], Schema]:
     """Numbers stay numbers (missing ones left as NaN: they are filled with the training
-    split's median at load time); text columns become 0/1 columns or codes."""
+    split's median at load time); text columns become 0/1 columns or codes. Also returns
+    the columns as the person knows them (`Schema`), for showing rows in their units."""
     import pandas as pd
 
     blocks: list[np.ndarray] = []
     names: list[str] = []
+    columns: list[Column] = []
     notes: list[str] = []
     one_hot, ordinal, dropped, filled = [], [], [], []
     n = len(frame)
@@ -196,6 +211,9 @@ def _encode_features(frame, filename: str) -> tuple[np.ndarray, list[str], list[
             missing = int(np.isnan(values).sum())
             if missing:
                 filled.append(f"'{col}' ({missing})")
+            places, whole = _decimals(raw[numbers.notna()])
+            columns.append(Column(col, "number", (len(names),), decimals=places,
+                                  integer=whole))
             blocks.append(values[:, None])
             names.append(col)
             continue
@@ -207,15 +225,19 @@ def _encode_features(frame, filename: str) -> tuple[np.ndarray, list[str], list[
         elif len(cats) > ORDINAL_MAX or len(cats) > 0.5 * n:
             dropped.append(f"'{col}' ({len(cats)} different texts: an id or free text)")
         elif len(cats) == 2:
+            columns.append(Column(col, "binary", (len(names),), tuple(cats)))
             blocks.append((text == cats[1]).to_numpy(dtype=np.float64)[:, None])
             names.append(f"{col} = {cats[1]}")
             one_hot.append(f"'{col}' (1 column: {cats[1]} or not)")
         elif len(cats) <= ONE_HOT_MAX:
+            columns.append(Column(col, "one_hot", tuple(range(len(names), len(names)
+                                                                + len(cats))), tuple(cats)))
             blocks.append(np.stack([(text == c).to_numpy(dtype=np.float64) for c in cats], 1))
             names.extend(f"{col} = {c}" for c in cats)
             one_hot.append(f"'{col}' ({len(cats)} columns)")
         else:
             codes = {c: i for i, c in enumerate(cats)}
+            columns.append(Column(col, "codes", (len(names),), tuple(cats)))
             blocks.append(text.map(codes).to_numpy(dtype=np.float64)[:, None])
             names.append(col)
             ordinal.append(f"'{col}' ({len(cats)} categories)")
@@ -239,4 +261,4 @@ def _encode_features(frame, filename: str) -> tuple[np.ndarray, list[str], list[
         raise UploadError(
             f"{filename} becomes {X.shape[1]} input columns once categories are spread out, "
             f"more than the {MAX_FEATURES} allowed. Fix: drop some columns.")
-    return X, names, notes
+    return X, names, notes, Schema(tuple(columns))
