@@ -16,8 +16,9 @@ PIP := $(BIN)/python -m pip install --disable-pip-version-check -c constraints.t
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.app-installed: requirements.txt constraints.txt | $(BIN)/python
+$(VENV)/.app-installed: requirements.txt requirements-nodeps.txt constraints.txt | $(BIN)/python
 	$(PIP) -r requirements.txt
+	$(PIP) --no-deps -r requirements-nodeps.txt
 	touch $@
 
 $(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.app-installed
