@@ -36,10 +36,10 @@ def privacy(entry) -> str | None:
 
 def score_label(board) -> str:
     """The one score column's name: what the board ranks by."""
-    return getattr(board, "score_label", None) or SCORE_LABELS.get(board.key, "Accuracy")
+    return getattr(board, "score_label", None) or SCORE_LABELS.get(board.key, "accuracy")
 
 
-SCORE_LABELS = {"smallest": "Size", "fastest": "Time per answer"}
+SCORE_LABELS = {"smallest": "size", "fastest": "time per answer"}
 
 
 def board_rows(board, me: str | None = None) -> list[dict[str, str]]:
@@ -47,10 +47,10 @@ def board_rows(board, me: str | None = None) -> list[dict[str, str]]:
     that reports them)."""
     rows = []
     for i, e in enumerate(board.entries, 1):
-        row = {"#": str(i), "Who": who(e) + ("  ← you" if me and e.owner == me else ""),
-               "Run": e.label, score_label(board): e.shown}
+        row = {"#": str(i), "who": who(e) + ("  ← you" if me and e.owner == me else ""),
+               "run": e.label, score_label(board): e.shown}
         if (p := privacy(e)) is not None:
-            row["Privacy"] = p
+            row["privacy"] = p
         rows.append(row)
     return rows
 
@@ -119,7 +119,8 @@ def board_html(board, rows: int) -> str:
     if not entries:
         return '<p class="pj-empty">Nobody qualifies yet.</p>'
     heads = list(entries[0])
-    head = "".join(f'<th class="pj-{_css(h)}">{escape.html(h)}</th>' for h in heads)
+    head = "".join(f'<th class="pj-{_css(h)}">{escape.html(h.capitalize())}</th>'
+                   for h in heads)
     body = "".join(
         "<tr" + (' class="pj-removed"' if out else "") + ">"
         + "".join(f'<td class="pj-{_css(h)}">{escape.html(row.get(h, ""))}</td>'
@@ -128,7 +129,7 @@ def board_html(board, rows: int) -> str:
 
 
 def _css(head: str) -> str:
-    return {"#": "place", "Who": "who", "Run": "run", "Privacy": "privacy"}.get(head, "score")
+    return {"#": "place", "who": "who", "run": "run", "privacy": "privacy"}.get(head, "score")
 
 
 def my_runs(ws: Workspace, me: str) -> None:

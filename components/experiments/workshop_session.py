@@ -212,7 +212,7 @@ def submit_from_session(store: Store, config: RunConfig) -> str | None:
         return submit_as(store, actor, config).run_id
     except (WorkshopError, Refused) as exc:
         st.error(f"Workshop **{actor.workspace}** can't take this run yet:\n\n"
-                 + "\n".join(f"- {escape.md(p)}" for p in exc.problems))
+                 + "\n".join(f"- {p}" for p in exc.problems))
         return None
 
 
