@@ -145,11 +145,11 @@ def test_three_phones_join_train_and_read_their_cards(app_url, server_home: Path
         settled(phone)
         phone.locator("[data-testid=stExpandSidebarButton]").click()
         sidebar = phone.locator("[data-testid=stSidebar]")
-        expect(sidebar).to_have_attribute("aria-expanded", "true", timeout=WAIT)
+        expect(sidebar).to_have_attribute("data-collapsed", "false", timeout=WAIT)
         sidebar.locator('a[href="runs"]').first.click()
         expect(phone.get_by_role("heading", name="Runs", exact=True)).to_be_visible(
             timeout=WAIT)
-        expect(sidebar).to_have_attribute("aria-expanded", "false", timeout=WAIT)
+        expect(sidebar).to_have_attribute("data-collapsed", "true", timeout=WAIT)
         expect(phone.get_by_text("finished").first).to_be_visible(timeout=SLOW)
         phone.screenshot(path=str(ARTIFACTS / f"phone-{name}.png"), full_page=True)
     runs = [r for r in Store(server_home).list_runs() if r.workspace == "phones"]

@@ -26,14 +26,6 @@ def who(entry) -> str:
     return f"{name} (removed)" if removed(entry) else name
 
 
-def privacy(entry) -> str | None:
-    """ε and δ of the entry's run, when the board reports them."""
-    epsilon, delta = getattr(entry, "epsilon", None), getattr(entry, "delta", None)
-    if epsilon is None:
-        return None
-    return f"ε {epsilon:.2f}" + (f", δ {delta:.0e}" if delta else "")
-
-
 def score_label(board) -> str:
     """The one score column's name: what the board ranks by."""
     return getattr(board, "score_label", None) or SCORE_LABELS.get(board.key, "accuracy")
@@ -43,14 +35,11 @@ SCORE_LABELS = {"smallest": "size", "fastest": "time per answer"}
 
 
 def board_rows(board, me: str | None = None) -> list[dict[str, str]]:
-    """One row per entry: place, person, the run in words, the score (and ε, δ on a board
-    that reports them)."""
+    """One row per entry: place, person, the run in words, the score."""
     rows = []
     for i, e in enumerate(board.entries, 1):
         row = {"#": str(i), "who": who(e) + ("  ← you" if me and e.owner == me else ""),
                "run": e.label, score_label(board): e.shown}
-        if (p := privacy(e)) is not None:
-            row["privacy"] = p
         rows.append(row)
     return rows
 
