@@ -7,8 +7,10 @@ from components.base.keys import train as train_keys
 from components.base.keys import workshop as workshop_keys
 from components.base.polling import end_polling, live_fragment
 from components.base.services import any_active, get_store, live_snapshot
+from components.experiments.join_link import join_box, page_url, pick_host
 from components.experiments.workshop_board import leaderboard, my_runs
 from components.experiments.workshop_presenter import (
+    end_controls,
     people_controls,
     presenter_controls,
     presenter_key_box,
@@ -16,14 +18,15 @@ from components.experiments.workshop_presenter import (
 from components.experiments.workshop_session import (
     KEY,
     TOKEN,
-    USER,
     WS,
     adopt,
+    adopt_presenter,
     current,
     leave,
 )
 from components.shell.guard import app_shell_guard
 from components.shell.projector import projector_on
+from playground.common import escape
 from playground.experiments.workshop import (
     WorkshopError,
     clean_display_name,
@@ -37,14 +40,6 @@ app_shell_guard()
 store = get_store()
 home = store.home
 ss, qp = st.session_state, st.query_params
-
-
-def base_url() -> str:
-    try:
-        url = (st.context.url or "").split("?")[0].rstrip("/")
-    except Exception:  # no browser (AppTest)
-        return ""
-    return url[: -len("/workshop")] if url.endswith("/workshop") else url
 
 
 def adopt_link() -> None:
@@ -76,8 +71,9 @@ def join_as(ws_name: str, wanted: str) -> bool:
         ss[workshop_keys.JOIN_PROBLEM] = exc.problems[0][0].upper() + exc.problems[0][1:] + "."
         return False
     adopt(ws_name, token, actor.name)
-    ss[workshop_keys.FLASH] = (f"Welcome, {actor.name}. Your personal link is below: it brings "
-                            "you back as yourself from any browser, so keep it private.")
+    ss[workshop_keys.FLASH] = (f"Welcome, {escape.md(actor.name)}. This browser keeps your "
+                               "seat; your personal link (below, on request) brings you back "
+                               "from any other browser, so keep it private.")
     return True
 
 
@@ -119,7 +115,7 @@ def landing() -> None:
                 st.error(exc.problems[0])
             else:
                 leave()
-                ss[WS], ss[USER], ss[KEY] = ws.name, ws.presenter_name, key
+                adopt_presenter(ws.name, key, ws.presenter_name)  # this browser keeps it
                 ss[workshop_keys.KEY_SHOWN] = True  # once, on this screen only; hide it below
                 ss[workshop_keys.FLASH] = (
                     f"Workshop **{ws.name}** is open. Your presenter key is below, on your "
@@ -142,7 +138,7 @@ def ask_name(ws_name: str) -> None:
 def lesson_box(ws) -> None:
     lesson = ws.lesson
     if lesson.note:
-        st.info(lesson.note)
+        st.info(escape.md(lesson.note))
     if lesson.values or lesson.hide:
         fixed = ", ".join(f"{k} = {v}" for k, v in lesson.values.items())
         st.markdown(f"**This lesson:** {fixed or 'no fixed settings'}"
@@ -181,21 +177,35 @@ if ws is None:
     ask_name(ss[WS])
     st.stop()
 
-qp["ws"] = ws.name  # (a participant's token rides along: see workshop_session)
-st.markdown(f"### {ws.name} · you are **{me}**" + (" (presenter)" if presenter else ""))
-link = f"{base_url()}{ws.join_url()}"
-st.markdown("**Join link** for the room (everyone adds their own name):")
-st.code(link, language=None)
+qp["ws"] = ws.name  # the room; a token or key never stays in the address
+st.markdown(f"### {ws.name} · you are **{escape.md(me)}**"
+            + (" (presenter)" if presenter else ""))
+host = pick_host() if presenter and not projector_on() else None
+join_box(ws.join_url(), host)
+if presenter:
+    projector_url = f"{page_url()}/projector?ws={ws.name}" + (f"&via={host}" if host else "")
+    st.link_button("Open the projector page", projector_url, icon="📽️",
+                   help="The leaderboards alone, in large type, for the room's screen: "
+                        "open it on the projector's window. It shows no key and no panels.")
 if not presenter and ss.get(TOKEN) and not projector_on():
-    with st.expander("Your personal link (keep it private)", icon="🔑"):
-        st.caption("It brings you back as yourself, from any browser or tab: bookmark it. "
-                   "Anyone with it can act as you, so don't share it.")
-        st.code(f"{base_url()}{ws.personal_url(ss[TOKEN])}", language=None)
+    if ss.get(workshop_keys.PERSONAL_SHOWN):
+        with st.container(border=True):
+            st.caption("Your personal link brings you back as yourself from any browser: "
+                       "bookmark it. Anyone with it can act as you, so don't share it.")
+            st.code(f"{page_url()}{ws.personal_url(ss[TOKEN])}", language=None)
+            st.button("Hide my personal link", key="workshop_personal_hide",
+                      on_click=ss.__setitem__, args=(workshop_keys.PERSONAL_SHOWN, False))
+    else:
+        st.button("Show my personal link", key="workshop_personal_show", icon="🔑",
+                  on_click=ss.__setitem__, args=(workshop_keys.PERSONAL_SHOWN, True),
+                  help="Only on this screen. This browser already keeps your seat; the "
+                       "link is for another browser or device.")
 lesson_box(ws)
 if presenter:
-    presenter_key_box(ss[KEY], link, projector=projector_on())
+    presenter_key_box(ss[KEY], f"{page_url()}{ws.join_url()}", projector=projector_on())
     presenter_controls(home, ws, ss[KEY])
     people_controls(home, store, ws, ss[KEY])
+    end_controls(home, store, ws, ss[KEY])
 
 
 busy = any_active()

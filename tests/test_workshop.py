@@ -224,9 +224,8 @@ def test_workshop_page_shows_everyones_finished_runs_on_the_boards(app_home: Pat
     whos = {w for f in frames for w in f["who"]}
     assert {"Ana  ← you", "Ben"} <= whos
     assert "**1 of 1 in line**" in text
-    # A reload or a bookmark comes back as this person: the token, never the name.
-    assert (at.query_params["ws"], at.query_params["token"]) == ("room",
-                                                                 session["workshop_token"])
+    # The token never stays in the address (the browser's cookie keeps the seat).
+    assert at.query_params["ws"] == "room" and "token" not in at.query_params
     assert "name" not in at.query_params
 
 
@@ -252,12 +251,13 @@ def test_a_name_is_not_an_identity_and_a_personal_link_is(app_home: Path):
     assert "The name 'ana' is taken in this workshop" in " ".join(e.value for e in at.error)
     assert "you are" not in _everything(at) and "token" not in at.query_params
     # Ana reloads Train (a new session) with the address her personal link gave her: still
-    # Ana, in the room; Train's own link-writing keeps her token in the address.
+    # Ana, in the room; the token leaves the address at once (her browser's cookie keeps her
+    # seat from then on).
     at = open_page("pages/train.py", query={"ws": "room", "token": token})
     at.button(key="train_submit").click().run()
     (run,) = Store(app_home).list_runs()
     assert (run.workspace, run.owner) == ("room", "Ana")
-    assert at.query_params["token"] == token and at.query_params["ws"] == "room"
+    assert "token" not in at.query_params and at.query_params["ws"] == "room"
     # Only opening the room's link, without joining: nothing is queued outside the room.
     at = open_page("pages/train.py", query={"ws": "room"})
     at.button(key="train_submit").click().run()

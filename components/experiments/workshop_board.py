@@ -6,18 +6,46 @@ from collections import Counter
 import pandas as pd
 import streamlit as st
 
-from components.base.format import percent, status_text
+from components.base.format import status_text
 from components.base.services import get_store, live_snapshot, shared_value
+from playground.common import escape
 from playground.experiments.leaderboards import leaderboards
-from playground.experiments.workshop import Workspace
+from playground.experiments.workshop import REMOVED, Workspace
 from playground.runs.store import Run
 
 
+def removed(entry) -> bool:
+    """Whether the person behind this entry was removed from the room (marked on every
+    board, never hidden: the room saw the run)."""
+    return bool(getattr(entry, "removed", False)) or entry.owner.endswith(REMOVED)
+
+
+def who(entry) -> str:
+    """The entry's person as the boards show them, removed people marked."""
+    name = entry.owner[: -len(REMOVED)] if entry.owner.endswith(REMOVED) else entry.owner
+    return f"{name} (removed)" if removed(entry) else name
+
+
+def score_label(board) -> str:
+    """The one score column's name: what the board ranks by."""
+    return getattr(board, "score_label", None) or SCORE_LABELS.get(board.key, "accuracy")
+
+
+SCORE_LABELS = {"smallest": "size", "fastest": "time per answer"}
+
+
+def board_rows(board, me: str | None = None) -> list[dict[str, str]]:
+    """One row per entry: place, person, the run in words, the score."""
+    rows = []
+    for i, e in enumerate(board.entries, 1):
+        row = {"#": str(i), "who": who(e) + ("  ← you" if me and e.owner == me else ""),
+               "run": e.label, score_label(board): e.shown}
+        rows.append(row)
+    return rows
+
+
 def _board_table(board, me: str | None) -> pd.DataFrame:
-    rows = [{"#": i, "who": e.owner + ("  ← you" if e.owner == me else ""),
-             "score": e.shown, "accuracy": percent(e.accuracy), "run": e.label,
-             "id": e.run_id} for i, e in enumerate(board.entries, 1)]
-    return pd.DataFrame(rows).set_index("#")
+    return pd.DataFrame(board_rows(board, me)).set_index("#")
 
 
 def pick_dataset(ws: Workspace, runs: list[Run]) -> str | None:
@@ -40,16 +68,27 @@ def _finished(ws_name: str) -> list[Run]:
         ("finished",), workspace=ws_name))
 
 
-def leaderboard(ws: Workspace, me: str | None) -> None:
+def room_boards(ws: Workspace, dataset: str | None = None) -> tuple[str | None, list]:
+    """(dataset, boards) of the room now: the lesson's dataset, or `dataset`, else the one
+    most runs used; built once per server each time a run ends."""
     runs = _finished(ws.name)
-    dataset = pick_dataset(ws, runs)
+    if dataset is None:
+        dataset = ws.lesson.values.get("dataset") or next(
+            (d for d, _ in Counter(r.config.dataset for r in runs).most_common()), None)
+    if dataset is None:
+        return None, []
+    return dataset, shared_value(("workshop_boards", ws.name, ws.version, dataset,
+                                  live_snapshot().ended),
+                                 lambda: leaderboards(runs, ws.boards, dataset))
+
+
+def leaderboard(ws: Workspace, me: str | None) -> None:
+    dataset = pick_dataset(ws, _finished(ws.name))
     if dataset is None:
         st.info("No finished runs in this workshop yet. Train one: it shows up here when "
                 "it is done.")
         return
-    boards = shared_value(("workshop_boards", ws.name, ws.version, dataset,
-                           live_snapshot().ended),
-                          lambda: leaderboards(runs, ws.boards, dataset))
+    _, boards = room_boards(ws, dataset)
     cols = st.columns(2)
     for i, board in enumerate(boards):
         with cols[i % 2].container(border=True):
@@ -59,6 +98,27 @@ def leaderboard(ws: Workspace, me: str | None) -> None:
                 st.table(_board_table(board, me))  # plain HTML: readable on a projector
             else:
                 st.caption("Nobody qualifies yet.")
+
+
+def board_html(board, rows: int) -> str:
+    """One board as a plain HTML table for the projector page: every cell escaped, names and
+    scores never cut (the run's words wrap instead), at most `rows` rows."""
+    entries = board_rows(board)[:rows]
+    gone = [removed(e) for e in board.entries[:rows]]
+    if not entries:
+        return '<p class="pj-empty">Nobody qualifies yet.</p>'
+    heads = list(entries[0])
+    head = "".join(f'<th class="pj-{_css(h)}">{escape.html(h.capitalize())}</th>'
+                   for h in heads)
+    body = "".join(
+        "<tr" + (' class="pj-removed"' if out else "") + ">"
+        + "".join(f'<td class="pj-{_css(h)}">{escape.html(row.get(h, ""))}</td>'
+                  for h in heads) + "</tr>" for row, out in zip(entries, gone, strict=True))
+    return f'<table class="pj-board"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _css(head: str) -> str:
+    return {"#": "place", "who": "who", "run": "run", "privacy": "privacy"}.get(head, "score")
 
 
 def my_runs(ws: Workspace, me: str) -> None:

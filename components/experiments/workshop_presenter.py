@@ -4,11 +4,16 @@ and the presenter key itself (on the presenter's own screen only, hidden with a 
 in projector view). Saved only with the presenter key."""
 from __future__ import annotations
 
+import io
+import zipfile
+
 import streamlit as st
 
 from components.base.keys import workshop as keys
 from components.base.keys.workshop import KEY_SHOWN as SHOWN
+from components.experiments.workshop_board import board_html, room_boards
 from models.base import all_model_infos
+from playground.common import escape
 from playground.common.metric_registry import LOWER, limited_metrics
 from playground.data.catalog import all_dataset_infos, dataset_info
 from playground.experiments.links import controls
@@ -18,10 +23,13 @@ from playground.experiments.workshop import (
     Limits,
     WorkshopError,
     Workspace,
+    load_workspace,
     remove_person,
     rename_person,
     update_workspace,
 )
+from playground.results.export.report import html_report
+from playground.results.export.tables import runs_frame
 from playground.runs.store import Store
 
 ANY = "(everyone chooses)"
@@ -114,30 +122,102 @@ def presenter_key_box(key: str, join_link: str, projector: bool) -> None:
 
 
 def people_controls(home, store: Store, ws: Workspace, key: str) -> None:
-    """Everyone who joined: rename one (their runs follow) or remove one (their link stops
-    working and their waiting runs are cancelled)."""
-    with st.expander(f"Presenter: people in this workshop ({len(ws.people)})", icon="👥"):
-        if not ws.people:
-            st.caption("Nobody has joined yet. Share the join link above.")
-            return
-        for person in ws.people:
-            with st.container(horizontal=True, vertical_alignment="bottom"):
-                new = st.text_input("Name", person.name, key=f"workshop_person_{person.id}",
-                                    max_chars=30, label_visibility="collapsed")
-                rename = st.button("Rename", key=f"workshop_rename_{person.id}")
-                remove = st.button("Remove", key=f"workshop_remove_{person.id}",
-                                   help="Their personal link stops working; their runs "
-                                        "still waiting are cancelled; ended runs stay.")
-            try:
-                if rename and new.strip() != person.name:
-                    rename_person(home, store, ws.name, key, person.id, new)
-                    st.session_state[keys.FLASH] = (
-                        f"Renamed {person.name} to {' '.join(new.split())}.")
-                    st.rerun()
-                if remove:
-                    remove_person(home, store, ws.name, key, person.id)
-                    st.session_state[keys.FLASH] = (
-                        f"Removed {person.name} from the workshop.")
-                    st.rerun()
-            except WorkshopError as exc:
-                st.error(exc.problems[0][0].upper() + exc.problems[0][1:] + ".")
+    """Everyone who joined: rename one (their runs follow) or remove one, after a second
+    click in a confirmation (their link stops working and their waiting runs are
+    cancelled). Redrawn every few seconds, so people who join show without a reload."""
+
+    @st.fragment(run_every=PEOPLE_POLL_SECONDS)
+    def people() -> None:
+        now = load_workspace(home, ws.name) or ws
+        with st.expander(f"Presenter: people in this workshop ({len(now.people)})",
+                         icon="👥"):
+            if not now.people:
+                st.caption("Nobody has joined yet. Share the join link above.")
+                return
+            for person in now.people:
+                _person_row(home, store, now, key, person)
+
+    people()
+
+
+PEOPLE_POLL_SECONDS = 5.0
+
+
+def _person_row(home, store: Store, ws: Workspace, key: str, person) -> None:
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        new = st.text_input("Name", person.name, key=f"workshop_person_{person.id}",
+                            max_chars=30, label_visibility="collapsed")
+        rename = st.button("Rename", key=f"workshop_rename_{person.id}")
+        with st.popover("Remove", key=f"workshop_remove_ask_{person.id}",
+                        help="Asks first. Their personal link stops working; their runs "
+                             "still waiting are cancelled; ended runs stay, marked."):
+            st.markdown(f"Remove **{escape.md(person.name)}** from the workshop? Their "
+                        "personal link stops working and their waiting runs are cancelled; "
+                        "their ended runs stay on the boards, marked as removed.")
+            remove = st.button(f"Yes, remove {escape.md(person.name)}", type="primary",
+                               key=f"workshop_remove_{person.id}")
+    try:
+        if rename and new.strip() != person.name:
+            rename_person(home, store, ws.name, key, person.id, new)
+            st.session_state[keys.FLASH] = (
+                f"Renamed {escape.md(person.name)} to {escape.md(' '.join(new.split()))}.")
+            st.rerun()
+        if remove:
+            remove_person(home, store, ws.name, key, person.id)
+            st.session_state[keys.FLASH] = f"Removed {escape.md(person.name)} from the workshop."
+            st.rerun()
+    except WorkshopError as exc:
+        st.error(escape.md(exc.problems[0][0].upper() + exc.problems[0][1:] + "."))
+
+
+# -- the end of the workshop -------------------------------------------------------------
+
+
+def room_export(home, store: Store, ws: Workspace, key: str) -> bytes:
+    """The room in one ZIP: a CSV of every run with its person and every metric, and the
+    HTML report with the boards. Stands in for the core's end-of-workshop call, which also
+    closes joining and queuing; the presenter key is checked the same way."""
+    if not ws.is_presenter_key(key):
+        raise WorkshopError("only the presenter can end the workshop: the presenter key "
+                            "does not match")
+    runs = store.list_runs(workspace=ws.name)
+    frame = runs_frame(runs)
+    if len(frame):
+        frame.insert(0, "person", [r.owner or "" for r in runs])
+    table = frame.map(escape.csv_cell).to_csv(index=False)
+    _, boards = room_boards(ws)
+    board_part = "<h2>Leaderboards</h2>" + "".join(
+        f"<h3>{escape.html(b.title)}</h3>{board_html(b, 100)}" for b in boards)
+    report = html_report(store, [r for r in runs if r.status == "finished"],
+                         title=f"Workshop {ws.name}")
+    report = report.replace("<h2>", board_part + "<h2>", 1)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(f"{ws.name}-runs.csv", table)
+        z.writestr(f"{ws.name}-report.html", report)
+    return buffer.getvalue()
+
+
+def end_controls(home, store: Store, ws: Workspace, key: str) -> None:
+    """"End workshop": asks first, then offers the room as one download."""
+    ended = st.session_state.get(keys.ENDED)
+    if ended is None:
+        with st.popover("End workshop", icon="🏁", key="workshop_end_ask",
+                        help="Asks first. Then one download of the room: every run with "
+                             "its person and numbers (CSV) and the report with the boards."):
+            st.markdown(f"End workshop **{ws.name}**? You get one download of the room: "
+                        "a table of every run with names and numbers, and the report with "
+                        "the leaderboards.")
+            if st.button("Yes, end the workshop", type="primary", key="workshop_end"):
+                try:
+                    st.session_state[keys.ENDED] = room_export(home, store, ws, key)
+                except WorkshopError as exc:
+                    st.error(escape.md(exc.problems[0]))
+                    return
+                st.rerun()
+        return
+    st.success(f"Workshop {ws.name} ended. Download the room before you close this page.")
+    st.download_button("Download the room (table and report)", ended,
+                       file_name=f"{ws.name}-room.zip", mime="application/zip",
+                       icon="📦", type="primary", key="workshop_end_download",
+                       on_click="ignore")

@@ -3,24 +3,26 @@ queueing a run as that person.
 
 Session-state keys (set here and by the Workshop page; other pages only read them):
   workshop_name   the workspace name, once this session joined one (or opened its link)
-  workshop_token  a participant's private token: who they are (also in every page's URL,
-                  ?ws=NAME&token=..., so a reload, a bookmark or a second tab with that
-                  address comes back as the same person)
-  workshop_key    the presenter key, only in the presenter's session (never in the URL)
+  workshop_token  a participant's private token: who they are
+  workshop_key    the presenter key, only in the presenter's session
   workshop_user   the display name, as the workshop file had it at the last check
-A participant's token is also kept in a cookie (same site only, a day), so a tab opened
-from a bare address (a sidebar link in a new tab, a typed /train) is still them.
+Neither the token nor the key stays in any address: a personal link (?ws=NAME&token=...) or
+a presenter link (?ws=NAME&key=...) is taken in and dropped from the address bar at once.
+What keeps a person's seat across reloads and new tabs is a cookie (same site only, a day):
+one for a participant ("NAME:TOKEN"), one for the presenter ("NAME:KEY"), read with
+`st.context.cookies` when a session begins and written through `components.base.cookies`.
 Identity always comes from the token or the key, checked against the workshop file, never
 from a name: `session_actor()` is the acting person every page passes to the core.
 """
 from __future__ import annotations
 
 import streamlit as st
-import streamlit.components.v1 as st_components
 
+from components.base import cookies
 from components.base.keys.workshop import KEY, NOTICE, TOKEN, USER
 from components.base.keys.workshop import NAME as WS
 from components.base.services import get_store
+from playground.common import escape
 from playground.common.permissions import LOCAL, Actor, Refused
 from playground.experiments.workshop import (
     WorkshopError,
@@ -34,7 +36,9 @@ from playground.training.config import RunConfig
 
 IDENTITY_PARAMS = ("ws", "token")  # the query parameters that carry who one is
 COOKIE = "playground_workshop"  # "NAME:TOKEN" of the participant this browser is
+PRESENTER_COOKIE = "playground_presenter"  # "NAME:KEY" of the room this browser presents
 COOKIE_SEEN, COOKIE_NOW = "workshop_cookie_seen", "workshop_cookie"  # (as sent at start)
+FORGET = "workshop_cookie_forget"  # the person left: clear the seats this browser holds
 COOKIE_DAYS = 1
 
 
@@ -76,9 +80,12 @@ def pending() -> str | None:
 
 
 def leave(url: bool = True) -> None:
-    """This session is no one in any workshop (`url`: and its address says so too)."""
+    """This session is no one in any workshop (`url`: it left on purpose, so its address
+    says so too and the browser forgets its seats)."""
     for k in (WS, USER, KEY, TOKEN):
         st.session_state.pop(k, None)
+    if url:
+        st.session_state[FORGET] = True
     for k in IDENTITY_PARAMS if url else ():
         if k in st.query_params:
             del st.query_params[k]
@@ -91,26 +98,33 @@ def adopt(ws_name: str, token: str, shown: str) -> None:
         leave(url=False)
     ss.pop(KEY, None)
     ss[WS], ss[TOKEN], ss[USER] = ws_name, token, shown
-    keep_in_url()
+    _drop_secrets_from_url()
 
 
-def keep_in_url() -> None:
-    """Every page's address carries ?ws=NAME&token=... while a participant is in, so a
-    reload or a second tab opened from it is the same person (the presenter's key never
-    goes there)."""
-    ss, qp = st.session_state, st.query_params
-    if ss.get(WS) and ss.get(TOKEN):
-        for param, value in (("ws", ss[WS]), ("token", ss[TOKEN])):
-            if qp.get(param) != value:
-                qp[param] = value
+def adopt_presenter(ws_name: str, key: str, shown: str) -> None:
+    """This session is now the presenter of `ws_name` (their key checked)."""
+    ss = st.session_state
+    if ss.get(WS) != ws_name:
+        leave(url=False)
+    ss.pop(TOKEN, None)
+    ss[WS], ss[KEY], ss[USER] = ws_name, key, shown
+    _drop_secrets_from_url()
+
+
+def _drop_secrets_from_url() -> None:
+    """A token or a key never stays in the address bar (a projector, a shared screen, a
+    browser's history would show it); the cookie keeps the seat instead."""
+    for param in ("token", "key"):
+        if param in st.query_params:
+            del st.query_params[param]
 
 
 def restore_identity() -> None:
     """Run on every page before it draws: a presenter link (?ws=NAME&key=...) makes this
-    session the presenter (and the key leaves the address); a personal link
-    (?ws=NAME&token=...) makes it that participant (a new session after a reload, a second
-    tab); a bare ?ws=NAME marks the session as in that workshop's room, so nothing is
-    queued outside it by mistake; and the address keeps carrying the token."""
+    session the presenter; a personal link (?ws=NAME&token=...) makes it that participant;
+    either secret then leaves the address. A bare ?ws=NAME marks the session as in that
+    workshop's room, so nothing is queued outside it by mistake. A new session (a reload, a
+    new tab) takes its seat back from the browser's cookie."""
     ss, qp = st.session_state, st.query_params
     token, ws_param = qp.get("token"), qp.get("ws")
     if ws_param:
@@ -121,11 +135,7 @@ def restore_identity() -> None:
         ws = load_workspace(get_store().home, name) if name else None
         if ws is not None and "key" in qp:  # a presenter link, on any page
             if ws.is_presenter_key(qp["key"]):
-                if ss.get(WS) != ws.name:
-                    leave(url=False)
-                ss.pop(TOKEN, None)
-                ss[WS], ss[KEY], ss[USER] = ws.name, qp["key"], ws.presenter_name
-            del qp["key"]  # never leave the key in an address a projector might show
+                adopt_presenter(ws.name, qp["key"], ws.presenter_name)
         elif ws is not None and token:
             person = ws.person_for_token(token)
             if person is not None:
@@ -133,7 +143,6 @@ def restore_identity() -> None:
                     adopt(ws.name, token, person.name)
                 ss[USER] = person.name
             else:
-                del qp["token"]
                 if ss.get(TOKEN) == token:
                     ss.pop(TOKEN, None)
                 ss[NOTICE] = (f"This personal link no longer works in workshop {ws.name} "
@@ -141,41 +150,52 @@ def restore_identity() -> None:
                               "join link, under a new name.")
         elif ws is not None and not ss.get(WS):
             ss[WS] = ws.name  # in the room, not yet anyone in it: Train won't queue
+        _drop_secrets_from_url()
     if not ss.get(COOKIE_SEEN):  # a new session (a reload, a new tab): who this browser is
         ss[COOKIE_SEEN] = True
-        ss[COOKIE_NOW] = _cookie()
-        name, _, saved = (ss[COOKIE_NOW] or "").partition(":")
-        if saved and not ss.get(TOKEN) and not ss.get(KEY) and ss.get(WS, name) == name:
-            ws = load_workspace(get_store().home, name)
-            person = ws.person_for_token(saved) if ws is not None else None
-            if person is not None:  # (a bare address, or the room's own join link)
-                adopt(ws.name, saved, person.name)
-    keep_in_url()
+        ss[COOKIE_NOW] = {COOKIE: cookies.read(COOKIE),
+                          PRESENTER_COOKIE: cookies.read(PRESENTER_COOKIE)}
+        if not ss.get(TOKEN) and not ss.get(KEY):
+            _seat_from_cookies(ss[COOKIE_NOW])
     _keep_cookie()
 
 
-def _cookie() -> str | None:
-    try:
-        value = st.context.cookies.get(COOKIE)
-    except Exception:  # no browser (AppTest)
-        return None
-    return value if isinstance(value, str) else None
+def _seat_from_cookies(sent: dict[str, str | None]) -> None:
+    """Take back the presenter's seat, else the participant's, that this browser holds
+    (for the room this address names, if it names one)."""
+    ss = st.session_state
+    for cookie in (PRESENTER_COOKIE, COOKIE):
+        name, _, secret = (sent.get(cookie) or "").partition(":")
+        if not secret or ss.get(WS, name) != name:
+            continue
+        ws = load_workspace(get_store().home, name)
+        if ws is None:
+            continue
+        if cookie == PRESENTER_COOKIE and ws.is_presenter_key(secret):
+            adopt_presenter(ws.name, secret, ws.presenter_name)
+            return
+        if cookie == COOKIE and (person := ws.person_for_token(secret)) is not None:
+            adopt(ws.name, secret, person.name)
+            return
 
 
 def _keep_cookie() -> None:
-    """Write (or clear) the cookie while who this session is differs from what the browser
-    sent when the session began: a script in an empty frame of the same origin (Streamlit
-    can't set cookies itself). The same frame on every full run, so the browser keeps the
-    one it ran (a run cut short by another can't lose the write)."""
+    """Write the seat this session holds into its cookie (and clear both once the person
+    left on purpose) while that differs from what the browser sent when the session began;
+    the same element on every full run, so the browser keeps the write even when another
+    run cuts this one short. A seat the session doesn't hold stays: a presenter who tries
+    the room's join link in their own browser keeps their seat."""
     ss = st.session_state
-    want = f"{ss[WS]}:{ss[TOKEN]}" if ss.get(WS) and ss.get(TOKEN) else None
-    if ss.get(COOKIE_NOW) == want or (want is None and not ss.get(COOKIE_NOW)):
+    held = {COOKIE: f"{ss[WS]}:{ss[TOKEN]}" if ss.get(WS) and ss.get(TOKEN) else None,
+            PRESENTER_COOKIE: f"{ss[WS]}:{ss[KEY]}" if ss.get(WS) and ss.get(KEY) else None}
+    sent = ss.get(COOKIE_NOW) or {}
+    want = {name: value for name, value in held.items()
+            if value is not None or (ss.get(FORGET) and sent.get(name))}
+    if ss.get(FORGET) and not any(held.values()):
+        want = dict.fromkeys(held)
+    if all((sent.get(name) or None) == value for name, value in want.items()):
         return
-    age = COOKIE_DAYS * 86_400 if want else 0
-    with st.sidebar:
-        st_components.html(
-            f"<script>document.cookie = '{COOKIE}={want or ''}; path=/; max-age={age}; "
-            "SameSite=Strict';</script>", height=0)
+    cookies.write(want, COOKIE_DAYS, key="workshop_cookie_writer")
 
 
 def submit_from_session(store: Store, config: RunConfig) -> str | None:
@@ -208,5 +228,6 @@ def workshop_badge() -> None:
             st.sidebar.page_link("pages/workshop.py", label="Join it", icon="🏆")
         return
     st.sidebar.caption("Workshop")
-    st.sidebar.markdown(f"**{ws.name}** · {user}" + (" (presenter)" if presenter else ""))
+    st.sidebar.markdown(f"**{ws.name}** · {escape.md(user)}"
+                        + (" (presenter)" if presenter else ""))
     st.sidebar.page_link("pages/workshop.py", label="Leaderboard", icon="🏆")

@@ -26,8 +26,12 @@ PAGES = (
     ("your_data.py", "Your data", "📤", "your_data"),
     ("learn.py", "Learn", "📖", "learn"),
     ("workshop.py", "Workshop", "🏆", "workshop"),
+    ("projector.py", "Projector", "📽️", "projector"),
 )
-TITLES = tuple(title for _, title, _, _ in PAGES)
+# Pages with an address but no sidebar link: the projector page is opened from the Workshop
+# page, on the room's screen.
+UNLISTED = {"projector"}
+TITLES = tuple(title for _, title, _, url in PAGES if url not in UNLISTED)
 
 
 def declare_pages(links: bool = True):
@@ -40,6 +44,7 @@ def declare_pages(links: bool = True):
     navigation = st.navigation(pages, position="hidden")
     if links:
         with st.sidebar:
-            for page, (_, title, icon, _) in zip(pages, PAGES, strict=True):
-                st.page_link(page, label=title, icon=icon, width="stretch")
+            for page, (_, title, icon, url) in zip(pages, PAGES, strict=True):
+                if url not in UNLISTED:
+                    st.page_link(page, label=title, icon=icon, width="stretch")
     return navigation

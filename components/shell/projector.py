@@ -56,3 +56,40 @@ def projector_toggle() -> None:
                            help="Larger type and high contrast, for a room and a projector.")
     if on:
         st.markdown(CSS, unsafe_allow_html=True)
+
+
+# -- the projector page: the room's boards, nothing else ------------------------------------
+
+CYCLE_SECONDS = 10.0  # each board stays this long; the page reads the store again each time
+ROWS = 10  # at most this many people per board (8 fit at 1280×720 with room to spare)
+
+PAGE_CSS = """
+<style>
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],
+[data-testid="stExpandSidebarButton"], [data-testid="stHeader"],
+[data-testid="stToolbar"], [data-testid="stDecoration"] { display: none !important; }
+[data-testid="stAppViewContainer"], [data-testid="stMain"] {
+  background: #ffffff !important; color: #000000 !important; }
+[data-testid="stMainBlockContainer"] { max-width: 100% !important;
+  padding: 1rem 2rem 0 2rem !important; }
+.pj-title { font-size: 40px; font-weight: 700; line-height: 1.15; margin: 0; color: #000; }
+.pj-sub { font-size: 20px; color: #000; margin: 4px 0 8px 0; }
+.pj-board { width: 100%; border-collapse: collapse; table-layout: auto; color: #000; }
+.pj-board th { font-size: 22px; text-align: left; border-bottom: 3px solid #000;
+  padding: 4px 12px; white-space: nowrap; }
+.pj-board td { font-size: 28px; padding: 5px 12px; border-bottom: 1px solid #444;
+  vertical-align: top; line-height: 1.2; }
+.pj-board td.pj-place { font-weight: 700; width: 2.2em; white-space: nowrap; }
+.pj-board td.pj-who, .pj-board td.pj-score, .pj-board td.pj-privacy {
+  white-space: nowrap; font-weight: 700; }
+.pj-board td.pj-run { font-size: 21px; overflow-wrap: anywhere; }
+.pj-board tr.pj-removed td { font-style: italic; font-weight: 400; color: #333; }
+.pj-empty { font-size: 28px; color: #000; }
+.pj-join { font-size: 18px; overflow-wrap: anywhere; color: #000; }
+</style>
+"""
+
+
+def projector_page_style() -> None:
+    """The projector page fills the screen: no sidebar or header, black on white."""
+    st.html(PAGE_CSS)

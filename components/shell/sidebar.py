@@ -17,6 +17,26 @@ from playground.runs.supervisor import RAY_ADDRESS_ENV
 # it draws) or show a stale one.
 QUEUE_SHOWN_ON = {"runs"}
 
+# On a phone the sidebar covers the page: close it once a link in it was followed, as
+# Streamlit's own page list does. One listener per browser tab (the script runs when the
+# element first mounts); 768 px is where Streamlit lays the sidebar over the page.
+_CLOSE_ON_PHONE_JS = """
+export default function() {
+  if (window.__playgroundSidebarCloser) return;
+  window.__playgroundSidebarCloser = true;
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest('[data-testid="stSidebar"] a[href]');
+    if (!link || window.innerWidth >= 768) return;
+    window.setTimeout(() => {
+      const close = document.querySelector(
+        '[data-testid="stSidebarCollapseButton"] button[aria-expanded="true"]');
+      if (close) close.click();
+    }, 0);
+  }, true);
+}
+"""
+_close_on_phone = st.components.v2.component("playground.sidebar_closer", js=_CLOSE_ON_PHONE_JS)
+
 
 def render_sidebar(page: str | None = None) -> None:
     restore_identity()  # before any page acts: a personal link or a reload is the same person
@@ -49,3 +69,5 @@ def render_sidebar(page: str | None = None) -> None:
 
     workshop_badge()
     projector_toggle()
+    with st.sidebar:
+        _close_on_phone(key="shell_sidebar_closer", height=0)

@@ -9,3 +9,6 @@ FLASH = "workshop_flash"  # what the presenter's last action did, shown once
 KEY_SHOWN = "workshop_key_shown"  # the presenter asked to see their key
 JOIN_PROBLEM = "workshop_join_problem"  # why the last join was refused, shown once
 LESSON_SEEN = "workshop_lesson_seen"  # the room's lesson version this session has applied
+JOIN_HOST = "workshop_join_host"  # the network address the room's links use
+PERSONAL_SHOWN = "workshop_personal_shown"  # the participant asked to see their own link
+ENDED = "workshop_ended"  # the room's export, once the presenter ended the workshop

@@ -1,0 +1,93 @@
+"""The presenter's side of a workshop without a browser: the join link's network address and
+QR code, the projector page (boards only, nothing private), and the room's export at the
+end (every run with its person, formula cells neutralised, the boards in the report)."""
+from __future__ import annotations
+
+import csv
+import io
+import os
+import zipfile
+from pathlib import Path
+
+from PIL import Image
+
+from components.experiments.join_link import host_choices, network_addresses, qr_png, with_host
+from components.experiments.workshop_presenter import room_export
+from playground.experiments.workshop import join_workspace, load_workspace, open_workspace
+from playground.runs.store import Store
+from playground.runs.worker import execute
+from playground.training.config import make_config
+from tests.app_support import open_page
+
+
+def test_the_join_link_uses_a_network_address_private_networks_first():
+    found = network_addresses(["127.0.0.1", "169.254.3.4", "8.8.4.4", "192.168.1.20",
+                               "10.0.0.7", "not an address", "192.168.1.20"])
+    assert found == ["10.0.0.7", "192.168.1.20", "8.8.4.4"]
+    # Opened at 127.0.0.1 the page's own host is useless to a phone: the network ones only.
+    assert host_choices("http://127.0.0.1:8501/workshop", found) == found
+    assert host_choices("http://laptop.local:8501/", found)[0] == "laptop.local"
+    assert with_host("http://127.0.0.1:8501/workshop?ws=a", "10.0.0.7") == (
+        "http://10.0.0.7:8501/workshop?ws=a")
+
+
+def test_the_qr_code_is_a_square_png_of_whole_modules():
+    url = "http://10.0.0.7:8501/workshop?ws=friday-class"
+    image = Image.open(io.BytesIO(qr_png(url, scale=4)))
+    # Version v has 17 + 4v modules a side, plus 4 quiet modules each side.
+    side = image.size[0] // 4 - 8
+    assert image.size[0] == image.size[1] and image.size[0] % 4 == 0
+    assert (side - 17) % 4 == 0 and 1 <= (side - 17) // 4 <= 40
+
+
+def _room(home: Path) -> tuple[Store, str]:
+    store = Store(home)
+    _, key = open_workspace(home, "room", "Pat")
+    for who in ("Ana", "Ben"):
+        join_workspace(home, "room", who)
+        store.enqueue(make_config(dataset="wine", model="logreg", epochs=2),
+                      workspace="room", owner=who)
+        execute(store, store.claim(os.getpid()))
+    store.enqueue(make_config(dataset="wine", model="logreg", epochs=2), workspace="room",
+                  owner="-Ana")  # a name a spreadsheet would run, as a stored value could be
+    return store, key
+
+
+def test_the_rooms_export_has_every_run_with_its_person(app_home: Path):
+    store, key = _room(app_home)
+    data = room_export(app_home, store, load_workspace(app_home, "room"), key)
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        assert sorted(z.namelist()) == ["room-report.html", "room-runs.csv"]
+        rows = list(csv.DictReader(io.StringIO(z.read("room-runs.csv").decode())))
+        report = z.read("room-report.html").decode()
+    runs = store.list_runs(workspace="room")
+    assert sorted(r["run_id"] for r in rows) == sorted(r.id for r in runs)
+    assert sorted(r["person"] for r in rows) == ["'-Ana", "Ana", "Ben"]
+    assert {r["status"] for r in rows} == {"finished", "queued"}
+    assert "Most accurate" in report and "Ana" in report and "Ben" in report
+
+
+def test_the_export_needs_the_presenter_key(app_home: Path):
+    import pytest
+
+    from playground.experiments.workshop import WorkshopError
+
+    store, _ = _room(app_home)
+    with pytest.raises(WorkshopError):
+        room_export(app_home, store, load_workspace(app_home, "room"), "not the key")
+
+
+def test_the_projector_page_shows_the_boards_and_nothing_private(app_home: Path):
+    store, key = _room(app_home)
+    at = open_page("pages/projector.py", query={"ws": "room"})
+    shown = " ".join(str(h.proto.body) for h in at.get("html"))
+    assert "Most accurate" in shown and "Ana" in shown and "Ben" in shown
+    assert key not in shown and "token" not in shown
+    assert "Open the projector page" not in shown
+    assert not at.get("text_input")  # no presenter panels
+
+
+def test_the_projector_page_without_a_room_offers_the_open_ones(app_home: Path):
+    open_workspace(app_home, "friday-class")
+    at = open_page("pages/projector.py")
+    assert at.selectbox(key="projector_workshop").options == ["friday-class"]
