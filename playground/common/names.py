@@ -44,10 +44,16 @@ def _prototypes() -> dict[str, str]:
         for entry in found:
             b = entry["c"].translate(_MARKS)
             if len(a) == 1 and len(b) == 1:
-                edges.setdefault(a, set()).add(b)
-                edges.setdefault(b, set()).add(a)
+                _link(edges, a, b)
             elif len(a) == 1 and len(b) > 1:
                 to_many[a] = b  # a single letter that reads as several
+            # The table's comments show accented letters composed ("ȧ → å"); the skeleton
+            # decomposes first, so the accents themselves are the lookalikes (̇ and ̊).
+            da, db = unicodedata.normalize("NFD", a), unicodedata.normalize("NFD", b)
+            if (da, db) != (a, b) and len(da) == len(db):
+                differ = [(x, y) for x, y in zip(da, db) if x != y]
+                if len(differ) == 1:
+                    _link(edges, *differ[0])
     out: dict[str, str] = {}
     for start in edges:
         if start in out:
@@ -66,6 +72,11 @@ def _prototypes() -> dict[str, str]:
     out.update({source: "".join(out.get(t, t) for t in target)
                 for source, target in to_many.items() if source not in edges})
     return out
+
+
+def _link(edges: dict[str, set[str]], a: str, b: str) -> None:
+    edges.setdefault(a, set()).add(b)
+    edges.setdefault(b, set()).add(a)
 
 
 def skeleton(text: str) -> str:
