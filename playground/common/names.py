@@ -51,7 +51,7 @@ def _prototypes() -> dict[str, str]:
             # decomposes first, so the accents themselves are the lookalikes (̇ and ̊).
             da, db = unicodedata.normalize("NFD", a), unicodedata.normalize("NFD", b)
             if (da, db) != (a, b) and len(da) == len(db):
-                differ = [(x, y) for x, y in zip(da, db) if x != y]
+                differ = [(x, y) for x, y in zip(da, db, strict=True) if x != y]
                 if len(differ) == 1:
                     _link(edges, *differ[0])
     out: dict[str, str] = {}
