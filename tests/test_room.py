@@ -90,6 +90,7 @@ def test_the_skeleton_follows_unicodes_confusables_table():
     assert [(a, b) for a, b in letters if skeleton(a) != skeleton(b)] == []
     # UTS #39's own example: "m" reads as "r" "n"; and different names stay different.
     assert same_name("Mary", "rnary") and same_name("paypal", "pаypаl")
+    assert same_name("ALICE", "Alice") and same_name("ВЕN", "ben")  # case either side
     assert not same_name("Ben", "Ken") and not same_name("Ana", "Anna")
     assert name_key("Zoë") != name_key("Zoe")  # an accent makes another name
 

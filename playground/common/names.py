@@ -4,9 +4,9 @@
 workshop must treat them as one name. `name_key` folds a name the way UTS #39 ("Unicode
 Security Mechanisms") says to detect lookalikes: NFKC first (full-width and styled letters
 become plain ones), then its confusable skeleton, case folded, with spaces, punctuation and
-symbols left out. `mixed_scripts` refuses a name that mixes writing systems (Latin with
-Cyrillic, say), UTS #39's "highly restrictive" level: one script, or Latin with the scripts
-Chinese, Japanese and Korean are written in together.
+symbols left out (`same_name` compares two names so). `mixed_scripts` refuses a name that
+mixes writing systems (Latin with Cyrillic, say), UTS #39's "highly restrictive" level: one
+script, or Latin with the scripts Chinese, Japanese and Korean are written in together.
 
 The confusables come from Unicode's own table (confusables.txt) as the kept package
 `confusable-homoglyphs` stores it: each line "source → prototype" both ways. The package
@@ -23,7 +23,7 @@ import unicodedata
 
 from confusable_homoglyphs import categories, confusables
 
-__all__ = ["mixed_scripts", "name_key", "same_name", "scripts", "skeleton"]
+__all__ = ["mixed_scripts", "name_key", "name_keys", "same_name", "scripts", "skeleton"]
 
 # Direction marks the package keeps around right-to-left letters in its table.
 _MARKS = str.maketrans("", "", "\u200e\u200f")
@@ -91,18 +91,25 @@ def _letters(text: str) -> str:
     return "".join(c for c in text if unicodedata.category(c)[0] in "LNM")
 
 
-def name_key(name: str) -> str:
-    """What a name reads as: equal keys are names a reader would take for each other.
-    Case is folded on both sides of the skeleton, since a capital's lookalike ("В") and a
-    small letter's ("в") differ."""
+def name_keys(name: str) -> tuple[str, str]:
+    """What a name reads as, twice: case folded before the skeleton ("ALICE" is "Alice",
+    though a capital I reads as l and a small i does not) and after it ("Веn" is "Ben",
+    though a capital В reads as B and a small в does not). Two names are the same name
+    when either key agrees."""
     text = _letters(unicodedata.normalize("NFKC", name or ""))
-    for _ in range(2):
-        text = skeleton(text).casefold()
-    return _letters(unicodedata.normalize("NFKC", text))
+    small = skeleton(text.casefold()).casefold()
+    capital = skeleton(skeleton(text).casefold()).casefold()
+    return (_letters(unicodedata.normalize("NFKC", small)),
+            _letters(unicodedata.normalize("NFKC", capital)))
+
+
+def name_key(name: str) -> str:
+    """The name's key with case folded first (empty: no letter or digit in it)."""
+    return name_keys(name)[0]
 
 
 def same_name(a: str, b: str) -> bool:
-    return name_key(a) == name_key(b)
+    return any(x == y for x, y in zip(name_keys(a), name_keys(b), strict=True))
 
 
 def scripts(name: str) -> set[str]:

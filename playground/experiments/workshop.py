@@ -9,8 +9,8 @@ which the store's claim uses to take turns between people and the permission rul
 the presenter's lesson (fixed settings, locked controls), the per-person caps, the
 leaderboard thresholds and the people (their tokens stored hashed); it holds secrets'
 hashes, so it is written readable by the server's user alone. Names are display only and
-are compared as a reader sees them (playground.common.names): "Веn" in Cyrillic, "Ben." and
-" BEN " are all the name Ben. Ending a workshop closes joining and queuing; its export is
+are compared as a reader sees them (playground.common.names.same_name): "Веn" in Cyrillic,
+"Ben." and " BEN " are all the name Ben. Ending a workshop closes joining and queuing; its export is
 one CSV of every run and one HTML page of the boards (playground.experiments.room_export).
 No Streamlit here.
 """
@@ -32,7 +32,7 @@ from typing import Any, Iterator
 
 from playground.common.files import create_json, temporary_beside
 from playground.common.metric_registry import Metric
-from playground.common.names import mixed_scripts, name_key
+from playground.common.names import mixed_scripts, name_key, name_keys, same_name
 from playground.common.permissions import Actor, Place, check
 from playground.data.views import run_data
 from playground.runs.queue import Plan, Refused, Submitted, submit
@@ -216,15 +216,14 @@ class Workspace:
 
     def name_taken(self, name: str) -> bool:
         """A name someone here has already, or one that would read as theirs on a screen
-        (the presenter's, a removed person's mark): compared by name_key."""
-        wanted = name_key(name)
-        return self.reserved(name) or any(name_key(p.name) == wanted for p in self.people)
+        (the presenter's, a removed person's mark): compared by same_name."""
+        return self.reserved(name) or any(same_name(p.name, name) for p in self.people)
 
     def reserved(self, name: str) -> bool:
         """The presenter's name (theirs and the word itself) and the removed mark."""
-        wanted = name_key(name)
-        return (any(name_key(n) == wanted for n in (self.presenter_name, *RESERVED))
-                or wanted.endswith(name_key(REMOVED)))
+        mark = name_keys(REMOVED)
+        return (any(same_name(n, name) for n in (self.presenter_name, *RESERVED))
+                or any(k.endswith(m) for k, m in zip(name_keys(name), mark, strict=True)))
 
     def is_removed(self, run: Run) -> bool:
         """The run's owner was removed from this workshop (their runs stay, marked)."""
@@ -364,7 +363,7 @@ def join_workspace(home: Path, name: str, display_name: str, token: str | None =
     """Join workshop `name` as `display_name`; return the participant and their private
     token (their way back in: keep it in their session and their personal link).
 
-    Names are unique in a workshop as a reader sees them (name_key: case, spaces,
+    Names are unique in a workshop as a reader sees them (same_name: case, spaces,
     punctuation and lookalike letters ignored): a name that is taken is refused, unless
     `token` is that person's own (they are coming back). An ended or full workshop takes
     nobody new."""
@@ -416,7 +415,7 @@ def rename_person(home: Path, store: Store, name: str, key: str, person_id: str,
     shown = clean_display_name(new_name)
     with _locked(home, name):
         ws, person = _presenter_person(home, name, key, person_id)
-        if name_key(shown) != name_key(person.name) and ws.name_taken(shown):
+        if not same_name(shown, person.name) and ws.name_taken(shown):
             raise WorkshopError(f"the name {shown!r} is taken in this workshop; pick another")
         old, person.name = person.name, shown
         ws.version += 1
