@@ -7,7 +7,12 @@ Runs queued in a workspace carry its name and their owner (columns of the run st
 which the store's claim uses to take turns between people and the permission rule
 (playground.common.permissions) uses to say who may change what. The workspace file holds
 the presenter's lesson (fixed settings, locked controls), the per-person caps, the
-leaderboard thresholds and the people (their tokens stored hashed). No Streamlit here.
+leaderboard thresholds and the people (their tokens stored hashed); it holds secrets'
+hashes, so it is written readable by the server's user alone. Names are display only and
+are compared as a reader sees them (playground.common.names.same_name): "Веn" in Cyrillic,
+"Ben." and " BEN " are all the name Ben. Ending a workshop closes joining and queuing; its export is
+one CSV of every run and one HTML page of the boards (playground.experiments.room_export).
+No Streamlit here.
 """
 from __future__ import annotations
 
@@ -16,6 +21,8 @@ import fcntl
 import hashlib
 import hmac
 import json
+import math
+import os
 import re
 import secrets
 import time
@@ -23,14 +30,17 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from playground.common.files import create_json, write_json
+from playground.common.files import create_json, temporary_beside
 from playground.common.metric_registry import Metric
+from playground.common.names import mixed_scripts, name_key, name_keys, same_name
 from playground.common.permissions import Actor, Place, check
 from playground.data.views import run_data
 from playground.runs.queue import Plan, Refused, Submitted, submit
 from playground.runs.store import ACTIVE, Run, Store
+from playground.training.capabilities import PRIVACY_GUARANTEE
 from playground.training.config import RunConfig, shorthands
-from playground.training.techniques.dp import EPSILON
+from playground.training.techniques import technique_class
+from playground.training.techniques.dp import DELTA, EPSILON
 
 
 class WorkshopError(ValueError):
@@ -67,7 +77,37 @@ def clean_display_name(text: str) -> str:
     if not DISPLAY_RE.match(name):  # also keeps markup out of the pages that show it
         raise WorkshopError("your name: use letters, digits, spaces, dots, dashes and "
                             "apostrophes only")
+    if not name_key(name):
+        raise WorkshopError("your name: use at least one letter or digit")
+    if mixed_scripts(name):
+        raise WorkshopError("your name: write it in one alphabet (letters from two alphabets "
+                            "can pass for someone else's name)")
     return name
+
+
+# Nobody but the presenter may appear as the presenter, whatever name they chose.
+RESERVED = ("Presenter",)
+
+
+@dataclass(frozen=True)
+class RoomSettings:
+    """The server's limits on workshops, so joins and new workshops can't grow without end
+    (each join adds to a file every page of the room reads): people per workshop and
+    workshops open at once. From the environment: PLAYGROUND_MAX_PEOPLE and
+    PLAYGROUND_MAX_WORKSHOPS."""
+
+    max_people: int = 100
+    max_open: int = 20
+
+    @classmethod
+    def from_env(cls) -> "RoomSettings":
+        def number(var: str, default: int) -> int:
+            try:
+                return max(1, int(os.environ.get(var, default)))
+            except ValueError:
+                return default
+        return cls(number("PLAYGROUND_MAX_PEOPLE", cls.max_people),
+                   number("PLAYGROUND_MAX_WORKSHOPS", cls.max_open))
 
 
 @dataclass
@@ -98,9 +138,16 @@ class Boards:
 
     accuracy_min: float = 0.95
     limits: dict[str, float] = field(default_factory=dict)
+    delta_max: float | None = None  # the presenter's δ, when lower than the data's own
 
     def limit(self, metric: Metric) -> float:
         return float(self.limits.get(metric.key, metric.limit))
+
+    def delta(self, n_train: int) -> float:
+        """The δ every private run in the workshop trains with on `n_train` examples: the
+        data's own (honest_delta) or the presenter's, whichever is lower."""
+        own = honest_delta(n_train)
+        return own if self.delta_max is None else min(own, self.delta_max)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Boards":
@@ -134,6 +181,7 @@ class Workspace:
     version: int = 0  # bumps on every presenter change, so pages notice
     people: list[Person] = field(default_factory=list)
     presenter_name: str = "Presenter"  # the presenter's runs carry it; no one else may
+    ended: float | None = None  # when the presenter ended it: no joining, no queuing
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Workspace":
@@ -167,9 +215,19 @@ class Workspace:
         return next((p for p in self.people if p.id == person_id), None)
 
     def name_taken(self, name: str) -> bool:
-        wanted = _fold(name)
-        return wanted == _fold(self.presenter_name) or any(
-            _fold(p.name) == wanted for p in self.people)
+        """A name someone here has already, or one that would read as theirs on a screen
+        (the presenter's, a removed person's mark): compared by same_name."""
+        return self.reserved(name) or any(same_name(p.name, name) for p in self.people)
+
+    def reserved(self, name: str) -> bool:
+        """The presenter's name (theirs and the word itself) and the removed mark."""
+        mark = name_keys(REMOVED)
+        return (any(same_name(n, name) for n in (self.presenter_name, *RESERVED))
+                or any(k.endswith(m) for k, m in zip(name_keys(name), mark, strict=True)))
+
+    def is_removed(self, run: Run) -> bool:
+        """The run's owner was removed from this workshop (their runs stay, marked)."""
+        return bool(run.owner) and run.owner.endswith(REMOVED)
 
     def actor(self, token: str | None = None, key: str | None = None) -> Actor | None:
         """Who holds this presenter key or participant token here (None: nobody)."""
@@ -181,9 +239,12 @@ class Workspace:
         return Actor("participant", self.name, person.name, person.id)
 
 
-def _fold(name: str) -> str:
-    """Names compare case-insensitively, after the same clean-up as clean_display_name."""
-    return " ".join((name or "").split()).casefold()
+def honest_delta(n_train: int) -> float:
+    """δ for a private run on `n_train` examples, well below 1/n: a δ near 1/n allows a
+    mechanism that publishes one person's record outright, so the usual advice is δ ≪ 1/n.
+    The largest power of ten at most 1/(10 n), and never above 1e-5."""
+    n = max(1, int(n_train))
+    return min(1e-5, 10.0 ** math.floor(math.log10(1.0 / (10 * n))))
 
 
 def _hash(salt: str, key: str) -> str:
@@ -199,10 +260,11 @@ def _path(home: Path, name: str) -> Path:
 
 
 @contextlib.contextmanager
-def _locked(home: Path, name: str) -> Iterator[None]:
-    """One change to a workspace file at a time (a join must not undo another's)."""
-    lock = _folder(home) / f".{clean_name(name)}.lock"
-    lock.parent.mkdir(parents=True, exist_ok=True)
+def _locked(home: Path, name: str | None) -> Iterator[None]:
+    """One change to a workspace file at a time (a join must not undo another's); with no
+    name, one new workspace at a time (the count of open ones must hold)."""
+    lock = _folder(home) / (f".{clean_name(name)}.lock" if name else ".open.lock")
+    lock.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     with open(lock, "a") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
         try:
@@ -211,19 +273,26 @@ def _locked(home: Path, name: str) -> Iterator[None]:
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def open_workspace(home: Path, name: str, presenter_name: str = "Presenter"
-                   ) -> tuple[Workspace, str]:
-    """Create a workspace; return it and the presenter key (shown once, stored hashed)."""
+def open_workspace(home: Path, name: str, presenter_name: str = "Presenter",
+                   settings: RoomSettings | None = None) -> tuple[Workspace, str]:
+    """Create a workspace; return it and the presenter key (shown once, stored hashed).
+    Refused when the server already has its limit of open workshops."""
     name = clean_name(name)
     presenter_name = clean_display_name(presenter_name)
-    _folder(home).mkdir(parents=True, exist_ok=True)
+    settings = settings or RoomSettings.from_env()
     key = secrets.token_urlsafe(9)
     salt = secrets.token_hex(8)
     ws = Workspace(name, time.time(), salt, _hash(salt, key), presenter_name=presenter_name)
-    # Of two presenters choosing one name at once, exactly one gets it.
-    if not create_json(_path(home, name), asdict(ws)):
-        raise WorkshopError(f"workshop name {name!r} is taken on this server; pick another "
-                            "name, or open it with its presenter key")
+    with _locked(home, None):
+        if len(open_workspaces(home)) >= settings.max_open:
+            raise WorkshopError(
+                f"this server already has {settings.max_open} workshops open, its limit; end "
+                "one that is over (its presenter can), or ask whoever runs the server to "
+                "raise PLAYGROUND_MAX_WORKSHOPS")
+        # Of two presenters choosing one name at once, exactly one gets it.
+        if not create_json(_path(home, name), asdict(ws)):
+            raise WorkshopError(f"workshop name {name!r} is taken on this server; pick "
+                                "another name, or open it with its presenter key")
     return ws, key
 
 
@@ -238,6 +307,12 @@ def list_workspaces(home: Path) -> list[str]:
     return sorted(p.stem for p in _folder(home).glob("*.json"))
 
 
+def open_workspaces(home: Path) -> list[str]:
+    """The workshops not ended yet."""
+    return [n for n in list_workspaces(home)
+            if (ws := load_workspace(home, n)) is not None and ws.ended is None]
+
+
 def _existing(home: Path, name: str) -> Workspace:
     ws = load_workspace(home, name)
     if ws is None:
@@ -246,7 +321,17 @@ def _existing(home: Path, name: str) -> Workspace:
 
 
 def _save(home: Path, ws: Workspace) -> None:
-    write_json(_path(home, ws.name), asdict(ws))
+    """Replace the file whole (readers see the old or the new one), readable by the
+    server's user alone from the moment it exists, as when it was created."""
+    path = _path(home, ws.name)
+    tmp = temporary_beside(path)
+    try:
+        fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(asdict(ws), f)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def update_workspace(home: Path, name: str, key: str, *, lesson: Lesson | None = None,
@@ -254,6 +339,9 @@ def update_workspace(home: Path, name: str, key: str, *, lesson: Lesson | None =
     """The presenter's changes; refused without the presenter key."""
     if limits is not None and (limits.max_active < 1 or limits.max_size < 1):
         raise WorkshopError("limits: allow at least 1 run and a size of at least 1")
+    if boards is not None and boards.delta_max is not None and not 0 < boards.delta_max < 1:
+        raise WorkshopError("δ: give a chance above 0 and below 1, such as 1e-6 (it can only "
+                            "lower the δ the data sets)")
     with _locked(home, name):
         ws = _existing(home, name)
         if not ws.is_presenter_key(key):
@@ -270,18 +358,29 @@ def update_workspace(home: Path, name: str, key: str, *, lesson: Lesson | None =
 # -- people ----------------------------------------------------------------------------------
 
 
-def join_workspace(home: Path, name: str, display_name: str,
-                   token: str | None = None) -> tuple[Actor, str]:
+def join_workspace(home: Path, name: str, display_name: str, token: str | None = None,
+                   settings: RoomSettings | None = None) -> tuple[Actor, str]:
     """Join workshop `name` as `display_name`; return the participant and their private
     token (their way back in: keep it in their session and their personal link).
 
-    Names are unique in a workshop (ignoring case): a name that is taken is refused,
-    unless `token` is that person's own (they are coming back)."""
+    Names are unique in a workshop as a reader sees them (same_name: case, spaces,
+    punctuation and lookalike letters ignored): a name that is taken is refused, unless
+    `token` is that person's own (they are coming back). An ended or full workshop takes
+    nobody new."""
     shown = clean_display_name(display_name)
     with _locked(home, name):
         ws = _existing(home, name)
         if (person := ws.person_for_token(token)) is not None:
             return Actor("participant", ws.name, person.name, person.id), token
+        if ws.ended is not None:
+            raise WorkshopError(f"the workshop {ws.name!r} has ended: it takes no new people")
+        most = (settings or RoomSettings.from_env()).max_people
+        if len(ws.people) >= most:
+            raise WorkshopError(f"the workshop {ws.name!r} is full ({most} people, this "
+                                "server's limit); ask the presenter")
+        if ws.reserved(shown):
+            raise WorkshopError(f"the name {shown!r} is kept for the presenter (or reads like "
+                                "it on the boards); pick another name")
         if ws.name_taken(shown):
             raise WorkshopError(
                 f"the name {shown!r} is taken in this workshop. If it is yours, open your "
@@ -316,7 +415,7 @@ def rename_person(home: Path, store: Store, name: str, key: str, person_id: str,
     shown = clean_display_name(new_name)
     with _locked(home, name):
         ws, person = _presenter_person(home, name, key, person_id)
-        if _fold(shown) != _fold(person.name) and ws.name_taken(shown):
+        if not same_name(shown, person.name) and ws.name_taken(shown):
             raise WorkshopError(f"the name {shown!r} is taken in this workshop; pick another")
         old, person.name = person.name, shown
         ws.version += 1
@@ -341,6 +440,53 @@ def remove_person(home: Path, store: Store, name: str, key: str, person_id: str)
         store.request_cancel(run.id)
     store.rename_owner(ws.name, person.name, person.name + REMOVED)
     return person
+
+
+def end_workshop(home: Path, store: Store, name: str, key: str | None, *,
+                 operator: bool = False, cancel_waiting: bool = False) -> Workspace:
+    """The presenter (or the server's operator: the CLI) ends the workshop: nobody joins or
+    queues in it any more; its runs, people and boards stay for the export. Runs still
+    waiting or training finish, unless `cancel_waiting`. Ending twice keeps the first end."""
+    with _locked(home, name):
+        ws = _existing(home, name)
+        if not operator and not ws.is_presenter_key(key):
+            raise WorkshopError("only the presenter can end the workshop: the presenter key "
+                                "does not match")
+        if ws.ended is None:
+            ws.ended = time.time()
+            ws.version += 1
+            _save(home, ws)
+    if cancel_waiting:
+        for run in store.list_runs(ACTIVE, workspace=ws.name):
+            store.request_cancel(run.id)
+    return ws
+
+
+def training_examples(config: RunConfig) -> int:
+    return len(run_data(config).y_train)
+
+
+def room_config(ws: Workspace, config: RunConfig) -> RunConfig:
+    """The run as this workshop queues it, for everyone in it (the presenter included):
+    refused once the workshop has ended, and every technique that gives a privacy guarantee
+    trains with the workshop's δ (Boards.delta, from the data size) whatever the config
+    said, so no one can buy a smaller ε with a larger δ: δ is not a participant's choice."""
+    if ws.ended is not None:
+        raise WorkshopError(f"the workshop {ws.name!r} has ended: it takes no new runs. Its "
+                            "runs stay on the boards; leave it to train on your own")
+    private = [name for name in config.techniques if _has_delta(name)]
+    if not private:
+        return config
+    delta = ws.boards.delta(training_examples(config))
+    techniques = {name: ({**params, DELTA.key: delta} if name in private else params)
+                  for name, params in config.techniques.items()}
+    return RunConfig.model_validate({**config.model_dump(), "techniques": techniques})
+
+
+def _has_delta(technique: str) -> bool:
+    """A privacy technique with a δ setting (it shares the δ metric's key)."""
+    cls = technique_class(technique)
+    return PRIVACY_GUARANTEE in cls.provides and any(p.name == DELTA.key for p in cls.params)
 
 
 # -- fair sharing ----------------------------------------------------------------------------
@@ -438,6 +584,7 @@ def submit_to_workspace(store: Store, ws: Workspace, owner: str, config: RunConf
         active = store.count_runs(ACTIVE, workspace=ws.name, owner=owner)
         return submission_problems(ws, owner, plan.config, active, tuple(plan.extras), presenter)
 
+    config = room_config(ws, config)  # closed once ended; the workshop's δ
     try:
         return submit(store, config, workspace=ws.name, owner=owner, admit=admit)
     except Refused as exc:
