@@ -15,12 +15,12 @@ import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from playground.common.files import write_json
 from playground.common.formatting import human_bytes, percent
 from playground.common.permissions import LOCAL, Actor
-from playground.experiments.stories.base import Step, Walkthrough
+from playground.experiments.stories.base import Step, Story, Walkthrough
 from playground.experiments.stories.prose import acc, bars, change, deployed, points, table
 from playground.experiments.stories.records import story_state
 from playground.experiments.workshop import submit_as
@@ -165,13 +165,16 @@ def blind_verdict(plain_gap: float, blind_gap: float, column: str) -> str:
             f"{blind_gap:.1f} points without it.")
 
 
-def explain(manifest: dict[str, Any], runs: dict[str, Run],
-            labels: dict[str, str]) -> Walkthrough:
-    """The walkthrough of finished runs (role -> run), every sentence from their numbers."""
+def explain(manifest: dict[str, Any], runs: dict[str, Run], labels: dict[str, str],
+            quote: Callable[[str], str] = str) -> Walkthrough:
+    """The walkthrough of finished runs (role -> run), every sentence from their numbers.
+    `quote` escapes what the person typed (column names, groups) for where it is shown:
+    Markdown on a page (`escape.md`), plain text in the CLI."""
     plain = runs["plain"]
-    target = manifest.get("target") or "the target column"
-    sensitive = manifest.get("sensitive") or ""
-    positive = (manifest.get("class_names") or ["", "yes"])[-1]
+    target = quote(manifest.get("target") or "the target column")
+    column = manifest.get("sensitive") or ""
+    sensitive = quote(column)
+    positive = quote((manifest.get("class_names") or ["", "yes"])[-1])
     lines = [f"Trained as it is, the model agrees with '{target}' on "
              f"{percent(acc(plain))} of the test rows (rows it never saw while learning)."]
     headline_parts: list[str] = []
@@ -184,9 +187,9 @@ def explain(manifest: dict[str, Any], runs: dict[str, Run],
                      "table can be told from the finished model beyond that budget.")
         headline_parts.append(f"privacy noise {_cost(run, plain)}")
     plain_gap = _gap(plain)
-    if sensitive and plain_gap is not None:
+    if column and plain_gap is not None:
         rates = _rates(plain)
-        said = ", ".join(f"{percent(r)} of {g}" for g, r in rates.items())
+        said = ", ".join(f"{percent(r)} of {quote(g)}" for g, r in rates.items())
         lines.append(f"By {sensitive}: trained as it is, the model says '{positive}' to "
                      f"{said}: a gap of {plain_gap:.1f} points between groups.")
     if (run := runs.get("fair")) is not None and (gap := _gap(run)) is not None:
@@ -219,7 +222,7 @@ def explain(manifest: dict[str, Any], runs: dict[str, Run],
         size, _ = deployed(run)
         row = {"run": labels.get(role, role), "test accuracy": percent(acc(run)),
                "size": human_bytes(size, "KB")}
-        if sensitive:
+        if column:
             gap = _gap(run)
             row["gap between groups"] = "—" if gap is None else f"{gap:.1f} pts"
         eps = EPSILON.value(run.metrics)
@@ -230,10 +233,22 @@ def explain(manifest: dict[str, Any], runs: dict[str, Run],
                        bars(chart_rows, "accuracy", "test accuracy"))
 
 
-def walkthrough(store: Store, manifest: dict[str, Any],
-                record: TradeoffRecord) -> Walkthrough | None:
+def walkthrough(store: Store, manifest: dict[str, Any], record: TradeoffRecord,
+                quote: Callable[[str], str] = str) -> Walkthrough | None:
     """The walkthrough once every run has finished; None until then."""
     runs = record_runs(store, record)
     if story_state(runs) != "finished":
         return None
-    return explain(manifest, runs, record.labels)  # type: ignore[arg-type]
+    return explain(manifest, runs, record.labels, quote)  # type: ignore[arg-type]
+
+
+def as_story(manifest: dict[str, Any], record: TradeoffRecord,
+             quote: Callable[[str], str] = str) -> Story:
+    """The comparison as a story (its queued steps only, labels through `quote`), for the
+    story views."""
+    queued = tuple(Step(s.role, quote(s.label), s.values)
+                   for s in steps(manifest) if s.role in record.runs)
+    return Story(f"tradeoffs_{manifest['name']}", f"Trade-offs on {manifest['name']}",
+                 "What would privacy, fairness and a smaller model cost on my data?",
+                 "The same small model, as it is and with each trade-off switched on.", queued,
+                 lambda story, runs, epochs: explain(manifest, runs, record.labels, quote))

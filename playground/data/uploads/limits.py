@@ -73,6 +73,7 @@ class Prepared:
     not_groups: dict[str, str] = field(default_factory=dict)
     sensitive: str = ""
     schema: Schema | None = None  # tables: the person's columns behind the model's inputs
+    leave_out: tuple[str, ...] = ()  # columns runs on it leave out of the model by default
 
     @property
     def class_counts(self) -> dict[str, int]:
