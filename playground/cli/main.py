@@ -8,6 +8,7 @@
     python -m playground sweep --dataset digits --model cnn --vary dp_noise=0,0.5,1,2 --seeds 3
     python -m playground explain RUN_ID --index 7 --method lime,shap,ig,saliency,occlusion --json
     python -m playground export-mlflow --tracking-uri sqlite:///mlflow.db [RUN_ID ...]
+    python -m playground upload FILE.csv --name NAME --target COL [--sensitive COL] --json
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from playground.cli.flags import add_run_flags
 from playground.cli.runs import _explain, _runs, _show, _worker
 from playground.cli.sweep import add_parser as add_sweep_parser
 from playground.cli.train import _train
+from playground.cli.upload import add_parser as add_upload_parser
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     explain.set_defaults(func=_explain)
 
     add_export_mlflow_parser(sub)  # export-mlflow [RUN_ID ...] --tracking-uri URI
+    add_upload_parser(sub)  # upload FILE --name NAME --target COL [--sensitive COL] ...
 
     worker = sub.add_parser("worker", help="run a worker in the foreground")
     worker.add_argument("--threads", type=int, default=None, help="torch threads")
