@@ -438,6 +438,11 @@ def test_your_data_page_takes_a_colour_picture_zip_to_train(page_home):
     assert len(at.image) == 2  # a row of pictures per class
     at.button(key="your_data_save").click().run()
     assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "Runs"  # saved, and a first run on it queued
+    queued = Store(page_home).list_runs(("queued",))
+    assert [(r.config.dataset, r.config.model) for r in queued] == [("shapes", "cnn")]
+    at = open_app("pages/your_data.py")
+    at.button(key="your_data_use_shapes").click().run()  # its row opens Train with it
     assert at.title[0].value == "Train a model"
     assert at.selectbox(key="train_dataset").value == "shapes"
     assert at.selectbox(key="train_model_image").value == "cnn"
