@@ -169,7 +169,9 @@ def ended_runs(store: Store, scope: Scope, live: bool) -> None:
         total = store.count_runs(ENDED, **scope.filters)
     if not total:
         if not live:
-            st.info("No runs here yet. Start one on the Train page, or show everything.")
+            st.info("No runs yet in this view. Start one on the Train page, or show "
+                    "everything." if scope.narrows else
+                    "No runs yet. Start one on the Train page.")
             st.page_link("pages/train.py", label="Go to Train", icon="🏋️")
         return
     pages = (total + size - 1) // size
