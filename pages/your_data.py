@@ -3,7 +3,8 @@ import streamlit as st
 
 from components.base.services import get_store
 from components.data.upload_form import upload_form, upload_preview
-from components.data.upload_list import save_button, uploaded_list
+from components.data.upload_list import uploaded_list
+from components.experiments.tradeoffs_view import row_button, save_buttons, tradeoffs_section
 from components.experiments.workshop_session import session_actor
 from components.shell.guard import app_shell_guard
 
@@ -22,7 +23,8 @@ actor = session_actor()  # in a workshop an upload is its uploader's (and the pr
 prepared = upload_form()
 if prepared is not None:
     upload_preview(prepared)
-    save_button(prepared, store, actor)
+    save_buttons(prepared, store, actor)  # train at once, or try the trade-offs
+tradeoffs_section(store, actor)  # the one-click comparison's walkthrough, live
 
 st.subheader("Uploaded so far")
-uploaded_list(store, actor)
+uploaded_list(store, actor, row_action=row_button(store, actor))

@@ -62,6 +62,9 @@ def texts(at: AppTest) -> str:
 
 def test_runs_shows_the_training_ones_live_and_the_rest_a_page_at_a_time(home):
     at = open_page("pages/runs.py")
+    # The local user has runs of their own outside the workshop: those first.
+    assert at.segmented_control(key="runs_scope").value == "mine" and "Done (3)" in texts(at)
+    at.segmented_control(key="runs_scope").set_value("everyone").run()
     page = texts(at)
     assert "Training and waiting (4)" in page and "Done (300)" in page
     assert "Runs 1–10 of 300 (page 1 of 30)" in page

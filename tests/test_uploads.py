@@ -383,7 +383,7 @@ def page_home(app_home):
     return app_home
 
 
-def test_your_data_page_previews_a_csv_then_opens_train_with_it(page_home):
+def test_your_data_page_previews_a_csv_then_trains_on_it(page_home):
     from tests.test_pages import open_app
 
     home = page_home
@@ -392,8 +392,11 @@ def test_your_data_page_previews_a_csv_then_opens_train_with_it(page_home):
     at.file_uploader(key="your_data_file").set_value(("customers.csv", MIXED, "text/csv")).run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.selectbox(key="your_data_target").value == "label"  # guessed from its name
-    text = " ".join(m.value for m in at.markdown)
-    assert "**200** rows" in text and "**8** input columns" in text
+    text = " ".join(m.value for m in at.markdown).replace("\\", "")  # Markdown escapes
+    # The person's columns (age, income, city, smoker, grade), not the model's 8 inputs,
+    # which only the details mention.
+    assert "**200** rows" in text and "**5** input columns" in text
+    assert "The 5 columns became 8 inputs of the model" in text
     assert "'customer_id' (200 different texts" in text
     assert any("unbalanced" in w.value for w in at.warning)
     assert len(at.dataframe) == 1 and len(list(at.get("vega_lite_chart"))) == 1
@@ -404,10 +407,11 @@ def test_your_data_page_previews_a_csv_then_opens_train_with_it(page_home):
     at.text_input(key="your_data_name_customers.csv").set_value("churn").run()
     at.button(key="your_data_save").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    assert at.title[0].value == "Train a model"
-    assert at.selectbox(key="train_dataset").value == "churn"
-    assert at.selectbox(key="train_model_tabular").value == "mlp"
+    # Saved and a first run queued at once; the Runs page shows it waiting.
+    assert at.title[0].value == "Runs"
     assert [m["name"] for m in uploads.manifests(home)] == ["churn"]
+    queued = Store(home).list_runs(("queued",))
+    assert [(r.config.dataset, r.config.model) for r in queued] == [("churn", "mlp")]
 
 
 def test_your_data_page_names_the_problem_of_a_bad_file(page_home):
@@ -434,6 +438,11 @@ def test_your_data_page_takes_a_colour_picture_zip_to_train(page_home):
     assert len(at.image) == 2  # a row of pictures per class
     at.button(key="your_data_save").click().run()
     assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "Runs"  # saved, and a first run on it queued
+    queued = Store(page_home).list_runs(("queued",))
+    assert [(r.config.dataset, r.config.model) for r in queued] == [("shapes", "cnn")]
+    at = open_app("pages/your_data.py")
+    at.button(key="your_data_use_shapes").click().run()  # its row opens Train with it
     assert at.title[0].value == "Train a model"
     assert at.selectbox(key="train_dataset").value == "shapes"
     assert at.selectbox(key="train_model_image").value == "cnn"

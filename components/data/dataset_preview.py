@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from playground.data.catalog import load_dataset
+from playground.data.units import RowCodec
 from playground.results import charts
 
 PREVIEW_IMAGES = 24
@@ -14,7 +14,9 @@ PREVIEW_IMAGES = 24
 @st.cache_data(show_spinner=False, max_entries=32)
 def _preview_data(name: str, seed: int, noise: float):
     d = load_dataset(name, seed, noise)
-    return d.info.kind, d.X_train, d.y_train, d.class_names, d.feature_names, (
+    # Tables: the first rows in the person's own values (the run's scaling undone).
+    rows = RowCodec(d).frame(d.X_train[:50]) if d.info.kind == "tabular" else None
+    return d.info.kind, d.X_train, d.y_train, d.class_names, rows, (
         len(d.y_train), len(d.y_val), len(d.y_test))
 
 
@@ -29,7 +31,7 @@ def _picture(x: np.ndarray) -> np.ndarray:
 
 
 def dataset_preview(name: str, seed: int = 0, noise: float = 0.2) -> None:
-    kind, X, y, class_names, feature_names, sizes = _preview_data(name, seed, noise)
+    kind, X, y, class_names, rows, sizes = _preview_data(name, seed, noise)
     st.markdown(
         f"**{sizes[0]:,}** examples to train on, **{sizes[1]:,}** to check progress "
         f"(validation), **{sizes[2]:,}** kept aside for the final test · "
@@ -44,10 +46,9 @@ def dataset_preview(name: str, seed: int = 0, noise: float = 0.2) -> None:
         st.altair_chart(charts.points_chart(X, y, class_names), width="stretch",
                         height=340)
     else:
-        frame = pd.DataFrame(X[:50], columns=feature_names)
+        frame = rows.copy()
         frame.insert(0, "class", [class_names[i] for i in y[:50]])
-        st.caption("The first 50 training rows (values standardised: 0 is the average, "
-                   "±1 is one typical spread away)")
+        st.caption("The first 50 training rows, in the data's own values")
         st.dataframe(frame, height=240, hide_index=True)
     st.altair_chart(charts.class_balance_chart(y, class_names), width="stretch",
                     height=220)

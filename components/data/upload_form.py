@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from playground.common import escape
 from playground.data import uploads
 from playground.results import charts
 from playground.teaching.glossary import control_help, glossary_help
@@ -63,23 +64,47 @@ def upload_form() -> uploads.Prepared | None:
     if problem := uploads.name_problem(name):
         st.error(problem)
         return None
-    return replace(prepared, name=name, sensitive=_sensitive(prepared))
+    sensitive = _sensitive(prepared)
+    return replace(prepared, name=name, sensitive=sensitive,
+                   leave_out=_leave_out(prepared, sensitive))
 
 
 def _sensitive(prepared: uploads.Prepared) -> str:
-    """The column that names each row's group, for the fairness check ("": none)."""
-    if prepared.kind != "tabular" or not prepared.groups:
+    """The column that names each row's group, for the fairness check ("": none). Every
+    input column is offered; why one can't name groups is said only once it is picked."""
+    if prepared.kind != "tabular" or not (prepared.groups or prepared.not_groups):
         return ""
     chosen = st.selectbox(
-        "Sensitive attribute (optional)", ["", *prepared.groups], key="your_data_sensitive",
-        format_func=lambda c: c or "none", help=control_help(
+        "Sensitive attribute (optional)", ["", *prepared.groups, *prepared.not_groups],
+        key="your_data_sensitive", format_func=lambda c: c or "none", help=control_help(
             "sensitive", "Runs on this data then report accuracy, approval rate and error "
             f"rates group by group (fairlearn). A column with at most {uploads.MAX_GROUPS} "
             "different values; each run can still pick another on Train."))
-    if prepared.not_groups:
-        st.caption("Can't name groups: " + "; ".join(
-            f"{c} {why.split(';')[0]}" for c, why in list(prepared.not_groups.items())[:4]) + ".")
+    if chosen in prepared.not_groups:
+        st.warning(f"{escape.md(chosen)} can't name groups: it "
+                   f"{escape.md(prepared.not_groups[chosen])}.")
+        return ""
     return chosen
+
+
+def _leave_out(prepared: uploads.Prepared, sensitive: str) -> tuple[str, ...]:
+    """Columns the model must not see (they can still be the sensitive attribute)."""
+    if prepared.kind != "tabular" or prepared.schema is None or len(prepared.schema) < 2:
+        return ()
+    chosen = st.multiselect(
+        "Leave out of the model (optional)", prepared.schema.names, key="your_data_leave_out",
+        help=control_help("sensitive", "The model never sees these columns. A column left "
+                                       "out can still be the sensitive attribute, so the "
+                                       "audit shows whether leaving it out closed the gap "
+                                       "between groups (other columns often stand in for "
+                                       "it)."))
+    if sensitive and sensitive in chosen:
+        st.caption(f"{escape.md(sensitive)} stays out of the model and is still used to "
+                   "compare the groups.")
+    if len(chosen) >= len(prepared.schema):
+        st.error("Keep at least one column for the model to learn from.")
+        return ()
+    return tuple(chosen)
 
 
 def _image_grid(prepared: uploads.Prepared, per_class: int = 6) -> None:
@@ -95,7 +120,7 @@ def upload_preview(prepared: uploads.Prepared) -> None:
     """What was found: size, preview, class balance, how columns were handled, warnings."""
     unit = "pictures" if prepared.kind == "image" else "rows"
     st.markdown(f"**{len(prepared.y):,}** {unit} · **{len(prepared.class_names)}** classes · "
-                + (f"**{len(prepared.feature_names)}** input columns"
+                + (f"**{prepared.columns_used}** input columns"
                    if prepared.kind == "tabular" else
                    f"{prepared.image_shape[2]}×{prepared.image_shape[1]} pixels, "
                    f"{'colour' if prepared.image_shape[0] == 3 else 'greyscale'}"))
@@ -116,5 +141,9 @@ def upload_preview(prepared: uploads.Prepared) -> None:
     st.markdown("**How the data was prepared**", help=glossary_help(
         "Splits stay 60 / 20 / 20 (training / validation / test), the same for every class; "
         "scaling and filling are fitted on the training rows only.", "split"))
-    st.markdown("\n".join(f"- {note}" for note in prepared.notes)
+    st.markdown("\n".join(f"- {escape.md(note)}" for note in prepared.notes)
                 or "- Nothing to change: every column is a number.")
+    if prepared.kind == "tabular":
+        with st.expander("Details: the model's inputs"):
+            st.markdown(escape.md(prepared.inputs_note))
+            st.caption(", ".join(escape.md(n) for n in prepared.feature_names))

@@ -1,17 +1,25 @@
-"""Saving an upload, and the datasets already uploaded, each a click away from Train; a
-Delete button on those the person may delete (their own; in a workshop the presenter's
-on every upload made in it)."""
+"""Saving an upload (and training on it at once, or trying the trade-offs on it), and the
+datasets already uploaded, each a click away from Train and from the trade-offs; a Delete
+button on those the person may delete (their own; in a workshop the presenter's on every
+upload made in it)."""
 from __future__ import annotations
+
+from typing import Callable
 
 import streamlit as st
 
 from components.base.keys import train as train_keys
 from components.base.keys import your_data as keys
-from playground.common.permissions import LOCAL, Actor, Refused, may
+from playground.common import escape
+from playground.common.permissions import LOCAL, Actor, Place, Refused, may
 from playground.data import uploads
+from playground.experiments import tradeoffs
+from playground.experiments.workshop import submit_as
 from playground.runs.store import Store
+from playground.training.config import ConfigError, make_config
 
 TRAIN_PAGE = "pages/train.py"
+RUNS_PAGE = "pages/runs.py"
 
 
 def default_values(name: str, kind: str) -> dict:
@@ -26,14 +34,44 @@ def use_dataset(name: str, kind: str) -> None:
     st.switch_page(TRAIN_PAGE)
 
 
-def save_button(prepared: uploads.Prepared, store: Store, actor: Actor = LOCAL) -> None:
-    if st.button("Save it and train on it", type="primary", key="your_data_save", icon="▶️"):
-        try:
-            uploads.save(prepared, store.home, actor)
-        except uploads.UploadError as exc:
-            st.error("\n".join(exc.problems))
-            return
-        use_dataset(prepared.name, prepared.kind)
+def saved(prepared: uploads.Prepared, store: Store, actor: Actor) -> dict | None:
+    """Save the upload; its manifest, or None with the problem shown."""
+    try:
+        uploads.save(prepared, store.home, actor)
+    except uploads.UploadError as exc:
+        st.error("\n".join(escape.md(p) for p in exc.problems))
+        return None
+    return uploads.manifest_of(prepared.name, store.home)
+
+
+def train_now(store: Store, manifest: dict, actor: Actor = LOCAL) -> bool:
+    """Queue a first run on the upload through the one way to queue; False (problem shown)
+    when refused."""
+    try:
+        config = make_config(**tradeoffs.base_values(manifest))
+        submit_as(store, actor, config, store.home)
+    except ConfigError as exc:
+        st.error("Nothing was queued. " + escape.md("; ".join(exc.problems)))
+        return False
+    except (ValueError, PermissionError) as exc:
+        st.error("Nothing was queued. " + escape.md(str(getattr(exc, "problem", exc))))
+        return False
+    return True
+
+
+def save_button(prepared: uploads.Prepared, store: Store, actor: Actor = LOCAL,
+                then: Callable[[dict], None] | None = None, then_label: str = "") -> None:
+    """"Save it and train on it", and beside it `then_label`: save, then `then(manifest)`."""
+    train, other = st.columns(2)
+    if train.button("Save it and train on it", type="primary", key="your_data_save",
+                    icon="▶️", help="Saves the data and starts a first run on it; the Runs "
+                                    "page shows it training."):
+        if (manifest := saved(prepared, store, actor)) and train_now(store, manifest, actor):
+            # The run is queued: watch it on Runs (Train's handoff could open its card).
+            st.switch_page(RUNS_PAGE)
+    if then is not None and other.button(then_label, key="your_data_save_then", icon="⚖️"):
+        if (manifest := saved(prepared, store, actor)) is not None:
+            then(manifest)
 
 
 def _delete(store: Store, name: str, actor: Actor) -> None:
@@ -44,7 +82,10 @@ def _delete(store: Store, name: str, actor: Actor) -> None:
         st.session_state[keys.FLASH] = f"Nothing was changed. {exc.problem}"
 
 
-def uploaded_list(store: Store, actor: Actor = LOCAL) -> None:
+def uploaded_list(store: Store, actor: Actor = LOCAL,
+                  row_action: Callable[[dict, str], None] | None = None) -> None:
+    """Every upload, newest first; `row_action(manifest, key)` draws one more control on the
+    rows of those the person may queue runs on."""
     if flash := st.session_state.pop(keys.FLASH, None):
         (st.success if flash.startswith("Deleted") else st.error)(flash)
     found = uploads.manifests(store.home)
@@ -57,11 +98,16 @@ def uploaded_list(store: Store, actor: Actor = LOCAL) -> None:
             counts = ", ".join(f"{c} {n:,}" for c, n in m["class_counts"].items())
             who = (f" · uploaded by {m['owner']} in workshop {m['workspace']}"
                    if m.get("workspace") and m.get("owner") else "")
-            text.markdown(f"**{m['name']}** · {m['description']}")
+            text.markdown(f"**{escape.md(m['name'])}** · {escape.md(m['description'])}")
             groups = f" · Sensitive attribute: {m['sensitive']}" if m.get("sensitive") else ""
-            text.caption(f"Classes: {counts}{groups}{who}")
+            left = (f" · Left out of the model: {', '.join(m['leave_out'])}"
+                    if m.get("leave_out") else "")
+            text.caption(escape.md(f"Classes: {counts}{groups}{left}{who}"))
             if action.button("Train on it", key=f"your_data_use_{m['name']}"):
                 use_dataset(m["name"], m["kind"])
+            if row_action and may(actor, "queue", Place(actor.workspace, actor.name)) is None:
+                with text:
+                    row_action(m, f"your_data_row_{m['name']}")
             if may(actor, "delete_upload", m) is None:
                 action.button("Delete", key=f"your_data_delete_{m['name']}",
                               on_click=_delete, args=(store, m["name"], actor),

@@ -1,10 +1,11 @@
 """The Runs page's two halves: runs still queued or training (live, from the server's
 shared snapshot) and runs that have ended (drawn once, a page at a time).
 
-In a workshop a person sees their own runs first; "everyone" shows the whole workshop,
-read-only (a participant gets no controls on others' runs; the presenter gets them on every
-run in the workshop). Outside a workshop every run on the server is listed, and the local
-user's controls are on every run outside workshops.
+A person sees their own runs first when they have any: "mine" (in a workshop their own;
+outside, the local user's runs that no story queued), "stories" (the runs Home and the
+stories queued) or "everything" (the whole workshop, read-only: a participant gets no
+controls on others' runs, the presenter gets them on every run in it; outside workshops
+every run on the server); and one dataset or all.
 """
 from __future__ import annotations
 
@@ -23,7 +24,10 @@ from components.results.export_buttons import mlflow_export
 from components.runs.run_card import live_card, run_card
 from playground.common.metric_registry import TECHNIQUE, plugin_metrics
 from playground.common.permissions import LOCAL, Actor
+from playground.experiments.stories import story_run_ids
 from playground.runs.store import ENDED, Run, Store
+
+SHOWS = ("mine", "stories", "everyone")
 
 PAGE_SIZE = 10  # cards
 TABLE_PAGE_SIZE = 50  # rows of a whole workshop's table
@@ -31,23 +35,42 @@ TABLE_PAGE_SIZE = 50  # rows of a whole workshop's table
 
 @dataclass(frozen=True)
 class Scope:
-    """Whose runs the page lists: a workshop person's, a whole workshop's, or all."""
+    """Whose runs the page lists: a workshop person's, a whole workshop's, or all; then only
+    theirs, only the stories', or everything; of one dataset or all."""
 
     workspace: str | None = None
     owner: str | None = None
     everything: bool = True  # outside workshops: every run on the server
     actor: Actor = LOCAL  # who is looking: the cards offer only what they may do
+    show: str = "everyone"  # one of SHOWS
+    dataset: str | None = None  # None: every dataset
+    story_ids: frozenset[str] = frozenset()
 
     def includes(self, run: Run) -> bool:
-        if self.everything:
-            return True
-        return run.workspace == self.workspace and (self.owner is None or
-                                                    run.owner == self.owner)
+        if not self.everything and not (run.workspace == self.workspace and (
+                self.owner is None or run.owner == self.owner)):
+            return False
+        return self.narrowed(run)
+
+    def narrowed(self, run: Run) -> bool:
+        """The filters the store can't apply: stories or not, and the dataset."""
+        if self.dataset is not None and run.config.dataset != self.dataset:
+            return False
+        if self.show == "stories":
+            return run.id in self.story_ids
+        if self.show == "mine":
+            return run.id not in self.story_ids and (
+                self.owner is not None or run.workspace == self.workspace)
+        return True
+
+    @property
+    def narrows(self) -> bool:
+        return self.show != "everyone" or self.dataset is not None
 
     @property
     def filters(self) -> dict[str, str | None]:
-        if self.everything:
-            return {}
+        if self.everything:  # the local user's own and stories' runs: outside workshops
+            return {"workspace": None} if self.show in ("mine", "stories") else {}
         return {"workspace": self.workspace} | ({"owner": self.owner} if self.owner else {})
 
     @property
@@ -61,20 +84,41 @@ class Scope:
         return self.show_owner and not self.actor.presenter
 
 
-def pick_scope() -> Scope:
+def pick_scope(store: Store) -> Scope:
+    """Mine / stories / everything, and a dataset: mine by default when the person has runs
+    of their own."""
     ws, me, presenter = current()
-    if ws is None or not me:
-        return Scope(actor=session_actor())
     actor = session_actor()
+    stories = story_run_ids(store.home)
+    in_workshop = ws is not None and bool(me)
+    workspace = ws.name if in_workshop else None
+    mine = Scope(workspace, me if in_workshop else None, everything=not in_workshop,
+                 actor=actor, show="mine", story_ids=stories)
+    runs = store.list_runs(None, **mine.filters)
+    has_own = any(mine.narrowed(r) for r in runs)
     choice = st.segmented_control(
-        "Show", ["mine", "everyone"], default="mine", key="runs_scope",
-        format_func={"mine": "My runs", "everyone": f"Everyone in {ws.name}"}.get,
-        help="Your own runs, or every run queued in this workshop"
-             + (" (you can act on all of them)." if presenter else
-                " (to look at and compare: only their owners can change them)."))
-    if choice == "everyone":
-        return Scope(ws.name, None, everything=False, actor=actor)
-    return Scope(ws.name, me, everything=False, actor=actor)
+        "Show", SHOWS, default="mine" if has_own else "everyone", key=keys.SHOW,
+        format_func={"mine": "My runs", "stories": "Stories",
+                     "everyone": f"Everyone in {ws.name}" if in_workshop
+                     else "Everything"}.get,
+        help="Your own runs; the runs the stories (and Home) trained; or every run "
+             + (f"queued in workshop {ws.name}" + (" (you can act on all of them)."
+                                                  if presenter else
+                                                  " (to look at and compare: only their "
+                                                  "owners can change them).")
+                if in_workshop else "on this server.")) or "mine"
+    owner = me if in_workshop and choice == "mine" else None
+    scope = Scope(workspace, owner, everything=not in_workshop, actor=actor, show=choice,
+                  story_ids=stories)
+    listed = runs if scope.filters == mine.filters else store.list_runs(None, **scope.filters)
+    datasets = sorted({r.config.dataset for r in listed if scope.narrowed(r)})
+    if len(datasets) > 1:
+        dataset = st.selectbox("Dataset", [None, *datasets], key=keys.DATASET,
+                               format_func=lambda d: "All datasets" if d is None else d)
+        if dataset in datasets:
+            return Scope(workspace, owner, everything=not in_workshop, actor=actor,
+                         show=choice, dataset=dataset, story_ids=stories)
+    return scope
 
 
 def live_runs(store: Store, scope: Scope) -> bool:
@@ -117,17 +161,26 @@ def ended_runs(store: Store, scope: Scope, live: bool) -> None:
     """Runs that have ended, newest first, one page at a time (`live`: the page already
     shows runs training or waiting): full cards of one's own runs, a table of a whole
     workshop's (a room's worth of cards is too much to read, and to draw)."""
-    total = store.count_runs(ENDED, **scope.filters)
+    size = TABLE_PAGE_SIZE if scope.as_table else PAGE_SIZE
+    if scope.narrows:  # filters the store can't apply: narrowed here, then paged
+        kept = [r for r in store.list_runs(ENDED, **scope.filters) if scope.narrowed(r)]
+        total = len(kept)
+    else:
+        total = store.count_runs(ENDED, **scope.filters)
     if not total:
         if not live:
-            st.info("No runs yet. Start one on the Train page.")
+            st.info("No runs yet in this view. Start one on the Train page, or show "
+                    "everything." if scope.narrows else
+                    "No runs yet. Start one on the Train page.")
             st.page_link("pages/train.py", label="Go to Train", icon="🏋️")
         return
-    size = TABLE_PAGE_SIZE if scope.as_table else PAGE_SIZE
     pages = (total + size - 1) // size
     page = min(st.session_state.get(keys.PAGE, 1), pages)
     st.subheader(f"Done ({total})")
-    runs = store.list_runs(ENDED, limit=size, offset=(page - 1) * size, **scope.filters)
+    if scope.narrows:
+        runs = kept[(page - 1) * size:page * size]
+    else:
+        runs = store.list_runs(ENDED, limit=size, offset=(page - 1) * size, **scope.filters)
     if scope.as_table:
         st.caption("Everyone's runs in this workshop, newest first, to look at: Compare puts "
                    "any of them side by side; your own have their full cards, and their "

@@ -9,6 +9,7 @@
     python -m playground explain RUN_ID --index 7 --method lime,shap,ig,saliency,occlusion --json
     python -m playground export-mlflow --tracking-uri sqlite:///mlflow.db [RUN_ID ...]
     python -m playground workshop open|join|end|export NAME ...
+    python -m playground upload FILE.csv --name NAME --target COL [--sensitive COL] --json
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from playground.cli.flags import add_run_flags
 from playground.cli.runs import _explain, _runs, _show, _worker
 from playground.cli.sweep import add_parser as add_sweep_parser
 from playground.cli.train import _train
+from playground.cli.upload import add_parser as add_upload_parser
 from playground.cli.workshop import add_parser as add_workshop_parser
 
 
@@ -69,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_export_mlflow_parser(sub)  # export-mlflow [RUN_ID ...] --tracking-uri URI
     add_workshop_parser(sub)  # workshop open|join|end|export NAME
+    add_upload_parser(sub)  # upload FILE --name NAME --target COL [--sensitive COL] ...
 
     worker = sub.add_parser("worker", help="run a worker in the foreground")
     worker.add_argument("--threads", type=int, default=None, help="torch threads")

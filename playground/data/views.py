@@ -11,6 +11,7 @@ import numpy as np
 
 from playground.data.base import Dataset, fewer_examples, take_train
 from playground.data.catalog import load_dataset
+from playground.data.columns import Column, Schema, schema_from_feature_names
 
 
 def class_positions(spec: str, class_names: list[str], setting: str = "classes") -> list[int]:
@@ -102,11 +103,66 @@ def with_groups(data: Dataset, column: str) -> Dataset:
     return replace(data, groups=data.group_columns[column], sensitive=column)
 
 
+def column_names(spec: str) -> list[str]:
+    """The columns a leave-out setting names: "gender, region" -> ["gender", "region"]."""
+    return [c.strip() for c in (spec or "").split(",") if c.strip()]
+
+
+def table_schema(data: Dataset) -> Schema:
+    """The person's columns behind a table's inputs (a best guess for built-in sets)."""
+    return (data.schema if data.schema is not None and len(data.schema)
+            else schema_from_feature_names(data.feature_names))
+
+
+def leave_out_problem(data: Dataset, spec: str) -> str | None:
+    """Why these columns can't be left out of the model's inputs, or None."""
+    names = column_names(spec)
+    if not names:
+        return None
+    if data.info.kind != "tabular":
+        return (f"leave_out: {data.info.name} is {data.info.kind} data; only the columns of a "
+                "table can be left out")
+    known = table_schema(data).names
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        return (f"leave_out: {data.info.name} has no input column "
+                f"{', '.join(repr(n) for n in unknown)}; its input columns: "
+                f"{', '.join(known)}")
+    if len(set(names)) >= len(known):
+        return "leave_out: keep at least one input column, or the model has nothing to go on"
+    return None
+
+
+def leave_out(data: Dataset, spec: str) -> Dataset:
+    """The data without these columns among the model's inputs (every input a column became:
+    all its 0/1 columns). Their groups stay, so a run can still be audited by a column the
+    model never saw. ValueError (from `leave_out_problem`) for columns it doesn't have."""
+    names = set(column_names(spec))
+    if not names:
+        return data
+    if problem := leave_out_problem(data, spec):
+        raise ValueError(problem)
+    schema = table_schema(data)
+    kept_columns = [c for c in schema if c.name not in names]
+    keep = [i for c in kept_columns for i in c.features]
+    position = {old: new for new, old in enumerate(keep)}
+    columns = tuple(Column(c.name, c.kind, tuple(position[i] for i in c.features),
+                           c.categories, c.decimals, c.integer) for c in kept_columns)
+    pick = np.asarray(keep)
+    return replace(
+        data, X_train=data.X_train[:, pick], X_val=data.X_val[:, pick],
+        X_test=data.X_test[:, pick], feature_names=[data.feature_names[i] for i in keep],
+        scale_mean=None if data.scale_mean is None else np.asarray(data.scale_mean)[pick],
+        scale_std=None if data.scale_std is None else np.asarray(data.scale_std)[pick],
+        schema=Schema(columns))
+
+
 def run_data(config) -> Dataset:
     """The examples a run learns and is scored on, from its config (any object with the
     RunConfig's data fields)."""
     data = load_dataset(config.dataset, config.seed, config.noise)
     data = with_groups(data, getattr(config, "sensitive", ""))
+    data = leave_out(data, getattr(config, "leave_out", ""))
     data = keep_classes(data, class_positions(getattr(config, "classes", ""),
                                               data.class_names))
     data = make_rare(data, getattr(config, "imbalance", 1.0), rare_positions(config, data),

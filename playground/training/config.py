@@ -26,7 +26,13 @@ from playground.data.catalog import (
     sensitive_problem,
     uploaded_dataset_infos,
 )
-from playground.data.views import class_positions, keep_classes, rare_positions
+from playground.data.views import (
+    class_positions,
+    column_names,
+    keep_classes,
+    leave_out_problem,
+    rare_positions,
+)
 from playground.training import techniques as T
 
 
@@ -68,6 +74,10 @@ class RunConfig(BaseModel):
         "", description="The column that says which group each example belongs to (such as "
         "an age band); the run reports its accuracy and decisions group by group. Empty: the "
         "dataset's own, if it has one.")
+    leave_out: str = Field(
+        "", description="Columns of your table the model must not see, by name, separated "
+        "by commas (e.g. gender); they can still be the sensitive column, so the run is "
+        "audited by a column it never used.")
     attack_strength: float = Field(
         0.1, ge=0.01, le=1, description="How far the robustness audit's attacker may move "
         "each pixel (on a 0-1 scale) or standardised feature to fool the finished model.")
@@ -97,6 +107,9 @@ class RunConfig(BaseModel):
         if self.classes or (self.imbalance < 1 and self.rare_classes):
             self._check_classes()
         if self.sensitive and (problem := sensitive_problem(self.dataset, self.sensitive)):
+            raise ValueError(problem)
+        if self.leave_out and (problem := leave_out_problem(
+                load_dataset(self.dataset, self.seed, self.noise), self.leave_out)):
             raise ValueError(problem)
         problems = [p for t in T.build(self.techniques) for p in t.check(self)]
         if problems:
@@ -138,6 +151,8 @@ class RunConfig(BaseModel):
             parts.append(f"rare {self.rare_classes or 'half'} at {self.imbalance:.0%}")
         if self.train_fraction < 1:
             parts.append(f"{self.train_fraction:.0%} of data")
+        if self.leave_out:
+            parts.append("without " + ", ".join(column_names(self.leave_out)))
         for name, values in self.techniques.items():
             first = next(iter(values.values()), None)
             parts.append(name.replace("_", " ") + (f" {first:g}" if isinstance(first, float)

@@ -172,7 +172,10 @@ def save(prepared: Prepared, home=None, actor: Actor = LOCAL) -> Path:
         "group_columns": list(prepared.groups), "not_groups": prepared.not_groups,
         "sensitive": prepared.sensitive,
         "columns": prepared.schema.to_json() if prepared.schema is not None else None,
+        "leave_out": list(prepared.leave_out),
     }
+    if problem := leave_out_problem(prepared):
+        raise UploadError(problem)
     if prepared.sensitive and prepared.sensitive not in prepared.groups:
         raise UploadError(sensitive_problem(manifest, prepared.sensitive))
     tmp = Path(tempfile.mkdtemp(prefix=".incoming-", dir=root))
@@ -189,6 +192,21 @@ def save(prepared: Prepared, home=None, actor: Actor = LOCAL) -> Path:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     return final
+
+
+def leave_out_problem(prepared: Prepared) -> str | None:
+    """Why the columns chosen to stay out of the model can't be, or None."""
+    if not prepared.leave_out:
+        return None
+    known = prepared.schema.names if prepared.schema is not None else []
+    unknown = [c for c in prepared.leave_out if c not in known]
+    if unknown:
+        return (f"Leave out of the model: {', '.join(repr(c) for c in unknown)} is not an "
+                f"input column of this table; its input columns: {', '.join(known) or 'none'}")
+    if len(set(prepared.leave_out)) >= len(known):
+        return ("Leave out of the model: keep at least one input column, or the model has "
+                "nothing to go on")
+    return None
 
 
 def delete(name: str, actor: Actor, home=None) -> None:

@@ -25,6 +25,7 @@ MAX_EXPANSION = 100  # expanded size / ZIP size above this (and above 10 MB) is 
 ONE_HOT_MAX = 10  # categories up to this many become 0/1 columns; more become codes
 MAX_GROUPS = 10  # a sensitive column may split the rows into at most this many groups
 ORDINAL_MAX = 50  # above this many distinct values a text column is dropped (an id or free text)
+FREE_TEXT_LENGTH = 25  # median characters above which a many-word text column is free text
 IMAGE_SIDE = 16  # pictures are resized to 16 x 16 pixels
 
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff"}
@@ -72,6 +73,7 @@ class Prepared:
     not_groups: dict[str, str] = field(default_factory=dict)
     sensitive: str = ""
     schema: Schema | None = None  # tables: the person's columns behind the model's inputs
+    leave_out: tuple[str, ...] = ()  # columns runs on it leave out of the model by default
 
     @property
     def class_counts(self) -> dict[str, int]:
@@ -90,6 +92,20 @@ class Prepared:
         return []
 
     @property
+    def columns_used(self) -> int:
+        """How many of the person's columns the model learns from (a category spread over
+        several 0/1 inputs still counts once)."""
+        return len(self.schema) if self.schema is not None else len(self.feature_names)
+
+    @property
+    def inputs_note(self) -> str:
+        """How the columns became the model's inputs, for a details view."""
+        n, inputs = self.columns_used, len(self.feature_names)
+        return ("Each column is one input of the model." if n == inputs else
+                f"The {n} columns became {inputs} inputs of the model: each category of a "
+                "column with a few values is its own 0/1 input.")
+
+    @property
     def title(self) -> str:
         what = "pictures" if self.kind == "image" else "rows"
         return f"{self.name} (your data, {len(self.y):,} {what})"
@@ -102,7 +118,7 @@ class Prepared:
                     f"{len(self.class_names)} classes, resized to {w}×{h} "
                     f"{'colour' if c == 3 else 'greyscale'}.")
         return (f"Uploaded from {self.source['file']}: {len(self.y):,} rows, "
-                f"{len(self.feature_names)} input columns, predicting '{self.target}' "
+                f"{self.columns_used} input columns, predicting '{self.target}' "
                 f"({len(self.class_names)} classes).")
 
 

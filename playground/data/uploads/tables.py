@@ -9,6 +9,7 @@ import numpy as np
 
 from playground.data.columns import Column, Schema
 from playground.data.uploads.limits import (
+    FREE_TEXT_LENGTH,
     MAX_CLASSES,
     MAX_COLUMNS,
     MAX_FEATURES,
@@ -178,18 +179,33 @@ def _decimals(raw) -> tuple[int, bool]:
     return places, places == 0
 
 
+def is_free_text(text) -> bool:
+    """Whether a text column holds sentences (a note, a comment) rather than categories:
+    most values have several words and are long, or nearly every row says something of its
+    own. Numbering such values would hand the model arbitrary codes for what are words."""
+    values = text.dropna().astype(str)
+    if values.empty:
+        return False
+    words = values.str.split().str.len()
+    spaced = float((words >= 3).mean())
+    unique = values.nunique() / len(values)
+    return (spaced >= 0.5 and values.str.len().median() >= FREE_TEXT_LENGTH) or (
+        spaced >= 0.5 and unique >= 0.5)
+
+
 def _encode_features(frame, filename: str
                      ) -> tuple[np.ndarray, list[str], list[str], Schema]:
     """Numbers stay numbers (missing ones left as NaN: they are filled with the training
-    split's median at load time); text columns become 0/1 columns or codes. Also returns
-    the columns as the person knows them (`Schema`), for showing rows in their units."""
+    split's median at load time); text columns become 0/1 columns or codes, and free text
+    is left out (text columns come later). Also returns the columns as the person knows them
+    (`Schema`), for showing rows in their units."""
     import pandas as pd
 
     blocks: list[np.ndarray] = []
     names: list[str] = []
     columns: list[Column] = []
     notes: list[str] = []
-    one_hot, ordinal, dropped, filled = [], [], [], []
+    one_hot, ordinal, dropped, filled, free = [], [], [], [], []
     n = len(frame)
     for col in frame.columns:
         raw = frame[col].str.strip().replace("", np.nan)
@@ -216,6 +232,9 @@ def _encode_features(frame, filename: str
                                   integer=whole))
             blocks.append(values[:, None])
             names.append(col)
+            continue
+        if is_free_text(raw):
+            free.append(f"'{col}'")
             continue
         # Text: categories. Missing cells become a category of their own.
         text = raw.fillna("(missing)")
@@ -252,6 +271,10 @@ def _encode_features(frame, filename: str
                      + ", ".join(filled) + ".")
     if dropped:
         notes.append("Columns left out: " + ", ".join(dropped) + ".")
+    if free:
+        notes.append("Free text left out of the model: " + ", ".join(free) + " (sentences "
+                     "rather than categories; numbering them would only add noise). Text "
+                     "columns will be usable in a later version.")
     if not blocks:
         raise UploadError(
             f"{filename} has no usable input columns besides the target. Fix: include "

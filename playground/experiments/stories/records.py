@@ -40,7 +40,38 @@ def queue_story(store: Store, story: Story, *, seed: int = 0, workspace: str | N
         # The one way to queue (a student's "alone" twin is an earlier step: none is added).
         ids[step.role] = submit(store, make_config(**values), workspace=workspace,
                                 owner=owner).run_id
+    _remember(store.home, ids.values())
     return ids
+
+
+def _log_path(home: Path) -> Path:
+    return Path(home) / "stories" / "runs.txt"
+
+
+def _remember(home: Path, ids) -> None:
+    # Every run a story ever queued, so lists can tell them from a person's own runs.
+    _log_path(home).parent.mkdir(parents=True, exist_ok=True)
+    with open(_log_path(home), "a") as log:
+        log.write("".join(f"{i}\n" for i in ids))
+
+
+def story_run_ids(home: Path) -> frozenset[str]:
+    """The ids of every run a story queued on this server (latest showings and older)."""
+    try:
+        logged = _log_path(home).read_text().split()
+    except OSError:
+        logged = []
+    shown = [i for p in (Path(home) / "stories").glob("*.json")
+             for i in (_read(p).get("runs") or {}).values()]
+    return frozenset(logged + shown)
+
+
+def _read(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 @dataclass

@@ -27,12 +27,18 @@ import numpy as np
 
 from playground.common.content import Lesson, Section, Term, Tile
 from playground.common.formatting import percent, points
+from playground.data.builtin import DATASETS
 from playground.data.catalog import dataset_info, load_dataset
 from playground.data.views import class_positions
 from playground.training.capabilities import DECISION_RULE, QUANTIZED_COPY, Conflict
 from playground.training.techniques.base import Param, Technique, register
 
 CONSTRAINTS = ("demographic_parity", "equalized_odds")
+# Said wherever per-group thresholds decide on a person's own data (the built-in loans story
+# says it in its own words).
+LEGAL_CAUTION = ("Check the law before using this: thresholds per group use each person's "
+                 "group when deciding, which some places forbid (in lending and hiring, "
+                 "for example).")
 WORDS = {"demographic_parity": "demographic parity", "equalized_odds": "equalized odds"}
 
 
@@ -194,7 +200,8 @@ class FairnessPostprocessing(Technique):
                 f"groups from {points(before[key])} to {points(f[key])}; it "
                 f"{'cost' if price >= 0 else 'added'} {points(price)} of accuracy measured "
                 f"against the past decisions ({percent(before['accuracy'])} → "
-                f"{percent(f['accuracy'])})."]
+                f"{percent(f['accuracy'])})."
+                + ("" if run.config.dataset in DATASETS else " " + LEGAL_CAUTION)]
 
     @classmethod
     def result(cls, run):
@@ -213,9 +220,10 @@ class FairnessPostprocessing(Technique):
                 "Approval-rate gap": points(f["demographic_parity_difference"]),
                 "Error-rate gap": points(f["equalized_odds_difference"] or 0)},
         }
+        caution = () if run.config.dataset in DATASETS else (LEGAL_CAUTION,)
         return Section(
             lines=(f"**Fairness post-processing** ({WORDS.get(c, c)}): thresholds per group "
-                   "fitted on the validation data, applied to the test data.",),
+                   "fitted on the validation data, applied to the test data.", *caution),
             tiles=(Tile("Accuracy change (its price)",
                         f"{(f['accuracy'] - before['accuracy']) * 100:+.1f} points",
                         "Accuracy with the thresholds minus the model's own, measured against "
