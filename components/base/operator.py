@@ -48,9 +48,11 @@ def recognise_operator() -> None:
 
 
 def _from_loopback() -> bool:
+    """No peer address: loopback (Streamlit answers None for it), or no connection at all
+    (a script run outside a server, where the address is not a string)."""
     try:
-        return st.context.ip_address is None
-    except Exception:  # no browser (a script run outside a server)
+        return not isinstance(st.context.ip_address, str)
+    except Exception:
         return True
 
 
