@@ -67,4 +67,4 @@ if runs:
 
     st.subheader("Export")
     ws, _, presenter = current()
-    export_buttons(runs, store, mlflow=ws is None or presenter)
+    export_buttons(runs, store, mlflow=ws is None or presenter, actor=session_actor())

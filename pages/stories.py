@@ -5,9 +5,11 @@ import streamlit as st
 from components.base.keys import stories as story_keys
 from components.base.services import get_store
 from components.experiments.story_view import story_live
-from components.experiments.workshop_session import current, pending
+from components.experiments.workshop_session import current, pending, session_actor
 from components.shell.guard import app_shell_guard
+from playground.common.permissions import Refused
 from playground.experiments import stories as S
+from playground.experiments.workshop import WorkshopError
 
 app_shell_guard()
 store = get_store()
@@ -46,8 +48,12 @@ if chosen in S.STORIES:
                    "the Workshop page first, so this story runs in the room.")
     elif record is None or state == "broken":
         if st.button("Run this story", type="primary", icon="▶️", key="stories_run"):
-            record, _ = S.ensure_story(store, chosen, workspace=workspace, owner=me)
-            st.rerun()
+            try:
+                record, _ = S.ensure_story(store, chosen, actor=session_actor())
+                st.rerun()
+            except (Refused, WorkshopError) as exc:
+                st.error("This story can't run now:\n\n"
+                         + "\n".join(f"- {p}" for p in exc.problems))
     if record is not None:
         if workspace:
             st.caption(f"Shared with everyone in workshop {workspace}.")
@@ -56,7 +62,10 @@ if chosen in S.STORIES:
             if st.button("Run it again with another seed", key="stories_again",
                          help="New random starting points and splits: see how much of the "
                               "result is luck."):
-                S.ensure_story(store, chosen, workspace=workspace, owner=me, again=True)
-                st.rerun()
+                try:
+                    S.ensure_story(store, chosen, actor=session_actor(), again=True)
+                    st.rerun()
+                except (Refused, WorkshopError) as exc:
+                    st.error("\n".join(f"- {p}" for p in exc.problems))
 else:
     st.info("Open a story above to start.")

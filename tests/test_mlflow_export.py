@@ -51,7 +51,7 @@ def exported(tmp_path_factory):
         assert execute(store, store.get(run_id)) == "finished", store.get(run_id).error
         ids.append(run_id)
     queued = store.enqueue(make_config(**PLAIN))
-    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    uri = f"sqlite:///{folder / 'home' / 'mlflow.db'}"  # inside the data folder: allowed
     # Both commands as a user types them, side by side (each pays Python's start-up).
     export = cli(store.home, "export-mlflow", "--tracking-uri", uri, "--json")
     show = cli(store.home, "show", ids[1], "--json")
@@ -178,7 +178,8 @@ def test_an_export_cut_short_is_replaced(exported):
     assert len(runs) == len(ids) and old not in {r.info.run_id for r in runs}
 
 
-def test_unknown_ids_and_bad_uris_are_refused_with_the_fix(exported, capsys, tmp_path):
+def test_unknown_ids_and_bad_uris_are_refused_with_the_fix(exported, capsys, tmp_path,
+                                                          monkeypatch):
     store, ids, _, uri, client, experiment, *_ = exported
     home = str(store.home)
     [result] = mx.export_runs(store, uri, ["nosuchrun"])
@@ -191,15 +192,20 @@ def test_unknown_ids_and_bad_uris_are_refused_with_the_fix(exported, capsys, tmp
     assert "no run with id 'nosuchrun'" in err and "playground runs` lists them" in err
     assert "nothing was exported" in err
 
-    missing = tmp_path / "no-such-folder" / "mlflow.db"
-    other = tmp_path / "other.db"  # another program's database: MLflow would add its tables
+    missing = store.home / "no-such-folder" / "mlflow.db"
+    other = store.home / "other.db"  # another program's database: MLflow would add its tables
     with closing(sqlite3.connect(other)) as conn:
         conn.execute("CREATE TABLE notes (text TEXT)")
     cases = {f"sqlite:///{other}": f"{other} exists and is not an MLflow database",
              f"sqlite:///{missing}": f"the folder {missing.parent} does not exist",
              str(tmp_path / "mlflow.db"): "is not a URI",
              f"sqlite:///{store.db_path}": "the playground's own run store",
-             "http://127.0.0.1:9": "cannot reach the MLflow server at http://127.0.0.1:9"}
+             "http://127.0.0.1:9": "cannot reach the MLflow server at http://127.0.0.1:9",
+             # Outside what the operator allows: refused before any file or request.
+             f"sqlite:///{tmp_path / 'x.db'}": "is outside the data folder",
+             "sqlite:////etc/x.db": "sqlite:////etc/x.db is outside the data folder",
+             "http://10.0.0.7:5000": "is not a tracking server the operator allows"}
+    monkeypatch.setenv("PLAYGROUND_MLFLOW_URIS", "http://127.0.0.1:9")  # the operator's list
     for bad, problem in cases.items():
         assert main(["--home", home, "export-mlflow", "--tracking-uri", bad]) == 2, bad
         err = capsys.readouterr().err

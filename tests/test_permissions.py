@@ -141,7 +141,7 @@ def test_queue_as_yourself_in_your_own_workshop(room):
     # A participant the presenter removed can't queue with an old session's identity.
     count = store.count_runs()
     remove_person(home, store, "room", room["key"], room["bob"].person)
-    with pytest.raises(WorkshopError, match="the presenter removed you"):
+    with pytest.raises(Refused, match="You are no longer in workshop room"):
         submit_as(store, room["bob"], CONFIG)
     assert store.count_runs() == count
 

@@ -37,7 +37,7 @@ from tests.store_support import (
 TABLES = {
     "runs": ["seq", "id", "created", "status", "config", "metrics", "error", "worker_pid",
              "started", "finished", "progress", "progress_at", "cancel_requested", "device",
-             "workspace", "owner", "waits_for", "executor", "node"],
+             "workspace", "owner", "waits_for", "executor", "node", "owner_id", "time_limit"],
     "epochs": ["run_id", "epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy",
                "seconds", "extra"],
     "jobs": ["seq", "id", "kind", "created", "status", "payload", "result", "error",

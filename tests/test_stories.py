@@ -17,6 +17,7 @@ import torch
 
 from playground.common.formatting import percent
 from playground.experiments import stories as S
+from playground.experiments.workshop import join_workspace, open_workspace
 from playground.runs.store import Run, Store
 from playground.runs.worker import execute
 from playground.training.config import make_config
@@ -404,10 +405,12 @@ def test_a_story_is_queued_again_when_its_runs_are_gone_or_asked_for(home: Path)
     assert queued and again.seed == second.seed + 1
     assert store.get(again.runs["plain"]).config.seed == again.seed
     # Per workshop: its own record, its runs carry the workshop and who started them.
-    ws, queued = S.ensure_story(store, "overfit", workspace="room", owner="ana", epochs=1)
+    open_workspace(home, "room")
+    ana, _ = join_workspace(home, "room", "ana")
+    ws, queued = S.ensure_story(store, "overfit", actor=ana, epochs=1)
     assert queued and S.load_record(home, "overfit") == again
-    assert {(store.get(i).workspace, store.get(i).owner) for i in ws.runs.values()} == {
-        ("room", "ana")}
+    assert {(store.get(i).workspace, store.get(i).owner, store.get(i).owner_id)
+            for i in ws.runs.values()} == {("room", "ana", ana.person)}
 
 
 def test_a_record_from_before_a_story_changed_its_steps_is_queued_afresh(home: Path):

@@ -19,6 +19,7 @@ from playground.experiments.sweeps import (
     plan_sweep,
     start_sweep,
 )
+from playground.experiments.workshop import WorkshopError
 from playground.training.config import setting_title, shorthands
 from playground.training.techniques import technique_class
 
@@ -85,8 +86,8 @@ def sweep_control(values: dict[str, Any]) -> None:
                         raise Refused(f"You opened workshop {waiting} but have not joined "
                                       "it: join it on the Workshop page first.")
                     sweep = start_sweep(get_store(), plan, session_actor())
-                except Refused as exc:
-                    st.error(exc.problem)
+                except (Refused, WorkshopError) as exc:
+                    st.error("\n".join(exc.problems))
                 else:
                     st.session_state[train_keys.LAST_SWEEP] = (sweep.id, sweep.title,
                                                             len(sweep.runs))

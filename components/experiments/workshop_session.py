@@ -21,9 +21,10 @@ import streamlit as st
 from components.base import cookies
 from components.base.keys.workshop import KEY, NOTICE, TOKEN, USER
 from components.base.keys.workshop import NAME as WS
+from components.base.operator import is_operator, recognise_operator
 from components.base.services import get_store
 from playground.common import escape
-from playground.common.permissions import LOCAL, Actor, Refused
+from playground.common.permissions import OPERATOR, VISITOR, Actor, Refused
 from playground.experiments.workshop import (
     WorkshopError,
     Workspace,
@@ -49,12 +50,11 @@ def _workspace() -> Workspace | None:
 
 def session_actor() -> Actor:
     """The person acting in this session: a workshop's presenter or participant (by key or
-    token), else the local user."""
+    token), else the operator (see components.base.operator) or a visitor."""
     ws = _workspace()
-    if ws is None:
-        return LOCAL
     ss = st.session_state
-    return ws.actor(ss.get(TOKEN), ss.get(KEY)) or LOCAL
+    actor = ws.actor(ss.get(TOKEN), ss.get(KEY)) if ws is not None else None
+    return actor or (OPERATOR if is_operator() else VISITOR)
 
 
 def current() -> tuple[Workspace | None, str | None, bool]:
@@ -74,7 +74,7 @@ def pending() -> str | None:
     """The workshop this session has opened a link to without being anyone in it yet (it
     has not joined, or its token stopped working): nothing may be queued for it."""
     name = st.session_state.get(WS)
-    if name and session_actor() == LOCAL:
+    if name and not session_actor().in_workshop:
         return name
     return None
 
@@ -125,6 +125,7 @@ def restore_identity() -> None:
     either secret then leaves the address. A bare ?ws=NAME marks the session as in that
     workshop's room, so nothing is queued outside it by mistake. A new session (a reload, a
     new tab) takes its seat back from the browser's cookie."""
+    recognise_operator()
     ss, qp = st.session_state, st.query_params
     token, ws_param = qp.get("token"), qp.get("ws")
     if ws_param:

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import streamlit as st
 
+from playground.common.permissions import OPERATOR, Actor, Place, Refused, may
 from playground.results import export
 from playground.runs.store import Run, Store
 
 
-def export_buttons(runs: list[Run], store: Store, mlflow: bool = True) -> None:
+def export_buttons(runs: list[Run], store: Store, mlflow: bool = True,
+                   actor: Actor = OPERATOR) -> None:
+    if (problem := may(actor, "export", _place(actor))) is not None:
+        st.caption(problem)
+        return
     ids = "-".join(r.id for r in runs)
     st.caption("The report is one HTML file with the charts, tables and configs inside: it "
                "opens offline, in any browser, and can be mailed around.")
@@ -28,7 +33,7 @@ def export_buttons(runs: list[Run], store: Store, mlflow: bool = True) -> None:
                 "script that rebuilds it with this playground's library and scores it.")
     for col, run in zip(st.columns(len(runs)), runs, strict=True):
         model_button(run, store, col, key=f"compare_export_model_{run.id}")
-    mlflow_export(runs, store, key="compare_mlflow", allowed=mlflow)
+    mlflow_export(runs, store, key="compare_mlflow", allowed=mlflow, actor=actor)
 
 
 def model_button(run: Run, store: Store, where=st, key: str = "") -> None:
@@ -38,16 +43,17 @@ def model_button(run: Run, store: Store, where=st, key: str = "") -> None:
         key=key or f"export_model_{run.id}", icon="📦", on_click="ignore")
 
 
-def mlflow_export(runs: list[Run], store: Store, key: str, allowed: bool = True) -> None:
-    """A tracking URI and a "Send to MLflow" button for the finished runs among `runs`
-    (not `allowed`, e.g. a workshop participant: it writes wherever the URI says, on the
-    server, so only the presenter may)."""
+def mlflow_export(runs: list[Run], store: Store, key: str, allowed: bool = True,
+                  actor: Actor = OPERATOR) -> None:
+    """A tracking URI and a "Send to MLflow" button for the finished runs among `runs`, as
+    `actor` (not `allowed`, or an actor the permission rule refuses, e.g. a participant or a
+    visitor: it writes on the server, so only the operator or the presenter may)."""
     ids = [r.id for r in runs if r.status == "finished"]
     if not ids:
         return
-    if not allowed:
-        st.caption("Sending runs to MLflow writes to a place on the server, so in a workshop "
-                   "the presenter does it.")
+    if not allowed or may(actor, "mlflow", _place(actor)) is not None:
+        st.caption("Sending runs to MLflow writes on the server, so the server's operator, "
+                   "or in a workshop its presenter, does it.")
         return
     what = "this run as an MLflow run" if len(ids) == 1 else f"these {len(ids)} runs as MLflow runs"
     st.markdown(f"**Send to MLflow**: {what}"
@@ -61,10 +67,14 @@ def mlflow_export(runs: list[Run], store: Store, key: str, allowed: bool = True)
     if send_col.button("Send to MLflow", key=f"{key}_send", icon="📤", width="stretch"):
         with st.spinner(f"Sending {len(ids)} run(s) to MLflow…"):
             try:
-                results = export.export_runs(store, uri.strip(), ids)
-            except export.ExportError as e:
+                results = export.export_runs(store, uri.strip(), ids, actor=actor)
+            except (export.ExportError, Refused) as e:
                 st.error(f"Nothing was sent: {e}.")
                 return
         text = export.mlflow_summary(results, uri.strip())
         ok = all(r.outcome in ("exported", "already exported") for r in results)
         (st.success if ok else st.warning)(text.replace("\n", "  \n"))
+
+
+def _place(actor: Actor) -> Place:
+    return Place(actor.workspace, actor.name, actor.person)

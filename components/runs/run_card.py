@@ -11,6 +11,7 @@ from components.base.chart_cache import cached_chart, with_data
 from components.base.format import human_bytes, ordinal, percent, status_text
 from components.base.keys.runs import REFUSED
 from components.base.services import refresh_live
+from components.experiments.workshop_session import session_actor
 from components.results.attack_results import attack_results
 from components.results.boundary_view import boundary_replay, live_boundary
 from components.results.class_recall import class_recall, recall_tile
@@ -25,17 +26,19 @@ from playground.runs.store import Run, Store
 from playground.training.config import retrain_problems
 
 
-def _cancel(store: Store, run_id: str, actor: Actor) -> None:
+# A click acts as whoever the session is at the click, not when the card was drawn: a
+# person removed from their workshop meanwhile is refused.
+def _cancel(store: Store, run_id: str) -> None:
     try:
-        store.cancel(run_id, actor)
+        store.cancel(run_id, session_actor())
     except Refused as exc:
         st.session_state[REFUSED] = exc.problem
     refresh_live()
 
 
-def _delete(store: Store, run_id: str, actor: Actor) -> None:
+def _delete(store: Store, run_id: str) -> None:
     try:
-        store.remove(run_id, actor)
+        store.remove(run_id, session_actor())
     except Refused as exc:
         st.session_state[REFUSED] = exc.problem
     refresh_live()
@@ -98,12 +101,12 @@ def _head(run: Run, store: Store, show_owner: bool, problems: list[str] | None =
         if run.active:
             if may(actor, "cancel", run) is None:
                 st.button("Cancel", key=f"runs_cancel_{run.id}", on_click=_cancel,
-                          args=(store, run.id, actor), disabled=run.cancel_requested,
+                          args=(store, run.id), disabled=run.cancel_requested,
                           help="Stop this run. Nothing else is affected.")
         else:
             if may(actor, "delete", run) is None:
                 st.button("Delete", key=f"runs_delete_{run.id}", on_click=_delete,
-                          args=(store, run.id, actor), help="Remove this run and its files.")
+                          args=(store, run.id), help="Remove this run and its files.")
             clone_button(run, key=f"runs_clone_{run.id}", label="Clone", problems=problems,
                          actor=actor)
 

@@ -197,8 +197,7 @@ def ended_runs(store: Store, scope: Scope, live: bool) -> None:
         _pager(page, pages, total, size)
     if any(r.status == "finished" for r in runs):
         with st.expander("Send the finished runs on this page to MLflow"):
-            ws, _, presenter = current()
-            mlflow_export(runs, store, key="runs_mlflow", allowed=ws is None or presenter)
+            mlflow_export(runs, store, key="runs_mlflow", actor=scope.actor)
 
 
 def _table(runs: list[Run]) -> pd.DataFrame:

@@ -1,6 +1,6 @@
 """Sweeps: one knob, a list of values, optionally several seeds; everything else equal.
 
-A sweep is queued as ordinary runs (through `submit`, so a distillation sweep also gets
+A sweep is queued as ordinary runs (through `submit_as`, so a distillation sweep also gets
 its student-alone twins) plus a small manifest, `sweeps/<id>.json` under the store's home,
 that says which run belongs to which value and seed. The runs table is not touched.
 """
@@ -16,9 +16,9 @@ from typing import Any
 
 from playground.common.files import write_json
 from playground.common.metric_registry import Metric
-from playground.common.permissions import LOCAL, Actor, Place, Refused, check
+from playground.common.permissions import OPERATOR, Actor, Place, check
+from playground.experiments.workshop import admit_all, submit_as
 from playground.results.shipped import run_point
-from playground.runs.queue import submit
 from playground.training.config import (
     FIELDS,
     ConfigError,
@@ -238,22 +238,21 @@ def _write(store, sweep: Sweep) -> None:
     write_json(_dir(store) / f"{sweep.id}.json", sweep.to_json(), indent=1)
 
 
-def start_sweep(store, plan: SweepPlan, actor: Actor = LOCAL) -> Sweep:
+def start_sweep(store, plan: SweepPlan, actor: Actor = OPERATOR) -> Sweep:
     """Queue every run of the plan (in value order, seed by seed) and write the manifest,
-    as `actor`: the local user outside workshops; in a workshop only its presenter (a sweep
+    as `actor`: the operator outside workshops; in a workshop only its presenter (a sweep
     is many runs at once, past any person's cap), whose runs go into the workshop. Refused
-    (nothing queued) for anyone else."""
-    if actor.in_workshop and not actor.presenter:
-        raise Refused("A sweep queues many runs at once, so in a workshop only the presenter "
-                      "can start one. Train single runs, or ask the presenter to sweep.")
-    check(actor, "queue", Place(actor.workspace, actor.name))
-    where = {"workspace": actor.workspace, "owner": actor.name} if actor.in_workshop else {}
+    (nothing queued) for anyone else, visitors included. Each run goes through the one
+    entry, `submit_as`."""
+    check(actor, "sweep", Place(actor.workspace, actor.name, actor.person))
+    configs = [config for _, _, config in plan.configs]
+    admit_all(store, actor, configs, len(configs))  # all or nothing (a presenter's lesson)
     sweep = Sweep(uuid.uuid4().hex[:8], plan.knob, plan.values, plan.seeds, plan.base,
                   time.time(), [])
     shared: dict[str, str] = {}  # a run trained first (a new teacher) serves every value
     for value, seed, config in plan.configs:
-        sweep.runs.append(SweepRun(submit(store, config, reuse=shared, **where).run_id, value,
-                                   seed))
+        sweep.runs.append(SweepRun(submit_as(store, actor, config, reuse=shared).run_id,
+                                   value, seed))
     _write(store, sweep)
     return sweep
 

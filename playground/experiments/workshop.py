@@ -33,8 +33,10 @@ from typing import Any, Iterator
 from playground.common.files import create_json, temporary_beside
 from playground.common.metric_registry import Metric
 from playground.common.names import mixed_scripts, name_key, name_keys, same_name
-from playground.common.permissions import Actor, Place, check
+from playground.common.permissions import PRESENTER_ID, Actor, Place, check
+from playground.common.server_settings import run_minutes
 from playground.data.views import run_data
+from playground.runs.cost import over_cap, run_cost
 from playground.runs.queue import Plan, Refused, Submitted, submit
 from playground.runs.store import ACTIVE, Run, Store
 from playground.training.capabilities import PRIVACY_GUARANTEE
@@ -112,11 +114,16 @@ class RoomSettings:
 
 @dataclass
 class Limits:
-    """Fair sharing: per person, how many runs may wait or train at once, and how big one
-    run may be (epochs × training examples). The presenter is not capped."""
+    """Fair sharing: per person, how many runs may wait or train at once, how big one run
+    may be (epochs × training examples), what one run may cost (the model's work per
+    example × examples × epochs, in default runs: see playground.runs.cost) and how long
+    it may train. The presenter is not capped by count, size or cost; every run in the
+    workshop, theirs too, has the time limit."""
 
     max_active: int = 4
     max_size: int = 30_000
+    max_cost: float = 20.0  # times the default run's work
+    max_minutes: float = 10.0  # wall clock per run
 
 
 @dataclass
@@ -230,13 +237,33 @@ class Workspace:
         return bool(run.owner) and run.owner.endswith(REMOVED)
 
     def actor(self, token: str | None = None, key: str | None = None) -> Actor | None:
-        """Who holds this presenter key or participant token here (None: nobody)."""
+        """Who holds this presenter key or participant token here (None: nobody). The actor
+        re-reads the workshop file when they act, so a removed person's session, or one
+        holding an old key, can do nothing (see permissions.still_here)."""
+        recheck = _rechecker(getattr(self, "_home", None), self.name, token, key)
         if self.is_presenter_key(key):
-            return Actor("presenter", self.name, self.presenter_name)
+            return Actor("presenter", self.name, self.presenter_name, recheck=recheck)
         person = self.person_for_token(token)
         if person is None:
             return None
-        return Actor("participant", self.name, person.name, person.id)
+        return Actor("participant", self.name, person.name, person.id, recheck=recheck)
+
+
+def _rechecker(home: Path | None, name: str, token: str | None, key: str | None):
+    """Whether the holder of this token or key is still who they were in workshop `name`
+    (None without a data folder to read: a workspace built in memory)."""
+    if home is None:
+        return None
+
+    def still_here() -> bool:
+        ws = load_workspace(home, name)
+        if ws is None:
+            return False
+        if key is not None and ws.is_presenter_key(key):
+            return True
+        return token is not None and ws.person_for_token(token) is not None
+
+    return still_here
 
 
 def honest_delta(n_train: int) -> float:
@@ -298,9 +325,11 @@ def open_workspace(home: Path, name: str, presenter_name: str = "Presenter",
 
 def load_workspace(home: Path, name: str) -> Workspace | None:
     try:
-        return Workspace.from_json(json.loads(_path(home, name).read_text()))
+        ws = Workspace.from_json(json.loads(_path(home, name).read_text()))
     except (OSError, ValueError, TypeError, WorkshopError):
         return None
+    ws._home = Path(home)  # where its actors re-check themselves (not saved)
+    return ws
 
 
 def list_workspaces(home: Path) -> list[str]:
@@ -370,8 +399,8 @@ def join_workspace(home: Path, name: str, display_name: str, token: str | None =
     shown = clean_display_name(display_name)
     with _locked(home, name):
         ws = _existing(home, name)
-        if (person := ws.person_for_token(token)) is not None:
-            return Actor("participant", ws.name, person.name, person.id), token
+        if ws.person_for_token(token) is not None:
+            return ws.actor(token=token), token
         if ws.ended is not None:
             raise WorkshopError(f"the workshop {ws.name!r} has ended: it takes no new people")
         most = (settings or RoomSettings.from_env()).max_people
@@ -393,7 +422,7 @@ def join_workspace(home: Path, name: str, display_name: str, token: str | None =
         salt = secrets.token_hex(8)
         ws.people.append(Person(person_id, shown, salt, _hash(salt, token), time.time()))
         _save(home, ws)
-    return Actor("participant", ws.name, shown, person_id), token
+    return ws.actor(token=token), token
 
 
 def _presenter_person(home: Path, name: str, key: str, person_id: str
@@ -523,27 +552,44 @@ def lesson_problems(lesson: Lesson, config: RunConfig) -> list[str]:
 
 
 def submission_problems(ws: Workspace, owner: str, config: RunConfig, active_runs: int,
-                        extras: tuple[str, ...] = (), presenter: bool = False) -> list[str]:
+                        extras: tuple[str, ...] = (), presenter: bool = False,
+                        firsts: tuple[RunConfig, ...] = ()) -> list[str]:
     """Why this person may not queue this run now (empty: they may). `extras` says what
-    else queueing it brings, one phrase each (they count against the limit too)."""
-    problems = lesson_problems(ws.lesson, config)
+    else queueing it brings, one phrase each (they count against the limit too); `firsts`
+    are runs it trains first (a new teacher), each within the cost cap too."""
     if presenter:
-        return problems
-    limit = ws.limits
-    new_runs = 1 + len(extras)
-    if active_runs + new_runs > limit.max_active:
-        problems.append(
-            f"you already have {active_runs} run{'s' * (active_runs != 1)} waiting or "
+        return lesson_problems(ws.lesson, config)
+    return (lesson_problems(ws.lesson, config)
+            + _count_problems(ws.limits, active_runs, 1 + len(extras), extras)
+            + _run_problems(ws.limits, config, firsts))
+
+
+def _count_problems(limit: Limits, active_runs: int, new_runs: int,
+                    extras: tuple[str, ...] = ()) -> list[str]:
+    if active_runs + new_runs <= limit.max_active:
+        return []
+    return [f"you already have {active_runs} run{'s' * (active_runs != 1)} waiting or "
             f"training, and each person may have {limit.max_active} at once"
             + (f" (this one queues {new_runs}: it also trains {' and '.join(extras)})"
-               if extras else "")
-            + "; wait for one to finish, or cancel one on the Runs page")
-    size = run_size(config)
+               if extras else f" (this queues {new_runs})" if new_runs > 1 else "")
+            + "; wait for one to finish, or cancel one on the Runs page"]
+
+
+def _run_problems(limit: Limits, config: RunConfig, firsts: tuple[RunConfig, ...] = ()
+                  ) -> list[str]:
+    """The size and cost caps of one run (and of the runs it trains first)."""
+    problems = []
+    data = run_data(config)
+    size = config.epochs * len(data.y_train)
     if size > limit.max_size:
         problems.append(
             f"run size: {config.epochs} epochs × {size // config.epochs:,} training examples "
             f"= {size:,}, above this workshop's limit of {limit.max_size:,}; use fewer "
             "epochs or less data")
+    for run in (config, *firsts):
+        if (problem := over_cap(run_cost(run, data if run is config else None),
+                                limit.max_cost)) is not None:
+            problems.append(problem if run is config else f"its first run: {problem}")
     return problems
 
 
@@ -553,39 +599,81 @@ def owner_runs(store: Store, workspace: str, owner: str | None = None,
                            **({} if owner is None else {"owner": owner}))
 
 
-def submit_as(store: Store, actor: Actor, config: RunConfig, home: Path | None = None
-              ) -> Submitted:
-    """Queue `config` for `actor`: the local user outside workshops (as ever), a participant
-    or the presenter in their workshop, under their own name and within its rules. Raises
-    Refused (permissions) or WorkshopError (the workshop's rules, or a workshop that is gone);
-    refused, nothing is queued."""
-    check(actor, "queue", Place(actor.workspace, actor.name))
+def submit_as(store: Store, actor: Actor, config: RunConfig, home: Path | None = None, *,
+              reuse: dict[str, str] | None = None) -> Submitted:
+    """Queue `config` for `actor`: the one entry every route uses (Train, stories, sweeps,
+    clones, the CLI). The operator outside workshops; a participant or the presenter in
+    their workshop, under their own id and name, within its rules and caps; a visitor, or
+    someone no longer in their workshop, nowhere. Raises Refused (permissions) or
+    WorkshopError (the workshop's rules, or a workshop that is gone); refused, nothing is
+    queued. `reuse`: see `playground.runs.queue.submit` (a sweep's shared teacher)."""
+    check(actor, "queue", Place(actor.workspace, actor.name, actor.person))
     if not actor.in_workshop:
-        return submit(store, config)
+        return submit(store, config, reuse=reuse)
+    ws = _workspace_of(store, actor, home)
+    owner, owner_id = _owner(ws, actor)
+    return submit_to_workspace(store, ws, owner, config, actor.presenter, owner_id=owner_id,
+                               reuse=reuse)
+
+
+def _workspace_of(store: Store, actor: Actor, home: Path | None) -> Workspace:
     ws = load_workspace(home or store.home, actor.workspace)
     if ws is None:
         raise WorkshopError(f"workshop {actor.workspace!r} is closed on this server; leave it "
                             "to train on your own")
-    owner = ws.presenter_name if actor.presenter else actor.name
-    if actor.kind == "participant":
-        if (person := ws.person_for_id(actor.person)) is None:
-            raise WorkshopError("the presenter removed you from this workshop; join again "
-                                "with a new name to train here")
-        owner = person.name  # the presenter may have renamed them since
-    return submit_to_workspace(store, ws, owner, config, actor.presenter)
+    return ws
+
+
+def _owner(ws: Workspace, actor: Actor) -> tuple[str, str]:
+    """(display name, person id) a run queued by `actor` in `ws` carries."""
+    if actor.presenter:
+        return ws.presenter_name, PRESENTER_ID
+    if (person := ws.person_for_id(actor.person)) is None:
+        raise WorkshopError("the presenter removed you from this workshop; join again "
+                            "with a new name to train here")
+    return person.name, person.id  # the presenter may have renamed them since
+
+
+def admit_all(store: Store, actor: Actor, configs: list[RunConfig], runs: int,
+              home: Path | None = None) -> None:
+    """Check, before any is queued, that `actor` may queue `runs` runs together (a story's),
+    whose settings `configs` show: the same permission, lesson and caps as `submit_as`,
+    counting every run they would add. Raises Refused or WorkshopError; when it returns,
+    `submit_as` takes each (unless the room changes meanwhile)."""
+    check(actor, "queue", Place(actor.workspace, actor.name, actor.person))
+    if not actor.in_workshop:
+        return
+    ws = _workspace_of(store, actor, home)
+    _, owner_id = _owner(ws, actor)
+    problems = [p for c in configs for p in lesson_problems(ws.lesson, c)]
+    if not actor.presenter:
+        active = store.count_runs(ACTIVE, workspace=ws.name, owner_id=owner_id)
+        problems += _count_problems(ws.limits, active, runs)
+        problems += [p for c in configs for p in _run_problems(ws.limits, c)]
+    if problems:
+        raise WorkshopError(list(dict.fromkeys(problems)))
+
+
+def workshop_time_limit(ws: Workspace, home: Path | None = None) -> float:
+    """Seconds a run in `ws` may train: the workshop's limit, within the server's."""
+    return 60 * min(ws.limits.max_minutes, run_minutes(home))
 
 
 def submit_to_workspace(store: Store, ws: Workspace, owner: str, config: RunConfig,
-                        presenter: bool = False) -> Submitted:
-    """Queue a run as `owner` in `ws`, the one way every run is queued (a teacher trained
-    first and the student alone count against the person's limit too), or raise
-    WorkshopError saying why not."""
+                        presenter: bool = False, *, owner_id: str | None = None,
+                        reuse: dict[str, str] | None = None) -> Submitted:
+    """Queue a run as `owner` (person id `owner_id`) in `ws` (a teacher trained first and
+    the student alone count against the person's limit too), or raise WorkshopError saying
+    why not."""
     def admit(plan: Plan) -> list[str]:
-        active = store.count_runs(ACTIVE, workspace=ws.name, owner=owner)
-        return submission_problems(ws, owner, plan.config, active, tuple(plan.extras), presenter)
+        scope = {"owner_id": owner_id} if owner_id is not None else {"owner": owner}
+        active = store.count_runs(ACTIVE, workspace=ws.name, **scope)
+        return submission_problems(ws, owner, plan.config, active, tuple(plan.extras),
+                                   presenter, tuple(r for _, _, r in plan.first))
 
     config = room_config(ws, config)  # closed once ended; the workshop's δ
     try:
-        return submit(store, config, workspace=ws.name, owner=owner, admit=admit)
+        return submit(store, config, workspace=ws.name, owner=owner, owner_id=owner_id,
+                      admit=admit, reuse=reuse, time_limit=workshop_time_limit(ws, store.home))
     except Refused as exc:
         raise WorkshopError(exc.problems) from None

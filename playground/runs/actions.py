@@ -12,14 +12,17 @@ import sqlite3
 from contextlib import contextmanager
 from typing import Iterator
 
-from playground.common.permissions import Actor, Refused, may
+from playground.common.permissions import Actor, Refused, may, still_here
 from playground.runs.database import Database
 from playground.runs.lifecycle import cancel_run
 from playground.runs.records import Run, run_from_row
 
 
 def _checked(conn: sqlite3.Connection, actor: Actor, action: str, run_id: str) -> Run:
-    """The run, when `actor` may take `action` on it; else Refused with the reason."""
+    """The run, when `actor` (still in their place) may take `action` on it; else Refused
+    with the reason."""
+    if (problem := still_here(actor)) is not None:
+        raise Refused(problem)
     row = conn.execute("SELECT * FROM runs WHERE id=?", (run_id,)).fetchone()
     if row is None:
         raise Refused(f"There is no run {run_id} any more (it may have been deleted "

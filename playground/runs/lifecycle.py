@@ -63,12 +63,13 @@ def _where(statuses: tuple[str, ...] | None, scope: dict[str, str | None]) -> tu
     if statuses:
         clauses.append(f"status IN ({','.join('?' * len(statuses))})")
         args += statuses
-    for name in ("workspace", "owner"):
+    for name in ("workspace", "owner", "owner_id"):
         if name in scope:
             clauses.append(f"{name} IS ?")
             args.append(scope.pop(name))
     if scope:
-        raise TypeError(f"unknown filter {', '.join(scope)}: use workspace= or owner=")
+        raise TypeError(f"unknown filter {', '.join(scope)}: use workspace=, owner= or "
+                        "owner_id=")
     return (f" WHERE {' AND '.join(clauses)}" if clauses else ""), args
 
 
@@ -76,18 +77,22 @@ class Lifecycle(Database):
     # -- queueing ------------------------------------------------------------------------
 
     def enqueue(self, config: RunConfig, status: str = "queued", pid: int | None = None, *,
-                workspace: str | None = None, owner: str | None = None) -> str:
-        """Queue a run; `workspace` and `owner` tag it as someone's run in a workshop.
-        (`status="running"` with `pid` records a run this process trains at once.)"""
+                workspace: str | None = None, owner: str | None = None,
+                owner_id: str | None = None, time_limit: float | None = None) -> str:
+        """Queue a run; `workspace`, `owner` (display name) and `owner_id` (person id) tag it
+        as someone's run in a workshop; `time_limit` is the seconds it may train (None: the
+        server's limit). (`status="running"` with `pid` records a run this process trains
+        at once.)"""
         run_id = uuid.uuid4().hex[:10]
         now = time.time()
         with self._connect() as conn:
             conn.execute(
                 "INSERT INTO runs (id, created, status, config, worker_pid, started,"
-                " workspace, owner, waits_for) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " workspace, owner, waits_for, owner_id, time_limit)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (run_id, now, status, config.model_dump_json(), pid,
                  now if status == "running" else None, workspace, owner,
-                 first_waited_for(config)),
+                 first_waited_for(config), owner_id, time_limit),
             )
         return run_id
 

@@ -72,30 +72,36 @@ def plan(store: Store, config: RunConfig) -> Plan:
 
 def submit(store: Store, config: RunConfig, *, workspace: str | None = None,
            owner: str | None = None, admit: Callable[[Plan], list[str]] | None = None,
-           reuse: dict[str, str] | None = None) -> Submitted:
+           reuse: dict[str, str] | None = None, owner_id: str | None = None,
+           time_limit: float | None = None) -> Submitted:
     """Queue `config` and what its techniques bring with it, tagged with the workshop and the
-    person. `admit(plan)` returns problems (then Refused is raised and nothing is queued).
+    person (display name and id), each with `time_limit` seconds to train (None: the
+    server's). People's routes come through `playground.experiments.workshop.submit_as`,
+    which checks who asks and their caps and passes `admit`.
+    `admit(plan)` returns problems (then Refused is raised and nothing is queued).
     `reuse` maps a prerequisite's config (JSON) to a run already queued for it: a sweep
     trains one teacher for all its students."""
     the_plan = plan(store, config)
     if admit is not None and (problems := admit(the_plan)):
         raise Refused(problems)
     reuse = {} if reuse is None else reuse
+    tags = {"workspace": workspace, "owner": owner, "owner_id": owner_id,
+            "time_limit": time_limit}
     techniques = {k: dict(v) for k, v in config.techniques.items()}
     first = []
     for tech, setting, run in the_plan.first:
         key = run.model_dump_json()
         if key not in reuse:
-            reuse[key] = store.enqueue(run, workspace=workspace, owner=owner)
+            reuse[key] = store.enqueue(run, **tags)
             first.append(reuse[key])
         techniques[tech][setting] = reuse[key]
     given = config.techniques
     config = config.model_copy(update={"techniques": techniques})
     # A companion keeps the run's other techniques: it learns from the same new teacher.
     alongside = [store.enqueue(_same_firsts(c, the_plan.first, given, techniques),
-                               workspace=workspace, owner=owner)
+                               **tags)
                  for c in the_plan.alongside]
-    return Submitted(store.enqueue(config, workspace=workspace, owner=owner), first, alongside)
+    return Submitted(store.enqueue(config, **tags), first, alongside)
 
 
 def _same_firsts(companion: RunConfig, first, given, chosen) -> RunConfig:

@@ -43,7 +43,9 @@ class Run:
     cancel_requested: bool = False
     device: str | None = None
     workspace: str | None = None  # the workshop it was queued in
-    owner: str | None = None  # who queued it there
+    owner: str | None = None  # who queued it there: their display name, shown only
+    owner_id: str | None = None  # ... and their person id there, which permissions compare
+    time_limit: float | None = None  # seconds it may train (None: the server's limit)
     executor: str | None = None  # local or ray
     node: str | None = None  # the machine (and Ray node) it ran on
 
@@ -63,7 +65,8 @@ class Run:
             "metrics": self.metrics, "error": self.error, "created": self.created,
             "started": self.started, "finished": self.finished, "progress": self.progress,
             "device": self.device, "label": self.config.label(),
-            "workspace": self.workspace, "owner": self.owner,
+            "workspace": self.workspace, "owner": self.owner, "owner_id": self.owner_id,
+            "time_limit": self.time_limit,
             "executor": self.executor, "node": self.node,
         }
 
@@ -78,6 +81,7 @@ def run_from_row(row: sqlite3.Row) -> Run:
         cancel_requested=bool(row["cancel_requested"]), device=row["device"],
         workspace=row["workspace"], owner=row["owner"],
         executor=row["executor"], node=row["node"],
+        owner_id=row["owner_id"], time_limit=row["time_limit"],
     )
 
 

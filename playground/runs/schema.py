@@ -109,10 +109,19 @@ def _scope_index(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX IF NOT EXISTS runs_scope ON runs(workspace, owner, status, seq)")
 
 
+def _owner_ids(conn: sqlite3.Connection) -> None:
+    """People are ids: the owner's person id in the workshop (names are display only, and a
+    name can come back as someone else), and the run's own wall-clock limit in seconds
+    (NULL: the server's limit when it trains). Older runs keep NULL for both."""
+    _add_column(conn, "runs", "owner_id", "TEXT")
+    _add_column(conn, "runs", "time_limit", "REAL")
+
+
 # Append new steps at the end; never reorder or edit one that has shipped (a database's
 # version counts the steps it has had).
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
-    _runs_and_epochs, _epoch_extras, _owners, _waits_for, _where_it_ran, _jobs, _scope_index)
+    _runs_and_epochs, _epoch_extras, _owners, _waits_for, _where_it_ran, _jobs, _scope_index,
+    _owner_ids)
 LATEST = len(MIGRATIONS)
 
 

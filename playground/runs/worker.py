@@ -2,8 +2,10 @@
 queue and does them one at a time.
 
 Torch is imported once when the worker starts, so a queued run begins within a poll
-interval. A run that raises is marked failed with its reason; the worker carries on. The
-models a job loads stay loaded for the next one.
+interval. A run that raises is marked failed with its reason; the worker carries on. A run
+past its wall-clock limit (its own, or the server's) is stopped between batches and marked
+failed with "time limit", keeping the epochs it reported. The models a job loads stay
+loaded for the next one.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import time
 import traceback
 
 from playground.common import device as devices
+from playground.common.server_settings import run_minutes
 from playground.data.catalog import load_dataset
 from playground.runs.jobs import JOB_KINDS
 from playground.runs.store import Job, Run, Store
@@ -29,14 +32,17 @@ APP_WORKER_NICENESS = 10
 
 
 class StoreReporter:
-    """Reports progress into the store, throttled so the loop stays fast."""
+    """Reports progress into the store, throttled so the loop stays fast, and says when to
+    stop: a cancel request, or the run's time limit (`limit_s`) passed."""
 
-    def __init__(self, store: Store, run_id: str):
+    def __init__(self, store: Store, run_id: str, limit_s: float | None = None):
         self.store = store
         self.run_id = run_id
         self._last_progress = 0.0
         self._last_cancel_check = time.monotonic()
         self._stop = False
+        self._deadline = None if limit_s is None else time.monotonic() + limit_s
+        self.timed_out = False
 
     def progress(self, fraction: float) -> None:
         now = time.monotonic()
@@ -52,7 +58,20 @@ class StoreReporter:
         if not self._stop and now - self._last_cancel_check >= CANCEL_EVERY:
             self._last_cancel_check = now
             self._stop = self.store.cancel_requested(self.run_id)
+        if not self._stop and self._deadline is not None and time.monotonic() > self._deadline:
+            self._stop = self.timed_out = True
         return self._stop
+
+
+def time_limit_s(store: Store, run: Run) -> float:
+    """Seconds `run` may train: its own limit (a workshop's), else the server's."""
+    return run.time_limit or run_minutes(getattr(store, "home", None)) * 60
+
+
+def limit_words(seconds: float) -> str:
+    minutes = seconds / 60
+    return (f"{minutes:g} minute{'s' * (minutes != 1)}" if minutes >= 1 else
+            f"{seconds:g} second{'s' * (seconds != 1)}")
 
 
 def execute(store: Store, run: Run, reporter: StoreReporter | None = None,
@@ -63,13 +82,19 @@ def execute(store: Store, run: Run, reporter: StoreReporter | None = None,
     `executor` says where it runs: (local, this machine) unless a Ray node says otherwise.
     `epsilons`: the worker's ε service, which remembers DP answers from run to run.
     """
-    reporter = reporter or StoreReporter(store, run.id)
+    limit = time_limit_s(store, run)
+    reporter = reporter or StoreReporter(store, run.id, limit)
     store.set_executor(run.id, *(executor or ("local", socket.gethostname())))
     try:
         store.set_progress(run.id, 0.0, device=devices.describe(run.config.device))
         result = train(run.config, reporter, out_dir=store.artifact_dir(run.id), store=store,
                        epsilons=epsilons)
     except Cancelled:
+        if getattr(reporter, "timed_out", False):
+            store.end(run.id, "failed", f"Stopped at its time limit ({limit_words(limit)}): "
+                      "the epochs it finished are kept. Try fewer epochs or a smaller "
+                      "model.")
+            return "failed"
         store.end(run.id, "cancelled", "Stopped by request.")
         return "cancelled"
     except Exception as exc:  # a bad run must never take the worker down

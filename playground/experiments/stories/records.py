@@ -15,31 +15,44 @@ from pathlib import Path
 from typing import Any
 
 from playground.common.files import write_json
+from playground.common.permissions import OPERATOR, Actor
 from playground.experiments.stories.base import STORIES, Story, Walkthrough
-from playground.runs.queue import submit
+from playground.experiments.workshop import admit_all, submit_as
 from playground.runs.store import Run, Store
 from playground.training.config import make_config
 
 # -- queueing a story and finding its runs again --------------------------------------------
 
 
-def queue_story(store: Store, story: Story, *, seed: int = 0, workspace: str | None = None,
-                owner: str | None = None, epochs: int | None = None) -> dict[str, str]:
+def _step_values(step, seed: int, epochs: int | None) -> dict[str, Any]:
+    values = dict(step.values, seed=seed)
+    if epochs is not None:
+        values["epochs"] = epochs
+    return values
+
+
+def queue_story(store: Store, story: Story, *, seed: int = 0, actor: Actor = OPERATOR,
+                epochs: int | None = None) -> dict[str, str]:
     """Queue every step in order (a teacher before its student, a run before those that
-    start from it); return role -> run id.
-    `epochs` overrides every step's epochs (quick checks of the same setup)."""
+    start from it) as `actor`, through the one entry (`submit_as`), after checking they may
+    queue all of them together: a story never queues past a person's caps, nor a part of
+    itself. Return role -> run id. `epochs` overrides every step's epochs (quick checks of
+    the same setup). Raises Refused or WorkshopError with nothing queued."""
+    # Steps that read an earlier step's run can't be built before it is queued; their own
+    # settings are the same model on the same data, so they count, and their cost is
+    # checked when each is queued.
+    admit_all(store, actor, [make_config(**_step_values(s, seed, epochs))
+                             for s in story.steps if not s.teacher and not s.refs],
+              len(story.steps))
     ids: dict[str, str] = {}
     for step in story.steps:
-        values = dict(step.values, seed=seed)
-        if epochs is not None:
-            values["epochs"] = epochs
+        values = _step_values(step, seed, epochs)
         if step.teacher:
             values["distill_from"] = ids[step.teacher]
         for setting, role in step.refs:  # e.g. the run a head start comes from
             values[setting] = ids[role]
-        # The one way to queue (a student's "alone" twin is an earlier step: none is added).
-        ids[step.role] = submit(store, make_config(**values), workspace=workspace,
-                                owner=owner).run_id
+        # A student's "alone" twin is an earlier step: none is added.
+        ids[step.role] = submit_as(store, actor, make_config(**values)).run_id
     _remember(store.home, ids.values())
     return ids
 
@@ -127,13 +140,17 @@ def story_state(runs: dict[str, Run | None]) -> str:
 LOCK_STALE_S = 60.0
 
 
-def ensure_story(store: Store, key: str, *, workspace: str | None = None,
-                 owner: str | None = None, again: bool = False, seed: int | None = None,
-                 epochs: int | None = None) -> tuple[StoryRecord | None, bool]:
-    """The story's current record, queueing its runs if there is none worth showing (or
-    `again`). Returns (record, queued_now). Safe when many visitors arrive at once: one
-    queues, the others get the record (or None for the moment while it is being written).
-    """
+def ensure_story(store: Store, key: str, *, actor: Actor = OPERATOR, again: bool = False,
+                 seed: int | None = None, epochs: int | None = None
+                 ) -> tuple[StoryRecord | None, bool]:
+    """The story's current record (the server's, or `actor`'s workshop's), queueing its runs
+    as `actor` if there is none worth showing (or `again`). Returns (record, queued_now).
+    Safe when many visitors arrive at once: one queues, the others get the record (or None
+    for the moment while it is being written). Queueing is checked like any other (raises
+    Refused or WorkshopError, nothing queued): a person's caps hold however often a story
+    is started again."""
+    workspace = actor.workspace if actor.in_workshop else None
+    owner = actor.name if actor.in_workshop else None
     story = STORIES[key]
     home = store.home
     record = load_record(home, key, workspace)
@@ -158,8 +175,7 @@ def ensure_story(store: Store, key: str, *, workspace: str | None = None,
             return fresh, False  # someone else queued it while we waited for the lock
         if seed is None:
             seed = (fresh.seed + 1) if (again and fresh) else 0
-        ids = queue_story(store, story, seed=seed, workspace=workspace, owner=owner,
-                          epochs=epochs)
+        ids = queue_story(store, story, seed=seed, actor=actor, epochs=epochs)
         record = StoryRecord(key, ids, time.time(), workspace, owner, seed)
         _save_record(home, record)
         return record, True

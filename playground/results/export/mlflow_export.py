@@ -7,6 +7,11 @@ Exporting again does not duplicate: every MLflow run carries the tag `playground
 and a run already there (and complete) is skipped. An export cut short (a crash, a full
 disk) leaves an MLflow run that never reached FINISHED; the next export replaces it.
 Only an explicit `MlflowClient(tracking_uri=...)` is used: no global MLflow state.
+
+Who may send, and where: the operator, or a workshop's presenter (its runs), and only to a
+database file inside the data folder or to a tracking server the operator lists
+(PLAYGROUND_MLFLOW_URIS, or "mlflow_uris" in the data folder's settings.json). Anything
+else is refused before a file is made or a request leaves the server.
 """
 from __future__ import annotations
 
@@ -23,6 +28,8 @@ from typing import Any
 from urllib.parse import urlparse
 
 from playground.common.metric_registry import all_metrics
+from playground.common.permissions import OPERATOR, Actor, Place, check
+from playground.common.server_settings import MLFLOW_URIS_ENV, SETTINGS_FILE, mlflow_uris
 from playground.results import shipped  # noqa: F401  (declares every metric)
 from playground.results.export.model_zip import model_zip
 from playground.runs.store import Run, Store
@@ -64,19 +71,23 @@ def default_tracking_uri(store: Store) -> str:
 
 
 def export_runs(store: Store, tracking_uri: str, run_ids: list[str] | None = None,
-                experiment: str = EXPERIMENT) -> list[Exported]:
+                experiment: str = EXPERIMENT, actor: Actor = OPERATOR) -> list[Exported]:
     """Export the named runs (every finished run when None) to the MLflow tracking server
-    or database at `tracking_uri`, into `experiment` (made if missing). Returns one
-    Exported per run, in the order asked (oldest first when None). ExportError when the
-    URI cannot be used, before any run is written; a run that is unknown or not finished
-    is reported as skipped."""
+    or database at `tracking_uri`, into `experiment` (made if missing), as `actor` (the
+    command line is the operator). Returns one Exported per run, in the order asked (oldest
+    first when None). Refused (permissions) or ExportError (a URI outside the allowed set,
+    or one that cannot be used) before any run is written; a run that is unknown, not
+    finished, or not the actor's to send is reported as skipped."""
+    check(actor, "mlflow", Place(actor.workspace, actor.name, actor.person))
     tracking_uri = tracking_uri.strip()
+    _check_allowed(store, tracking_uri)
     _check_uri(store, tracking_uri)
     if run_ids is None:
-        wanted: list[Run | str] = list(reversed(store.list_runs(("finished",))))
+        wanted: list[Run | str] = list(reversed(store.list_runs(
+            ("finished",), **({"workspace": actor.workspace} if actor.in_workshop else {}))))
     else:
         wanted = [store.get(i) or i for i in dict.fromkeys(run_ids)]
-    results = [_unfit(r) for r in wanted]
+    results = [_unfit(r, actor) for r in wanted]
     todo = [r for r, done in zip(wanted, results, strict=True) if done is None]
     if todo:
         client = _client(tracking_uri)
@@ -117,6 +128,34 @@ def _runs(n: int) -> str:
 
 
 # -- checks before anything is written ------------------------------------------------------
+
+def allowed_problem(store: Store, uri: str) -> str | None:
+    """Why `uri` is outside what the operator allows (None: allowed): a database file must
+    lie inside the data folder; any other destination must be listed by the operator."""
+    home = Path(store.home).resolve()
+    listed = mlflow_uris(home)
+    fix = (f"send to a file inside the data folder (e.g. {default_tracking_uri(store)}), or "
+           f"ask the operator to list this server in {MLFLOW_URIS_ENV} (or \"mlflow_uris\" in "
+           f"{home / SETTINGS_FILE})")
+    if uri.rstrip("/") in listed:
+        return None
+    if uri.startswith("sqlite:///"):
+        path = uri[len("sqlite:///"):].split("?", 1)[0]
+        if not path or path.startswith(":memory:"):
+            return None  # _check_uri names this problem
+        db = Path(path if path.startswith("/") else Path.cwd() / path).resolve()
+        if db.is_relative_to(home):
+            return None
+        return f"{uri} is outside the data folder {home}: {fix}"
+    if not urlparse(uri).scheme:
+        return None  # not a URI: _check_uri says so
+    return f"{uri} is not a tracking server the operator allows: {fix}"
+
+
+def _check_allowed(store: Store, uri: str) -> None:
+    if (problem := allowed_problem(store, uri)) is not None:
+        raise ExportError(problem)
+
 
 def _check_uri(store: Store, uri: str) -> None:
     fix = ("use sqlite:///PATH/mlflow.db for a file (e.g. " + default_tracking_uri(store) +
@@ -167,14 +206,18 @@ def _mlflow_database(db: Path) -> bool:
     return not tables or {"experiments", "runs", "alembic_version"} <= tables
 
 
-def _unfit(run: Run | str) -> Exported | None:
-    """Why this run cannot be exported (None: it can)."""
+def _unfit(run: Run | str, actor: Actor = OPERATOR) -> Exported | None:
+    """Why this run cannot be exported (None: it can). A presenter sends their workshop's
+    runs only; the operator any finished run (anyone may read it)."""
     if isinstance(run, str):
         return Exported(run, SKIPPED, reason="no run has this id (`python -m playground runs` "
                                                "lists them)")
     if run.status != "finished":
         return Exported(run.id, SKIPPED, reason=f"it is {run.status}; only finished runs "
                                                 "are exported")
+    if actor.in_workshop and run.workspace != actor.workspace:
+        return Exported(run.id, SKIPPED, reason=f"it is not in workshop {actor.workspace}; "
+                                                "a presenter sends their workshop's runs")
     return None
 
 
