@@ -14,7 +14,7 @@ CONFIG_FLAGS = {
     "dataset": str, "model": str, "epochs": int, "lr": float, "batch_size": int, "seed": int,
     "width": int, "depth": int, "noise": float, "train_fraction": float, "device": str,
     "attack_strength": float, "classes": str, "imbalance": float, "rare_classes": str,
-    "sensitive": str,
+    "sensitive": str, "leave_out": str,
 }
 
 
