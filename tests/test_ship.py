@@ -80,7 +80,8 @@ def test_reasons_are_in_the_persons_units():
     assert got.summary({"r0": "A"}).startswith(
         "Ship A: the most accurate within your limits (fairness gap at most 5.0 points, "
         "privacy ε at most 3.00), at 80.0%.")
-    assert got.reasons({"r1": "B"})[0] == "B: its fairness gap is 12.0 points, above your 5.0 points"
+    assert got.reasons({"r1": "B"})[0] == ("B: its fairness gap is 12.0 points, above your "
+                                          "5.0 points")
     assert "no privacy guarantee" in got.out["r2"][0]
     nothing = ship.pick([b], ship.parse("gap<=1"))
     assert nothing.chosen is None and nothing.summary().startswith("No run meets every limit")

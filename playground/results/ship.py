@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 from playground.common.formatting import percent
 from playground.common.metric_registry import LOWER, Metric, all_metrics
-from playground.results.shipped import deployed, switched_on
+from playground.results.shipped import deployed
 from playground.training.audits.fairness import DP_DIFFERENCE, EO_DIFFERENCE
 from playground.training.metrics import ACCURACY, LATENCY, SIZE
 from playground.training.techniques.dp import EPSILON
@@ -226,7 +226,3 @@ def parse(text: str) -> list[Limit]:
         limits.append(Limit(metric, bound))
     return limits
 
-
-def run_words(run) -> str:
-    """The run in words: 'digits, MLP network: privacy noise 1' (for the pick's names)."""
-    return f"{run.config.dataset} · {run.config.model} · {switched_on(run.config)}"
