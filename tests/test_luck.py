@@ -2,11 +2,13 @@
 SciPy-free references, and real runs: two seeds are within luck, strong privacy noise is not."""
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
 import pytest
 
+from playground.cli import main as cli
 from playground.results import luck
 from playground.runs.store import Store
 from playground.runs.worker import execute
@@ -132,3 +134,51 @@ def test_runs_on_different_data_cannot_be_compared(runs):
     result = luck.compare(store, r["plain"], r["wine"])
     assert not result.comparable and "different data" in result.verdict()
     assert result.words() == "not comparable"
+
+
+def _cli(store, capsys, *args) -> tuple[int, str, str]:
+    code = cli.main(["--home", str(store.home), "compare", *args])
+    got = capsys.readouterr()
+    return code, got.out, got.err
+
+
+def test_cli_compare_gives_each_pair_with_its_luck_verdict(runs, capsys, monkeypatch):
+    store, r = runs
+    monkeypatch.setenv("PLAYGROUND_HOME", str(store.home))  # main() sets it; undone after
+    ids = [r["plain"].id, r["other_seed"].id, r["private"].id]
+    code, out, _ = _cli(store, capsys, *ids, "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert [(p["a"], p["b"]) for p in data["luck"]] == [
+        (ids[0], ids[1]), (ids[0], ids[2]), (ids[1], ids[2])]
+    by_pair = {(p["a"], p["b"]): p for p in data["luck"]}
+    assert by_pair[ids[0], ids[1]]["beyond_luck"] is False
+    assert by_pair[ids[0], ids[2]]["beyond_luck"] is True
+    assert by_pair[ids[0], ids[2]]["verdict"].startswith("beyond luck")
+    assert "pick" not in data
+
+
+def test_cli_compare_picks_the_run_to_ship(runs, capsys, monkeypatch):
+    store, r = runs
+    monkeypatch.setenv("PLAYGROUND_HOME", str(store.home))  # main() sets it; undone after
+    ids = [r["plain"].id, r["private"].id]
+    code, out, _ = _cli(store, capsys, *ids, "--pick", "epsilon<=3,size<=100MB", "--json")
+    assert code == 0
+    pick = json.loads(out)["pick"]
+    assert pick["ship"] == r["private"].id  # the only run with a privacy guarantee
+    (out_run,) = pick["out"]
+    assert out_run["run_id"] == r["plain"].id and "no privacy guarantee" in out_run["why"][0]
+
+
+@pytest.mark.parametrize("pick, says", [
+    ("epsilon>=3", "so a limit on it is <="),
+    ("happiness<=3", "no number is called 'happiness'"),
+    ("", "no condition given"),
+])
+def test_cli_refuses_bad_conditions_with_exit_2(runs, capsys, monkeypatch, pick, says):
+    store, r = runs
+    monkeypatch.setenv("PLAYGROUND_HOME", str(store.home))  # main() sets it; undone after
+    code, out, err = _cli(store, capsys, r["plain"].id, r["private"].id, "--pick", pick)
+    assert code == 2 and says in err and out == ""
+    code, _, err = _cli(store, capsys, r["plain"].id, "nope")
+    assert code == 2 and "no run with id 'nope'" in err

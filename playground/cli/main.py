@@ -8,12 +8,14 @@
     python -m playground sweep --dataset digits --model cnn --vary dp_noise=0,0.5,1,2 --seeds 3
     python -m playground explain RUN_ID --index 7 --method lime,shap,ig,saliency,occlusion --json
     python -m playground export-mlflow --tracking-uri sqlite:///mlflow.db [RUN_ID ...]
+    python -m playground compare RUN_ID RUN_ID --pick "fairness gap<=5,epsilon<=3" --json
 """
 from __future__ import annotations
 
 import argparse
 import os
 
+from playground.cli.compare import add_parser as add_compare_parser
 from playground.cli.export_mlflow import add_parser as add_export_mlflow_parser
 from playground.cli.flags import add_run_flags
 from playground.cli.runs import _explain, _runs, _show, _worker
@@ -66,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     explain.set_defaults(func=_explain)
 
     add_export_mlflow_parser(sub)  # export-mlflow [RUN_ID ...] --tracking-uri URI
+    add_compare_parser(sub)  # compare RUN_ID RUN_ID... [--pick CONDITIONS] --json
 
     worker = sub.add_parser("worker", help="run a worker in the foreground")
     worker.add_argument("--threads", type=int, default=None, help="torch threads")
