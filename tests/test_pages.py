@@ -20,7 +20,10 @@ from streamlit.testing.v1 import AppTest
 
 from components.base.format import human_bytes, percent
 from models.base import all_model_infos, model_info
+from playground.common.escape import md
 from playground.data.catalog import dataset_info
+from playground.results import ship
+from playground.results.answers import unique_labels
 from playground.runs.store import Store
 from playground.runs.worker import execute
 from playground.training.config import make_config
@@ -330,12 +333,19 @@ def test_compare_page_puts_two_runs_side_by_side(home, store):
     assert sorted(picked.value) == sorted([first, second])
     assert len(at.dataframe) == 2  # the numbers, then per-class precision / recall / F1
     table = at.dataframe[0].value
-    assert sorted(table.columns) == sorted([first, second])
     runs = {r: store.get(r) for r in (first, second)}
+    names = unique_labels(list(runs.values()))
+    assert sorted(table.columns) == sorted(names.values())  # the runs in words, not ids
+    # The answers come first: the pick with no limits is the more accurate run, and the
+    # pair's difference is measured against luck.
+    best = ship.pick([runs[i] for i in picked.value]).chosen  # ties: the first picked
+    assert best.metrics["accuracy"] == max(r.metrics["accuracy"] for r in runs.values())
+    assert md(names[best.id]) in at.success[0].value
+    assert any(v in m.value for m in at.markdown for v in ("within luck", "beyond luck"))
     for run_id, run in runs.items():
-        assert table.loc["Accuracy", run_id] == percent(run.metrics["accuracy"])
+        assert table.loc["Accuracy", names[run_id]] == percent(run.metrics["accuracy"])
         rate = run.config.techniques.get("dropout", {}).get("rate")
-        shown = table.loc["setting: dropout · rate", run_id]
+        shown = table.loc["setting: dropout · rate", names[run_id]]
         assert shown == ("off" if rate is None else str(rate))
     specs = [c.proto.spec for c in charts(at)]
     titles = [json.loads(spec).get("title") for spec in specs]
@@ -373,5 +383,6 @@ def test_compare_page_with_one_run_picked(home, store):
 
     assert not at.exception
     assert any("Pick a second run" in c.value for c in at.caption)
-    assert list(at.dataframe[0].value.columns) == [ids[0]]
+    name = unique_labels(store.list_runs(statuses=("finished",)))[ids[0]]
+    assert list(at.dataframe[0].value.columns) == [name]
     assert len(charts(at)) == 5 + 1 + 2  # trade-offs, its confusion matrix, curves

@@ -54,6 +54,11 @@ def said(metric: Metric, value: float) -> str:
     return metric.format(value)
 
 
+def limit_words(metric: Metric) -> str:
+    """'fairness gap at most', 'privacy ε at most', 'right under PGD at least'."""
+    return f"{_name(metric)} {'at most' if metric.better == LOWER else 'at least'}"
+
+
 @dataclass(frozen=True)
 class Limit:
     """A bound on one metric: at most `bound` when lower is better, at least when higher."""
@@ -66,8 +71,7 @@ class Limit:
 
     def words(self) -> str:
         """'fairness gap at most 5.0 points'."""
-        side = "at most" if self.metric.better == LOWER else "at least"
-        return f"{_name(self.metric)} {side} {said(self.metric, self.bound)}"
+        return f"{limit_words(self.metric)} {said(self.metric, self.bound)}"
 
     def why_out(self, value: float | None) -> str:
         """Why a run with `value` misses this limit, in words: 'its fairness gap is 12.0
