@@ -14,7 +14,7 @@ from playground.results import charts, tradeoff_charts
 from playground.results.answers import Answers, answers
 from playground.results.export.tables import run_row
 from playground.results.export.vega import _LOADER, _script_json, vega_bundle
-from playground.results.pareto import COSTS, front_rows
+from playground.results.pareto import COSTS, flat_words, front_rows
 from playground.results.run_diff import (
     config_changes,
     confusion_diff,
@@ -176,13 +176,17 @@ def html_report(store, runs: Sequence, title: str = "Trade-off report",
         r.add("<h2>Trade-offs</h2><p class='note'>Red: runs no other run beats on both "
               "numbers (the Pareto front). Grey: another run is at least as good on both "
               "and better on one.</p><div class='grid'>")
+        flat = []
         for cost, metric in COSTS.items():
             rows = front_rows(points, cost)
             if not any(row["plotted"] for row in rows):
                 continue
+            if (words := flat_words(points, metric)) is not None:
+                flat.append(words)
+                continue
             r.chart(tradeoff_charts.pareto_chart(rows, cost, log_x=metric.unit == "bytes")
                     .properties(width=460), metric.help)
-        r.add("</div>")
+        r.add("</div>" + "".join(f"<p class='note'>{esc(w)}</p>" for w in flat))
 
         r.add("<h2>Confusion matrices</h2><div class='grid'>")
         for run in finished:
