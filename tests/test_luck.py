@@ -125,7 +125,8 @@ def test_privacy_noise_at_epsilon_half_on_digits_is_beyond_luck(runs):
     assert result.diff == pytest.approx(
         r["private"].metrics["accuracy"] - r["plain"].metrics["accuracy"])
     assert result.beyond and result.diff < 0, result.verdict()
-    assert f"run {r['plain'].id} is more accurate" in result.verdict()
+    assert f"run {r['plain'].id} ({r['plain'].metrics['accuracy']:.1%}) is more accurate" \
+        in result.verdict()
     assert result.to_json()["beyond_luck"] is True
 
 

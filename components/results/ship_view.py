@@ -77,6 +77,10 @@ def _unit(metric: Metric) -> str:
     return metric.unit
 
 
+def _first_up(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def limit_choices(runs: list[Run]) -> list[Metric]:
     """Costs the compared runs report (what a limit can bound here)."""
     values = [deployed(r) for r in runs]
@@ -93,7 +97,7 @@ def ship_section(runs: list[Run], names: dict[str, str]) -> list[ship.Limit]:
     words = {m.key: ship.limit_words(m) for m in choices}
     chosen = st.multiselect(
         "Limits it must stay within", [m.key for m in choices], key=compare_keys.LIMITS,
-        format_func=lambda k: words[k].capitalize(),
+        format_func=lambda k: _first_up(words[k]),
         placeholder="Pick what matters: a fairness gap, privacy, size, speed…")
     limits = []
     if chosen:
@@ -105,7 +109,7 @@ def ship_section(runs: list[Run], names: dict[str, str]) -> list[ship.Limit]:
                 max(values) if metric.better == LOWER else min(values))
             unit = _unit(metric)
             typed = col.number_input(
-                f"{words[key].capitalize()}{f' ({unit})' if unit else ''}",
+                f"{_first_up(words[key])}{f' ({unit})' if unit else ''}",
                 value=_shown(metric, start), min_value=0.0, key=compare_keys.LIMIT + key)
             limits.append(ship.Limit(metric, _stored(metric, typed)))
     picked = ship.pick(runs, limits)

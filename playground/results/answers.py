@@ -9,20 +9,32 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+from models.base import MODELS
 from playground.common.formatting import percent
 from playground.results import luck as luck_test
 from playground.results import ship
 from playground.results.luck import Luck
 from playground.results.narrative import run_story
-from playground.results.shipped import run_point, switched_on
+from playground.results.shipped import run_point
 from playground.training.audits import fairness, membership, robustness
+from playground.training.techniques import TECHNIQUES
 from playground.training.techniques.dp import DELTA, EPSILON
 
 
+def _model_words(name: str) -> str:
+    return MODELS.get(name).title if name in MODELS else name
+
+
 def run_words(run) -> str:
-    """The run in words, not code names: 'digits · mlp · privacy noise ε 1 · 88.7%'."""
+    """The run in words, not code names: 'loans · Neural network (MLP) · privacy noise
+    (ε 1.58) · 78.0%'."""
+    techniques = [TECHNIQUES.get(t).words() if t in TECHNIQUES else t.replace("_", " ")
+                  for t in run.config.techniques]
+    if (eps := EPSILON.number(run.metrics)) is not None:
+        techniques.append(f"ε {eps:.2f}")
     acc = run_point(run).accuracy if run.status == "finished" else None
-    parts = [run.config.dataset, run.config.model, switched_on(run.config)]
+    parts = [run.config.dataset, _model_words(run.config.model),
+             ", ".join(techniques) or "no techniques"]
     if acc is not None:
         parts.append(percent(acc))
     return " · ".join(parts)

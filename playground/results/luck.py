@@ -70,6 +70,10 @@ class Luck:
     def verdict(self, a_name: str | None = None, b_name: str | None = None) -> str:
         """One plain sentence, the verdict first: 'beyond luck: B is more accurate, by 2.7
         points (95 % interval 1.1 to 4.3)' or 'within luck: equally accurate (...)'."""
+        if a_name is None and self.accuracy_a is not None:
+            a_name = f"run {self.a} ({percent(self.accuracy_a)})"
+        if b_name is None and self.accuracy_b is not None:
+            b_name = f"run {self.b} ({percent(self.accuracy_b)})"
         a_name, b_name = a_name or f"run {self.a}", b_name or f"run {self.b}"
         if not self.comparable:
             return f"{a_name} and {b_name} cannot be compared: {self.reason}."
@@ -80,9 +84,8 @@ class Luck:
             return (f"beyond luck: {better} is more accurate than {worse}, by "
                     f"{points(self.diff)} (95 % interval {lo * 100:.1f} to {hi * 100:.1f} "
                     f"points{split})")
-        return (f"within luck: equally accurate ({a_name} {percent(self.accuracy_a)}, "
-                f"{b_name} {percent(self.accuracy_b)}; a gap of {points(self.diff)} is what "
-                f"chance alone gives, {self.interval()}{split})")
+        return (f"within luck: equally accurate ({a_name} and {b_name}: a gap of "
+                f"{points(self.diff)} is what chance alone gives, {self.interval()}{split})")
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "beyond_luck": self.beyond, "verdict": self.verdict()}

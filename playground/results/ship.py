@@ -42,7 +42,7 @@ def _name(metric: Metric) -> str:
         return "fairness gap"
     if metric.key == EPSILON.key:
         return "privacy ε"
-    return (metric.short or metric.label).lower() if metric.short else metric.label
+    return metric.short or metric.label
 
 
 def said(metric: Metric, value: float) -> str:
