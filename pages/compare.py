@@ -11,6 +11,7 @@ from components.results.comparison import comparison_table, pick_runs
 from components.results.confusion_diff import confusion_comparison
 from components.results.export_buttons import export_buttons
 from components.results.pareto_view import pareto_section
+from components.results.ship_view import groups_section, luck_section, ship_section
 from components.results.what_changed import what_changed
 from components.shell.guard import app_shell_guard
 from playground.results import charts
@@ -19,14 +20,20 @@ app_shell_guard()
 
 st.title("Compare runs")
 store = get_store()
-runs = pick_runs(store)
+actor = session_actor()
+runs, names = pick_runs(store, actor)  # one's own runs first, every label different
 if runs:
+    # The answers first (which to ship, is it luck, who gets a yes), then the diagnostics.
+    limits = ship_section(runs, names)
+    luck_section(store, runs, names)
+    groups_section(runs, names)
+
     st.subheader("Numbers and settings")
     st.caption("Settings that differ between the runs are highlighted.")
-    st.dataframe(comparison_table(runs), width="stretch")
+    st.dataframe(comparison_table(runs, names), width="stretch")
 
     st.subheader("What changed")
-    what_changed(runs, session_actor())  # clone: one's own runs (in a workshop)
+    what_changed(runs, actor)  # clone: one's own runs (in a workshop)
 
     st.subheader("Trade-offs")
     pareto_section(store, runs)
@@ -67,4 +74,5 @@ if runs:
 
     st.subheader("Export")
     ws, _, presenter = current()
-    export_buttons(runs, store, mlflow=ws is None or presenter, actor=session_actor())
+    export_buttons(runs, store, mlflow=ws is None or presenter, actor=session_actor(),
+                   limits=limits)

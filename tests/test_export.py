@@ -4,12 +4,15 @@ and opens in Chromium with no network request at all; CSV and JSON carry the num
 Compare page offers it all."""
 from __future__ import annotations
 
+import csv
+import html
 import io
 import json
 import os
 import subprocess
 import sys
 import zipfile
+from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -17,7 +20,8 @@ import pandas as pd
 import pytest
 from safetensors.numpy import load_file
 
-from playground.results import export
+from playground.results import export, ship
+from playground.results.answers import answers
 from playground.runs.store import Store
 from playground.runs.worker import execute
 from playground.training.config import make_config
@@ -234,3 +238,83 @@ def test_compare_page_offers_tradeoffs_differences_and_exports(trained, monkeypa
     finally:
         shared._supervisor.clear()
         shared._store.clear()
+
+
+# -- the business answers ---------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def loans(tmp_path_factory):
+    """Two runs on loan decisions with a sensitive column, the second with privacy noise."""
+    store = Store(tmp_path_factory.mktemp("export_loans") / "home")
+    ids = []
+    for values in (dict(dataset="loans", model="mlp", epochs=3),
+                   dict(dataset="loans", model="mlp", epochs=3, dp_epsilon=3.0)):
+        run_id = store.enqueue(make_config(**values))
+        assert store.claim_run(run_id, os.getpid())
+        assert execute(store, store.get(run_id)) == "finished", store.get(run_id).error
+        ids.append(run_id)
+    return store, [store.get(i) for i in ids]
+
+
+def test_html_report_opens_with_the_summary_and_the_per_group_table(loans):
+    store, runs = loans
+    limits = ship.parse("epsilon<=5")
+    text = export.html_report(store, runs, "Loans", limits)
+    said = answers(store, runs, limits)
+    summary, settings = text.index("<h2>Summary</h2>"), text.index("<h2>Settings</h2>")
+    assert summary < text.index("Group by group") < settings
+    # The pick: the private run is the only one with ε, so it ships; the plain one is out.
+    assert said.pick.chosen.id == runs[1].id
+    assert html.escape(said.pick.summary(said.names)) in text[summary:settings]
+    assert "no privacy guarantee" in text[summary:settings]
+    # The per-group table holds each group's approval rate as the audit measured it.
+    f = runs[0].metrics["fairness"]
+    for group, v in f["by_group"].items():
+        assert f"<th>{html.escape(said.names[runs[0].id])}</th><td>{f['sensitive']}</td>" \
+               f"<td>{group}</td><td>{v['selection_rate']:.1%}</td>" in text
+    # Narrative sentences and percentages, never a bare 0.8633.
+    for line in said.stories[runs[0].id]:
+        assert html.escape(line) in text[summary:settings]
+    assert f"{runs[0].metrics['accuracy']:.1%}" in text[summary:settings]
+    assert str(runs[0].metrics["accuracy"]) not in text[summary:settings]
+    assert said.luck_lines()[0].split(":")[0] in ("within luck", "beyond luck")
+
+
+def test_csv_and_json_carry_the_same_business_fields(loans):
+    store, runs = loans
+    limits = ship.parse("epsilon<=5")
+    table = pd.read_csv(io.StringIO(export.runs_csv(runs, store, limits)))
+    data = json.loads(export.runs_json(runs, store, limits))
+    f = runs[0].metrics["fairness"]
+    for (_, row), item in zip(table.iterrows(), data, strict=True):
+        answers_ = item["answers"]
+        for key in ("name", "accuracy_percent", "fairness_gap_points", "ship", "summary"):
+            assert str(row[key]) == str(answers_[key]), key
+        for group in f["by_group"]:
+            assert f"approval_rate_percent: {group}" in table.columns
+    assert table.loc[0, "fairness_gap_points"] == round(
+        f["demographic_parity_difference"] * 100, 1)
+    assert table.loc[1, "privacy_epsilon"] == pytest.approx(runs[1].metrics["epsilon"])
+    assert table.loc[1, "ship"] == "ship this one"
+    assert table.loc[1, "luck_against_first_run"].split(":")[0] in ("within luck", "beyond luck")
+
+
+def test_csv_cells_that_look_like_formulas_are_neutralised(loans):
+    store, runs = loans
+    hostile = [replace(run, owner=owner) for run, owner in
+               zip(runs, ["=HYPERLINK(\"http://x\")", "@SUM(A1)"], strict=True)]
+    text = export.runs_csv(hostile, store)
+    for row in csv.reader(io.StringIO(text)):
+        for cell in row:
+            assert not cell.startswith(("=", "+", "@", "\t", "\r")), cell
+            assert not (cell.startswith("-") and not _is_number(cell)), cell
+    table = pd.read_csv(io.StringIO(text))
+    assert list(table["owner"]) == ["'=HYPERLINK(\"http://x\")", "'@SUM(A1)"]
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True

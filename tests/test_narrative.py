@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from playground.cli import main as cli
-from playground.results.narrative import find_baseline, run_story, story
+from playground.results import luck
+from playground.results.narrative import effect_words, find_baseline, run_story, story
 from playground.runs.queue import submit
 from playground.runs.store import Store
 from playground.runs.worker import execute
@@ -75,10 +77,16 @@ def test_dp_story_tells_the_accuracy_cost_and_the_budget(runs):
     dp, plain = r["dp"].metrics, r["plain"].metrics
     text = sentences(store, r["dp"])
     diff = dp["accuracy"] - plain["accuracy"]
-    effect = ("left accuracy about the same" if abs(diff) < 0.005 else
-              f"{'cost' if diff < 0 else 'added'} {points(dp['accuracy'], plain['accuracy'])} "
-              "of accuracy")
-    assert f"Privacy noise {effect} ({plain['accuracy']:.1%} → {dp['accuracy']:.1%}" in text
+    measured = luck.compare(store, r["plain"], r["dp"])
+    assert measured.paired and measured.diff == pytest.approx(diff)
+    moved = f"{'cost' if diff < 0 else 'added'} {points(dp['accuracy'], plain['accuracy'])}"
+    if not measured.beyond:  # luck said out loud, never a bare "added 2.7 points"
+        effect = ("left accuracy about the same (within luck)" if abs(diff) < 0.005 else
+                  f"{moved} of accuracy, within luck: equally accurate")
+    else:
+        effect = f"{moved} of accuracy, beyond luck (95 % interval"
+    assert f"Privacy noise {effect}" in text
+    assert f"({plain['accuracy']:.1%} → {dp['accuracy']:.1%}" in text
     assert f"against run {r['plain'].id}" in text
     assert f"bought a privacy budget of ε = {dp['epsilon']:.2f}" in text
     assert dp["epsilon_meaning"] in text
@@ -212,3 +220,21 @@ def test_run_cards_on_the_runs_page_tell_the_story(runs, monkeypatch):
         shared._supervisor.clear()
         shared._store.clear()
         shared._feed.clear()
+
+
+def test_a_difference_within_luck_is_never_told_as_an_effect():
+    """The sentence follows the measurement: within luck says so; beyond luck gives the
+    interval; without a measurement the old wording stays."""
+    right = np.array([True] * 80 + [False] * 20)
+    near = right.copy()
+    near[80:83] = True
+    within = luck.paired("a", "b", right, near)
+    assert effect_words(0.03, within) == ("added 3.0 points of accuracy, within luck: equally "
+                                          "accurate, a difference chance alone gives")
+    far = right.copy()
+    far[80:100] = True
+    beyond = luck.paired("a", "b", right, far)
+    assert beyond.beyond
+    assert effect_words(0.2, beyond).startswith("added 20.0 points of accuracy, beyond luck "
+                                                "(95 % interval ")
+    assert effect_words(0.2) == "added 20.0 points of accuracy"

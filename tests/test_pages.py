@@ -20,10 +20,16 @@ from streamlit.testing.v1 import AppTest
 
 from components.base.format import human_bytes, percent
 from models.base import all_model_infos, model_info
+from playground.common.escape import md
 from playground.data.catalog import dataset_info
+from playground.results import ship
+from playground.results.answers import unique_labels
+from playground.results.pareto import COSTS, flat_words
+from playground.results.shipped import run_point
 from playground.runs.store import Store
 from playground.runs.worker import execute
 from playground.training.config import make_config
+from playground.training.metrics import SIZE
 from tests.app_support import open_page
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -330,26 +336,41 @@ def test_compare_page_puts_two_runs_side_by_side(home, store):
     assert sorted(picked.value) == sorted([first, second])
     assert len(at.dataframe) == 2  # the numbers, then per-class precision / recall / F1
     table = at.dataframe[0].value
-    assert sorted(table.columns) == sorted([first, second])
     runs = {r: store.get(r) for r in (first, second)}
+    names = unique_labels(list(runs.values()))
+    assert sorted(table.columns) == sorted(names.values())  # the runs in words, not ids
+    # The answers come first: the pick with no limits is the more accurate run, and the
+    # pair's difference is measured against luck.
+    best = ship.pick([runs[i] for i in picked.value]).chosen  # ties: the first picked
+    assert best.metrics["accuracy"] == max(r.metrics["accuracy"] for r in runs.values())
+    assert md(names[best.id]) in at.success[0].value
+    assert any(v in m.value for m in at.markdown for v in ("within luck", "beyond luck"))
     for run_id, run in runs.items():
-        assert table.loc["Accuracy", run_id] == percent(run.metrics["accuracy"])
+        assert table.loc["Accuracy", names[run_id]] == percent(run.metrics["accuracy"])
         rate = run.config.techniques.get("dropout", {}).get("rate")
-        shown = table.loc["setting: dropout · rate", run_id]
+        shown = table.loc["setting: dropout · rate", names[run_id]]
         assert shown == ("off" if rate is None else str(rate))
     specs = [c.proto.spec for c in charts(at)]
     titles = [json.loads(spec).get("title") for spec in specs]
     # Trade-offs (accuracy against bytes, time, latency, the membership attack's AUC and the
-    # share fooled by PGD), the learning curves, the mistakes compared (both matrices in the
-    # picked order, titled by run id, and their difference; with two runs they are not drawn
-    # a second time) and per-class F1, one chart at a time.
-    assert all(t.startswith("accuracy against") for t in titles[:5])
-    assert any("membership attack" in t for t in titles[:5])
-    assert any("fooled by PGD" in t for t in titles[:5])
-    assert titles[5:7] == ["Accuracy", "Loss"]
-    assert all(r in spec for r, spec in zip(picked.value, specs[7:9], strict=True))
-    assert titles[10:] == ["F1"]
-    assert len(specs) == 11
+    # share fooled by PGD; a cost on which the runs do not differ, such as the size of two
+    # identical networks, said in words instead), the learning curves, the mistakes compared
+    # (both matrices in the picked order, titled by run id, and their difference; with two
+    # runs they are not drawn a second time) and per-class F1, one chart at a time.
+    points = [run_point(r) for r in runs.values()]
+    flat = [m for m in COSTS.values() if flat_words(points, m) is not None]
+    assert SIZE in flat  # dropout leaves the network's size as it was
+    for m in flat:
+        assert any(md(flat_words(points, m)) == c.value for c in at.caption)
+    drawn = 5 - len(flat)
+    assert all(t.startswith("accuracy against") for t in titles[:drawn])
+    assert any("membership attack" in t for t in titles[:drawn])
+    assert any("fooled by PGD" in t for t in titles[:drawn])
+    assert titles[drawn:drawn + 2] == ["Accuracy", "Loss"]
+    assert all(r in spec for r, spec in zip(picked.value, specs[drawn + 2:drawn + 4],
+                                            strict=True))
+    assert titles[drawn + 5:] == ["F1"]
+    assert len(specs) == drawn + 6
     assert "Confusion matrices" not in [h.value for h in at.subheader]
     at.radio(key="compare_diff_metric").set_value("recall").run()
     assert json.loads(charts(at)[-1].proto.spec)["title"] == "Recall"
@@ -358,7 +379,9 @@ def test_compare_page_puts_two_runs_side_by_side(home, store):
                                                                            seed=7)]).run()
     assert not at.exception
     assert "Confusion matrices" in [h.value for h in at.subheader]
-    assert len(charts(at)) == 11 + 3
+    points = [run_point(store.get(i)) for i in at.multiselect(key="compare_runs").value]
+    assert len(charts(at)) == 5 - sum(flat_words(points, m) is not None
+                                      for m in COSTS.values()) + 6 + 3
 
 
 @pytest.mark.usefixtures("audits_on")  # Compare draws the attacks' trade-offs
@@ -373,5 +396,6 @@ def test_compare_page_with_one_run_picked(home, store):
 
     assert not at.exception
     assert any("Pick a second run" in c.value for c in at.caption)
-    assert list(at.dataframe[0].value.columns) == [ids[0]]
+    name = unique_labels(store.list_runs(statuses=("finished",)))[ids[0]]
+    assert list(at.dataframe[0].value.columns) == [name]
     assert len(charts(at)) == 5 + 1 + 2  # trade-offs, its confusion matrix, curves

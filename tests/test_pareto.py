@@ -6,10 +6,12 @@ import random
 
 import pytest
 
-from playground.results.pareto import front_rows, pareto_mask
-from playground.results.shipped import run_point, switched_on
+from playground.results import charts, tradeoff_charts
+from playground.results.pareto import flat_words, front_rows, pareto_mask
+from playground.results.shipped import RunPoint, run_point, switched_on
 from playground.runs.store import Run
 from playground.training.config import make_config
+from playground.training.metrics import ACCURACY, LATENCY, SIZE
 from playground.training.techniques.dp import EPSILON
 
 
@@ -111,3 +113,33 @@ def test_labels_say_what_was_switched_on():
     config = make_config(dataset="wine", model="mlp", dropout=0.3, dp_noise=1.5)
     assert switched_on(config) == "dp 1.5 + dropout 0.3"
     assert switched_on(make_config(dataset="wine", model="mlp")) == "plain"
+
+
+def _point(i: int, **values) -> RunPoint:
+    return RunPoint(run_id=f"r{i}", label="plain", values=values)
+
+
+def test_a_metric_that_does_not_differ_is_said_in_words_not_drawn():
+    same = [_point(i, **{SIZE.key: 40_000.0, LATENCY.key: 0.03395 + i * 0.0002})
+            for i in range(3)]
+    assert flat_words(same, SIZE) == ("Every run here has the same weight size: "
+                                      f"{SIZE.format(40_000.0)}.")
+    # 0.03395 to 0.03435 ms: about 1 % apart, well within timing noise.
+    assert "less than measurement noise" in flat_words(same, LATENCY)
+    apart = [_point(0, **{SIZE.key: 40_000.0, LATENCY.key: 0.03}),
+             _point(1, **{SIZE.key: 10_000.0, LATENCY.key: 0.06})]
+    assert flat_words(apart, SIZE) is None and flat_words(apart, LATENCY) is None
+    assert flat_words(same[:1], SIZE) is None  # one run: nothing to compare
+
+
+def test_axes_start_at_zero_and_shares_run_to_one_hundred_percent():
+    rows = front_rows([_point(i, **{ACCURACY.key: a, LATENCY.key: lat})
+                       for i, (a, lat) in enumerate([(0.85, 0.034), (0.887, 0.035)])],
+                      LATENCY.key)
+    spec = tradeoff_charts.pareto_chart(rows, LATENCY.key).to_dict()
+    encodings = [layer["encoding"] for layer in spec["layer"]]
+    assert all(e["y"]["scale"] == {"domain": [0, 1]} for e in encodings)
+    assert all(e["x"]["scale"]["zero"] is True for e in encodings)
+    curve = charts.curves_chart(charts.curves_frame(
+        [{"run_id": "a", "epoch": 1, "val_accuracy": 0.86}], {"a": "a"}), "accuracy", False)
+    assert curve.to_dict()["encoding"]["y"]["scale"] == {"domain": [0, 1]}

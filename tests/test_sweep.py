@@ -18,6 +18,7 @@ from playground.experiments.sweeps import (
     list_sweeps,
     parse_values,
     plan_sweep,
+    seed_verdicts,
     start_sweep,
     sweep_of_run,
     sweep_rows,
@@ -25,6 +26,7 @@ from playground.experiments.sweeps import (
 from playground.runs.store import Store
 from playground.runs.worker import execute
 from playground.training.config import make_config, shorthands
+from playground.training.metrics import ACCURACY
 from tests.app_support import open_page
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -258,7 +260,9 @@ def test_sweeps_page_draws_the_curve_and_the_pareto_views(app_home):
     titles = [s.get("title") if isinstance(s.get("title"), str) else
               (s.get("title") or {}).get("text", "") for s in specs]
     assert "accuracy against Privacy noise (DP-SGD): noise multiplier" in titles
-    assert "accuracy against weight size (bytes)" in titles
+    # Privacy noise leaves the network's size as it was: said in words, not drawn as a spread.
+    assert "accuracy against weight size (bytes)" not in titles
+    assert any(c.value.startswith("Every run here has the same weight size") for c in at.caption)
     assert "accuracy against privacy budget ε" in titles
     assert any(sweep.runs[0].run_id in str(df.value) for df in at.dataframe)
     assert any("All 3 runs finished" in c.value for c in at.caption)
@@ -267,3 +271,20 @@ def test_sweeps_page_draws_the_curve_and_the_pareto_views(app_home):
 def test_sweeps_page_without_sweeps_points_to_train(app_home):
     at = _open("pages/sweeps.py")
     assert any("No sweeps yet" in i.value for i in at.info)
+
+
+def test_seed_band_says_which_values_differ_by_more_than_luck():
+    """Seeds of one value spread 85.0-88.7 %: a value 2 points better on average is within
+    luck, one 10 points worse is beyond it; one seed gives no band and no verdict."""
+    def rows(accs: dict) -> list[dict]:
+        return [{"value": v, "seed": s, "order": i, ACCURACY.key: a}
+                for i, (v, seeds) in enumerate(accs.items()) for s, a in enumerate(seeds)]
+
+    lines = seed_verdicts(rows({0: [0.85, 0.887], 0.5: [0.875, 0.90], 2: [0.76, 0.777]}),
+                          "dropout")
+    assert lines[0] == ("Luck alone moved accuracy by up to 3.7 points here: the same settings "
+                        "with 2 different seeds scored 85.0% to 88.7%: differences inside that "
+                        "band are luck.")
+    assert lines[1].endswith("0.5 against 0: +1.9 points on average, within luck.")
+    assert lines[2].endswith("2 against 0: −10.0 points on average, beyond luck.")
+    assert seed_verdicts(rows({0: [0.85], 1: [0.95]}), "dropout") == []

@@ -18,7 +18,12 @@ from playground.common.metric_registry import (
     pareto_costs,
     pareto_scores,
 )
-from playground.experiments.sweeps import Sweep, list_sweeps, own_costs, sweep_rows
+from playground.experiments.sweeps import (
+    Sweep,
+    list_sweeps,
+    own_costs,
+    sweep_rows,
+)
 from playground.results import tradeoff_charts
 from playground.runs.store import Store
 from playground.training.metrics import SIZE

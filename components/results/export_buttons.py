@@ -2,31 +2,36 @@
 and the runs sent to MLflow."""
 from __future__ import annotations
 
+from typing import Sequence
+
 import streamlit as st
 
 from playground.common.permissions import OPERATOR, Actor, Place, Refused, may
 from playground.results import export
+from playground.results.ship import Limit
 from playground.runs.store import Run, Store
 
 
 def export_buttons(runs: list[Run], store: Store, mlflow: bool = True,
-                   actor: Actor = OPERATOR) -> None:
+                   actor: Actor = OPERATOR, limits: Sequence[Limit] = ()) -> None:
+    """`limits`: those of "Which run to ship?", so every export names the same pick."""
     if (problem := may(actor, "export", _place(actor))) is not None:
         st.caption(problem)
         return
     ids = "-".join(r.id for r in runs)
-    st.caption("The report is one HTML file with the charts, tables and configs inside: it "
-               "opens offline, in any browser, and can be mailed around.")
+    st.caption("The report is one HTML file that opens with the summary (the run to ship, "
+               "whether the differences are luck, group by group), then the charts, tables "
+               "and settings: it opens offline, in any browser, and can be mailed around.")
     cols = st.columns(3)
     cols[0].download_button(
-        "HTML report", lambda: export.html_report(store, runs, "Trade-off report"),
+        "HTML report", lambda: export.html_report(store, runs, "Trade-off report", limits),
         file_name=f"tradeoffs-{ids}.html", mime="text/html", key="compare_export_html",
         icon="📄", on_click="ignore")
     cols[1].download_button(
-        "Table (CSV)", lambda: export.runs_csv(runs), file_name=f"runs-{ids}.csv",
+        "Table (CSV)", lambda: export.runs_csv(runs, store, limits), file_name=f"runs-{ids}.csv",
         mime="text/csv", key="compare_export_csv", icon="📊", on_click="ignore")
     cols[2].download_button(
-        "Everything (JSON)", lambda: export.runs_json(runs, store),
+        "Everything (JSON)", lambda: export.runs_json(runs, store, limits),
         file_name=f"runs-{ids}.json", mime="application/json", key="compare_export_json",
         icon="🧾", on_click="ignore")
     st.markdown("**A run's model**: weights (safetensors), config (JSON) and a short Python "

@@ -6,9 +6,10 @@ from functools import partial
 import streamlit as st
 
 from components.base.chart_cache import cached_chart
+from playground.common.escape import md
 from playground.common.metric_registry import TECHNIQUE, all_metrics
 from playground.results import tradeoff_charts
-from playground.results.pareto import COSTS, SCORES, front_rows
+from playground.results.pareto import COSTS, SCORES, flat_words, front_rows
 from playground.results.shipped import run_point
 from playground.runs.store import Run
 
@@ -32,12 +33,15 @@ def pareto_chart_for(runs: list[Run], key: str) -> None:
                "count their quantized size, speed and accuracy. Hover a dot for its numbers.")
     shown = 0
     columns = st.columns(2)
-    missing = []
+    missing, flat = [], []
     for cost, metric in COSTS.items():
         rows = front_rows(points, cost, score)
         if not any(r["plotted"] for r in rows):
             if metric.section == TECHNIQUE:
                 missing.append(metric.label)
+            continue
+        if (words := flat_words(points, metric)) is not None:
+            flat.append(words)  # said in words, not drawn as a spread that isn't there
             continue
         for row, point in zip(rows, points, strict=True):
             row.update(_card(point), config=labels[point.run_id])
@@ -49,6 +53,8 @@ def pareto_chart_for(runs: list[Run], key: str) -> None:
                          width="stretch", height=340, key=f"{key}_{cost}")
             st.caption(metric.help)
         shown += 1
+    for words in flat:
+        st.caption(md(words))
     if missing:
         st.caption("No run here reports " + ", ".join(missing) + ", so there is no view of "
                    + ("it." if len(missing) == 1 else "them."))

@@ -10,12 +10,14 @@
     python -m playground export-mlflow --tracking-uri sqlite:///mlflow.db [RUN_ID ...]
     python -m playground workshop open|join|end|export NAME ...
     python -m playground upload FILE.csv --name NAME --target COL [--sensitive COL] --json
+    python -m playground compare RUN_ID RUN_ID --pick "fairness gap<=5,epsilon<=3" --json
 """
 from __future__ import annotations
 
 import argparse
 import os
 
+from playground.cli.compare import add_parser as add_compare_parser
 from playground.cli.export_mlflow import add_parser as add_export_mlflow_parser
 from playground.cli.flags import add_run_flags
 from playground.cli.runs import _explain, _runs, _show, _worker
@@ -72,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_export_mlflow_parser(sub)  # export-mlflow [RUN_ID ...] --tracking-uri URI
     add_workshop_parser(sub)  # workshop open|join|end|export NAME
     add_upload_parser(sub)  # upload FILE --name NAME --target COL [--sensitive COL] ...
+    add_compare_parser(sub)  # compare RUN_ID RUN_ID... [--pick CONDITIONS] --json
 
     worker = sub.add_parser("worker", help="run a worker in the foreground")
     worker.add_argument("--threads", type=int, default=None, help="torch threads")

@@ -18,6 +18,7 @@ from playground.common.files import write_json
 from playground.common.metric_registry import Metric
 from playground.common.permissions import OPERATOR, Actor, Place, check
 from playground.experiments.workshop import admit_all, submit_as
+from playground.results.luck import seed_band, within_band
 from playground.results.shipped import run_point
 from playground.training.config import (
     FIELDS,
@@ -25,8 +26,10 @@ from playground.training.config import (
     RunConfig,
     config_values,
     make_config,
+    setting_title,
     shorthands,
 )
+from playground.training.metrics import ACCURACY
 from playground.training.techniques import TECHNIQUES, technique_class
 
 NUMERIC_FIELDS = tuple(f for f in ("epochs", "lr", "batch_size", "width", "depth", "noise",
@@ -300,3 +303,28 @@ def sweep_rows(store, sweep: Sweep) -> list[dict[str, Any]]:
             row.update(run_point(run).values)  # every declared metric it has, as shipped
         rows.append(row)
     return rows
+
+
+def seed_verdicts(rows: list[dict[str, Any]], knob: str) -> list[str]:
+    """With several seeds, luck said out loud: the seed band (the widest spread of accuracy
+    across seeds of one value) and each value against the first, within or beyond it.
+    [] with one seed or fewer than two values finished."""
+    by_value: dict[Any, list[float]] = {}
+    for r in sorted(rows, key=lambda r: r["order"]):
+        if (acc := r.get(ACCURACY.key)) is not None:
+            by_value.setdefault(r["value"], []).append(acc)
+    bands = {v: band for v, accs in by_value.items() if (band := seed_band(accs)) is not None}
+    if not bands or len(by_value) < 2:
+        return []
+    widest = max(bands.values(), key=lambda b: b.width)
+    (first, base), *others = by_value.items()
+    mean = sum(base) / len(base)
+    out = [f"Luck alone moved accuracy by up to {widest.width * 100:.1f} points here: "
+           f"{widest.words()}."]
+    for value, accs in others:
+        diff = sum(accs) / len(accs) - mean
+        verdict = ("beyond luck" if not within_band(diff, widest) else "within luck")
+        out.append(f"{setting_title(knob)} {value} against {first}: "
+                   f"{'+' if diff >= 0 else '−'}{abs(diff) * 100:.1f} points on average, "
+                   f"{verdict}.")
+    return out

@@ -62,10 +62,13 @@ def curves_chart(df: pd.DataFrame, metric: str, several_runs: bool,
     """The learning-curves chart of rows from curves_frame (one metric). Only the data
     changes from epoch to epoch; everything else depends on the metric and whether several
     runs are drawn."""
-    axis = alt.Axis(format="%") if metric == "accuracy" else alt.Axis()
+    share = metric == "accuracy"
+    axis = alt.Axis(format="%") if share else alt.Axis()
+    # Accuracy from 0 to 100 %: a narrow axis makes a point of luck look like a climb.
+    scale = alt.Scale(domain=[0, 1]) if share else alt.Scale(zero=False)
     return alt.Chart(df, title=metric.capitalize()).mark_line(point=True).encode(
         x=alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1)),
-        y=alt.Y("value:Q", title=metric, axis=axis, scale=alt.Scale(zero=False)),
+        y=alt.Y("value:Q", title=metric, axis=axis, scale=scale),
         color=alt.Color("run:N", title="run",
                         legend=alt.Legend(orient="bottom", columns=1) if several_runs else None),
         # With point marks the legend draws both entries as the same dot: say it in words.

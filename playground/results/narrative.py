@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from playground.common.formatting import percent, points
+from playground.results import luck as luck_test
+from playground.results.luck import Luck
 from playground.training.audits import fairness, membership, robustness
 from playground.training.capabilities import REBALANCES_CLASSES, STOPS_EARLY, Capability
 from playground.training.techniques import TECHNIQUES, all_techniques
@@ -161,14 +163,32 @@ def fit(epochs: Sequence[dict], techniques: dict) -> list[str]:
     return out
 
 
-def _comparison(run, baseline, epochs, baseline_epochs) -> tuple[list[str], float, list[str]]:
+def effect_words(diff: float, luck: Luck | None = None) -> str:
+    """What a change did to accuracy, luck said out loud when it was measured: 'cost 2.7
+    points of accuracy, beyond luck (95 % interval ...)' or 'left accuracy the same within
+    luck (a 2.7-point difference that chance alone gives)'."""
+    if luck is not None and luck.comparable and not luck.beyond:
+        if abs(diff) < SAME:
+            return "left accuracy about the same (within luck)"
+        return (f"{'cost' if diff < 0 else 'added'} {points(diff)} of accuracy, within luck: "
+                "equally accurate, a difference chance alone gives")
+    if abs(diff) < SAME:
+        return "left accuracy about the same"
+    said = f"{'cost' if diff < 0 else 'added'} {points(diff)} of accuracy"
+    if luck is not None and luck.beyond:
+        lo, hi = sorted((abs(luck.low), abs(luck.high)))
+        said += f", beyond luck (95 % interval {lo * 100:.1f} to {hi * 100:.1f} points)"
+    return said
+
+
+def _comparison(run, baseline, epochs, baseline_epochs,
+                luck: Luck | None = None) -> tuple[list[str], float, list[str]]:
     """Sentences comparing with the baseline, the accuracy difference, the techniques missing
-    from the baseline."""
+    from the baseline (`luck`: the baseline against this run, measured on their test answers)."""
     m, b = run.metrics, baseline.metrics
     extra = [t for t in run.config.techniques if t not in baseline.config.techniques]
     diff = m["accuracy"] - b["accuracy"]
-    effect = ("left accuracy about the same" if abs(diff) < SAME else
-              f"{'cost' if diff < 0 else 'added'} {points(diff)} of accuracy")
+    effect = effect_words(diff, luck)
     against = (f"({percent(b['accuracy'])} → {percent(m['accuracy'])}, against run {baseline.id}: "
                f"the same settings without {'it' if len(extra) == 1 else 'them'})")
     sentence = f"{_titles(extra).capitalize()} {effect} {against}"
@@ -199,8 +219,10 @@ def technique_lines(run, baseline=None, told: Sequence[str] = ()) -> list[str]:
 
 
 def story(run, epochs: Sequence[dict] = (), baseline=None,
-          baseline_epochs: Sequence[dict] = ()) -> list[str]:
-    """Plain sentences on what a finished run did; [] for runs that have not finished."""
+          baseline_epochs: Sequence[dict] = (), luck: Luck | None = None) -> list[str]:
+    """Plain sentences on what a finished run did; [] for runs that have not finished.
+    `luck`: the baseline against this run on their test answers (`luck.compare`), so the
+    comparison says whether the difference is bigger than luck."""
     if run.status != "finished" or "accuracy" not in run.metrics:
         return []
     out = headline(run.metrics) + class_lines(run.metrics, list(run.config.techniques))
@@ -214,7 +236,7 @@ def story(run, epochs: Sequence[dict] = (), baseline=None,
     # A technique applied to a copy after training (quantization) leaves the run's own
     # accuracy its baseline's: comparing would say nothing; its own sentence tells it all.
     if extra and set(extra) - set(_with("after_training_only", extra)):
-        compared, _, extra = _comparison(run, baseline, epochs, baseline_epochs)
+        compared, _, extra = _comparison(run, baseline, epochs, baseline_epochs, luck)
         out += compared
         if len(extra) == 1 and TECHNIQUES.get(extra[0]).bought(run.metrics):
             told = extra
@@ -283,5 +305,7 @@ def run_story(store, run, epochs: Sequence[dict] | None = None,
     if finished is None:
         finished = store.list_runs(statuses=("finished",)) if run.config.techniques else []
     baseline = find_baseline(run, finished)
-    baseline_epochs = store.epochs(baseline.id) if baseline is not None else ()
-    return story(run, epochs, baseline, baseline_epochs)
+    if baseline is None:
+        return story(run, epochs)
+    measured = luck_test.compare(store, baseline, run)  # cached per pair of runs
+    return story(run, epochs, baseline, store.epochs(baseline.id), measured)

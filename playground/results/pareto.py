@@ -85,3 +85,24 @@ def front_rows(points: Sequence[RunPoint], cost: str, score: str = "accuracy"
     return [{"run_id": p.run_id, "label": p.label, "cost": x, "score": y, "on_front": on,
              "plotted": _usable(x) and _usable(y)}
             for p, x, y, on in zip(points, xs, ys, mask, strict=True)]
+
+
+TIMING_NOISE = 0.10  # timings of the same model differ by this much from one measure to the next
+_TIMED = ("ms", "s")
+
+
+def flat_words(points: Sequence[RunPoint], metric: Metric) -> str | None:
+    """Words instead of a chart when a metric does not really differ between the runs: every
+    run the same (the size of identical models), or timings within measurement noise. None:
+    the values differ, draw them."""
+    values = [v for p in points if _usable(v := p.get(metric))]
+    if len(values) < 2:
+        return None
+    low, high = min(values), max(values)
+    if high - low <= 1e-12 * max(abs(high), 1.0):
+        return f"Every run here has the same {metric.label.lower()}: {metric.format(high)}."
+    if metric.unit in _TIMED and low > 0 and (high - low) / high <= TIMING_NOISE:
+        return (f"The runs' {metric.label.lower()} ({metric.format(low)} to "
+                f"{metric.format(high)}) differ by less than measurement noise: call it the "
+                "same.")
+    return None

@@ -49,11 +49,14 @@ def pareto_chart(rows: Sequence[dict[str, Any]], cost: str, score: str = "accura
                             "beaten by another run")
     extra = [c for c in df.columns if c not in {"cost", "score", "on_front", "plotted",
                                                   "status", "label", "run_id"}]
+    # Axes from 0 (a log axis cannot reach it): a 2-point gap drawn from 85 % looks like a
+    # chasm; a share runs to 100 %.
     x = alt.X("cost:Q", title=metric_title(cost),
-              scale=alt.Scale(type="log" if log_x else "linear", zero=False, nice=not log_x),
-              axis=_axis(cost))
+              scale=alt.Scale(type="log" if log_x else "linear", zero=not log_x,
+                              nice=not log_x), axis=_axis(cost))
     y = alt.Y("score:Q", title=metric_title(score),
-              scale=alt.Scale(zero=False), axis=_axis(score))
+              scale=alt.Scale(domain=[0, 1]) if _share(score) else alt.Scale(zero=True),
+              axis=_axis(score))
     colour = alt.Color("status:N", title=None, legend=alt.Legend(orient="bottom"),
                        scale=alt.Scale(domain=["best trade-off (not beaten)",
                                                "beaten by another run"],
