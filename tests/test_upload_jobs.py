@@ -141,7 +141,8 @@ def test_staged_files_go_after_a_save_or_after_a_day(home):
     drain_jobs(store)
     kept = staging.read_outcome(asked.key, home).prepared
     assert staging.clean(home) == 0  # fresh
-    assert staging.discard(asked.digest, home) == 3 and staging.read_outcome(asked.key, home) is None
+    assert staging.discard(asked.digest, home) == 3
+    assert staging.read_outcome(asked.key, home) is None
     uploads.save(uploads.prepare(picture_zip(), "shapes.zip", name="shapes"), home)
     assert uploads.manifest_of("shapes", home)["rows"] == len(kept.y)
     upload_jobs.request(store, LOCAL, MIXED, "customers.csv")
