@@ -20,7 +20,7 @@ st.write(
 
 store = get_store()
 actor = session_actor()  # in a workshop an upload is its uploader's (and the presenter's)
-prepared = upload_form()
+prepared = upload_form(store, actor)
 if prepared is not None:
     upload_preview(prepared)
     save_buttons(prepared, store, actor)  # train at once, or try the trade-offs

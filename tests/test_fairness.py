@@ -122,10 +122,12 @@ def test_an_uploaded_table_trains_with_its_sensitive_column_and_bad_ones_are_ref
 def test_your_data_stores_a_sensitive_column_that_train_then_offers(app_home):
     from playground.data import uploads
     from tests.test_pages import open_app
+    from tests.test_uploads import checked
 
     at = open_app("pages/your_data.py")
     at.file_uploader(key="your_data_file").set_value(("people.csv", CSV.encode(),
                                                       "text/csv")).run()
+    at = checked(at, app_home)  # a worker checks the file
     assert not at.exception, [e.value for e in at.exception]
     picker = at.selectbox(key="your_data_sensitive")
     assert picker.options == ["none", "sex"]  # age has 45 values, approved is the target

@@ -1,38 +1,37 @@
-"""The upload form: file, target column, name; then what was found, before anything is saved."""
+"""The upload form: file, target column, name; then what was found, before anything is saved.
+
+The file is checked by a worker, never here: the form stages it, queues the check and polls
+until the worker has written what it found (see `playground.experiments.upload_jobs`).
+"""
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
+from components.base.keys import your_data as keys
+from components.base.polling import POLL_SECONDS, end_polling
+from components.base.services import live_snapshot, refresh_live
 from playground.common import escape
+from playground.common.permissions import Actor, Refused
 from playground.data import uploads
+from playground.data.uploads import staging
+from playground.experiments import upload_jobs
 from playground.results import charts
+from playground.runs.store import Store
 from playground.teaching.glossary import control_help, glossary_help
 
-PLACEHOLDER_NAME = "upload"  # prepare() checks names; the real one is chosen below
 
-
-@st.cache_data(show_spinner="Reading the file…", max_entries=4)
-def _columns(data: bytes, filename: str) -> list[str]:
-    frame, _ = uploads.read_table(data, filename)
-    return list(frame.columns)
-
-
-@st.cache_data(show_spinner="Checking the data…", max_entries=4)
-def _prepare(data: bytes, filename: str, target: str | None) -> uploads.Prepared:
-    return uploads.prepare(data, filename, target, PLACEHOLDER_NAME)
-
-
-def _problems(exc: uploads.UploadError) -> None:
+def _problems(problems: list[str]) -> None:
     st.error("**This file can't be used yet.**\n\n"
-             + "\n".join(f"- {p}" for p in exc.problems))
+             + "\n".join(f"- {escape.md(p)}" for p in problems))
 
 
-def upload_form() -> uploads.Prepared | None:
-    """Render the form; return the checked upload, or None (problems already shown)."""
+def upload_form(store: Store, actor: Actor) -> uploads.Prepared | None:
+    """Render the form; return the checked upload, or None (problems or the wait shown)."""
     file = st.file_uploader(
         "A CSV table or a ZIP of pictures", key="your_data_file",
         help=glossary_help(
@@ -43,30 +42,117 @@ def upload_form() -> uploads.Prepared | None:
     if file is None:
         return None
     data, filename = file.getvalue(), file.name
-    target = None
-    try:
-        if uploads.file_kind(data, filename) == "csv":  # wrong formats are refused here
-            columns = _columns(data, filename)
-            target = st.selectbox(
-                "Column to predict (the target)", columns,
-                index=columns.index(uploads.guess_target(columns)), key="your_data_target",
-                help=control_help("target", "The model learns to predict this column from "
-                                            "all the others."))
-        prepared = _prepare(data, filename, target)
-    except uploads.UploadError as exc:
-        _problems(exc)
+    if name := st.session_state.get(keys.SAVED, {}).get(_digest(data)):
+        st.success(f"Saved as {escape.md(name)}: it is in the list below.")
         return None
+    found = _checked(store, actor, data, filename, None)
+    if found is None:
+        return None
+    if found.columns is not None:  # a table: its target is a choice (guessed at first)
+        columns = found.columns
+        target = st.selectbox(
+            "Column to predict (the target)", columns,
+            index=columns.index(found.target) if found.target in columns else 0,
+            key="your_data_target",
+            help=control_help("target", "The model learns to predict this column from "
+                                        "all the others."))
+        if target != found.target:
+            found = _checked(store, actor, data, filename, target)
+            if found is None:
+                return None
+    if found.prepared is None:
+        _problems(found.problems)
+        return None
+    prepared = found.prepared
     name = st.text_input(
         "Name it", value=uploads.suggest_name(filename), key=f"your_data_name_{filename}",
         max_chars=40, help=control_help(
             "dataset", "Lowercase letters, digits and underscores. The name shows in the "
                        "dataset list on Train and in the CLI (--dataset NAME)."))
     if problem := uploads.name_problem(name):
-        st.error(problem)
+        st.error(escape.md(problem))
         return None
     sensitive = _sensitive(prepared)
     return replace(prepared, name=name, sensitive=sensitive,
                    leave_out=_leave_out(prepared, sensitive))
+
+
+def _digest(data: bytes) -> str:
+    """The content's digest, hashed once per file this session uploaded."""
+    digests = st.session_state.setdefault(keys.DIGESTS, {})
+    size_and_head = f"{len(data)}:{hashlib.sha256(data[:65536]).hexdigest()}"
+    if size_and_head not in digests:
+        digests.clear()  # only the file on the form matters
+        digests[size_and_head] = staging.digest_of(data)
+    return digests[size_and_head]
+
+
+def _checked(store: Store, actor: Actor, data: bytes, filename: str,
+             target: str | None) -> staging.Outcome | None:
+    """What a worker found in the file for `target`; None while it checks (the wait shown
+    and polled) or when it can't (the reason shown)."""
+    asked = upload_jobs.Check(_digest(data), filename, target)
+    if (found := staging.read_outcome(asked.key, store.home)) is not None:
+        return found
+    failed = st.session_state.setdefault(keys.FAILED, {})
+    if asked.key in failed:
+        st.error(escape.md(failed[asked.key]))
+        if st.button("Check it again", key="your_data_check_again"):
+            failed.pop(asked.key, None)
+            st.rerun()
+        return None
+    try:
+        asked, job_id = upload_jobs.request(store, actor, data, filename, target,
+                                            requester=_session_id(),
+                                            active=live_snapshot(fresh=True).jobs)
+    except Refused as exc:
+        st.error(escape.md(exc.problem))
+        return None
+    except uploads.UploadError as exc:
+        _problems(exc.problems)
+        return None
+    if job_id is not None:
+        st.session_state.setdefault(keys.JOBS, {})[asked.key] = job_id
+        refresh_live()
+    _waiting(store, asked)
+    return None
+
+
+def _session_id() -> str | None:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx else None
+
+
+def _waiting(store: Store, asked: upload_jobs.Check) -> None:
+    """"Checking the data…" until the worker is done: a light poll of the shared snapshot
+    and one file's presence; the whole page redraws once the result is there."""
+
+    @st.fragment(run_every=POLL_SECONDS)
+    def poll() -> None:
+        if staging.read_outcome(asked.key, store.home) is not None:
+            end_polling()
+            return
+        mine = [j for j in live_snapshot().jobs
+                if j.kind == upload_jobs.KIND and upload_jobs.Check(**j.payload) == asked]
+        job_id = st.session_state.get(keys.JOBS, {}).get(asked.key)
+        if not mine and job_id is not None and (
+                problem := upload_jobs.ended_problem(store, job_id)) is not None:
+            if staging.read_outcome(asked.key, store.home) is None:  # not a refused file
+                st.session_state.setdefault(keys.FAILED, {})[asked.key] = problem
+            end_polling()
+            return
+        if not mine and job_id is None:
+            end_polling()  # queued by another session and gone: look again
+            return
+        waiting = any(j.status == "queued" for j in mine)
+        st.info("Checking the data… " + (
+            "waiting for a free worker (runs and checks take turns)." if waiting else
+            "reading every row or picture; this page shows what was found when it is done."),
+            icon="⏳")
+
+    poll()
 
 
 def _sensitive(prepared: uploads.Prepared) -> str:

@@ -13,6 +13,7 @@ from components.base.keys import your_data as keys
 from playground.common import escape
 from playground.common.permissions import LOCAL, Actor, Place, Refused, may
 from playground.data import uploads
+from playground.data.uploads import staging
 from playground.experiments import tradeoffs
 from playground.experiments.workshop import submit_as
 from playground.runs.store import Store
@@ -41,6 +42,8 @@ def saved(prepared: uploads.Prepared, store: Store, actor: Actor) -> dict | None
     except uploads.UploadError as exc:
         st.error("\n".join(escape.md(p) for p in exc.problems))
         return None
+    staging.discard(prepared.source["sha256"], store.home)  # saved: the staged copy goes
+    st.session_state.setdefault(keys.SAVED, {})[prepared.source["sha256"]] = prepared.name
     return uploads.manifest_of(prepared.name, store.home)
 
 

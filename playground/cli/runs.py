@@ -5,6 +5,7 @@ import json
 import os
 import sys
 
+import playground.experiments.upload_jobs  # noqa: F401 - and checks uploads
 import playground.explain.jobs  # noqa: F401 - a worker started here does explanation jobs
 from playground.cli.explain import run_explain
 from playground.cli.flags import _emit, _store, _summary

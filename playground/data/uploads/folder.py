@@ -75,8 +75,9 @@ def suggest_name(filename: str, home=None) -> str:
 
 # -- entry point -------------------------------------------------------------------------------
 def prepare(data: bytes, filename: str, target: str | None = None,
-            name: str | None = None) -> Prepared:
-    """Read and check an upload. Raises UploadError naming each problem and its fix."""
+            name: str | None = None, deadline: float | None = None) -> Prepared:
+    """Read and check an upload. Raises UploadError naming each problem and its fix, and
+    past `deadline` (a `time.monotonic()` value; None: no limit) that it took too long."""
     name = name or suggest_name(filename)
     if problem := name_problem(name):
         raise UploadError(problem)
@@ -84,8 +85,8 @@ def prepare(data: bytes, filename: str, target: str | None = None,
     source = {"file": Path(filename).name, "bytes": len(data),
               "sha256": hashlib.sha256(data).hexdigest()}
     if kind == "zip":
-        return _prepare_zip(data, filename, name, source)
-    return _prepare_csv(data, filename, target, name, source)
+        return _prepare_zip(data, filename, name, source, deadline)
+    return _prepare_csv(data, filename, target, name, source, deadline)
 
 
 def file_kind(data: bytes, filename: str) -> str:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,10 @@ MAX_GROUPS = 10  # a sensitive column may split the rows into at most this many 
 ORDINAL_MAX = 50  # above this many distinct values a text column is dropped (an id or free text)
 FREE_TEXT_LENGTH = 25  # median characters above which a many-word text column is free text
 IMAGE_SIDE = 16  # pictures are resized to 16 x 16 pixels
+# How long a worker may spend checking one upload; checked between pictures and columns, so
+# one step (a picture, bounded by MAX_IMAGE_PIXELS; the CSV parse, by MAX_UPLOAD_BYTES) may
+# overrun it a little.
+PREPARE_SECONDS = 60.0
 
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff"}
 # Pillow decoders allowed: plain raster formats only (never EPS, which runs Ghostscript).
@@ -120,6 +125,15 @@ class Prepared:
         return (f"Uploaded from {self.source['file']}: {len(self.y):,} rows, "
                 f"{self.columns_used} input columns, predicting '{self.target}' "
                 f"({len(self.class_names)} classes).")
+
+
+def check_time(deadline: float | None, filename: str) -> None:
+    """Refuse an upload still being checked past `deadline` (a `time.monotonic()` value)."""
+    if deadline is not None and time.monotonic() > deadline:
+        raise UploadError(
+            f"{filename} took too long to check (more than {PREPARE_SECONDS:.0f} seconds). "
+            "Fix: upload fewer or smaller pictures (they are shrunk to "
+            f"{IMAGE_SIDE}×{IMAGE_SIDE} pixels anyway), or fewer rows.")
 
 
 def _listing(items: list[str], limit: int = 12) -> str:

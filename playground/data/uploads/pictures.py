@@ -28,6 +28,7 @@ from playground.data.uploads.limits import (
     Prepared,
     UploadError,
     _listing,
+    check_time,
 )
 
 
@@ -66,7 +67,8 @@ def _read_capped(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int) -> byt
     return bytes(out)
 
 
-def _prepare_zip(data: bytes, filename: str, name: str, source: dict) -> Prepared:
+def _prepare_zip(data: bytes, filename: str, name: str, source: dict,
+                 deadline: float | None = None) -> Prepared:
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         infos = zf.infolist()
@@ -132,6 +134,7 @@ def _prepare_zip(data: bytes, filename: str, name: str, source: dict) -> Prepare
     images, labels, unreadable, colour = [], [], [], False
     budget = MAX_EXPANDED_BYTES
     for parts, info in sorted(pictures, key=lambda pi: pi[1].filename):
+        check_time(deadline, filename)
         try:
             raw = _read_capped(zf, info, budget)
         except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:

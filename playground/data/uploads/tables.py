@@ -22,6 +22,7 @@ from playground.data.uploads.limits import (
     Prepared,
     UploadError,
     _listing,
+    check_time,
 )
 
 
@@ -85,8 +86,10 @@ def guess_target(columns: list[str]) -> str:
     return columns[-1]
 
 
-def _prepare_csv(data, filename, target, name, source) -> Prepared:
+def _prepare_csv(data, filename, target, name, source,
+                 deadline: float | None = None) -> Prepared:
     frame, notes = read_table(data, filename)
+    check_time(deadline, filename)
     columns = list(frame.columns)
     if not target:
         raise UploadError(
@@ -107,7 +110,7 @@ def _prepare_csv(data, filename, target, name, source) -> Prepared:
         frame, labels = frame[keep].reset_index(drop=True), labels[keep].reset_index(drop=True)
     class_names, y = _classes(labels, target, filename)
     X, feature_names, column_notes, schema = _encode_features(frame.drop(columns=[target]),
-                                                              filename)
+                                                              filename, deadline)
     notes.extend(column_notes)
     preview = frame.head(20)
     groups, not_groups = group_columns(frame.drop(columns=[target]))
@@ -193,7 +196,7 @@ def is_free_text(text) -> bool:
         spaced >= 0.5 and unique >= 0.5)
 
 
-def _encode_features(frame, filename: str
+def _encode_features(frame, filename: str, deadline: float | None = None
                      ) -> tuple[np.ndarray, list[str], list[str], Schema]:
     """Numbers stay numbers (missing ones left as NaN: they are filled with the training
     split's median at load time); text columns become 0/1 columns or codes, and free text
@@ -208,6 +211,7 @@ def _encode_features(frame, filename: str
     one_hot, ordinal, dropped, filled, free = [], [], [], [], []
     n = len(frame)
     for col in frame.columns:
+        check_time(deadline, filename)
         raw = frame[col].str.strip().replace("", np.nan)
         present = raw.notna()
         if not present.any():
