@@ -130,14 +130,21 @@ def test_your_data_stores_a_sensitive_column_that_train_then_offers(app_home):
     at = checked(at, app_home)  # a worker checks the file
     assert not at.exception, [e.value for e in at.exception]
     picker = at.selectbox(key="your_data_sensitive")
-    assert picker.options == ["none", "sex"]  # age has 45 values, approved is the target
-    assert "age has 45 different values" in " ".join(c.value for c in at.caption)
-    picker.set_value("sex")
+    # Every input column is offered; why one can't name groups is said once it is picked.
+    assert picker.options == ["none", "sex", "age", "income"]  # approved is the target
+    assert not any("different values" in w.value for w in at.warning)
+    picker.set_value("age").run()
+    assert any("age can't name groups" in w.value and "45 different values" in w.value
+               for w in at.warning)
+    at.selectbox(key="your_data_sensitive").set_value("sex").run()
     at.text_input(key="your_data_name_people.csv").set_value("people").run()
     at.button(key="your_data_save").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert [m["sensitive"] for m in uploads.manifests(app_home)] == ["sex"]
-    assert at.title[0].value == "Train a model"
+    # Saving also queued a first run on it (and opened Runs); Train offers the column.
+    assert [r.config.dataset for r in Store(app_home).list_runs()] == ["people"]
+    at = open_app("pages/train.py")
+    at.selectbox(key="train_dataset").set_value("people").run()
     control = at.selectbox(key="train_sensitive")
     assert control.options == ["sex (this dataset's own)"] and "Glossary" in control.help
     # The generated loans say how their bias was put in, where the dataset is chosen.
