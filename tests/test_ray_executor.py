@@ -21,8 +21,11 @@ import pytest
 import ray
 from ray.cluster_utils import Cluster
 
+from playground.common.permissions import OPERATOR
 from playground.data import uploads
 from playground.data.catalog import load_dataset
+from playground.data.uploads import staging
+from playground.experiments import upload_jobs
 from playground.explain import methods as M
 from playground.explain.cache import ExplanationCache, Request
 from playground.explain.jobs import ExplainJobs
@@ -158,6 +161,20 @@ def test_an_explanation_job_is_computed_on_ray_into_the_heads_cache(cluster_home
     assert all(cache.get(r).values.shape == x.shape for r in requests)
     computed_by = cache.computed_by(requests[0])
     assert computed_by not in (None, os.getpid(), *supervisor.pids())  # a Ray worker did it
+
+
+def test_an_upload_check_is_done_on_the_head_where_the_file_is_staged(cluster_home):
+    home, supervisor = cluster_home
+    store = Store(home)
+    csv = "x1,x2,label\n" + "\n".join(f"{i % 7},{i % 5},{'yes' if i % 3 else 'no'}"
+                                       for i in range(60)) + "\n"
+    asked, job_id = upload_jobs.request(store, OPERATOR, csv.encode(), "mine.csv", "label")
+    assert job_id is not None
+    wait_for(lambda: not store.get_job(job_id).active, what="the check")
+    job = store.get_job(job_id)
+    assert job.status == "finished", job.error
+    assert job.worker_pid in supervisor.pids()  # the dispatcher itself, not a Ray node
+    assert staging.read_outcome(asked.key, home).prepared.class_names == ["no", "yes"]
 
 
 def test_a_cancel_reaches_the_task(cluster_home):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from playground.common.permissions import Actor, Place, check
 from playground.data.uploads import staging
 from playground.data.uploads.limits import PREPARE_SECONDS
-from playground.runs.jobs import JOB_KINDS, JOB_RUNS
+from playground.runs.jobs import HEAD_ONLY, JOB_KINDS, JOB_RUNS
 from playground.runs.store import Job, Store
 
 KIND = "prepare upload"
@@ -46,6 +46,9 @@ def handler(store: Store):
 @JOB_RUNS.register(KIND)
 def runs_read(job: Job) -> list[str]:
     return []  # it reads a staged file, no run
+
+
+HEAD_ONLY.add(KIND)  # the staged file lives in the head's data folder only
 
 
 def run_job(store: Store, job: Job, seconds: float = PREPARE_SECONDS) -> str:

@@ -25,3 +25,7 @@ JOB_KINDS: Registry[Callable[[Store], Handler]] = Registry("job kind")
 
 JOB_RUNS: Registry[Callable[[Job], list[str]]] = Registry("job kind's runs")
 """For each kind, the runs a job reads, so an executor on other machines can send them along."""
+
+HEAD_ONLY: set[str] = set()
+"""Kinds whose jobs read files only the machine with the data folder has (an upload staged by
+the app's server): a dispatcher to other machines does them there, beside itself."""

@@ -30,6 +30,7 @@ from typing import Any
 
 from playground.data.catalog import use_shipped
 from playground.runs import parcel as P
+from playground.runs.jobs import HEAD_ONLY
 from playground.runs.records import Job, Run
 from playground.runs.store import Store
 from playground.runs.supervisor import RAY_ADDRESS_ENV, default_worker_count
@@ -132,6 +133,7 @@ class Dispatcher:
 
         self.ray = ray
         self.store = store
+        self._desk = JobDesk(store)  # head-only jobs
         self.pid = os.getpid()
         self.inflight: dict[Any, Run | Job] = {}  # streaming generator -> its item
         self._cancelled: set[str] = set()
@@ -157,6 +159,10 @@ class Dispatcher:
         return self._dataset_refs[key]
 
     def submit(self, item: Run | Job) -> None:
+        if isinstance(item, Job) and item.kind in HEAD_ONLY:
+            # It reads files only this machine has: done here, beside the dispatch loop.
+            threading.Thread(target=self._desk.execute, args=(item,), daemon=True).start()
+            return
         try:
             parcel = P.pack(self.store, item)
             datasets = {key: self._dataset_ref(key) for key in parcel.dataset_keys}
