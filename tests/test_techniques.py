@@ -802,7 +802,7 @@ def test_flat_shorthands_report_the_technique_setting(flat, value, where):
 
 def test_fine_tuning_a_pruned_dp_model_is_refused():
     problems = problems_of(dp_noise=1.0, prune=0.5, prune_fine_tune=2)
-    assert len(problems) == 1 and problems[0].startswith("pruning.fine_tune_epochs:"), problems
+    assert len(problems) == 1 and problems[0].startswith("Pruning: extra training after pruning"), problems
     make_config(dp_noise=1.0, prune=0.5, prune_fine_tune=0)  # pruning alone is fine
 
 

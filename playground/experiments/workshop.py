@@ -30,6 +30,7 @@ from playground.data.views import run_data
 from playground.runs.queue import Plan, Refused, Submitted, submit
 from playground.runs.store import ACTIVE, Run, Store
 from playground.training.config import RunConfig, shorthands
+from playground.training.techniques import participant_problems
 from playground.training.techniques.dp import EPSILON
 
 
@@ -383,6 +384,7 @@ def submission_problems(ws: Workspace, owner: str, config: RunConfig, active_run
     problems = lesson_problems(ws.lesson, config)
     if presenter:
         return problems
+    problems += participant_problems(config.techniques, ws.lesson.values)  # δ: the room's
     limit = ws.limits
     new_runs = 1 + len(extras)
     if active_runs + new_runs > limit.max_active:
