@@ -26,6 +26,7 @@ from playground.experiments.links import (
     config_to_query,
     controls,
     query_to_values,
+    train_url,
     with_model,
 )
 from playground.training.config import (
@@ -89,7 +90,7 @@ def apply_preset(values: dict[str, Any], lock=(), hide=(), view_given: bool = Fa
             ss.pop(key, None)
     ss[keys.DEVICE] = config.device
     if not view_given:  # the setup decides: one simple mode can't show opens "All settings"
-        ss[keys.ALL_SETTINGS_KEPT] = not fits_simple(config)
+        set_view(not fits_simple(config))
     fixed = {k: v for k, v in flat.items() if k != "techniques"}
     ss[keys.URL_RULES] = {"lock": list(lock), "hide": list(hide), "fixed": fixed,
                   "techniques": list(config.techniques)}
@@ -151,7 +152,7 @@ def take_presets() -> None:
         problems = _apply(preset.get("values", {}), preset.get("lock", ()),
                           preset.get("hide", ()), "all_settings" in preset)
         if "all_settings" in preset:
-            ss[keys.ALL_SETTINGS_KEPT] = bool(preset["all_settings"])
+            set_view(bool(preset["all_settings"]))
         ss[keys.URL_PROBLEMS] = problems
         ss[keys.URL_WRITTEN] = None  # the URL follows the new controls
         entry_taken()
@@ -160,6 +161,32 @@ def take_presets() -> None:
     if _lesson_missing():
         ss[keys.URL_PROBLEMS] = (ss.get(keys.URL_PROBLEMS) or []) + _apply({})
     entry_taken()
+
+
+def set_view(all_settings: bool) -> None:
+    """Show "All settings" or simple mode (before the toggle is drawn)."""
+    st.session_state[keys.ALL_SETTINGS] = st.session_state[keys.ALL_SETTINGS_KEPT] = \
+        all_settings
+
+
+def keep_setup(values: dict[str, Any]) -> None:
+    """Remember the setup drawn, so a change of view keeps it (see view_changed)."""
+    st.session_state[keys.LAST_VALUES] = values
+
+
+def view_changed() -> None:
+    """The toggle's callback: the other view opens with the same setup, as a preset (the
+    controls of the view just left are gone with their state)."""
+    ss = st.session_state
+    full = bool(ss.get(keys.ALL_SETTINGS))
+    ss[keys.ALL_SETTINGS_KEPT] = full
+    try:
+        flat = config_values(make_config(**dict(ss.get(keys.LAST_VALUES) or {})))
+    except ConfigError:
+        return
+    r = rules()
+    ss[keys.PRESET] = {"values": flat, "lock": list(r.get("lock", ())),
+                       "hide": list(r.get("hide", ())), "all_settings": full}
 
 
 def _take_link() -> None:
@@ -179,7 +206,7 @@ def _take_link() -> None:
         # when we left still holds the whole setup.
         query, st.session_state[keys.URL_WRITTEN] = st.session_state[keys.URL_WRITTEN], None
     if view is not None:
-        ss[keys.ALL_SETTINGS_KEPT] = view == "all"
+        set_view(view == "all")
     if query and query != st.session_state.get(keys.URL_WRITTEN):
         values, problems = query_to_values(query)
         lock, hide = values.pop("lock", []), values.pop("hide", [])
@@ -279,3 +306,33 @@ def fits_simple(config) -> bool:
     except ConfigError:
         return False
     return simple == config
+
+
+def _base_url() -> str:
+    """scheme://host[/base] of this server, as the browser sees it ('' when unknown)."""
+    try:
+        url = (st.context.url or "").split("?")[0].rstrip("/")
+    except Exception:  # no browser (AppTest)
+        return ""
+    return url[: -len("/train")] if url.endswith("/train") else url
+
+
+def share_box(values: dict[str, Any]) -> None:
+    """The link to this setup, and a lesson link that fixes or hides chosen controls."""
+
+    try:
+        make_config(**values)
+    except ConfigError:
+        return
+    with st.expander("Share this setup", icon="🔗"):
+        st.caption("Anyone opening this link gets the Train page set up exactly like this.")
+        st.code(train_url(values, base=_base_url()), language=None, wrap_lines=True)
+        st.markdown("**For a lesson**: fix or hide controls, so the room changes only the "
+                    "one that matters.")
+        names = controls()
+        lock = st.multiselect("Show but fix", names, key="train_share_lock",
+                              format_func=field_title)
+        hide = st.multiselect("Hide", names, key="train_share_hide", format_func=field_title)
+        if lock or hide:
+            st.code(train_url(values, lock, hide, base=_base_url()), language=None,
+                    wrap_lines=True)

@@ -124,9 +124,10 @@ class DPNoise(Technique):
               "private: 1 strong, 3 good, 10 moderate); the noise is chosen to reach it. "
               "0: use the noise setting above instead.", 0.0, 100.0, flag="--dp-epsilon",
               term="epsilon", sweep="1, 3, 10", label="Target privacy budget ε (0: off)"),
-        Param("delta", 0.0, "The chance the promise fails. 0 (always, for participants): "
-              "set from the data size, well below one in the number of examples. A lesson "
-              "or the command line may set a lower one.", 0.0, 0.1, flag="--dp-delta",
+        Param("delta", 0.0, "set from the data size, well below one in the number of "
+              "training examples (at most 1 in 100,000), so nobody can loosen the promise to "
+              "look more private; a lesson or the command line may set a lower one (0: from "
+              "the data).", 0.0, 0.1, flag="--dp-delta",
               term="delta", label="Chance the promise fails (δ)", participant_sets=False),
         Param("accountant", "prv", "How ε is counted: the tighter count (PRV) gives a "
               "smaller, still safe ε; the standard one (RDP) is the older, looser bound.",
