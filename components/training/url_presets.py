@@ -23,6 +23,7 @@ from components.experiments.workshop_session import IDENTITY_PARAMS, current
 from playground.common import escape
 from playground.data.catalog import dataset_info
 from playground.experiments.links import (
+    VIEW,
     config_to_query,
     controls,
     query_to_values,
@@ -40,7 +41,7 @@ from playground.training.config import (
 )
 from playground.training.techniques import technique_class
 
-VIEW_PARAM = "view"  # ?view=all: the link opens "All settings"
+VIEW_PARAM = VIEW  # ?view=all: the link opens "All settings"
 
 
 def widget_key(name: str, dataset: str, model: str) -> str:

@@ -25,6 +25,7 @@ from playground.training.config import (
 from playground.training.techniques import technique_class
 
 SPECIAL = ("lock", "hide")
+VIEW = "view"  # which view of Train the link opens (?view=all): the page's, not the run's
 TRAIN_PATH = "/train"
 
 
@@ -132,6 +133,8 @@ def query_to_values(params: Mapping[str, Any]) -> tuple[dict[str, Any], list[str
         text = "" if text is None else str(text).strip()
         if key in SPECIAL:
             values[key] = _names_list(text, key, problems)
+            continue
+        if key == VIEW:
             continue
         if key not in known:
             problems.append(f"{key}: is not a setting; known settings are "
