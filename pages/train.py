@@ -57,7 +57,7 @@ with action:
             # In a workshop the run carries the workshop and the person, within its caps.
             if run_id := submit_from_session(get_store(), config):
                 ss[keys.LAST_RUN] = (run_id, config.label())
-    if last := ss.get(keys.LAST_RUN):
+    if last := ss.pop(keys.LAST_RUN, None):  # said once: never a stale banner on a return
         st.success(f"Queued run **{last[0]}** ({escape.md(last[1])}). It trains in the "
                    "background.")
         st.page_link("pages/runs.py", label="Follow it on the Runs page", icon="📋")
