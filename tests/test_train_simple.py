@@ -60,7 +60,8 @@ def test_simple_mode_offers_the_techniques_own_plain_choices(app_home):
     at.selectbox(key=keys.DATASET).set_value("loans").run()
     goals = [t.label for t in at.toggle if t.key.startswith(keys.technique_switch(""))]
     assert "Treat groups fairly" in goals  # the loans data has one
-    assert "a small network" in _texts(at)  # the model, in words
+    model = at.selectbox(key="train_model_tabular")
+    assert model.value == "mlp" and model.options[model.index] == "a small network"
     # No code name on a choice: the techniques' titles and plain words only.
     for cls in all_techniques():
         assert cls.name not in goals

@@ -17,29 +17,38 @@ from components.training.seeding import seed
 from components.training.url_presets import fixed_value, hidden, locked, technique_fixed_on
 from models.base import all_model_infos, model_info
 from playground.common import escape
+from playground.teaching.glossary import control_help, technique_help
 from playground.training.config import FIELDS
 from playground.training.techniques import all_techniques, plain_choices
 
 # What each model is, said to someone who has never trained one (others: their title).
 MODEL_WORDS = {
-    "cnn": "a small picture network, which looks for strokes and shapes wherever they are",
-    "mlp": "a small network, which learns how the columns combine into the answer",
-    "logreg": "a simple scorer, one weighted sum per answer",
-    "vit": "a tiny version of the picture networks behind today's large models",
+    "cnn": ("a picture network", "it looks for strokes and shapes wherever they are"),
+    "mlp": ("a small network", "it learns how the inputs combine into the answer"),
+    "logreg": ("a simple scorer", "one weighted sum per answer: quick, easy to read"),
+    "vit": ("a tiny transformer", "the design behind today's large models, in miniature"),
 }
 
 
 def model_in_words(name: str) -> str:
-    return MODEL_WORDS.get(name, model_info(name).title)
+    return MODEL_WORDS.get(name, (model_info(name).title,))[0]
 
 
 def _model(kind: str) -> str:
-    """The model a simple run uses: the one the controls hold, else the first that fits."""
+    """The model picker, in words; the first that fits the data until one is chosen."""
     names = [m.name for m in all_model_infos() if kind in m.kinds]
+    first = "cnn" if "cnn" in names else "mlp"
     if hidden("model"):
-        return fixed_value("model", names[0])
-    chosen = st.session_state.get(f"train_model_{kind}")
-    return chosen if chosen in names else ("cnn" if "cnn" in names else "mlp")
+        return fixed_value("model", first)
+    key = f"train_model_{kind}"  # the same control as in "All settings"
+    if st.session_state.get(key) not in names:
+        st.session_state.pop(key, None)
+    model = st.selectbox("The model", names, key=seed(key, first), format_func=model_in_words,
+                         disabled=locked("model"),
+                         help=control_help("model", "Only models that suit this data."))
+    if model in MODEL_WORDS:
+        st.caption(escape.md(MODEL_WORDS[model][1].capitalize() + "."))
+    return model
 
 
 def _choice(cls) -> dict[str, Any] | None:
@@ -52,7 +61,7 @@ def _choice(cls) -> dict[str, Any] | None:
             return None
         return {p.name: fixed_value(f, p.default) for p, f in zip(cls.params, flags, strict=True)}
     on = st.toggle(plain.goal, key=keys.technique_switch(cls.name), disabled=locked(first),
-                   help=f"{cls.title}. {cls.description}")
+                   help=technique_help(cls.name, f"{cls.title}: {cls.description}"))
     if not on:
         return None
     words = [w for w, _ in plain.levels]
@@ -70,7 +79,6 @@ def simple_settings() -> dict[str, Any]:
     """Draw simple mode; return the raw values of the run it describes."""
     ds = dataset_control()
     model = _model(ds.kind)
-    st.markdown(f"**The model**: {escape.md(model_in_words(model))}.")
     values: dict[str, Any] = {"dataset": ds.name, "model": model}
     # Anything a lesson fixed or hid keeps its value; the rest is as it comes.
     for name in FIELDS:
