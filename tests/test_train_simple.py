@@ -255,3 +255,19 @@ def test_the_fairness_choice_reads_in_words_on_all_settings(app_home):
     box = next(s for s in at.selectbox if s.key.startswith(f"train_{fair.name}_"))
     assert box.options == ["equal approval rates across groups", "equal error rates across groups"]
     assert dataset_info("loans").default_sensitive  # the choice needs groups, and has them
+
+
+def test_simple_mode_queues_the_rooms_delta_for_a_participant(app_home):
+    _room(app_home, Lesson({"dataset": "wine", "dp_epsilon": 8.0, "dp_delta": 1e-7},
+                           ["dataset"]))
+    at = open_page("pages/train.py", session=participant(app_home, "room", "Ana"))
+    # Privacy at a plain level, with the room's δ: simple mode shows it whole.
+    assert at.toggle(key=keys.ALL_SETTINGS).value is False
+    assert at.toggle(key=keys.technique_switch(DPNoise.name)).value is True
+    assert at.radio(key=keys.plain_level(DPNoise.name)).value == "a little"  # ε 8, as set
+    at.radio(key=keys.plain_level(DPNoise.name)).set_value("strong").run()
+    at.button(key="train_submit").click().run()
+    assert not at.error, [e.value for e in at.error]
+    (run,) = Store(app_home).list_runs()
+    assert run.config.techniques[DPNoise.name]["delta"] == 1e-7
+    assert run.config.techniques[DPNoise.name]["target_epsilon"] == 1.0

@@ -72,7 +72,11 @@ def _choice(cls) -> dict[str, Any] | None:
                      horizontal=True, disabled=locked(first))
     if plain.cost:
         st.caption(plain.cost)
-    return plain.settings(level)
+    settings = plain.settings(level)
+    for p, flag in zip(cls.params, flags, strict=True):
+        if not p.participant_sets:  # the room's value (a lesson's δ), else the data's
+            settings[p.name] = fixed_value(flag, p.default)
+    return settings
 
 
 def simple_settings() -> dict[str, Any]:

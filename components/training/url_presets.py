@@ -89,6 +89,10 @@ def apply_preset(values: dict[str, Any], lock=(), hide=(), view_given: bool = Fa
             ss[key] = config.techniques[tech][param]
         else:
             ss.pop(key, None)
+    for tech in _technique_names():  # simple mode's one setting follows the preset too
+        ss.pop(keys.plain_level(tech), None)
+        if (word := plain_level_of(tech, config.techniques.get(tech))) is not None:
+            ss[keys.plain_level(tech)] = word
     ss[keys.DEVICE] = config.device
     if not view_given:  # the setup decides: one simple mode can't show opens "All settings"
         set_view(not fits_simple(config))
@@ -289,18 +293,30 @@ def sync_url(values: dict[str, Any]) -> str | None:
     return query
 
 
+def plain_level_of(name: str, settings: dict[str, Any] | None) -> str | None:
+    """The plain level (its words) these settings of technique `name` are, or None."""
+    cls = technique_class(name)
+    if settings is None or cls.plain is None:
+        return None
+    defaults = {p.name: p.default for p in cls.params}
+    room = {p.name: settings.get(p.name, p.default) for p in cls.params
+            if not p.participant_sets}  # the room's (δ), not a choice: simple keeps it
+    return next((word for word, lv in cls.plain.levels
+                 if {**defaults, **lv, **room} == settings), None)
+
+
 def fits_simple(config) -> bool:
     """Whether simple mode shows this setup whole: its data and model, each switched-on
     technique at one of its plain levels, every other setting as it comes."""
     techniques = {}
     for name, settings in config.techniques.items():
-        cls = technique_class(name)
-        defaults = {p.name: p.default for p in cls.params}
-        levels = [dict(v) for _, v in cls.plain.levels] if cls.plain else []
-        level = next((lv for lv in levels if {**defaults, **lv} == settings), None)
-        if level is None:
+        word = plain_level_of(name, settings)
+        if word is None:
             return False
-        techniques[name] = level
+        cls = technique_class(name)
+        techniques[name] = {**cls.plain.settings(word),
+                            **{p.name: settings[p.name] for p in cls.params
+                               if not p.participant_sets}}
     try:
         simple = make_config(dataset=config.dataset, model=config.model, device=config.device,
                              sensitive=config.sensitive, techniques=techniques)
