@@ -42,10 +42,11 @@ def test_dp_and_quantization_show_epsilon_and_size_on_the_run_card(page):
     from playwright.sync_api import expect
 
     expect(page.get_by_role("heading", name="Train a model")).to_be_visible(timeout=60_000)
+    page.get_by_text("All settings", exact=True).click()  # every switch (simple mode: plain)
     page.get_by_text("Privacy noise (DP-SGD)", exact=True).click()
     page.get_by_text("Quantization", exact=True).click()
     try:
-        expect(page.get_by_text("Noise multiplier", exact=True)).to_be_visible()
+        expect(page.get_by_text("Noise (relative to the cap)", exact=True)).to_be_visible()
     except AssertionError:
         page.screenshot(path=str(ARTIFACTS / "dp-toggle-failed.png"), full_page=True)
         raise

@@ -10,6 +10,7 @@ from sklearn.metrics import accuracy_score, recall_score
 from sklearn.utils.class_weight import compute_class_weight
 from torch.nn import functional as F
 
+from playground.common import escape
 from playground.data.views import run_data
 from playground.experiments.stories import lopsided_accuracy
 from playground.results.narrative import run_story
@@ -97,7 +98,7 @@ def test_class_weights_settings_are_checked():
     try:
         make_config(dataset="digits", model="mlp", class_weights="often")
     except ConfigError as exc:
-        assert any("class_weights.mode: must be one of balanced" in p for p in exc.problems)
+        assert any("Class weights: mode: must be one of balanced" in p for p in exc.problems)
     else:
         raise AssertionError("an unknown weighting was accepted")
 
@@ -124,7 +125,7 @@ def test_train_page_class_controls_follow_links_and_queue_what_they_show(app_hom
     # A class the dataset lacks: make_config's sentence, on the page; nothing is queued.
     at.text_input(key="train_rare_classes").set_value("12").run()
     at.button(key="train_submit").click().run()
-    assert "rare_classes: '12' is not a class of this dataset" in at.error[0].value
+    assert escape.md("rare_classes: '12' is not a class of this dataset") in at.error[0].value
     store = Store(app_home)
     assert store.list_runs() == []
     at.text_input(key="train_rare_classes").set_value("9").run()

@@ -13,7 +13,13 @@ import pytest
 from models.base import MODELS, all_model_infos, model_info
 from playground.data.builtin import DATASETS
 from playground.data.catalog import all_dataset_infos, dataset_info
-from playground.training.config import ConfigError, RunConfig, config_from_json, make_config
+from playground.training.config import (
+    ConfigError,
+    RunConfig,
+    config_from_json,
+    make_config,
+    problem_setting,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,12 +64,12 @@ def test_epochs_above_the_limit():
 @pytest.mark.parametrize("value", [-0.1, 0, 0.0])
 def test_learning_rate_must_be_positive(value):
     problem = only_problem(lr=value)
-    assert problem.startswith("lr:") and "greater than 0" in problem
+    assert problem.startswith("learning rate:") and "greater than 0" in problem
 
 
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), 1.5])
 def test_learning_rate_nan_inf_and_too_large_are_refused(value):
-    assert only_problem(lr=value).startswith("lr:")
+    assert only_problem(lr=value).startswith("learning rate:")
 
 
 @pytest.mark.parametrize(
@@ -80,14 +86,16 @@ def test_learning_rate_nan_inf_and_too_large_are_refused(value):
 )
 def test_range_limits_name_field_and_bound(field, value, words):
     problem = only_problem(**{field: value})
-    # Dropout is a technique now: its problem names the technique and the parameter.
-    name = "dropout.rate" if field == "dropout" else field
-    assert problem.startswith(f"{name}:") and words in problem
+    # The problem names the setting in words (a technique's by its title and the setting's
+    # label), and the words lead back to the setting a link or the CLI would give.
+    assert problem_setting(problem) == field and words in problem
+    assert "_" not in problem.split(":")[0] and "." not in problem.split(":")[0]
 
 
 def test_several_bad_fields_each_get_their_own_sentence():
     problems = problems_of(epochs=0, lr=-1, dropout=2)
-    assert sorted(p.split(":")[0] for p in problems) == ["dropout.rate", "epochs", "lr"]
+    assert sorted(problem_setting(p) for p in problems) == ["dropout", "epochs", "lr"]
+    assert [p for p in problems if p.startswith("Dropout: share switched off:")]
 
 
 def test_cnn_on_tabular_data_is_refused_with_the_models_that_fit():
@@ -134,9 +142,7 @@ def test_unknown_extra_field_is_refused_and_known_settings_listed():
 )
 def test_wrong_type_names_field_and_expected_type(field, value, words):
     problem = only_problem(**{field: value})
-    # Dropout is a technique now: its problem names the technique and the parameter.
-    name = "dropout.rate" if field == "dropout" else field
-    assert problem.startswith(f"{name}:") and words in problem.lower()
+    assert problem_setting(problem) == field and words in problem.lower()
     assert repr(value) in problem
 
 
@@ -166,7 +172,7 @@ def run_cli(home: Path, *args: str) -> subprocess.CompletedProcess:
     ("args", "field", "words"),
     [
         (["--epochs", "0"], "epochs", "at least 1"),
-        (["--lr", "-0.5"], "lr", "greater than 0"),
+        (["--lr", "-0.5"], "learning rate", "greater than 0"),
         (["--dataset", "wine", "--model", "cnn"], "model", "choose one of"),
     ],
 )

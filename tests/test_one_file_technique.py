@@ -79,7 +79,9 @@ found["help"] = glossary.technique_help("brightness", "x")
 found["learn"] = [e.title for e in lessons.entries() if e.name == "brightness"]
 found["try_it"] = lessons.try_it("brightness").values
 found["sweep"] = suggested("brightness")
-train = AppTest.from_file("app.py", default_timeout=120).switch_page("pages/train.py").run()
+train = AppTest.from_file("app.py", default_timeout=120)
+train.query_params["view"] = "all"  # every switch (simple mode lists the plain choices)
+train = train.switch_page("pages/train.py").run()
 found["switches"] = [t.label for t in train.main.toggle]
 learn = AppTest.from_file("app.py", default_timeout=120).switch_page("pages/learn.py").run()
 found["learn_page"] = [h.value for h in learn.subheader]

@@ -137,13 +137,20 @@ def test_train_page_renders_its_controls(home):
     assert at.title[0].value == "Train a model"
     dataset = at.selectbox(key="train_dataset")
     assert dataset.value == "digits"
+    # A first visit shows simple mode: the data, the model in words, the trade-offs, and the
+    # Train button; "All settings" shows every control.
+    assert at.toggle(key="train_all_settings").value is False
+    assert "train_epochs" not in [s.key for s in at.slider]
+    assert at.button(key="train_submit").label == "Train"
+    at.toggle(key="train_all_settings").set_value(True).run()
+    assert not at.exception
     kind = dataset_info(dataset.value).kind
     model = at.selectbox(key=f"train_model_{kind}")
     offered = [m.title for m in all_model_infos() if kind in m.kinds]
     assert model.options == offered
     assert at.slider(key="train_epochs") is not None
     # One switch per registered technique that suits images, all off at first.
-    toggles = {t.key: t.value for t in at.toggle}
+    toggles = {t.key: t.value for t in at.toggle if t.key.startswith("train_tech_")}
     assert toggles and not any(toggles.values())
     assert "train_tech_dropout" in toggles and "train_tech_dp" in toggles
     for key in ("train_batch_size", f"train_lr_{model.value}"):
@@ -158,6 +165,7 @@ def test_train_page_renders_its_controls(home):
 
 def test_tabular_dataset_offers_no_image_model(home):
     at = open_app()
+    at.toggle(key="train_all_settings").set_value(True).run()
     at.selectbox(key="train_dataset").set_value("wine").run()
     assert not at.exception
 
@@ -174,6 +182,7 @@ def test_tabular_dataset_offers_no_image_model(home):
 
 def test_points_dataset_offers_noise(home):
     at = open_app()
+    at.toggle(key="train_all_settings").set_value(True).run()
     at.selectbox(key="train_dataset").set_value("moons").run()
     assert not at.exception
     assert at.slider(key="train_noise").value == make_config(dataset="moons",
@@ -193,12 +202,13 @@ def test_train_button_queues_the_run_shown_in_the_store(home, store):
     run = runs[0]
     assert run.status == "queued"  # no workers in this test
     assert run.config.dataset == at.selectbox(key="train_dataset").value
-    assert run.config.epochs == at.slider(key="train_epochs").value
+    assert run.config == make_config(dataset=run.config.dataset)  # simple mode: as it comes
     assert len(at.success) == 1
     assert run.id in at.success[0].value and run.config.label() in at.success[0].value
     assert len(at.error) == 0
 
     # The chosen settings are what gets queued.
+    at.toggle(key="train_all_settings").set_value(True).run()
     at.selectbox(key="train_dataset").set_value("wine").run()
     at.selectbox(key="train_model_tabular").set_value("logreg")
     at.slider(key="train_epochs").set_value(3)

@@ -163,7 +163,7 @@ def test_a_participants_own_delta_is_replaced_by_the_workshops(home: Path):
     store = Store(home)
     _, key = open_workspace(home, "room")
     ada, _ = join_workspace(home, "room", "Ada")
-    config = make_config(dataset="digits", model="mlp", dp_noise=1.0, dp_delta=0.05)
+    config = make_config(dataset="digits", model="mlp", dp_noise=1.0, dp_delta=5e-4)
     run = store.get(submit_as(store, ada, config).run_id)
     n = training_examples(config)
     assert DELTA.value(run.config.techniques[next(iter(run.config.techniques))]) \

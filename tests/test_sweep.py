@@ -228,6 +228,7 @@ _open = open_page
 
 def test_train_page_sweep_control_queues_the_sweep(app_home):
     at = _open("pages/train.py")
+    at.toggle(key="train_all_settings").set_value(True).run()  # sweeps: under All settings
     at.selectbox(key="train_dataset").set_value("moons").run()
     at.selectbox(key="train_sweep_knob").set_value("epochs").run()
     at.text_input(key="train_sweep_values_epochs").input("1, 2, 3").run()

@@ -6,6 +6,7 @@ from urllib.parse import parse_qsl, urlparse
 
 import pytest
 
+from playground.common import escape
 from playground.experiments.links import config_to_query, controls, query_to_values, train_url
 from playground.training.config import (
     FIELDS,
@@ -36,7 +37,8 @@ def _other_value(name: str, p=None):
                 "batch_size": 17, "seed": 123456789, "width": 200, "depth": 5,
                 "noise": 0.35, "train_fraction": 0.45, "device": "cpu",
                 "attack_strength": 0.27, "classes": "0,1", "imbalance": 0.3,
-                "rare_classes": "approved", "sensitive": "group"}[name]
+                "rare_classes": "approved", "sensitive": "group",
+                "leave_out": "neighbourhood index"}[name]
     if p.choices:
         return next(c for c in reversed(p.choices) if c != p.default) if len(p.choices) > 1 \
             else p.choices[0]
@@ -46,6 +48,8 @@ def _other_value(name: str, p=None):
         return "a1b2c3d4e5"  # a run id (the distillation teacher)
     if isinstance(p.default, int):
         return int(p.min) + 1 if int(p.min) + 1 != p.default else int(p.min) + 2
+    if not p.participant_sets:  # DP's δ: only well below 1 / examples is accepted
+        return 1e-6
     return round(p.min + (p.max - p.min) * 0.37, 6) or 0.123
 
 
@@ -130,7 +134,7 @@ def test_bad_pieces_are_dropped_with_a_reason_and_the_rest_still_works():
     assert "epochs: 'abc' is not a number" in text
     assert "seed: must be a whole number" in text
     assert "colour: is not a setting" in text
-    assert "dropout.rate: must be at most 0.9" in text
+    assert "Dropout: share switched off: must be at most 0.9" in text
     assert "'nonsense' is not a control" in text
     make_config(**{k: v for k, v in values.items() if k not in ("lock", "hide")})
 
@@ -212,7 +216,8 @@ def test_a_bad_link_explains_itself_and_keeps_the_good_part(app_home):
     at = _train_page({"dataset": "wine", "epochs": "999", "dropout": "zero"})
     assert at.selectbox(key="train_dataset").value == "wine"
     warning = " ".join(w.value for w in at.warning)
-    assert "epochs: must be at most 200" in warning and "dropout" in warning
+    # What the link said is quoted as plain text (Markdown's characters escaped).
+    assert escape.md("epochs: must be at most 200") in warning and "dropout" in warning
 
 
 def test_another_page_can_preset_the_train_page(app_home):

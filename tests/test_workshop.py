@@ -190,13 +190,9 @@ def test_train_page_queues_into_the_workshop_within_its_caps(app_home: Path):
                      lesson=Lesson({"dataset": "wine"}, ["dataset"]))
     at = open_with("pages/train.py", **participant(app_home, "room", "Ana"))
     assert "room" in " ".join(m.value for m in at.sidebar.markdown)
-    at.selectbox(key="train_dataset").set_value("digits").run()
-    at.button(key="train_submit").click().run()
-    errors = " ".join(e.value for e in at.error)
-    assert "Workshop **room** can't take this run yet" in errors
-    assert "dataset: the presenter fixed it to 'wine'" in errors
-    assert Store(home).list_runs() == []  # refused: nothing queued
-    at.selectbox(key="train_dataset").set_value("wine").run()
+    # The lesson holds on Train itself (the core refuses the rest: see submission_problems).
+    assert at.selectbox(key="train_dataset").disabled
+    assert at.selectbox(key="train_dataset").value == "wine"
     at.button(key="train_submit").click().run()
     assert not at.error
     (run,) = Store(home).list_runs()

@@ -7,9 +7,11 @@ import streamlit as st
 
 from components.base.keys import train as keys
 from components.base.services import get_store
+from components.training.seeding import seed
 from components.training.technique_picker import technique_picker
 from components.training.url_presets import fixed_value, hidden, locked
 from models.base import all_model_infos, model_info
+from playground.common import escape
 from playground.data.catalog import all_dataset_infos, dataset_info, uploaded_dataset_infos
 from playground.teaching.glossary import control_help
 from playground.training import audits
@@ -47,9 +49,11 @@ def sensitive_control(ds) -> str:
             "(fairlearn): accuracy, approval rate and error rates."))
 
 
-def run_settings() -> dict[str, Any]:
-    """Render the settings; return the raw values (validated later by make_config)."""
+def dataset_control():
+    """The dataset picker and its description; returns the chosen dataset's info."""
     infos = {d.name: d for d in all_dataset_infos() + uploaded_dataset_infos()}
+    if st.session_state.get(keys.DATASET) not in infos:  # e.g. an upload deleted since
+        st.session_state.pop(keys.DATASET, None)
     dataset = fixed_value("dataset", list(infos)[0]) if hidden("dataset") else st.selectbox(
         "Dataset", list(infos), key=keys.DATASET, format_func=lambda n: infos[n].title,
         help=control_help("dataset", "The examples the model learns from: built in (nothing "
@@ -57,13 +61,23 @@ def run_settings() -> dict[str, Any]:
         disabled=locked("dataset"),
     )
     ds = dataset_info(dataset)
-    st.caption(ds.description)
+    st.caption(escape.md(ds.description))
+    return ds
+
+
+def run_settings() -> dict[str, Any]:
+    """Render the settings; return the raw values (validated later by make_config)."""
+    ds = dataset_control()
+    dataset = ds.name
 
     fits = [m for m in all_model_infos() if ds.kind in m.kinds]
     names = [m.name for m in fits]
     default_model = "cnn" if "cnn" in names else "mlp"
+    model_key = f"train_model_{ds.kind}"
+    if st.session_state.get(model_key) not in names:
+        st.session_state.pop(model_key, None)
     model = fixed_value("model", default_model) if hidden("model") else st.selectbox(
-        "Model", names, index=names.index(default_model), key=f"train_model_{ds.kind}",
+        "Model", names, key=seed(model_key, default_model),
         format_func=lambda n: model_info(n).title,
         help=control_help("model", "Only models that suit this kind of data are offered (no "
                           "image network on a table)."),
@@ -76,44 +90,47 @@ def run_settings() -> dict[str, Any]:
     left, right = st.columns(2)
     with left:
         values["epochs"] = fixed_value("epochs", 10) if hidden("epochs") else st.slider(
-            "Epochs", 1, max(50, st.session_state.get(keys.EPOCHS, 0)), 10,
-            key=keys.EPOCHS, disabled=locked("epochs"),
+            "Epochs", 1, max(50, st.session_state.get(keys.EPOCHS, 0)),
+            key=seed(keys.EPOCHS, 10), disabled=locked("epochs"),
             help=_help("epochs", "More passes learn more, and take longer, and can overfit."))
         lr_default = min(LR_CHOICES, key=lambda v: abs(v - info.default_lr))
         values["lr"] = fixed_value("lr", lr_default) if hidden("lr") else st.select_slider(
-            "Learning rate", _with(LR_CHOICES, f"train_lr_{model}"), key=f"train_lr_{model}",
-            value=lr_default, disabled=locked("lr"),
+            "Learning rate", _with(LR_CHOICES, f"train_lr_{model}"),
+            key=seed(f"train_lr_{model}", lr_default), disabled=locked("lr"),
             help=_help("lr", "Too small learns slowly; too large jumps around."))
     with right:
         values["batch_size"] = fixed_value("batch_size", 64) if hidden("batch_size") else \
-            st.select_slider("Batch size", _with(BATCH_CHOICES, "train_batch_size"), value=64,
-                             key="train_batch_size", help=_help("batch_size"),
+            st.select_slider("Batch size", _with(BATCH_CHOICES, "train_batch_size"),
+                             key=seed("train_batch_size", 64), help=_help("batch_size"),
                              disabled=locked("batch_size"))
         values["seed"] = fixed_value("seed", 0) if hidden("seed") else st.number_input(
-            "Seed", 0, 2**31 - 1, 0, key="train_seed", disabled=locked("seed"),
+            "Seed", 0, 2**31 - 1, key=seed("train_seed", 0), disabled=locked("seed"),
             help=_help("seed", "The same seed and settings give the same run."))
         if info.uses_width_depth:
             w_key, d_key = f"train_width_{model}", f"train_depth_{model}"
             values["width"] = fixed_value("width", 64) if hidden("width") else st.slider(
-                "Width", 4, max(256, st.session_state.get(w_key, 0)), 64, 4, key=w_key,
+                "Width", 4, max(256, st.session_state.get(w_key, 0)), step=4,
+                key=seed(w_key, 64),
                 help=_help("width"), disabled=locked("width"))
             values["depth"] = fixed_value("depth", 2) if hidden("depth") else st.slider(
-                "Depth", 1, max(6, st.session_state.get(d_key, 0)), 2, key=d_key,
+                "Depth", 1, max(6, st.session_state.get(d_key, 0)), key=seed(d_key, 2),
                 help=_help("depth"), disabled=locked("depth"))
         if ds.has_noise:
             values["noise"] = fixed_value("noise", 0.2) if hidden("noise") else st.slider(
-                "Noise", 0.0, 1.0, 0.2, 0.05, key="train_noise", disabled=locked("noise"),
+                "Noise", 0.0, 1.0, step=0.05, key=seed("train_noise", 0.2),
+                disabled=locked("noise"),
                 help=_help("noise", "More noise blurs the shapes and makes them harder."))
         if "train_fraction" in FIELDS:
             values["train_fraction"] = fixed_value("train_fraction", 1.0) if hidden(
                 "train_fraction") else st.slider(
-                "Share of training data", 0.05, 1.0, 1.0, 0.05, key="train_train_fraction",
+                "Share of training data", 0.05, 1.0, step=0.05,
+                key=seed("train_train_fraction", 1.0),
                 disabled=locked("train_fraction"), help=_help("train_fraction"))
         if ds.kind in ROBUSTNESS_KINDS:  # every finished run is attacked at this strength
             values["attack_strength"] = fixed_value("attack_strength", 0.1) if hidden(
                 "attack_strength") else st.slider(
-                "Attack strength (robustness check)", 0.01, 0.5, 0.1, 0.01,
-                key="train_attack_strength", disabled=locked("attack_strength"),
+                "Attack strength (robustness check)", 0.01, 0.5, step=0.01,
+                key=seed("train_attack_strength", 0.1), disabled=locked("attack_strength"),
                 help=_help("attack_strength", "When the run ends, an attacker gets this much "
                            "room to fool it; the run card says how much it still got right."))
     if ds.sensitive_columns:  # tables whose columns can name groups: the fairness audit
@@ -148,8 +165,8 @@ def class_settings() -> dict[str, Any]:
                 placeholder="all of them", help=_help("classes", "Empty keeps every class."))
         if "imbalance" in shown:
             values["imbalance"] = st.slider(
-                "How common the rare classes stay", 0.01, 1.0, 1.0, 0.01,
-                key=keys.IMBALANCE, disabled=locked("imbalance"), format="%.2f",
+                "How common the rare classes stay", 0.01, 1.0, step=0.01,
+                key=seed(keys.IMBALANCE, 1.0), disabled=locked("imbalance"), format="%.2f",
                 help=_help("imbalance", "1 leaves every class as common as it is; 0.05 keeps "
                            "5% of the rare classes' training examples."))
         if "rare_classes" in shown:

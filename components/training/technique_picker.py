@@ -6,7 +6,9 @@ from typing import Any
 
 import streamlit as st
 
+from components.training.seeding import seed
 from components.training.url_presets import fixed_value, hidden, locked, technique_fixed_on
+from playground.common import escape
 from playground.runs.store import Run
 from playground.teaching.glossary import technique_help
 from playground.training.techniques import all_techniques, technique_class, together_note
@@ -20,9 +22,14 @@ def _control(p: Param) -> str:
 
 def _param_widget(tech: str, p: Param, runs: list[Run], dataset_kind: str) -> Any:
     key = f"train_{tech}_{p.name}"
-    label = p.name.replace("_", " ").capitalize()
+    label = p.title()
     if hidden(_control(p)):
         return fixed_value(_control(p), p.default)
+    if not p.participant_sets:  # the room's (a lesson's or the data's), nobody's control
+        value = fixed_value(_control(p), p.default)
+        st.caption(f"**{p.title()}**: " + (escape.md(p.help) if value == p.default
+                                           else f"{value:g}, set for this lesson."))
+        return value
     p = replace(p, help=technique_help(tech, p.help, p.name))  # + its glossary entry
     return _draw(tech, p, runs, dataset_kind, key, label, locked(_control(p)))
 
@@ -45,18 +52,21 @@ def _draw(tech: str, p: Param, runs: list[Run], dataset_kind: str, key: str, lab
             label, list(by_id) + list(fresh), key=key, help=p.help, disabled=disabled,
             format_func=lambda i: fresh.get(i) or f"{i} · {by_id[i].config.label()} · "
                                   f"{by_id[i].metrics.get('accuracy', 0):.1%}")
+    # Each control starts from its parameter's default through session state (see seed).
     if isinstance(p.default, bool):  # before int: a bool is an int to Python
-        return st.checkbox(label, p.default, key=key, help=p.help, disabled=disabled)
+        return st.checkbox(label, key=seed(key, p.default), help=p.help, disabled=disabled)
     if p.choices:
-        return st.selectbox(label, p.choices, index=p.choices.index(p.default), key=key,
-                            help=p.help, disabled=disabled)
+        if st.session_state.get(key) not in p.choices:
+            st.session_state.pop(key, None)
+        return st.selectbox(label, p.choices, key=seed(key, p.default), help=p.help,
+                            disabled=disabled, format_func=p.word)
     if isinstance(p.default, int):
-        return st.slider(label, int(p.min), int(p.max), p.default, key=key, help=p.help,
-                         disabled=disabled)
-    if p.max is not None and p.max <= 1 and p.min is not None and p.min >= 0:
-        return st.slider(label, float(p.min), float(p.max), float(p.default), 0.05, key=key,
+        return st.slider(label, int(p.min), int(p.max), key=seed(key, p.default),
                          help=p.help, disabled=disabled)
-    return st.number_input(label, float(p.min), float(p.max), float(p.default), key=key,
+    if p.max is not None and p.max <= 1 and p.min is not None and p.min >= 0:
+        return st.slider(label, float(p.min), float(p.max), step=0.05,
+                         key=seed(key, float(p.default)), help=p.help, disabled=disabled)
+    return st.number_input(label, float(p.min), float(p.max), key=seed(key, float(p.default)),
                            help=p.help, format="%g", disabled=disabled)
 
 

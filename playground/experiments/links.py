@@ -18,13 +18,14 @@ from playground.training.config import (
     ConfigError,
     RunConfig,
     config_values,
-    flat_names,
     make_config,
+    problem_setting,
     shorthands,
 )
 from playground.training.techniques import technique_class
 
 SPECIAL = ("lock", "hide")
+VIEW = "view"  # which view of Train the link opens (?view=all): the page's, not the run's
 TRAIN_PATH = "/train"
 
 
@@ -117,13 +118,7 @@ def _names_list(text: str, key: str, problems: list[str]) -> list[str]:
 
 def _problem_key(problem: str) -> str | None:
     """The query key a make_config problem is about ("dp.noise_multiplier: ..." -> dp_noise)."""
-    field = problem.split(":", 1)[0].strip()
-    if field in FIELDS:
-        return field
-    if "." in field:
-        tech, param = field.split(".", 1)
-        return flat_names().get((tech, param))
-    return None
+    return problem_setting(problem)
 
 
 def query_to_values(params: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
@@ -138,6 +133,8 @@ def query_to_values(params: Mapping[str, Any]) -> tuple[dict[str, Any], list[str
         text = "" if text is None else str(text).strip()
         if key in SPECIAL:
             values[key] = _names_list(text, key, problems)
+            continue
+        if key == VIEW:
             continue
         if key not in known:
             problems.append(f"{key}: is not a setting; known settings are "

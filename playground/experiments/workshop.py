@@ -21,7 +21,6 @@ import fcntl
 import hashlib
 import hmac
 import json
-import math
 import os
 import re
 import secrets
@@ -42,7 +41,7 @@ from playground.runs.store import ACTIVE, Run, Store
 from playground.training.capabilities import PRIVACY_GUARANTEE
 from playground.training.config import RunConfig, shorthands
 from playground.training.techniques import technique_class
-from playground.training.techniques.dp import DELTA, EPSILON
+from playground.training.techniques.dp import DELTA, EPSILON, automatic_delta
 
 
 class WorkshopError(ValueError):
@@ -267,11 +266,9 @@ def _rechecker(home: Path | None, name: str, token: str | None, key: str | None)
 
 
 def honest_delta(n_train: int) -> float:
-    """δ for a private run on `n_train` examples, well below 1/n: a δ near 1/n allows a
-    mechanism that publishes one person's record outright, so the usual advice is δ ≪ 1/n.
-    The largest power of ten at most 1/(10 n), and never above 1e-5."""
-    n = max(1, int(n_train))
-    return min(1e-5, 10.0 ** math.floor(math.log10(1.0 / (10 * n))))
+    """δ for a private run on `n_train` examples: the privacy technique's own rule (well below
+    1/n: a δ near 1/n allows a mechanism that publishes one person's record outright)."""
+    return automatic_delta(max(1, int(n_train)))
 
 
 def _hash(salt: str, key: str) -> str:
@@ -507,6 +504,9 @@ def room_config(ws: Workspace, config: RunConfig) -> RunConfig:
     if not private:
         return config
     delta = ws.boards.delta(training_examples(config))
+    lesson = [v for name, v in ws.lesson.values.items()
+              if name.endswith(DELTA.key) and isinstance(v, (int, float)) and 0 < v < delta]
+    delta = min([delta, *lesson])  # a lesson may lower it too, never raise it
     techniques = {name: ({**params, DELTA.key: delta} if name in private else params)
                   for name, params in config.techniques.items()}
     return RunConfig.model_validate({**config.model_dump(), "techniques": techniques})

@@ -66,7 +66,7 @@ def plan(store: Store, config: RunConfig) -> Plan:
                 existing = [r.config for r in store.list_runs(("queued", "running", "finished"))]
             if companion not in existing and companion not in out.alongside:
                 out.alongside.append(companion)
-                out.extras.append(f"the same model without {name}, to compare")
+                out.extras.append(f"the same model without {cls.words()}, to compare")
     return out
 
 

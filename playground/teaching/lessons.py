@@ -62,7 +62,8 @@ AUDITS = (
         "bias against a group of people.",
         {"dataset": "loans", "model": "mlp", "epochs": 10},
         "Read the run card's fairness table, then train it again with fairness "
-        "post-processing (demographic parity) and compare approval rates and accuracy."),
+        "post-processing (equal approval rates across groups) and compare approval rates and "
+        "accuracy."),
         "demographic_parity"),
 )
 

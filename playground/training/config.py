@@ -168,8 +168,18 @@ _RANGE_WORDS = {
 }
 
 
+# Fields whose names are not words; the rest read as their names with spaces.
+_FIELD_WORDS = {"lr": "learning rate", "train_fraction": "share of training data",
+                "sensitive": "sensitive attribute"}
+
+
+def field_words(name: str) -> str:
+    """A config field as the Train page and its messages name it."""
+    return _FIELD_WORDS.get(name, name.replace("_", " "))
+
+
 def _describe(error: dict[str, Any]) -> str:
-    field = ".".join(str(p) for p in error.get("loc", ())) or None
+    field = ".".join(field_words(str(p)) for p in error.get("loc", ())) or None
     ctx = error.get("ctx") or {}
     given = error.get("input")
     kind = error["type"]
@@ -177,7 +187,8 @@ def _describe(error: dict[str, Any]) -> str:
         allowed = _RANGE_WORDS[kind].format(**ctx)
         return f"{field}: must be {allowed} (you gave {given!r})"
     if kind == "extra_forbidden":
-        return f"{field}: is not a setting; known settings are {', '.join(RunConfig.model_fields)}"
+        return (f"{error.get('loc', ('?',))[0]}: is not a setting; known settings are "
+                f"{', '.join(RunConfig.model_fields)}")
     if kind == "value_error":
         # Our own validators already phrase the message as "field: ...".
         return str(ctx.get("error", error["msg"]))
@@ -244,6 +255,18 @@ def retrain_problems(config: RunConfig) -> list[str]:
 
 
 FIELDS = [name for name in RunConfig.model_fields if name != "techniques"]
+
+
+def problem_setting(problem: str) -> str | None:
+    """The flat setting a make_config problem is about ("learning rate: must be ..." -> lr,
+    "Dropout: share switched off: ..." -> dropout), None for a combination of settings."""
+    for flat, (tech, param) in shorthands().items():
+        cls = T.technique_class(tech)
+        title = next(p for p in cls.params if p.name == param).title().lower()
+        if problem.startswith(f"{cls.title}: {title}:"):
+            return flat
+    head = problem.split(":", 1)[0].strip()
+    return next((f for f in FIELDS if head in (f, field_words(f))), None)
 
 
 def flat_names() -> dict[tuple[str, str], str]:

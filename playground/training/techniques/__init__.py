@@ -17,6 +17,7 @@ from playground.training.techniques.base import (
     HOOKS,
     TECHNIQUES,
     Param,
+    PlainChoice,
     Technique,
     conflict,
     in_order,
@@ -25,9 +26,9 @@ from playground.training.techniques.base import (
     together_note,
 )
 
-__all__ = ["HOOKS", "TECHNIQUES", "Param", "Technique", "Validated", "all_techniques", "build",
-           "conflict", "providers", "register", "technique_class", "together_note",
-           "validate"]
+__all__ = ["HOOKS", "TECHNIQUES", "Param", "PlainChoice", "Technique", "Validated",
+           "all_techniques", "build", "conflict", "plain_choices",
+           "providers", "register", "technique_class", "together_note", "validate"]
 
 # Every module in this folder is a plug-in (or a helper one of them imports): importing them
 # registers the techniques.
@@ -59,22 +60,22 @@ def validate(techniques: dict[str, dict[str, Any]], dataset_kind: str) -> Valida
         if name not in TECHNIQUES:
             out.problems.append(
                 f"techniques: unknown technique {name!r}; choose from "
-                f"{', '.join(TECHNIQUES.names())}")
+                f"{', '.join(TECHNIQUES.get(n).title for n in TECHNIQUES.names())}")
             continue
         cls = TECHNIQUES.get(name)
         given = dict(given or {})
         known = {p.name for p in cls.params}
         for extra in sorted(set(given) - known):
-            out.problems.append(f"{name}.{extra}: is not a setting of {cls.title}; known: "
+            out.problems.append(f"{cls.title}: {extra!r} is not one of its settings; known: "
                                 f"{', '.join(sorted(known)) or 'none'}")
         values = {}
         for p in cls.params:
-            value, problem = p.check(name, given.get(p.name, p.default))
+            value, problem = p.check(cls.title, given.get(p.name, p.default))
             values[p.name] = value
             if problem:
                 out.problems.append(problem)
         if dataset_kind not in cls.kinds:
-            out.problems.append(f"{name}: {cls.title} works on {' and '.join(cls.kinds)} "
+            out.problems.append(f"{cls.title} works on {' and '.join(cls.kinds)} "
                                 f"data, not {dataset_kind} data; switch it off")
         out.settings[name] = values
     names = list(out.settings)
@@ -91,3 +92,12 @@ def build(settings: dict[str, dict[str, Any]]) -> list[Technique]:
     (not the order the user listed them: e.g. early stopping must restore the best weights
     before pruning zeroes some of them)."""
     return [cls(**settings[cls.name]) for cls in in_order() if cls.name in settings]
+
+
+def plain_choices(dataset_kind: str, has_groups: bool) -> list[type[Technique]]:
+    """The techniques simple mode offers on this data, in the order it lists them: those
+    that declare a plain choice, suit the data and can run on this machine."""
+    return sorted((cls for cls in in_order() if cls.plain is not None
+                   and dataset_kind in cls.kinds and not cls.unavailable()
+                   and (has_groups or not cls.plain.needs_groups)),
+                  key=lambda cls: cls.plain.rank)

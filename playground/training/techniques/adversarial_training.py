@@ -20,7 +20,14 @@ from playground.common.content import Lesson, Section, Term, Tile
 from playground.common.formatting import percent
 from playground.training.audits import robustness
 from playground.training.capabilities import BATCH_CHANGE, PER_EXAMPLE_GRADIENTS, Conflict
-from playground.training.techniques.base import Param, Technique, finished_twin, register, without
+from playground.training.techniques.base import (
+    Param,
+    PlainChoice,
+    Technique,
+    finished_twin,
+    register,
+    without,
+)
 
 
 def plain_twin(config):
@@ -48,7 +55,13 @@ class AdversarialTraining(Technique):
     params = (Param("strength", 0.1, "How far the attacked copies may move each pixel (0-1 "
                     "scale) or standardised feature.", 0.01, 1.0,
                     flag="--adversarial-training", term="adversarial_example",
-                    sweep="0.05, 0.1, 0.2"),)
+                    sweep="0.05, 0.1, 0.2", label="Attack strength while training"),)
+    plain = PlainChoice(
+        "Harder to fool", "Against how strong an attacker?",
+        (("a weak one", {"strength": 0.05}), ("medium", {"strength": 0.1}),
+         ("a strong one", {"strength": 0.2})),
+        cost="Trains slower and usually gets a little less right on ordinary inputs.",
+        default=1, rank=40)
 
     @classmethod
     def companions(cls, config):

@@ -74,14 +74,27 @@ class Param:
     pick_run: bool = False  # the value is the id of a finished run (UI offers a list)
     term: str | None = None  # the glossary term that explains it (else the technique's)
     sweep: str = ""  # values worth trying first in a sweep, e.g. "0, 0.2, 0.5"
+    label: str = ""  # its name on a control, in plain words (default: from its name)
+    words: tuple[tuple[Any, str], ...] = ()  # (choice, plain words) for each choice shown
+    # False: a workshop participant may not choose it (only the room's lesson may), as with
+    # DP's δ, which a participant could loosen to win the privacy board.
+    participant_sets: bool = True
+
+    def title(self) -> str:
+        return self.label or self.name.replace("_", " ").capitalize()
+
+    def word(self, value: Any) -> str:
+        """A choice in plain words (the value itself when it has none)."""
+        return dict(self.words).get(value, str(value))
 
     def check(self, technique: str, value: Any) -> tuple[Any, str | None]:
-        """Coerce and range-check one value; return (value, problem or None)."""
-        where = f"{technique}.{self.name}"
+        """Coerce and range-check one value; return (value, problem or None). `technique`
+        is the technique's title: messages name things the way the page does."""
+        where = f"{technique}: {self.title().lower()}"
         if self.choices is not None:
             if value not in self.choices:
-                return value, f"{where}: must be one of {', '.join(map(str, self.choices))} " \
-                              f"(you gave {value!r})"
+                shown = ", ".join(self.word(c) for c in self.choices)
+                return value, f"{where}: must be one of {shown} (you gave {value!r})"
             return value, None
         kind = type(self.default)
         if kind is bool:  # a switch: from a link or a form it may come as text
@@ -101,6 +114,24 @@ class Param:
         if self.max is not None and value > self.max:
             return value, f"{where}: must be at most {self.max:g} (you gave {value!r})"
         return value, None
+
+
+@dataclass(frozen=True)
+class PlainChoice:
+    """How simple mode on Train offers a technique: one trade-off in plain words, with one
+    plain setting whose levels set the technique's parameters. A technique declares it; the
+    page lists the declarations, so adding one is editing one technique file."""
+
+    goal: str  # "Protect people's privacy"
+    question: str  # the one setting: "How strong?"
+    levels: tuple[tuple[str, dict[str, Any]], ...]  # ("medium", {"target_epsilon": 3.0})
+    cost: str = ""  # what it usually costs, one sentence
+    default: int = 0  # which level is picked first
+    needs_groups: bool = False  # only on data with a column that names groups
+    rank: int = 50  # its place in the list (smaller first)
+
+    def settings(self, level: str) -> dict[str, Any]:
+        return dict(dict(self.levels).get(level, self.levels[self.default][1]))
 
 
 class Technique:
@@ -134,6 +165,7 @@ class Technique:
     # accuracy trailing validation accuracy is no alarm)
     regularises: bool = False  # meant to narrow the gap between training and validation
     after_training_only: bool = False  # changes a copy after training: no baseline story
+    plain: PlainChoice | None = None  # how simple mode offers it (None: "All settings" only)
 
     def __init__(self, **settings: Any):
         self.settings = settings

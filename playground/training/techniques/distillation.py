@@ -111,14 +111,14 @@ class Distillation(Technique):
 
     def check(self, config) -> list[str]:
         if not self.s.teacher:
-            return ["distillation.teacher: give the id of a finished run to learn from "
+            return [f"{self.title}: pick the teacher, a finished run to learn from "
                     "(python -m playground runs lists them), or one of "
                     f"{', '.join(NEW_TEACHERS)} to train a new teacher first"]
         if self.s.teacher in NEW_TEACHERS:
             model = NEW_TEACHERS[self.s.teacher][1]["model"]
             kind = dataset_info(config.dataset).kind
             if kind not in model_info(model).kinds:
-                return [f"distillation.teacher: {self.s.teacher} trains a {model} teacher, which "
+                return [f"{self.title}: the teacher {self.s.teacher} is a {model}, which "
                         f"does not work on {kind} data; use new-mlp or a finished run"]
         return []
 

@@ -16,6 +16,7 @@ import torch
 
 from playground.common.content import Lesson, Section, Term, Tile
 from playground.common.metric_registry import LOWER, Metric
+from playground.data.views import run_data
 from playground.training.capabilities import (
     LEARNS_FROM_RUN,
     LOSS_CHANGE,
@@ -23,8 +24,33 @@ from playground.training.capabilities import (
     PRIVACY_GUARANTEE,
 )
 from playground.training.privacy import HELPER_PATIENCE_S, EpsilonService, make_accountant
-from playground.training.techniques.base import Param, Technique, register, titles
+from playground.training.techniques.base import (
+    Param,
+    PlainChoice,
+    Technique,
+    register,
+    titles,
+)
 from playground.training.techniques.dp_clipping import BookKeepingClipper, unsupported_layers
+
+# δ is the chance the ε promise fails. A promise that fails with chance δ for each person
+# could, at worst, give away about n·δ of the n people whole, so δ must sit well below 1/n:
+# we keep n·δ at most 0.1, and never looser than the 1e-5 that published private training
+# commonly uses. Nobody's slider: it comes from the data; a lesson may only lower it.
+DELTA_CEILING = 1e-5
+DELTA_SHARE = 0.1
+
+
+def automatic_delta(n: int) -> float:
+    """The δ a run on `n` training examples gets: min(1e-5, 0.1 / n)."""
+    return min(DELTA_CEILING, DELTA_SHARE / max(1, n))
+
+
+def delta_in_words(delta: float, n: int) -> str:
+    """δ as a sentence a newcomer can read."""
+    return (f"The promise may fail with a chance of at most 1 in {round(1 / delta):,} "
+            f"(δ = {delta:.0e}), set from the {n:,} training examples so that even across all "
+            "of them a failure stays unlikely.")
 
 
 def epsilon_meaning(epsilon: float) -> str:
@@ -90,16 +116,42 @@ class DPNoise(Technique):
     params = (
         Param("noise_multiplier", 1.0, "Noise relative to the clipping norm (more noise, "
               "smaller ε).", 0.1, 20.0, flag="--dp-noise", term="noise_multiplier",
-              sweep="0, 0.5, 1, 2"),
-        Param("max_grad_norm", 1.0, "Cap on each example's gradient size.", 0.01, 100.0,
-              flag="--dp-clip", term="clipping", sweep="0.1, 1, 10"),
-        Param("target_epsilon", 0.0, "If above 0, choose the noise to end at this ε instead.",
-              0.0, 100.0, flag="--dp-epsilon", term="epsilon", sweep="1, 3, 10"),
-        Param("delta", 0.0, "Chance the guarantee fails; 0 means 1 / training examples.",
-              0.0, 0.1, flag="--dp-delta", term="delta"),
-        Param("accountant", "prv", "How ε is counted (Opacus accountant).",
-              choices=("prv", "rdp"), flag="--dp-accountant", term="accountant"),
+              sweep="0, 0.5, 1, 2", label="Noise (relative to the cap)"),
+        Param("max_grad_norm", 1.0, "Cap on how far any one example may move the model in "
+              "a step; the noise is scaled to it.", 0.01, 100.0, flag="--dp-clip",
+              term="clipping", sweep="0.1, 1, 10", label="Cap per example (clipping)"),
+        Param("target_epsilon", 0.0, "The privacy budget ε to end at (smaller is more "
+              "private: 1 strong, 3 good, 10 moderate); the noise is chosen to reach it. "
+              "0: use the noise setting above instead.", 0.0, 100.0, flag="--dp-epsilon",
+              term="epsilon", sweep="1, 3, 10", label="Target privacy budget ε (0: off)"),
+        Param("delta", 0.0, "set from the data size, well below one in the number of "
+              "training examples (at most 1 in 100,000), so nobody can loosen the promise to "
+              "look more private; a lesson or the command line may set a lower one (0: from "
+              "the data).", 0.0, 0.1, flag="--dp-delta",
+              term="delta", label="Chance the promise fails (δ)", participant_sets=False),
+        Param("accountant", "prv", "How ε is counted: the tighter count (PRV) gives a "
+              "smaller, still safe ε; the standard one (RDP) is the older, looser bound.",
+              choices=("prv", "rdp"), flag="--dp-accountant", term="accountant",
+              label="How ε is counted",
+              words=(("prv", "tighter (PRV)"), ("rdp", "standard (RDP)"))),
     )
+    plain = PlainChoice(
+        "Protect people's privacy", "How strong?",
+        (("a little", {"target_epsilon": 8.0}), ("medium", {"target_epsilon": 3.0}),
+         ("strong", {"target_epsilon": 1.0})),
+        cost="Stronger privacy usually costs accuracy and some training time.",
+        default=1, rank=10)
+
+    def check(self, config) -> list[str]:
+        delta = (config.techniques.get(self.name) or {}).get("delta", 0.0)
+        if not delta:
+            return []
+        n = len(run_data(config).y_train)  # the data is cached per process
+        if delta >= 1 / n:
+            return [f"{self.title}: the chance the promise fails (δ = {delta:g}) must be well "
+                    f"below 1 in {n:,}, the number of training examples (at most "
+                    f"{automatic_delta(n):.0e}); leave it at 0 to set it from the data"]
+        return []
 
     def on_model(self, ctx) -> None:
         from opacus.validators import ModuleValidator
@@ -120,7 +172,7 @@ class DPNoise(Technique):
         self.own_epsilons = ctx.epsilons is None
         self.epsilons = ctx.epsilons or EpsilonService()
         self.criterion = None
-        self.delta_used = self.s.delta or 1.0 / ctx.n
+        self.delta_used = self.s.delta or automatic_delta(ctx.n)
         indices = torch.utils.data.TensorDataset(torch.arange(ctx.n))
         plain_loader = torch.utils.data.DataLoader(indices, batch_size=ctx.bs)
         self.sample_rate = 1 / len(plain_loader)  # as Opacus' DPDataLoader sets it
@@ -269,6 +321,7 @@ class DPNoise(Technique):
             "sample_rate": self.sample_rate, "dp_steps": ctx.step,
             "accountant": self.s.accountant, "epsilon_meaning": epsilon_meaning(eps),
             "dp_layer_changes": self.changes, "dp_clipping": self.clipping,
+            "dp_examples": ctx.n,
         })
         learners = [type(t) for t in ctx.provides(LEARNS_FROM_RUN)]
         if learners:  # the data of the run it learned from is another matter
@@ -299,8 +352,8 @@ class DPNoise(Technique):
              "How much random noise DP-SGD adds, relative to the clipping cap: more noise, "
              "smaller ε, usually lower accuracy."),
         Term("accountant", "Privacy accountant",
-             "The bookkeeping that turns noise, batch size and steps into ε (Opacus' PRV or "
-             "RDP accountant)."),
+             "The bookkeeping that turns noise, batch size and steps into ε: the tighter "
+             "count (PRV) or the standard, looser one (RDP), both from Opacus."),
     )
     lesson = Lesson(
         "Trains with differential privacy: each example's influence is capped and random "
@@ -346,10 +399,12 @@ class DPNoise(Technique):
                       + "; ".join(m["dp_layer_changes"]),)
         return Section(
             tiles=(Tile("Privacy budget ε", f"{m['epsilon']:.2f}",
-                        "Differential privacy's ε, counted by Opacus' accountant "
-                        f"({m['accountant'].upper()}). Smaller means more private."),
+                        "Differential privacy's ε, counted by Opacus' accountant ("
+                        + DPNoise.params[-1].word(m["accountant"]) + "). Smaller means more "
+                        "private."),
                    Tile("δ", f"{m['delta']:.1e}",
-                        "The small chance the ε guarantee does not hold (1 / examples)."),
+                        delta_in_words(m["delta"], m["dp_examples"]) if m.get("dp_examples")
+                        else "The small chance the ε guarantee does not hold."),
                    Tile("Noise multiplier", f"{m['noise_multiplier']:.2f}")),
             lines=(f"ε = {m['epsilon']:.2f} means **{m['epsilon_meaning']}**.",),
             notes=notes)

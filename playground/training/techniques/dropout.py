@@ -4,7 +4,7 @@ from __future__ import annotations
 from torch import nn
 
 from playground.common.content import Lesson, Term
-from playground.training.techniques.base import Param, Technique, register
+from playground.training.techniques.base import Param, PlainChoice, Technique, register
 
 
 @register
@@ -18,7 +18,12 @@ class Dropout(Technique):
     harder_batches = True
     regularises = True
     params = (Param("rate", 0.2, "Share of neurons switched off at each step.", 0.0, 0.9,
-                    flag="--dropout", sweep="0, 0.2, 0.5"),)
+                    flag="--dropout", sweep="0, 0.2, 0.5", label="Share switched off"),)
+    plain = PlainChoice(
+        "Don't memorise the training data", "How much?",
+        (("a little", {"rate": 0.1}), ("medium", {"rate": 0.2}), ("a lot", {"rate": 0.5})),
+        cost="Learns a little slower; too much and it can't learn at all.", default=1,
+        rank=50)
 
     def on_model(self, ctx) -> None:
         # Every model in the zoo keeps its dropout layers; the rate is set here.

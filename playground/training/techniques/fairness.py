@@ -31,7 +31,7 @@ from playground.data.builtin import DATASETS
 from playground.data.catalog import dataset_info, load_dataset
 from playground.data.views import class_positions
 from playground.training.capabilities import DECISION_RULE, QUANTIZED_COPY, Conflict
-from playground.training.techniques.base import Param, Technique, register
+from playground.training.techniques.base import Param, PlainChoice, Technique, register
 
 CONSTRAINTS = ("demographic_parity", "equalized_odds")
 # Said wherever per-group thresholds decide on a person's own data (the built-in loans story
@@ -86,10 +86,19 @@ class FairnessPostprocessing(Technique):
     conflicts = (Conflict(QUANTIZED_COPY, "the shipped quantized copy would decide without the "
                                           "per-group thresholds"),)
     params = (Param("constraint", "demographic_parity",
-                    "demographic_parity: every group gets a yes at the same rate. "
-                    "equalized_odds: the same true- and false-positive rates in every group.",
+                    "Equal approval rates: every group gets a yes at the same rate. Equal "
+                    "error rates: every group is wrongly approved and wrongly refused at the "
+                    "same rates.",
                     choices=CONSTRAINTS, flag="--fairness", term="fairness_postprocessing",
-                    sweep="off, demographic_parity, equalized_odds"),)
+                    sweep="off, demographic_parity, equalized_odds", label="Fair in what sense",
+                    words=(("demographic_parity", "equal approval rates across groups"),
+                           ("equalized_odds", "equal error rates across groups"))),)
+    plain = PlainChoice(
+        "Treat groups fairly", "Fair in what sense?",
+        (("equal approval rates across groups", {"constraint": "demographic_parity"}),
+         ("equal error rates across groups", {"constraint": "equalized_odds"})),
+        cost="Usually agrees a little less with the past decisions it learned from.",
+        needs_groups=True, rank=30)
 
     def check(self, config) -> list[str]:
         info = dataset_info(config.dataset)
@@ -97,14 +106,15 @@ class FairnessPostprocessing(Technique):
             return []  # the kinds check says it
         if not (config.sensitive or info.default_sensitive):
             known = ", ".join(f"'{c}'" for c in info.sensitive_columns) or "none"
-            return [f"fairness: needs a sensitive attribute, the column that says which group "
-                    f"each example belongs to; set sensitive (columns of {config.dataset} "
-                    f"that can: {known}), or use loans"]
+            return [f"{self.title}: needs a column that says which group each example "
+                    f"belongs to; pick one under \"Sensitive attribute\" (columns of "
+                    f"{config.dataset} that can: {known}), or use the loans data"]
         names = load_dataset(config.dataset, config.seed, config.noise).class_names
         kept = class_positions(config.classes, names) or names
         if len(kept) != 2:
-            return [f"fairness: post-processing needs a yes-or-no task (two classes), but "
-                    f"{config.dataset} has {len(kept)} here; keep two with classes (e.g. 0,1)"]
+            return [f"{self.title}: needs a yes-or-no task (two classes), but "
+                    f"{config.dataset} has {len(kept)} here; keep two under \"Which classes\" "
+                    "(e.g. 0,1)"]
         return []
 
     def decide(self, ctx, probs):
@@ -114,7 +124,7 @@ class FairnessPostprocessing(Technique):
         missing = sorted(set(data.groups[2]) - set(data.groups[1]))
         if missing:
             raise ValueError(
-                f"fairness: the group(s) {', '.join(missing)} have no validation examples to "
+                f"{self.title}: the group(s) {', '.join(missing)} have no validation examples to "
                 "fit their threshold on; pick a sensitive column with larger groups")
         optimizer = ThresholdOptimizer(
             estimator=torch_scores(ctx.model, ctx.device, data.n_classes),

@@ -43,9 +43,10 @@ class Pruning(Technique):
     metrics = (SPARSITY,)
     params = (
         Param("amount", 0.5, "Target share of weights set to zero.", 0.05, 0.95,
-              flag="--prune", term="sparsity", sweep="0, 0.5, 0.8, 0.95"),
+              flag="--prune", term="sparsity", sweep="0, 0.5, 0.8, 0.95",
+              label="Share of weights set to zero"),
         Param("fine_tune_epochs", 2, "Extra epochs after pruning (0: none).", 0, 20,
-              flag="--prune-fine-tune"),
+              flag="--prune-fine-tune", label="Extra epochs after pruning"),
     )
 
     def check(self, config) -> list[str]:
@@ -53,7 +54,7 @@ class Pruning(Technique):
         if self.s.fine_tune_epochs and private:
             # DP-SGD clips per-example gradients of the layers' own weights, which
             # pruning's masks replace; fine-tuning would also spend more privacy budget.
-            return [f"pruning.fine_tune_epochs: fine-tuning after pruning can't run with "
+            return [f"{self.title}: extra training after pruning can't run with "
                     f"{titles(private)}; set it to 0 (pruning alone keeps the guarantee)"]
         return []
 

@@ -9,7 +9,7 @@ from playground.common.metric_registry import LOWER, Metric
 from playground.training import quantize as Q
 from playground.training.capabilities import QUANTIZED_COPY
 from playground.training.measure import measure_latency_ms
-from playground.training.techniques.base import Param, Technique, register
+from playground.training.techniques.base import Param, PlainChoice, Technique, register
 
 # The quantized copy's numbers: what ships (results/shipped.py). None when it was skipped.
 QUANTIZED_ACCURACY = Metric("quantized_accuracy", "Accuracy after quantizing", fmt=percent,
@@ -33,9 +33,18 @@ class Quantization(Technique):
     after_training_only = True  # a copy after training: its float self is the baseline
     provides = (QUANTIZED_COPY,)
     metrics = (QUANTIZED_ACCURACY, QUANTIZED_SIZE, QUANTIZED_LATENCY)
-    params = (Param("mode", "int8", "int8: 8-bit integers (CPU). fp16 / bf16: half precision.",
+    params = (Param("mode", "int8", "Whole numbers of 8 bits (a quarter of the size; on the "
+                    "processor) or half-precision decimals (half the size).",
                     choices=Q.MODES, flag="--quantize", term="int8",
-                    sweep="off, int8, fp16"),)
+                    sweep="off, int8, fp16", label="Stored as",
+                    words=(("int8", "8-bit whole numbers (int8)"),
+                           ("fp16", "half-precision decimals (fp16)"),
+                           ("bf16", "half-precision decimals, wider range (bf16)"))),)
+    plain = PlainChoice(
+        "Make it smaller and faster", "How small?",
+        (("half the size", {"mode": "fp16"}), ("a quarter of the size", {"mode": "int8"})),
+        cost="A smaller copy may get a few answers wrong that the full model gets right.",
+        default=1, rank=20)
 
     def finalize(self, ctx, metrics) -> None:
         reason = Q.supported(self.s.mode, ctx.device)
