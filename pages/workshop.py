@@ -191,7 +191,7 @@ if ws is None:
 qp["ws"] = ws.name  # the room; a token or key never stays in the address
 st.markdown(f"### {ws.name} · you are **{escape.md(me)}**"
             + (" (presenter)" if presenter else ""))
-if ws.ended is not None:
+if ws.ended is not None and not presenter:
     st.warning("The presenter has ended this workshop: nobody joins or trains here any more. "
                "The boards below stay as they ended; leave the workshop (at the bottom) to "
                "train on your own.", icon="🏁")
@@ -221,8 +221,11 @@ if presenter:
     presenter_key_box(ss[KEY], f"{page_url()}{ws.join_url()}", projector=projector_on())
     if ws.ended is None:
         presenter_controls(home, ws, ss[KEY])
-    people_controls(home, store, ws, ss[KEY])
-    end_controls(home, store, ws, ss[KEY])
+        people_controls(home, store, ws, ss[KEY])
+        end_controls(home, store, ws, ss[KEY])
+    else:  # what is left to do: download the room
+        end_controls(home, store, ws, ss[KEY])
+        people_controls(home, store, ws, ss[KEY])
 
 
 busy = any_active()

@@ -97,13 +97,16 @@ def board_html(board: Board, rows: int) -> str:
     gone = [e.removed for e in board.entries[:rows]]
     heads = list(entries[0])
     classes = {h: _css(board, h) for h in heads}
-    head = "".join(f'<th class="pj-{classes[h]}">{escape.html(h[:1].upper() + h[1:])}</th>'
+    head = "".join(f'<th class="pj-{classes[h]}">{escape.html(HEADS.get(h, h))}</th>'
                    for h in heads)
     body = "".join(
         "<tr" + (' class="pj-removed"' if out else "") + ">"
         + "".join(f'<td class="pj-{classes[h]}">{escape.html(str(row.get(h, "")))}</td>'
                   for h in heads) + "</tr>" for row, out in zip(entries, gone, strict=True))
     return f'<table class="pj-board"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+HEADS = {"who": "Who", "run": "Run"}  # ε and δ stay lower case: capitals are other letters
 
 
 def _css(board: Board, head: str) -> str:
