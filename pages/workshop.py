@@ -124,6 +124,15 @@ def landing() -> None:
 
 
 def ask_name(ws_name: str) -> None:
+    room = load_workspace(home, ws_name)
+    if room is not None and room.ended is not None:
+        st.info(f"Workshop **{ws_name}** has ended: it takes no new people. Its boards stay "
+                "with the presenter; you can still train on your own from Train.")
+        if st.button("Leave it", key="workshop_ended_leave"):
+            leave()
+            qp.clear()
+            st.rerun()
+        return
     with st.form("workshop_name_form"):
         st.subheader(f"Join workshop {ws_name}")
         user = st.text_input("Your name", key="workshop_name_input", max_chars=30,
@@ -149,6 +158,8 @@ def lesson_box(ws) -> None:
         ss[workshop_keys.LESSON_SEEN] = ws.version
         if lesson.values or lesson.hide:
             ss[train_keys.PRESET] = preset  # the next visit to Train follows the lesson
+    if ws.ended is not None:
+        return  # nothing more is trained here
     if st.button("Train a model for this workshop", type="primary", icon="🏋️",
                  key="workshop_to_train"):
         ss[train_keys.PRESET] = preset
@@ -180,8 +191,13 @@ if ws is None:
 qp["ws"] = ws.name  # the room; a token or key never stays in the address
 st.markdown(f"### {ws.name} · you are **{escape.md(me)}**"
             + (" (presenter)" if presenter else ""))
+if ws.ended is not None and not presenter:
+    st.warning("The presenter has ended this workshop: nobody joins or trains here any more. "
+               "The boards below stay as they ended; leave the workshop (at the bottom) to "
+               "train on your own.", icon="🏁")
 host = pick_host() if presenter and not projector_on() else None
-join_box(ws.join_url(), host)
+if ws.ended is None:
+    join_box(ws.join_url(), host)
 if presenter:
     projector_url = f"{page_url()}/projector?ws={ws.name}" + (f"&via={host}" if host else "")
     st.link_button("Open the projector page", projector_url, icon="📽️",
@@ -203,9 +219,13 @@ if not presenter and ss.get(TOKEN) and not projector_on():
 lesson_box(ws)
 if presenter:
     presenter_key_box(ss[KEY], f"{page_url()}{ws.join_url()}", projector=projector_on())
-    presenter_controls(home, ws, ss[KEY])
-    people_controls(home, store, ws, ss[KEY])
-    end_controls(home, store, ws, ss[KEY])
+    if ws.ended is None:
+        presenter_controls(home, ws, ss[KEY])
+        people_controls(home, store, ws, ss[KEY])
+        end_controls(home, store, ws, ss[KEY])
+    else:  # what is left to do: download the room
+        end_controls(home, store, ws, ss[KEY])
+        people_controls(home, store, ws, ss[KEY])
 
 
 busy = any_active()

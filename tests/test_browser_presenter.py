@@ -14,7 +14,9 @@ from pathlib import Path
 from playground.experiments.workshop import (
     Lesson,
     join_workspace,
+    load_workspace,
     open_workspace,
+    room_config,
     update_workspace,
 )
 from playground.runs.store import Store
@@ -49,14 +51,34 @@ def _seat(page) -> None:
 
 
 def _finished_runs(home: Path, room: str) -> None:
-    """One finished run per person, trained here (the server's worker is left alone)."""
+    """Two finished runs per person, trained here (the server's worker is left alone): one
+    that learns well, and one with privacy noise, queued as the room queues it (with the
+    workshop's δ), so it counts on the privacy board."""
     store = Store(home)
     for i, person in enumerate(PEOPLE):
         join_workspace(home, room, person)
-        run_id = store.enqueue(make_config(dataset="wine", model="logreg", epochs=1 + i % 3,
-                                           seed=i), "running", os.getpid(),
-                               workspace=room, owner=person)
-        assert execute(store, store.get(run_id)) == "finished"
+        ws = load_workspace(home, room)
+        for config in (make_config(dataset="wine", model="mlp", epochs=5, seed=i),
+                       make_config(dataset="wine", model="mlp", epochs=4 + i % 3, seed=i,
+                                   dp_noise=3.0)):
+            run_id = store.enqueue(room_config(ws, config), "running", os.getpid(),
+                                   workspace=room, owner=person)
+            assert execute(store, store.get(run_id)) == "finished"
+
+
+def _fits(screen, board) -> None:
+    """Every cell of the board shows whole, the page is no wider than the screen, and the
+    eighth row (if any) ends above the bottom edge."""
+    rows = board.locator("tbody tr")
+    if rows.count() >= 8:
+        eighth = rows.nth(7).bounding_box()
+        assert eighth is not None and eighth["y"] + eighth["height"] <= 720, eighth
+    cut = screen.evaluate("""() => [...document.querySelectorAll('table.pj-board td, '
+        + 'table.pj-board th')].filter(c => c.scrollWidth > c.clientWidth + 1)
+        .map(c => c.textContent)""")
+    assert cut == [], cut
+    page_width = screen.evaluate("document.documentElement.scrollWidth")
+    assert page_width <= 1280, page_width
 
 
 def test_the_presenter_keeps_the_seat_and_projects_the_boards(app_url, server_home: Path,
@@ -78,36 +100,46 @@ def test_the_presenter_keeps_the_seat_and_projects_the_boards(app_url, server_ho
     _finished_runs(server_home, "projected")
     screen = new_page(width=1280, height=720)
     screen.goto(app_url + "/projector?ws=projected")
-    board = screen.locator("table.pj-board").first
+    # The boards take turns by the clock: this is the accuracy board's table when it shows.
+    board = screen.locator("xpath=//p[@class='pj-title' and normalize-space()='Most accurate']"
+                           "/following-sibling::table[contains(@class, 'pj-board')]")
     expect(board).to_be_visible(timeout=WAIT)
     expect(board.locator("tbody tr")).to_have_count(len(PEOPLE), timeout=WAIT)
     settled(screen)
     screen.screenshot(path=str(ARTIFACTS / "projector-1280x720.png"))
-    rows = board.locator("tbody tr")
-    eighth = rows.nth(7).bounding_box()
-    assert eighth is not None and eighth["y"] + eighth["height"] <= 720, eighth
-    cut = screen.evaluate("""() => [...document.querySelectorAll('table.pj-board td')]
-        .filter(td => td.scrollWidth > td.clientWidth + 1).map(td => td.textContent)""")
-    assert cut == [], cut
-    page_width = screen.evaluate("document.documentElement.scrollWidth")
-    assert page_width <= 1280, page_width
+    _fits(screen, board)
     text = board.inner_text()
     assert all(person in text for person in PEOPLE)
-    assert "wine · logreg" in text  # the run in words
+    assert "wine · mlp" in text  # the run in words
     assert not screen.locator("[data-testid=stSidebar]").is_visible()
+    # The boards take turns: the privacy board comes round, with ε and δ beside the score.
+    private = screen.locator("table.pj-board").filter(
+        has=screen.locator("th.pj-privacy", has_text="δ"))
+    expect(private).to_be_visible(timeout=WAIT)
+    expect(private.locator("th.pj-privacy")).to_have_text(["ε", "δ"])  # as written
+    expect(private.locator("tbody tr").first).to_contain_text("e-0")  # δ, as 1.0e-05
+    settled(screen)
+    screen.screenshot(path=str(ARTIFACTS / "projector-privacy-1280x720.png"))
+    _fits(screen, private)
 
-    # End workshop: asks first, then one download of the room with everyone's names.
+    # End workshop: asks first, then nobody joins or trains, and one download of the room
+    # with everyone's names.
+    settled(host)
     host.get_by_role("button", name="End workshop").click()
     host.get_by_role("button", name="Yes, end the workshop").click()
     button = host.get_by_role("button", name="Download the room (table and report)")
     expect(button).to_be_visible(timeout=WAIT)
+    expect(host.get_by_text("has ended: nobody joins or trains here")).to_be_visible()
+    assert load_workspace(server_home, "projected").ended is not None
     with host.expect_download() as download:
         button.click()
     data = Path(download.value.path()).read_bytes()
     with zipfile.ZipFile(io.BytesIO(data)) as z:
-        table = z.read("projected-runs.csv").decode()
-    assert all(person in table for person in PEOPLE)
+        table = z.read("workshop-projected-runs.csv").decode()
+        report = z.read("workshop-projected-report.html").decode()
+    assert all(person in table and person in report for person in PEOPLE)
     host.screenshot(path=str(ARTIFACTS / "presenter-ended.png"), full_page=True)
+    expect(screen.get_by_text("Workshop ended")).to_be_visible(timeout=WAIT)
 
 
 def test_three_phones_join_train_and_read_their_cards(app_url, server_home: Path, new_page):

@@ -9,43 +9,27 @@ import streamlit as st
 from components.base.format import status_text
 from components.base.services import get_store, live_snapshot, shared_value
 from playground.common import escape
-from playground.experiments.leaderboards import leaderboards
-from playground.experiments.workshop import REMOVED, Workspace
+from playground.experiments.leaderboards import Board, leaderboards
+from playground.experiments.workshop import Workspace
 from playground.runs.store import Run
 
 
-def removed(entry) -> bool:
-    """Whether the person behind this entry was removed from the room (marked on every
-    board, never hidden: the room saw the run)."""
-    return bool(getattr(entry, "removed", False)) or entry.owner.endswith(REMOVED)
+def _board_table(board: Board, me: str | None) -> pd.DataFrame:
+    """The board's rows for st.table, which renders Markdown in its cells: the names and
+    the run's words (typed by people: names, uploaded class names) escaped."""
+    rows = board.rows(me)
+    for row, entry in zip(rows, board.entries, strict=True):
+        you = row["who"][len(entry.who):]  # the "← you" the board adds for this person
+        row["who"] = escape.md(entry.who) + you
+        row["run"] = escape.md(row["run"])
+    return pd.DataFrame(rows).set_index("#")
 
 
-def who(entry) -> str:
-    """The entry's person as the boards show them, removed people marked."""
-    name = entry.owner[: -len(REMOVED)] if entry.owner.endswith(REMOVED) else entry.owner
-    return f"{name} (removed)" if removed(entry) else name
-
-
-def score_label(board) -> str:
-    """The one score column's name: what the board ranks by."""
-    return getattr(board, "score_label", None) or SCORE_LABELS.get(board.key, "accuracy")
-
-
-SCORE_LABELS = {"smallest": "size", "fastest": "time per answer"}
-
-
-def board_rows(board, me: str | None = None) -> list[dict[str, str]]:
-    """One row per entry: place, person, the run in words, the score."""
-    rows = []
-    for i, e in enumerate(board.entries, 1):
-        row = {"#": str(i), "who": who(e) + ("  ← you" if me and e.owner == me else ""),
-               "run": e.label, score_label(board): e.shown}
-        rows.append(row)
-    return rows
-
-
-def _board_table(board, me: str | None) -> pd.DataFrame:
-    return pd.DataFrame(board_rows(board, me)).set_index("#")
+def left_out_line(board: Board) -> str | None:
+    """Why some runs are not ranked on this board, in one plain line (None: all are)."""
+    if not board.left_out:
+        return None
+    return "Not ranked: " + "; ".join(board.left_out) + "."
 
 
 def pick_dataset(ws: Workspace, runs: list[Run]) -> str | None:
@@ -68,9 +52,10 @@ def _finished(ws_name: str) -> list[Run]:
         ("finished",), workspace=ws_name))
 
 
-def room_boards(ws: Workspace, dataset: str | None = None) -> tuple[str | None, list]:
+def room_boards(ws: Workspace, dataset: str | None = None) -> tuple[str | None, list[Board]]:
     """(dataset, boards) of the room now: the lesson's dataset, or `dataset`, else the one
-    most runs used; built once per server each time a run ends."""
+    most runs used; built once per server each time a run ends or the room changes (the
+    workshop file says who was removed)."""
     runs = _finished(ws.name)
     if dataset is None:
         dataset = ws.lesson.values.get("dataset") or next(
@@ -79,7 +64,7 @@ def room_boards(ws: Workspace, dataset: str | None = None) -> tuple[str | None, 
         return None, []
     return dataset, shared_value(("workshop_boards", ws.name, ws.version, dataset,
                                   live_snapshot().ended),
-                                 lambda: leaderboards(runs, ws.boards, dataset))
+                                 lambda: leaderboards(runs, ws.boards, dataset, ws=ws))
 
 
 def leaderboard(ws: Workspace, me: str | None) -> None:
@@ -98,27 +83,36 @@ def leaderboard(ws: Workspace, me: str | None) -> None:
                 st.table(_board_table(board, me))  # plain HTML: readable on a projector
             else:
                 st.caption("Nobody qualifies yet.")
+            if line := left_out_line(board):
+                st.caption(line)
 
 
-def board_html(board, rows: int) -> str:
-    """One board as a plain HTML table for the projector page: every cell escaped, names and
-    scores never cut (the run's words wrap instead), at most `rows` rows."""
-    entries = board_rows(board)[:rows]
-    gone = [removed(e) for e in board.entries[:rows]]
+def board_html(board: Board, rows: int) -> str:
+    """One board as a plain HTML table for the projector page: every cell escaped, names,
+    scores, ε and δ never cut (the run's words wrap instead), at most `rows` rows, removed
+    people marked."""
+    entries = board.rows()[:rows]
     if not entries:
         return '<p class="pj-empty">Nobody qualifies yet.</p>'
+    gone = [e.removed for e in board.entries[:rows]]
     heads = list(entries[0])
-    head = "".join(f'<th class="pj-{_css(h)}">{escape.html(h.capitalize())}</th>'
+    classes = {h: _css(board, h) for h in heads}
+    head = "".join(f'<th class="pj-{classes[h]}">{escape.html(HEADS.get(h, h))}</th>'
                    for h in heads)
     body = "".join(
         "<tr" + (' class="pj-removed"' if out else "") + ">"
-        + "".join(f'<td class="pj-{_css(h)}">{escape.html(row.get(h, ""))}</td>'
+        + "".join(f'<td class="pj-{classes[h]}">{escape.html(str(row.get(h, "")))}</td>'
                   for h in heads) + "</tr>" for row, out in zip(entries, gone, strict=True))
     return f'<table class="pj-board"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
-def _css(head: str) -> str:
-    return {"#": "place", "who": "who", "run": "run", "privacy": "privacy"}.get(head, "score")
+HEADS = {"who": "Who", "run": "Run"}  # ε and δ stay lower case: capitals are other letters
+
+
+def _css(board: Board, head: str) -> str:
+    """The column's class: place, who, run, the score, or the privacy columns (ε, δ)."""
+    named = {"#": "place", "who": "who", "run": "run", board.score: "score"}
+    return named.get(head, "privacy")
 
 
 def my_runs(ws: Workspace, me: str) -> None:

@@ -4,32 +4,28 @@ and the presenter key itself (on the presenter's own screen only, hidden with a 
 in projector view). Saved only with the presenter key."""
 from __future__ import annotations
 
-import io
-import zipfile
-
 import streamlit as st
 
 from components.base.keys import workshop as keys
 from components.base.keys.workshop import KEY_SHOWN as SHOWN
-from components.experiments.workshop_board import board_html, room_boards
 from models.base import all_model_infos
 from playground.common import escape
 from playground.common.metric_registry import LOWER, limited_metrics
 from playground.data.catalog import all_dataset_infos, dataset_info
 from playground.experiments.links import controls
+from playground.experiments.room_export import room_zip
 from playground.experiments.workshop import (
     Boards,
     Lesson,
     Limits,
     WorkshopError,
     Workspace,
+    end_workshop,
     load_workspace,
     remove_person,
     rename_person,
     update_workspace,
 )
-from playground.results.export.report import html_report
-from playground.results.export.tables import runs_frame
 from playground.runs.store import Store
 
 ANY = "(everyone chooses)"
@@ -85,7 +81,7 @@ def presenter_controls(home, ws: Workspace, key: str) -> None:
                 update_workspace(home, ws.name, key,
                                  lesson=Lesson(values, list(values), hide, note.strip()),
                                  limits=Limits(int(max_active), int(max_size)),
-                                 boards=Boards(float(acc), bounds))
+                                 boards=Boards(float(acc), bounds, ws.boards.delta_max))
             except WorkshopError as exc:
                 st.error("\n".join(exc.problems))
                 return
@@ -173,51 +169,30 @@ def _person_row(home, store: Store, ws: Workspace, key: str, person) -> None:
 # -- the end of the workshop -------------------------------------------------------------
 
 
-def room_export(home, store: Store, ws: Workspace, key: str) -> bytes:
-    """The room in one ZIP: a CSV of every run with its person and every metric, and the
-    HTML report with the boards. Stands in for the core's end-of-workshop call, which also
-    closes joining and queuing; the presenter key is checked the same way."""
-    if not ws.is_presenter_key(key):
-        raise WorkshopError("only the presenter can end the workshop: the presenter key "
-                            "does not match")
-    runs = store.list_runs(workspace=ws.name)
-    frame = runs_frame(runs)
-    if len(frame):
-        frame.insert(0, "person", [r.owner or "" for r in runs])
-    table = frame.map(escape.csv_cell).to_csv(index=False)
-    _, boards = room_boards(ws)
-    board_part = "<h2>Leaderboards</h2>" + "".join(
-        f"<h3>{escape.html(b.title)}</h3>{board_html(b, 100)}" for b in boards)
-    report = html_report(store, [r for r in runs if r.status == "finished"],
-                         title=f"Workshop {ws.name}")
-    report = report.replace("<h2>", board_part + "<h2>", 1)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr(f"{ws.name}-runs.csv", table)
-        z.writestr(f"{ws.name}-report.html", report)
-    return buffer.getvalue()
-
-
 def end_controls(home, store: Store, ws: Workspace, key: str) -> None:
-    """"End workshop": asks first, then offers the room as one download."""
-    ended = st.session_state.get(keys.ENDED)
-    if ended is None:
+    """"End workshop": asks first, then closes joining and queuing (the core's end) and
+    offers the room as one download, on every visit from then on."""
+    if ws.ended is None:
         with st.popover("End workshop", icon="🏁", key="workshop_end_ask",
-                        help="Asks first. Then one download of the room: every run with "
-                             "its person and numbers (CSV) and the report with the boards."):
-            st.markdown(f"End workshop **{ws.name}**? You get one download of the room: "
-                        "a table of every run with names and numbers, and the report with "
-                        "the leaderboards.")
+                        help="Asks first. Nobody joins or trains here after; then one "
+                             "download of the room: every run with its person and numbers "
+                             "(CSV) and the report with the boards."):
+            st.markdown(f"End workshop **{escape.md(ws.name)}**? Nobody can join or train "
+                        "in it afterwards; runs already waiting still finish. You get one "
+                        "download of the room: a table of every run with names and numbers, "
+                        "and the report with the leaderboards.")
             if st.button("Yes, end the workshop", type="primary", key="workshop_end"):
                 try:
-                    st.session_state[keys.ENDED] = room_export(home, store, ws, key)
+                    end_workshop(home, store, ws.name, key)
                 except WorkshopError as exc:
                     st.error(escape.md(exc.problems[0]))
                     return
                 st.rerun()
         return
-    st.success(f"Workshop {ws.name} ended. Download the room before you close this page.")
-    st.download_button("Download the room (table and report)", ended,
-                       file_name=f"{ws.name}-room.zip", mime="application/zip",
+    st.success(f"Workshop {escape.md(ws.name)} has ended: nobody joins or trains here any "
+               "more. Download the room before you close this page.")
+    st.download_button("Download the room (table and report)",
+                       lambda: room_zip(store, load_workspace(home, ws.name) or ws),
+                       file_name=f"workshop-{ws.name}-room.zip", mime="application/zip",
                        icon="📦", type="primary", key="workshop_end_download",
                        on_click="ignore")

@@ -8,7 +8,7 @@ import streamlit as st
 
 from components.base.services import get_store
 from components.experiments.join_link import join_url, qr_png
-from components.experiments.workshop_board import board_html, room_boards
+from components.experiments.workshop_board import board_html, left_out_line, room_boards
 from playground.common import escape
 from playground.experiments.workshop import load_workspace
 
@@ -27,11 +27,15 @@ def projector_view(ws_name: str, host: str | None, cycle: float, rows: int) -> N
         shown = [b for b in all_boards if b.entries] or all_boards[:1]
         main, side = st.columns([5, 1], gap="medium")
         with side:
-            url = join_url(ws.join_url(), host)
-            if url.startswith("http"):
-                st.image(qr_png(url, 5), width=170)
-            st.html(f'<div class="pj-join">Join: {escape.html(url)}<br>'
-                    f'{len(ws.people)} people in the room</div>')
+            if ws.ended is not None:  # nobody joins any more: no link to offer
+                st.html(f'<div class="pj-join">Workshop ended<br>{len(ws.people)} people '
+                        'took part</div>')
+            else:
+                url = join_url(ws.join_url(), host)
+                if url.startswith("http"):
+                    st.image(qr_png(url, 5), width=170)
+                st.html(f'<div class="pj-join">Join: {escape.html(url)}<br>'
+                        f'{len(ws.people)} people in the room</div>')
         with main:
             if not shown:
                 st.html(f'<p class="pj-title">{escape.html(ws.name)}</p>'
@@ -40,9 +44,11 @@ def projector_view(ws_name: str, host: str | None, cycle: float, rows: int) -> N
                 return
             i = int(time.time() // cycle) % len(shown)
             board = shown[i]
+            note = left_out_line(board)
             st.html(f'<p class="pj-title">{escape.html(board.title)}</p>'
                     f'<p class="pj-sub">{escape.html(ws.name)} · {escape.html(dataset)} · '
                     f'board {i + 1} of {len(shown)}, next in {cycle:.0f} s</p>'
-                    + board_html(board, rows))
+                    + board_html(board, rows)
+                    + (f'<p class="pj-sub">{escape.html(note)}</p>' if note else ""))
 
     boards()

@@ -209,6 +209,10 @@ def submit_from_session(store: Store, config: RunConfig) -> str | None:
                  "your own.")
         return None
     actor = session_actor()
+    if (ws := _workspace()) is not None and ws.ended is not None and actor.in_workshop:
+        st.error(f"Workshop **{ws.name}** has ended: it takes no new runs. Its boards stay; "
+                 "leave the workshop on the Workshop page to train on your own.")
+        return None
     try:
         return submit_as(store, actor, config).run_id
     except (WorkshopError, Refused) as exc:
@@ -230,5 +234,6 @@ def workshop_badge() -> None:
         return
     st.sidebar.caption("Workshop")
     st.sidebar.markdown(f"**{ws.name}** · {escape.md(user)}"
-                        + (" (presenter)" if presenter else ""))
+                        + (" (presenter)" if presenter else "")
+                        + (" · ended" if ws.ended is not None else ""))
     st.sidebar.page_link("pages/workshop.py", label="Leaderboard", icon="🏆")
