@@ -154,10 +154,24 @@ class RunConfig(BaseModel):
         if self.leave_out:
             parts.append("without " + ", ".join(column_names(self.leave_out)))
         for name, values in self.techniques.items():
-            first = next(iter(values.values()), None)
-            parts.append(name.replace("_", " ") + (f" {first:g}" if isinstance(first, float)
-                                                   else f" {first}" if first is not None else ""))
+            parts.append(_technique_words(name, values))
         return " · ".join(parts)
+
+
+def _technique_words(name: str, values: dict[str, Any]) -> str:
+    """A technique in a run's label, in words: its short name and the first setting that
+    differs from its default ("privacy noise (target privacy budget ε 3)", "dropout 0.25")."""
+    if name not in T.TECHNIQUES:
+        return name.replace("_", " ")
+    cls = T.TECHNIQUES.get(name)
+    for p in cls.params:
+        value = values.get(p.name, p.default)
+        if value == p.default or isinstance(value, bool) or value in ("", None):
+            continue
+        shown = f"{value:g}" if isinstance(value, float) else p.word(value)
+        return (f"{cls.words()} {shown}" if len(cls.params) == 1
+                else f"{cls.words()} ({p.title().split(' (')[0].lower()} {shown})")
+    return cls.words()
 
 
 _RANGE_WORDS = {
