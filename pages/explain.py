@@ -38,7 +38,7 @@ if runs and methods:
     choice = pick_input(runner, runs)
     data = runner.bank.loaded(runs[0].id).data
     target = pick_target(data.class_names)
-    rows = make_rows(runner, runs, choice.x, target)
+    rows = make_rows(runner, runs, choice.x, target, choice.index)
     needing_gradients = [n for n in M.method_names(data.info.kind)
                          if M.method(n).needs_gradients]
     if needing_gradients and any(r.variant == "int8" for r in rows):

@@ -109,8 +109,10 @@ def test_two_digit_runs_three_methods_give_a_grid_agreement_and_overall_view(hom
     assert at.multiselect(key="explain_methods").value == ["lime", "shap", "ig"]
     settle(at)
 
-    # Thumbnails and the input (2), the grid (2 runs x 3 methods), overall views (2).
-    assert len(charts(at)) == 2 + 6 + 2
+    # Thumbnails and the input (2), the grid (2 runs x 3 methods), overall views (2), and
+    # the nearest test example the first run decides otherwise (1).
+    assert len(charts(at)) == 2 + 6 + 2 + 1
+    assert "The nearest test example it decides otherwise" in texts(at)
     page = texts(at)
     assert "completeness gap" in page and "local fit R²" in page and "shares add to" in page
     assert "most alike:" in page and "least alike:" in page
@@ -121,7 +123,7 @@ def test_two_digit_runs_three_methods_give_a_grid_agreement_and_overall_view(hom
     again = open_explain()
     again.multiselect(key="explain_runs").set_value([plain, dropout]).run()
     assert "working on it" not in texts(again)
-    assert len(charts(again)) == 2 + 6 + 2
+    assert len(charts(again)) == 2 + 6 + 2 + 1
 
 
 def test_choosing_an_example_by_class_and_explaining_another_class(home, store):

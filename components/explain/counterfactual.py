@@ -57,12 +57,15 @@ def counterfactual_section(runner: ExplainJobs, runs: list[Run], choice: InputCh
     def panel() -> None:
         now = asked
         if waiting:
-            still = now.job_id in {j.id for j in live_snapshot().jobs}
-            now = CF.Asked(None, now.job_id) if still else CF.ask(
+            job = next((j for j in live_snapshot().jobs if j.id == now.job_id), None)
+            now = CF.Asked(None, now.job_id) if job is not None else CF.ask(
                 store, cache, run.id, choice.index, fixed, job_id=now.job_id, **asker())
             if now.waiting:
-                st.caption(f"Searching in a background worker for small changes that turn "
-                           f"run {run.id}'s decision…")
+                queued = job is None or job.status == "queued"
+                st.caption("Waiting for a free worker (runs and explanations take turns), "
+                           "then searching for small changes that turn the decision…"
+                           if queued else f"Searching in a background worker for small "
+                           f"changes that turn run {run.id}'s decision…")
                 return
             end_polling()
             return
