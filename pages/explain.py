@@ -4,6 +4,7 @@ import streamlit as st
 from components.base.polling import end_polling, live_fragment
 from components.base.services import get_store
 from components.explain.attack import attack_controls, attack_rows, attack_section
+from components.explain.counterfactual import counterfactual_section
 from components.explain.grid import FLOAT_FOR_GRADIENTS, explanation_grid, plan, replan_if_asked
 from components.explain.inputs import pick_input
 from components.explain.insights import SANITY, agreement_section, overall_section, sanity_section
@@ -37,7 +38,7 @@ if runs and methods:
     choice = pick_input(runner, runs)
     data = runner.bank.loaded(runs[0].id).data
     target = pick_target(data.class_names)
-    rows = make_rows(runner, runs, choice.x, target)
+    rows = make_rows(runner, runs, choice.x, target, choice.index)
     needing_gradients = [n for n in M.method_names(data.info.kind)
                          if M.method(n).needs_gradients]
     if needing_gradients and any(r.variant == "int8" for r in rows):
@@ -65,7 +66,7 @@ if runs and methods:
                         text=f"Explaining in a background worker: {progress.done} of "
                              f"{progress.total} ready.{now}")
         st.subheader(f"Explanations of {choice.label}")
-        explanation_grid(runner, rows, methods, choice, data, the_plan, attacked)
+        explanation_grid(runner, rows, methods, choice, choice.shown(data), the_plan, attacked)
         agreement_section(runner, rows, methods, data, the_plan)
         overall_section(runner, rows, data, the_plan)
         sanity_section(runner, rows, methods, the_plan)
@@ -73,3 +74,4 @@ if runs and methods:
             end_polling()  # all done: a full rerun switches the polling off
 
     results()
+    counterfactual_section(runner, runs, choice)

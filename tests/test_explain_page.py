@@ -15,12 +15,16 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from components.base.services import refresh_live
+from playground.data.units import RowCodec
+from playground.explain.subjects import ModelBank
 from playground.runs.store import Store
 from playground.runs.worker import drain_jobs, execute
+from playground.training.artifacts import load_predictions
 from playground.training.config import make_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -105,8 +109,10 @@ def test_two_digit_runs_three_methods_give_a_grid_agreement_and_overall_view(hom
     assert at.multiselect(key="explain_methods").value == ["lime", "shap", "ig"]
     settle(at)
 
-    # Thumbnails and the input (2), the grid (2 runs x 3 methods), overall views (2).
-    assert len(charts(at)) == 2 + 6 + 2
+    # Thumbnails and the input (2), the grid (2 runs x 3 methods), overall views (2), and
+    # the nearest test example the first run decides otherwise (1).
+    assert len(charts(at)) == 2 + 6 + 2 + 1
+    assert "The nearest test example it decides otherwise" in texts(at)
     page = texts(at)
     assert "completeness gap" in page and "local fit R²" in page and "shares add to" in page
     assert "most alike:" in page and "least alike:" in page
@@ -117,7 +123,7 @@ def test_two_digit_runs_three_methods_give_a_grid_agreement_and_overall_view(hom
     again = open_explain()
     again.multiselect(key="explain_runs").set_value([plain, dropout]).run()
     assert "working on it" not in texts(again)
-    assert len(charts(again)) == 2 + 6 + 2
+    assert len(charts(again)) == 2 + 6 + 2 + 1
 
 
 def test_choosing_an_example_by_class_and_explaining_another_class(home, store):
@@ -142,9 +148,12 @@ def test_an_int8_run_gets_perturbation_methods_and_the_float_model_on_request(ho
     settle(at)
     assert any("needs gradients; an int8 model has none" in i.value for i in at.info)
     assert "int8 model, as the run measured it" in texts(at)
-    # Tables get a table of test rows to pick from and a what-if editor of the chosen one.
-    keys = {d.key for d in at.dataframe}
-    assert keys == {"explain_rows", f"explain_whatif_{run_id}_0"}
+    # Tables get a table of test rows to pick from, a what-if editor of the chosen one (its
+    # standard units under details) and what would change the decision.
+    frames = [d.value for d in at.dataframe]
+    assert "explain_rows" in {d.key for d in at.dataframe}
+    assert any(list(f.columns) == ["input", "this example", "edited"] for f in frames)
+    assert at.number_input(key=f"explain_whatif_{run_id}_0_0") is not None
 
     at.button(key="explain_float_0_ig").click().run()
     settle(at)
@@ -319,3 +328,53 @@ def test_an_explanation_method_added_as_one_file_is_listed_and_runs(tmp_path: Pa
     done, failed, values, expected, note = found["job"]
     assert (done, failed) == (1, 0) and note == "2 features ablated"
     assert values[0] == pytest.approx(expected, abs=1e-5)
+
+
+def test_a_fairness_run_is_explained_in_the_csvs_units_with_its_own_decisions(home, store):
+    run_id = train_now(store, dataset="loans", model="mlp", epochs=3,
+                       techniques={"fairness": {"constraint": "demographic_parity"}})
+    bank = ModelBank(store)
+    data, rule = bank.loaded(run_id).data, bank.rule(run_id)
+    codec = RowCodec(data)
+    stored = load_predictions(store, run_id)["y_pred"]
+    at = open_explain()
+    at.selectbox(key="explain_dataset").set_value("loans").run()
+    at.multiselect(key="explain_methods").set_value(["occlusion"]).run()
+    settle(at)
+    # Counts from the run's own decisions: the card's accuracy.
+    wrong = int((stored != data.y_test).sum())
+    assert f"run {run_id} got {wrong} of {len(stored)} wrong" in texts(at)
+    assert f"{store.get(run_id).metrics['accuracy']:.1%} right" in texts(at)
+    # "The model said X" filters on those decisions.
+    at.selectbox(key="explain_filter").set_value("said:1").run()
+    shown = at.selectbox(key="explain_index").options
+    assert len(shown) == int((stored == 1).sum())
+    index = int(at.selectbox(key="explain_index").value)
+    assert stored[index] == 1
+    # The editor shows the CSV's values; an edit there is decided by the run's rule.
+    x = data.X_test[index]
+    column = codec.schema.names[0]
+    box = at.number_input(key=f"explain_whatif_{run_id}_{index}_0")
+    assert box.value == codec.to_raw(x)[column]
+    lo, hi = codec.ranges[column]
+    box.set_value(round(lo, 1)).run()
+    edited = codec.to_model({column: round(lo, 1)}, base=x)
+    after = data.class_names[rule.decide(edited[None], positions=[index])[0]]
+    assert f"→ **{after}**" in texts(at)
+    at.number_input(key=f"explain_whatif_{run_id}_{index}_0").set_value(
+        codec.to_raw(x)[column]).run()  # back to the example as it is
+    # What would change the decision: a worker's answer, in sentences and a table.
+    for _ in range(6):
+        if "It would decide otherwise" in texts(at) or "No change" in texts(at):
+            break
+        drain_jobs(store)
+        refresh_live()
+        at.run()
+    page = texts(at)
+    assert "It would decide otherwise" in page or "No change" in page
+    if "It would decide otherwise" in page:
+        assert data.class_names[0] + " if " in page
+        table = [d.value for d in at.dataframe if "" in d.value.columns]
+        assert table and table[0][""].iloc[0] == "as it is"
+    assert at.multiselect(key=f"explain_cf_fixed_{run_id}").value == ["group"]
+    assert np.array_equal(rule.decide(data.X_test), stored)

@@ -124,17 +124,21 @@ class Row:
     variant: str  # float, or int8 for runs quantized to int8
     probs: np.ndarray
     target: int
+    decided: int | None = None  # the run's own decision (its decision rule, if it has one)
 
     @property
     def predicted(self) -> int:
-        return int(self.probs.argmax())
+        return int(self.probs.argmax()) if self.decided is None else self.decided
 
 
 def make_rows(runner: ExplainJobs, runs: list[Run], x: np.ndarray,
-              target: int | None) -> list[Row]:
+              target: int | None, position: int = 0) -> list[Row]:
+    """`position`: the test example x is (or was edited from), whose coin a run's decision
+    rule flips for it."""
     rows = []
     for run in runs:
         variant = default_variant(run)
         probs = runner.bank.predict(run.id, variant, x[None])[0]
-        rows.append(Row(run, variant, probs, int(probs.argmax()) if target is None else target))
+        decided = int(runner.bank.rule(run.id).decide(x[None], positions=[position])[0])
+        rows.append(Row(run, variant, probs, decided if target is None else target, decided))
     return rows

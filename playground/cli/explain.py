@@ -2,6 +2,9 @@
 
 Explains one test example of a finished run with each method and prints, per method, the
 attributions (shaped like the input), the class explained and the seconds it took.
+Tables: the input as the person uploaded it ("input": column -> value in the CSV's units,
+"input_text": as shown) and the run's own decision ("decision", by its decision rule, e.g.
+fairness thresholds; "predicted_class" stays the model's most likely class).
 Answers come from (and go into) the same cache the Explain page uses.
 """
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import json
 import sys
 
+from playground.data.units import RowCodec
 from playground.explain import methods as M
 from playground.explain.cache import ExplanationCache, Request
 from playground.explain.jobs import explain_cached
@@ -64,6 +68,13 @@ def run_explain(store, args) -> int:
            "predicted_class": predicted, "confidence": float(probs[predicted]),
            "class_names": loaded.data.class_names,
            "explains": "log-odds of the target class, log(p / (1 - p))", "methods": {}}
+    rule = bank.rule(args.run_id)
+    out["decision"] = int(rule.stored()[args.index])
+    out["decided_by"] = rule.title or "the most likely class"
+    if kind == "tabular":
+        codec = RowCodec(loaded.data)
+        out["input"] = codec.to_raw(x)
+        out["input_text"] = {c: codec.format(c, v) for c, v in out["input"].items()}
     for name in names:
         request = Request(args.run_id, name, variant, target, M.settings(name, subject), x=x)
         if args.no_cache:
@@ -76,6 +87,8 @@ def run_explain(store, args) -> int:
         print(json.dumps(out))
     else:
         print(_text(out, loaded.data.feature_names))
+        if "input_text" in out:
+            print("  input: " + ", ".join(f"{c} {v}" for c, v in out["input_text"].items()))
     return 0
 
 

@@ -7,6 +7,7 @@
     python -m playground worker
     python -m playground sweep --dataset digits --model cnn --vary dp_noise=0,0.5,1,2 --seeds 3
     python -m playground explain RUN_ID --index 7 --method lime,shap,ig,saliency,occlusion --json
+    python -m playground counterfactual RUN_ID --index 7 --fixed group --json
     python -m playground export-mlflow --tracking-uri sqlite:///mlflow.db [RUN_ID ...]
     python -m playground workshop open|join|end|export NAME ...
     python -m playground upload FILE.csv --name NAME --target COL [--sensitive COL] --json
@@ -18,8 +19,9 @@ import argparse
 import os
 
 from playground.cli.compare import add_parser as add_compare_parser
+from playground.cli.counterfactual import add_parser as add_counterfactual_parser
 from playground.cli.export_mlflow import add_parser as add_export_mlflow_parser
-from playground.cli.flags import add_run_flags
+from playground.cli.flags import _store, add_run_flags
 from playground.cli.runs import _explain, _runs, _show, _worker
 from playground.cli.sweep import add_parser as add_sweep_parser
 from playground.cli.train import _train
@@ -70,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--no-cache", action="store_true", help="compute again")
     explain.add_argument("--json", action="store_true", help="print one JSON object")
     explain.set_defaults(func=_explain)
+
+    add_counterfactual_parser(sub, _store)  # counterfactual RUN_ID --index I [--fixed ...]
 
     add_export_mlflow_parser(sub)  # export-mlflow [RUN_ID ...] --tracking-uri URI
     add_workshop_parser(sub)  # workshop open|join|end|export NAME

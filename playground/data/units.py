@@ -77,6 +77,22 @@ class RowCodec:
         encoded = self.raw_inputs(X)
         return pd.DataFrame([{c.name: _decode(c, row) for c in self.schema} for row in encoded])
 
+    def input_labels(self, x: np.ndarray) -> list[str]:
+        """A name per model input for this row, in the person's units: "annual_income =
+        42,000", "gender = F"; a one-hot input "region = West" or "region ≠ West" as the row
+        is or is not in the West (what that input's explanation is about)."""
+        raw = self.to_raw(x)
+        labels = [""] * self.n_features
+        for c in self.schema:
+            value = raw[c.name]
+            if c.kind == "one_hot":
+                for feature, category in zip(c.features, c.categories, strict=True):
+                    sign = "=" if category == value else "≠"
+                    labels[feature] = f"{c.name} {sign} {category}"
+            else:
+                labels[c.features[0]] = f"{c.name} = {self.format(c.name, value)}"
+        return labels
+
     def format(self, column: str, value: Value) -> str:
         """A value as a person reads it: numbers with the CSV's decimals and thousands
         separators, categories as written."""

@@ -126,12 +126,16 @@ class FairnessPostprocessing(Technique):
             raise ValueError(
                 f"{self.title}: the group(s) {', '.join(missing)} have no validation examples to "
                 "fit their threshold on; pick a sensitive column with larger groups")
-        optimizer = ThresholdOptimizer(
-            estimator=torch_scores(ctx.model, ctx.device, data.n_classes),
-            constraints=self.s.constraint, objective="accuracy_score",
-            predict_method="predict_proba", prefit=True)
-        optimizer.fit(data.X_val, data.y_val, sensitive_features=data.groups[1])
-        self.fitted_on = len(data.y_val)
+        fitted = getattr(self, "fitted", None)  # Explain asks again and again: fit once
+        if fitted is not None and fitted[0] is ctx.model:
+            optimizer = fitted[1]
+        else:
+            optimizer = ThresholdOptimizer(
+                estimator=torch_scores(ctx.model, ctx.device, data.n_classes),
+                constraints=self.s.constraint, objective="accuracy_score",
+                predict_method="predict_proba", prefit=True)
+            optimizer.fit(data.X_val, data.y_val, sensitive_features=data.groups[1])
+            self.fitted, self.fitted_on = (ctx.model, optimizer), len(data.y_val)
         return np.asarray(optimizer.predict(data.X_test, sensitive_features=data.groups[2],
                                             random_state=ctx.config.seed), dtype=np.int64)
 
