@@ -13,6 +13,7 @@ from playground.explain import methods as M
 from playground.explain.cache import ExplanationCache, Request
 from playground.explain.jobs import explain_cached
 from playground.explain.subjects import ModelBank, default_variant
+from playground.explain.verdict import verdict_for
 
 ALL = ",".join(M.method_names())
 
@@ -64,6 +65,7 @@ def run_explain(store, args) -> int:
            "predicted_class": predicted, "confidence": float(probs[predicted]),
            "class_names": loaded.data.class_names,
            "explains": "log-odds of the target class, log(p / (1 - p))", "methods": {}}
+    attributions = {}
     for name in names:
         request = Request(args.run_id, name, variant, target, M.settings(name, subject), x=x)
         if args.no_cache:
@@ -71,7 +73,10 @@ def run_explain(store, args) -> int:
             cache.put(request, attribution)
         else:
             attribution, cached = explain_cached(bank, cache, request)
+        attributions[name] = attribution
         out["methods"][name] = {**attribution.to_json(), "cached": cached}
+    out["verdict"] = verdict_for(loaded.data, x, attributions,
+                                 loaded.data.class_names[target]).to_json()
     if args.json:
         print(json.dumps(out))
     else:
@@ -85,7 +90,8 @@ def _text(out: dict, feature_names: list[str]) -> str:
     names = out["class_names"]
     lines = [f"run {out['run_id']} ({out['variant']} model), test example {out['index']}: "
              f"true class {names[out['true_class']]}, predicted {names[out['predicted_class']]} "
-             f"({out['confidence']:.0%} sure); every method explains the class's log-odds"]
+             f"({out['confidence']:.0%} sure); every method explains the class's log-odds",
+             out["verdict"]["sentence"]]
     for name, m in out["methods"].items():
         values = np.asarray(m["attributions"]).ravel()
         top = np.argsort(-np.abs(values))[:5]
