@@ -11,7 +11,6 @@ from components.base.keys import explain as keys
 from components.base.services import get_store, live_snapshot, refresh_live
 from components.experiments.workshop_session import current, session_actor
 from models.base import model_info
-from playground.common.escape import md
 from playground.common.permissions import Actor
 from playground.data.catalog import dataset_info
 from playground.explain import methods as M
@@ -80,15 +79,10 @@ def run_words(run: Run) -> str:
 
 
 def run_labels(runs: list[Run], actor: Actor) -> dict[str, str]:
-    """Each run's label in a picker: whose, what in words, how accurate; made unique with
-    the run's id where two would read alike."""
-    labels = {r.id: f"{owner_words(r, actor)}: {run_words(r)} · "
-                    f"{percent(r.metrics.get('accuracy'))}" for r in runs}
-    seen: dict[str, int] = {}
-    for label in labels.values():
-        seen[label] = seen.get(label, 0) + 1
-    return {i: label if seen[label] == 1 else f"{label} · run {i}"
-            for i, label in labels.items()}
+    """Each run's label in a picker: whose, what in words, how accurate, and last its id,
+    which keeps two alike runs apart and matches the run's card."""
+    return {r.id: f"{owner_words(r, actor)}: {run_words(r)} · "
+                  f"{percent(r.metrics.get('accuracy'))} · run {r.id}" for r in runs}
 
 
 def mine_first(runs: list[Run], actor: Actor) -> list[Run]:
@@ -109,7 +103,7 @@ def pick_runs(store) -> list[Run]:
     datasets = list(dict.fromkeys(r.config.dataset for r in finished))
     left, right = st.columns([1, 3])
     dataset = left.selectbox("Dataset", datasets, key="explain_dataset",
-                             format_func=lambda d: md(dataset_info(d).title))
+                             format_func=lambda d: dataset_info(d).title)
     by_id = {r.id: r for r in finished if r.config.dataset == dataset}
     newest = list(by_id)[:1]
     before = st.session_state.get(keys.RUNS)
