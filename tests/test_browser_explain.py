@@ -42,11 +42,11 @@ def test_two_runs_three_methods_show_six_explanation_maps(server_home, app_url, 
     expect(page.get_by_role("heading", name="Choose an example")).to_be_visible(
         timeout=60_000)
 
-    # Two runs: the page starts with the newest; add the other.
+    # Two runs: the page starts with the newest; add the other (labels end with the id).
     _pick(page, "explain_runs", first)
     runs = page.locator(".st-key-explain_runs")
-    expect(runs.get_by_label(f"Remove {first}", exact=False)).to_be_visible(timeout=30_000)
-    expect(runs.get_by_label(f"Remove {second}", exact=False)).to_be_visible()
+    expect(runs.get_by_label(f"run {first}", exact=False).first).to_be_visible(timeout=30_000)
+    expect(runs.get_by_label(f"run {second}", exact=False).first).to_be_visible()
 
     # Three methods: drop the defaults but one, add two others.
     methods = page.locator(".st-key-explain_methods")

@@ -526,6 +526,14 @@ def test_cli_explain_prints_each_methods_attributions_target_and_seconds(runs):
         assert np.asarray(m["attributions"]).shape == (1, 8, 8), name
         assert m["target"] == out["predicted_class"] and m["seconds"] > 0
     assert "convergence_delta" in out["methods"]["ig"]
+    # The verdict, from the same maps: each method's pick, and one sentence on whether
+    # they agree (a picture: where, in words, or how far their top pixels overlap).
+    verdict = out["verdict"]
+    assert list(verdict["top"]) == [M.method(n).title for n in METHODS]
+    assert verdict["agree"] in (True, False)
+    assert ("treat this with care" in verdict["sentence"]) == (not verdict["agree"])
+    assert any(d["check"].startswith("completeness gap") and d["meaning"]
+               for d in verdict["details"])
 
     # The same question again comes from the cache the page shares.
     again = cli(store.home, "explain", digits, "--index", "7", "--method", "ig", "--json")

@@ -115,6 +115,7 @@ def test_two_digit_runs_three_methods_give_a_grid_agreement_and_overall_view(hom
     assert "The nearest test example it decides otherwise" in texts(at)
     page = texts(at)
     assert "completeness gap" in page and "local fit R²" in page and "shares add to" in page
+    assert page.count("**Verdict:**") == 2  # one per run, before the details
     assert "most alike:" in page and "least alike:" in page
     assert f"Runs **{plain}** and **{dropout}** look at" in page
     assert "of their 5 most important pixels" in page or "agree on the 5" in page

@@ -199,7 +199,8 @@ def _image_grid(prepared: uploads.Prepared, per_class: int = 6) -> None:
         pictures = [np.kron(p.transpose(1, 2, 0) if p.shape[0] == 3 else p[0],
                             np.ones((6, 6, 1) if p.shape[0] == 3 else (6, 6))).astype(np.uint8)
                     for p in prepared.X[idx]]
-        st.image(pictures, caption=[cls] * len(pictures), width=72)
+        st.image(pictures, caption=[cls] * len(pictures), width=72,
+                 alt=[f"an uploaded picture of class {cls}"] * len(pictures))
 
 
 def upload_preview(prepared: uploads.Prepared) -> None:

@@ -13,9 +13,11 @@ import streamlit as st
 from components.base.chart_cache import cached_chart
 from components.base.keys.explain import FLOAT_FOR_GRADIENTS, REPLAN
 from components.base.services import refresh_live
+from components.experiments.workshop_session import session_actor
 from components.explain.attack import Attacked, attacked_header
 from components.explain.inputs import InputChoice
-from components.explain.pick import Row, ask, asker
+from components.explain.pick import Row, ask, asker, owner_words, run_words
+from playground.common import escape
 from playground.explain import methods as M
 from playground.explain.agreement import default_k, rank_correlation, top_k_overlap
 from playground.explain.cache import Request
@@ -28,6 +30,7 @@ from playground.explain.charts import (
     input_image_chart,
 )
 from playground.explain.jobs import ExplainJobs
+from playground.explain.verdict import verdict_for
 
 BAR_FEATURES = 8
 
@@ -123,32 +126,71 @@ def legend(class_name: str) -> None:
         "<div style='height:9px;border-radius:3px;background:linear-gradient(to right,"
         f"{AWAY},{NEUTRAL},{TOWARDS})'></div>"
         "<div style='display:flex;justify-content:space-between;gap:6px'>"
-        f"<span style='color:{AWAY}'>away from {class_name}</span>"
-        f"<span style='color:{TOWARDS}'>towards {class_name}</span></div>"
-        "<div style='color:#777'>Each map is scaled to its own strongest value.</div></div>")
+        f"<span style='color:{AWAY}'>away from {escape.html(class_name)}</span>"
+        f"<span style='color:{TOWARDS}'>towards {escape.html(class_name)}</span></div>"
+        "<div style='color:#555'>Each map is scaled to its own strongest value.</div></div>")
 
 
 
 def _row_header(row: Row, names: list[str], choice: InputChoice) -> None:
     run = row.run
-    said = names[row.predicted]
+    md = escape.md
+    said = md(names[row.predicted])
     mark = "" if choice.true_class is None else \
-        (" ✓" if row.predicted == choice.true_class else f" ✗ (true: {names[choice.true_class]})")
-    notes = []
+        (" ✓" if row.predicted == choice.true_class else
+         f" ✗ (true: {md(names[choice.true_class])})")
+    notes = [f"run {run.id}"]
     if row.variant == "int8":
         notes.append("int8 model, as the run measured it")
     if row.target != row.predicted:
-        notes.append(f"explaining class {names[row.target]}")
-    st.markdown(f"**{run.id}** · {run.config.label()}  \n"
+        notes.append(f"explaining class {md(names[row.target])}")
+    st.markdown(f"**{md(owner_words(run, session_actor()).capitalize())}**: "
+                f"{md(run_words(run))}  \n"
                 f"says **{said}**, {row.probs[row.predicted]:.0%} sure{mark}")
-    if notes:
-        st.caption("; ".join(notes))
+    st.caption("; ".join(notes))
     legend(names[row.target])
 
 
-def _cell_note(method: str, a: M.Attribution) -> str:
-    note = M.method(method).note(a)
-    return f"{a.seconds:.2f} s" + (f" · {note}" if note else "")
+def _ready(runner: ExplainJobs, row_cells: dict[str, Request | None]) -> dict | None:
+    """The finished attributions of a row's cells by method; None while any is cooking."""
+    asked = {m: r for m, r in row_cells.items() if r is not None}
+    done = {m: runner.result(r) for m, r in asked.items()}
+    return None if not done or any(a is None for a in done.values()) else done
+
+
+def _verdict(runner: ExplainJobs, row: Row, row_cells: dict[str, Request | None], data,
+             x: np.ndarray) -> None:
+    """The row's verdict in one sentence, before any diagnostic."""
+    done = _ready(runner, row_cells)
+    if done is None:
+        if any(r is not None for r in row_cells.values()):
+            st.caption("The verdict appears when every map of this run is ready.")
+        return
+    verdict = verdict_for(data, x, done, data.class_names[row.target])
+    icon = {True: "✅ ", False: "⚠️ "}.get(verdict.agree, "")
+    st.markdown(f"{icon}**Verdict:** {escape.md(verdict.sentence)}")
+
+
+def _details(runner: ExplainJobs, row: Row, row_cells: dict[str, Request | None], data,
+             x: np.ndarray) -> None:
+    """Each method's own check and time, with what the check means, folded away."""
+    done = _ready(runner, row_cells)
+    if done is None:
+        return
+    verdict = verdict_for(data, x, done, data.class_names[row.target])
+    with st.expander("Details: how far to trust each map"):
+        for name, a in done.items():
+            m = M.method(name)
+            check = m.note(a)
+            line = f"- **{m.title}**: computed in {a.seconds:.2f} s"
+            if check:
+                meaning = f". {escape.md(m.check_meaning.capitalize())}" if m.check_meaning \
+                    else ""
+                line += f"; {escape.md(check)}{meaning}"
+            st.markdown(line)
+        for d in verdict.details:
+            if not d.method:
+                st.markdown(f"- {escape.md(d.check)}: {escape.md(d.meaning)}")
 
 
 def _cell(runner: ExplainJobs, row: Row, i: int, method: str, request: Request | None,
@@ -180,10 +222,11 @@ def _cell(runner: ExplainJobs, row: Row, i: int, method: str, request: Request |
             st.caption(f"{m.title}: working on it…")
         return
     # A finished map never changes: its chart is built once per server, not per poll.
-    if image is not None:
+    if image is not None:  # the method's name on the map: on a phone the columns stack
         cached_chart(("explain_map", request.key),
-                     lambda: attribution_map_chart(image, attribution.values, signed=m.signed),
-                     key=f"explain_map_{tag}{i}_{method}", width="stretch", height=190)
+                     lambda: attribution_map_chart(image, attribution.values, m.title,
+                                                   signed=m.signed),
+                     key=f"explain_map_{tag}{i}_{method}", width="stretch", height=210)
     else:
         cached_chart(("explain_bars", request.key),
                      lambda: attribution_bars_chart(attribution.values, feature_names,
@@ -192,8 +235,9 @@ def _cell(runner: ExplainJobs, row: Row, i: int, method: str, request: Request |
                      height=24 * BAR_FEATURES + 50)
     variant = " · float model" if request.variant != row.variant else ""
     before = runner.result(original) if original is not None else None
-    if before is None:
-        st.caption(_cell_note(method, attribution) + variant)
+    if before is None:  # its checks are in the row's details
+        if variant:
+            st.caption("the run's float model")
         return
     st.caption(_moved_note(before.values, attribution.values, image is not None) + variant)
 
@@ -226,12 +270,11 @@ def explanation_grid(runner: ExplainJobs, rows: list[Row], methods: list[str],
         return
     widths = [1.1] + [1.0] * len(methods)
     with st.container(key="explain_grid"):
-        header = st.columns(widths)
-        header[0].markdown("**Run**")
-        for col, method in zip(header[1:], methods, strict=True):
-            m = M.method(method)
-            col.markdown(f"**{m.title}**", help=m.blurb)
         for i, row in enumerate(rows):
+            row_cells = {m: the_plan.cells[(i, m)] for m in methods}
+            if i:
+                st.divider()
+            _verdict(runner, row, row_cells, data, choice.x)
             cols = st.columns(widths)
             with cols[0]:
                 _row_header(row, data.class_names, choice)
@@ -239,6 +282,7 @@ def explanation_grid(runner: ExplainJobs, rows: list[Row], methods: list[str],
                 with col:
                     _cell(runner, row, i, method, the_plan.cells[(i, method)], image,
                           data.feature_names)
+            _details(runner, row, row_cells, data, choice.x)
             if i not in attacked:
                 continue
             cols = st.columns(widths)
@@ -261,10 +305,13 @@ def _table_grid(runner: ExplainJobs, rows: list[Row], methods: list[str],
     input's, when the example is attacked)."""
     with st.container(key="explain_grid"):
         for i, row in enumerate(rows):
+            row_cells = {m: the_plan.cells[(i, m)] for m in methods}
             if i:
                 st.divider()
             _row_header(row, data.class_names, choice)
+            _verdict(runner, row, row_cells, data, choice.x)
             _table_cells(runner, row, i, methods, the_plan.cells, data)
+            _details(runner, row, row_cells, data, choice.x)
             if i in attacked:
                 attacked_header(row, attacked[i], data.class_names, choice.true_class)
                 _table_cells(runner, attacked[i].row, i, methods, the_plan.attacked, data,

@@ -130,7 +130,7 @@ def _apply_pick(picked: int | None, marker: str) -> None:
 
 def _thumbnails(images: np.ndarray, shown: np.ndarray, captions: list[str]) -> None:
     current = st.session_state.get(keys.INDEX)
-    chart = thumbnails_chart(images, shown.tolist(), captions, selected=current, columns=16)
+    chart = thumbnails_chart(images, shown.tolist(), captions, selected=current, columns=8)
     event = st.altair_chart(chart, on_select="rerun", key="explain_thumbs",
                             selection_mode="pick", width="content")
     picks = (event or {}).get("selection", {}).get("pick") or []

@@ -9,12 +9,16 @@ import streamlit as st
 from components.base.format import percent
 from components.base.keys import explain as keys
 from components.base.services import get_store, live_snapshot, refresh_live
-from components.experiments.workshop_session import current
+from components.experiments.workshop_session import current, session_actor
+from models.base import model_info
+from playground.common.permissions import Actor
 from playground.data.catalog import dataset_info
 from playground.explain import methods as M
 from playground.explain.jobs import ExplainJobs
 from playground.explain.subjects import default_variant
 from playground.runs.store import Run
+from playground.training.techniques import TECHNIQUES
+from playground.training.techniques.base import titles
 
 MAX_RUNS = 4
 
@@ -47,9 +51,50 @@ def ask(runner: ExplainJobs, requests) -> None:
         refresh_live()
 
 
+def is_mine(run: Run, actor: Actor) -> bool:
+    """A run the acting person queued: theirs in their workshop, or (the local user) any
+    run outside workshops."""
+    if not actor.in_workshop:
+        return run.workspace is None
+    return run.workspace == actor.workspace and run.owner == actor.name
+
+
+def owner_words(run: Run, actor: Actor) -> str:
+    if is_mine(run, actor):
+        return "yours"
+    if run.owner:
+        return run.owner
+    return "outside workshops" if run.workspace is None else "the workshop's"
+
+
+def run_words(run: Run) -> str:
+    """A run as a sentence fragment: "Neural network (MLP) with privacy noise, 10 passes"."""
+    try:
+        model = model_info(run.config.model).title
+    except KeyError:
+        model = run.config.model
+    used = [TECHNIQUES.get(n) for n in run.config.techniques if n in TECHNIQUES]
+    return (f"{model}{' with ' + titles(used) if used else ', plain'}, "
+            f"{run.config.epochs} pass{'es' if run.config.epochs != 1 else ''} over the data")
+
+
+def run_labels(runs: list[Run], actor: Actor) -> dict[str, str]:
+    """Each run's label in a picker: whose, what in words, how accurate, and last its id,
+    which keeps two alike runs apart and matches the run's card."""
+    return {r.id: f"{owner_words(r, actor)}: {run_words(r)} · "
+                  f"{percent(r.metrics.get('accuracy'))} · run {r.id}" for r in runs}
+
+
+def mine_first(runs: list[Run], actor: Actor) -> list[Run]:
+    """The acting person's runs first, then everyone else's, each newest first."""
+    return sorted(runs, key=lambda r: not is_mine(r, actor))  # stable: keeps newest first
+
+
 def pick_runs(store) -> list[Run]:
-    """1-4 finished runs on one dataset (the same input must fit every model)."""
-    finished = store.list_runs(statuses=("finished",))
+    """1-4 finished runs on one dataset (the same input must fit every model), the acting
+    person's own runs first and chosen at first."""
+    actor = session_actor()
+    finished = mine_first(store.list_runs(statuses=("finished",)), actor)
     if not finished:
         st.info("No finished runs yet. Train one on the Train page; it can be explained "
                 "here as soon as it is done.")
@@ -68,12 +113,11 @@ def pick_runs(store) -> list[Run]:
         kept = [i for i in before if i in by_id] or (newest if before else [])
         if kept != before:
             st.session_state[keys.RUNS] = kept
+    labels = run_labels(list(by_id.values()), actor)
     chosen = right.multiselect(
-        "Runs (up to 4), one row each", list(by_id),
+        "Runs (up to 4), one row each; yours first", list(by_id),
         default=newest if before is None else None,
-        max_selections=MAX_RUNS, key=keys.RUNS,
-        format_func=lambda i: f"{i} · {by_id[i].config.label()} · "
-                              f"{percent(by_id[i].metrics.get('accuracy'))}")
+        max_selections=MAX_RUNS, key=keys.RUNS, format_func=labels.get)
     if not chosen:
         st.caption("Pick at least one run.")
     return [by_id[i] for i in chosen]

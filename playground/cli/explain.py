@@ -17,6 +17,7 @@ from playground.explain import methods as M
 from playground.explain.cache import ExplanationCache, Request
 from playground.explain.jobs import explain_cached
 from playground.explain.subjects import ModelBank, default_variant
+from playground.explain.verdict import verdict_for
 
 ALL = ",".join(M.method_names())
 
@@ -75,6 +76,7 @@ def run_explain(store, args) -> int:
         codec = RowCodec(loaded.data)
         out["input"] = codec.to_raw(x)
         out["input_text"] = {c: codec.format(c, v) for c, v in out["input"].items()}
+    attributions = {}
     for name in names:
         request = Request(args.run_id, name, variant, target, M.settings(name, subject), x=x)
         if args.no_cache:
@@ -82,7 +84,10 @@ def run_explain(store, args) -> int:
             cache.put(request, attribution)
         else:
             attribution, cached = explain_cached(bank, cache, request)
+        attributions[name] = attribution
         out["methods"][name] = {**attribution.to_json(), "cached": cached}
+    out["verdict"] = verdict_for(loaded.data, x, attributions,
+                                 loaded.data.class_names[target]).to_json()
     if args.json:
         print(json.dumps(out))
     else:
@@ -98,7 +103,8 @@ def _text(out: dict, feature_names: list[str]) -> str:
     names = out["class_names"]
     lines = [f"run {out['run_id']} ({out['variant']} model), test example {out['index']}: "
              f"true class {names[out['true_class']]}, predicted {names[out['predicted_class']]} "
-             f"({out['confidence']:.0%} sure); every method explains the class's log-odds"]
+             f"({out['confidence']:.0%} sure); every method explains the class's log-odds",
+             out["verdict"]["sentence"]]
     for name, m in out["methods"].items():
         values = np.asarray(m["attributions"]).ravel()
         top = np.argsort(-np.abs(values))[:5]

@@ -131,13 +131,15 @@ def importance_bars_chart(values: np.ndarray, feature_names: Sequence[str], top:
 
 def thumbnails_chart(images: np.ndarray, indices: Sequence[int], captions: Sequence[str],
                      selected: int | None = None, columns: int = 12,
-                     param: str = "pick") -> alt.Chart:
+                     param: str = "pick", max_width: int = 340) -> alt.Chart:
     """Small images in a grid, one chart; clicking one selects its `index` (selection
-    `param`). The selected one gets a red frame."""
+    `param`). The selected one gets a red frame. At most `max_width` pixels wide, so it
+    fits a phone's screen (390 wide) whole."""
     n = len(indices)
     imgs = np.stack([pixel_map(im) for im in images]) if n else np.zeros((0, 8, 8))
     h, w = imgs.shape[1:] if n else (8, 8)
     gap = 2
+    columns = max(1, min(columns, max_width // (w + gap)))  # big pictures: fewer a row
     rows = []
     for k, (index, caption) in enumerate(zip(indices, captions, strict=True)):
         gy, gx = divmod(k, columns)
@@ -150,8 +152,9 @@ def thumbnails_chart(images: np.ndarray, indices: Sequence[int], captions: Seque
         columns=["x", "y", "value", "index", "caption"])
     pick = alt.selection_point(name=param, fields=["index"], on="click")
     grid_rows = max(1, -(-n // columns))
-    width = columns * (w + gap) * 6
-    height = grid_rows * (h + gap) * 6
+    scale = max(1, min(6, max_width // (columns * (w + gap))))
+    width = columns * (w + gap) * scale
+    height = grid_rows * (h + gap) * scale
     pixels = alt.Chart(df).mark_rect().encode(
         x=alt.X("x:Q", axis=None, scale=alt.Scale(domain=[-0.5, columns * (w + gap)])),
         y=alt.Y("y:Q", axis=None, scale=alt.Scale(domain=[-0.5, grid_rows * (h + gap)],

@@ -124,6 +124,7 @@ class Method:
     default_on: bool = False  # switched on in the picker when the page opens
     overall: bool = False  # the method behind each run's overall view (mean |attribution|)
     blurb: str = ""  # one plain sentence for the page
+    check_meaning: str = ""  # what `note`'s check says, in plain words (the details view)
     defaults: dict[str, Any] = {}  # the playground's settings
     library_defaults: dict[str, Any] = {}  # what the library does when told nothing
     terms: tuple[Term, ...] = ()  # its words for the glossary (the first explains the method)

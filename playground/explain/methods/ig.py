@@ -17,6 +17,9 @@ def as_input(x: np.ndarray) -> torch.Tensor:
 
 @register
 class IntegratedGradients(Method):
+    check_meaning = ("completeness gap: how far the values fall short of adding up to the "
+                     "change in the model's score from a blank input to this one (near 0 "
+                     "is good; a large gap means too few steps)")
     name = "ig"
     title = "Integrated Gradients"
     order = 30

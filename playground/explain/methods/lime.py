@@ -47,6 +47,9 @@ def _kernel(d: np.ndarray, kernel_width: float) -> np.ndarray:
 
 @register
 class Lime(Method):
+    check_meaning = ("local fit R²: how closely LIME's simple stand-in follows the model "
+                     "around this example (1 is a perfect match; below about 0.5 its bars "
+                     "say little about the model)")
     name = "lime"
     title = "LIME"
     order = 10

@@ -59,6 +59,9 @@ def background_rows(subject: Subject, n: int, seed: int) -> np.ndarray:
 
 @register
 class Shap(Method):
+    check_meaning = ("shares add to: SHAP splits the model's score for this example, minus "
+                     "its average score, between the inputs; the shares should add up to "
+                     "that difference (scores on a log scale: 0 is a coin toss)")
     name = "shap"
     title = "SHAP"
     order = 20
