@@ -11,7 +11,7 @@ from components.base.keys import explain as keys
 from components.base.services import get_store, live_snapshot, refresh_live
 from components.experiments.workshop_session import current, session_actor
 from models.base import model_info
-from playground.common.permissions import Actor
+from playground.common.permissions import PRESENTER_ID, Actor
 from playground.data.catalog import dataset_info
 from playground.explain import methods as M
 from playground.explain.jobs import ExplainJobs
@@ -56,7 +56,11 @@ def is_mine(run: Run, actor: Actor) -> bool:
     run outside workshops."""
     if not actor.in_workshop:
         return run.workspace is None
-    return run.workspace == actor.workspace and run.owner == actor.name
+    if run.workspace != actor.workspace:
+        return False
+    if run.owner_id is not None:  # people are ids; a name may be reused after a removal
+        return run.owner_id == (PRESENTER_ID if actor.presenter else actor.person)
+    return run.owner == actor.name
 
 
 def owner_words(run: Run, actor: Actor) -> str:
