@@ -19,9 +19,9 @@ from playground.data.units import RowCodec
 from playground.explain import counterfactual as CF
 from playground.explain.subjects import ModelBank
 from playground.runs.store import Store
-from playground.runs.worker import drain_jobs, execute
+from playground.runs.worker import drain_jobs
 from playground.training.artifacts import load_predictions
-from playground.training.config import make_config
+from tests.run_support import train_now
 
 
 def loans_csv(n: int = 500) -> bytes:
@@ -38,13 +38,6 @@ def loans_csv(n: int = 500) -> bytes:
     return ("age,annual_income,loan_amount,region,gender,approved\n"
             + "\n".join(rows) + "\n").encode()
 
-
-def train_now(store: Store, **values) -> str:
-    run_id = store.enqueue(make_config(**values))
-    run = store.claim(os.getpid())
-    assert run is not None and run.id == run_id
-    assert execute(store, run) == "finished", store.get(run_id).error
-    return run_id
 
 
 @pytest.fixture(scope="module")

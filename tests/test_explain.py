@@ -27,9 +27,9 @@ from playground.explain.methods.lime import grid_segments
 from playground.explain.sanity import judge
 from playground.explain.subjects import ModelBank
 from playground.runs.store import Store
-from playground.runs.worker import drain_jobs, execute
-from playground.training.config import make_config
+from playground.runs.worker import drain_jobs
 from playground.training.quantize import quantize
+from tests.run_support import train_now as finished_run
 
 ROOT = Path(__file__).resolve().parent.parent
 METHODS = ["lime", "shap", "ig", "saliency", "occlusion"]
@@ -371,13 +371,6 @@ def test_agreement_scores_of_known_cases():
 
 # -- runs in a store: cache, runner, sanity check, global view ------------------------------
 
-
-def finished_run(store: Store, **values) -> str:
-    run_id = store.enqueue(make_config(**values))
-    run = store.claim(os.getpid())
-    assert run is not None and run.id == run_id
-    assert execute(store, run) == "finished", store.get(run_id).error
-    return run_id
 
 
 @pytest.fixture(scope="module")

@@ -23,9 +23,9 @@ from components.base.services import refresh_live
 from playground.data.units import RowCodec
 from playground.explain.subjects import ModelBank
 from playground.runs.store import Store
-from playground.runs.worker import drain_jobs, execute
+from playground.runs.worker import drain_jobs
 from playground.training.artifacts import load_predictions
-from playground.training.config import make_config
+from tests.run_support import train_now
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "app.py"
@@ -45,14 +45,6 @@ def home(app_home) -> Path:
 @pytest.fixture
 def store(home) -> Store:
     return Store(home)
-
-
-def train_now(store: Store, **values) -> str:
-    run_id = store.enqueue(make_config(**values))
-    run = store.claim(os.getpid())
-    assert run is not None and run.id == run_id
-    assert execute(store, run) == "finished", store.get(run_id).error
-    return run_id
 
 
 def open_explain() -> AppTest:
