@@ -128,7 +128,9 @@ def own_delta_line(ws: Workspace) -> str:
     if name not in [d.name for d in all_dataset_infos()]:  # an upload: not read here
         return ("Each private run's δ comes from its own data: at most 1 in 100,000, lower "
                 "on larger data.")
-    n = training_examples(make_config(dataset=name))
+    kind = dataset_info(name).kind  # the count needs a config, and a config a model
+    model = next(m.name for m in all_model_infos() if kind in m.kinds)
+    n = training_examples(make_config(dataset=name, model=model))
     own = honest_delta(n)
     line = f"On {dataset_info(name).title}: {delta_in_words(own, n)}"
     if ws.boards.delta_max is not None and ws.boards.delta_max < own:
