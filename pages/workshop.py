@@ -8,9 +8,10 @@ from components.base.keys import workshop as workshop_keys
 from components.base.polling import end_polling, live_fragment
 from components.base.services import any_active, get_store, live_snapshot
 from components.experiments.join_link import join_box, page_url, pick_host
-from components.experiments.workshop_board import leaderboard, my_runs
+from components.experiments.workshop_board import leaderboard, lesson_in_words, my_runs
 from components.experiments.workshop_presenter import (
     end_controls,
+    mlflow_controls,
     people_controls,
     presenter_controls,
     presenter_key_box,
@@ -23,6 +24,7 @@ from components.experiments.workshop_session import (
     adopt_presenter,
     current,
     leave,
+    session_actor,
 )
 from components.shell.guard import app_shell_guard
 from components.shell.projector import projector_on
@@ -121,6 +123,7 @@ def landing() -> None:
                     f"Workshop **{ws.name}** is open. Your presenter key is below, on your "
                     "screen only: note it, then hide it before you share your screen.")
                 st.rerun()
+    mlflow_controls(store, session_actor())  # the operator's: any workshop on the server
 
 
 def ask_name(ws_name: str) -> None:
@@ -149,9 +152,7 @@ def lesson_box(ws) -> None:
     if lesson.note:
         st.info(escape.md(lesson.note))
     if lesson.values or lesson.hide:
-        fixed = ", ".join(f"{k} = {v}" for k, v in lesson.values.items())
-        st.markdown(f"**This lesson:** {fixed or 'no fixed settings'}"
-                    + (f"; hidden on Train: {', '.join(lesson.hide)}" if lesson.hide else ""))
+        st.markdown(lesson_in_words(lesson))
     preset = {"values": dict(lesson.values), "lock": list(lesson.lock),
               "hide": list(lesson.hide)}
     if ss.get(workshop_keys.LESSON_SEEN) != ws.version:
@@ -226,6 +227,8 @@ if presenter:
     else:  # what is left to do: download the room
         end_controls(home, store, ws, ss[KEY])
         people_controls(home, store, ws, ss[KEY])
+    if not projector_on():
+        mlflow_controls(store, session_actor(), ws)
 
 
 busy = any_active()

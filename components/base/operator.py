@@ -8,15 +8,18 @@ The operator is recognised in one of two ways:
   there with PLAYGROUND_LOOPBACK_OPERATOR=off (or "loopback_operator": "off" in the data
   folder's settings.json);
 - from anywhere, the address carries the operator key once, `?operator=KEY` (printed in the
-  server's console at start, kept 0600 in the data folder's `operator.key`): the session
-  remembers it and the key leaves the address at once, so a projector never shows it.
+  server's console at start, kept 0600 in the data folder's `operator.key`): the key leaves
+  the address at once, so a projector never shows it, and the browser keeps it in a cookie
+  (this site only, a day), so a reload or a new tab on that machine is still the operator.
+  A cookie whose key no longer matches (the key file was replaced) is cleared.
 Everyone else outside a workshop is a visitor (see playground.common.permissions).
 """
 from __future__ import annotations
 
 import streamlit as st
 
-from components.base.keys.operator import KEY_OK
+from components.base import cookies
+from components.base.keys.operator import COOKIE_SENT, KEY_HELD, KEY_OK
 from playground.common.paths import default_home
 from playground.common.server_settings import (
     is_operator_key,
@@ -25,6 +28,8 @@ from playground.common.server_settings import (
 )
 
 PARAM = "operator"  # ?operator=KEY
+COOKIE = "playground_operator"  # the operator key, in the browser that presented it
+COOKIE_DAYS = 1
 
 
 @st.cache_resource(show_spinner=False)
@@ -39,12 +44,32 @@ def announce_operator_key(home: str) -> str:
 
 
 def recognise_operator() -> None:
-    """Take an operator key from the address (then remove it). Run before a page acts."""
-    qp = st.query_params
+    """Take an operator key from the address (then remove it), or, when a session begins,
+    from the browser's cookie; keep the cookie in step. Run before a page acts."""
+    ss, qp, home = st.session_state, st.query_params, default_home()
     if PARAM in qp:
-        if is_operator_key(qp[PARAM], default_home()):
-            st.session_state[KEY_OK] = True
+        if is_operator_key(qp[PARAM], home):
+            ss[KEY_OK], ss[KEY_HELD] = True, qp[PARAM]
         del qp[PARAM]
+    if COOKIE_SENT not in ss:  # a new session (a reload, a new tab): what the browser holds
+        sent = ss[COOKIE_SENT] = cookies.read(COOKIE)
+        if not ss.get(KEY_OK) and is_operator_key(sent, home):
+            ss[KEY_OK], ss[KEY_HELD] = True, sent
+    _keep_cookie(home)
+
+
+def _keep_cookie(home) -> None:
+    """Write the key this session holds while the browser's cookie differs from it (the same
+    element on every run, so a run cut short still leaves the write); clear a cookie that
+    holds a stale key."""
+    ss = st.session_state
+    held, sent = ss.get(KEY_HELD), ss.get(COOKIE_SENT)
+    if held is not None and not is_operator_key(held, home):  # the key file was replaced
+        ss.pop(KEY_OK, None)
+        held = ss[KEY_HELD] = None
+    if (held or None) == (sent or None):
+        return
+    cookies.write({COOKIE: held}, COOKIE_DAYS, key="operator_cookie_writer")
 
 
 def _from_loopback() -> bool:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from playground.common.escape import csv_cell, html
+from playground.common.permissions import OPERATOR, Actor
 from playground.experiments.leaderboards import Board, leaderboards
 from playground.experiments.workshop import REMOVED, Workspace
 from playground.results.export import mlflow_export as mx
@@ -167,11 +168,11 @@ def export_room(store: Store, ws: Workspace, out: Path) -> RoomFiles:
     return files
 
 
-def export_room_mlflow(store: Store, ws: Workspace, tracking_uri: str | None = None
-                       ) -> list[mx.Exported]:
+def export_room_mlflow(store: Store, ws: Workspace, tracking_uri: str | None = None,
+                       actor: Actor = OPERATOR) -> list[mx.Exported]:
     """Every finished run of the workshop to MLflow (the data folder's database unless
-    `tracking_uri`), in one experiment named after it. Who may do it is the caller's
-    question (the permission rule); where it may go is the MLflow export's."""
+    `tracking_uri`), in one experiment named after it, as `actor` (the command line is the
+    operator): the MLflow export's checks decide who may send and where to."""
     ids = [r.id for r in room_runs(store, ws) if r.status == "finished"]
     uri = tracking_uri or mx.default_tracking_uri(store)
-    return mx.export_runs(store, uri, ids, f"{mx.EXPERIMENT}: workshop {ws.name}")
+    return mx.export_runs(store, uri, ids, f"{mx.EXPERIMENT}: workshop {ws.name}", actor)

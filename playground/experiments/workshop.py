@@ -365,6 +365,8 @@ def update_workspace(home: Path, name: str, key: str, *, lesson: Lesson | None =
     """The presenter's changes; refused without the presenter key."""
     if limits is not None and (limits.max_active < 1 or limits.max_size < 1):
         raise WorkshopError("limits: allow at least 1 run and a size of at least 1")
+    if limits is not None and not (limits.max_cost > 0 and limits.max_minutes > 0):
+        raise WorkshopError("limits: the largest run and the time limit must be above 0")
     if boards is not None and boards.delta_max is not None and not 0 < boards.delta_max < 1:
         raise WorkshopError("δ: give a chance above 0 and below 1, such as 1e-6 (it can only "
                             "lower the δ the data sets)")
