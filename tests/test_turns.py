@@ -228,9 +228,10 @@ def test_a_locked_lesson_setting_is_enforced(home: Path):
         submit_to_workspace(store, ws, "ana", make_config(dataset="circles", model="mlp",
                                                           dp_noise=1.0))
     assert exc.value.problems == [
-        "dataset: the presenter fixed it to 'moons' for this lesson (you have 'circles'); "
-        "change it back, or ask the presenter"]
-    with pytest.raises(WorkshopError, match="dp_noise: the presenter fixed it to 1.0"):
+        "Dataset: Two moons (2-D points), fixed by the presenter for this lesson (you have "
+        "Circles (2-D points)); change it back, or ask the presenter"]
+    with pytest.raises(WorkshopError, match=r"Privacy noise \(DP-SGD\), noise .*: 1, fixed by "
+                                            r"the presenter .*you have it switched off"):
         submit_to_workspace(store, ws, "ana", make_config(dataset="moons", model="mlp"))
     submit_to_workspace(store, ws, "ana", make_config(dataset="moons", model="mlp",
                                                       epochs=2, dp_noise=1))

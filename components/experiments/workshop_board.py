@@ -2,55 +2,16 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from components.base.format import status_text
 from components.base.services import get_store, live_snapshot, shared_value
-from models.base import model_info
 from playground.common import escape
-from playground.data.catalog import dataset_info
 from playground.experiments.leaderboards import Board, leaderboards
-from playground.experiments.workshop import Lesson, Workspace
+from playground.experiments.workshop import Lesson, Workspace, setting_in_words, setting_name
 from playground.runs.store import Run
-from playground.training.config import field_words, shorthands
-from playground.training.techniques import technique_class
-
-
-def setting_name(name: str) -> str:
-    """A lesson's setting (a config field or a technique's shorthand) as Train names it:
-    "Privacy noise (DP-SGD): noise multiplier", never the code name."""
-    if name in shorthands():
-        technique, param = shorthands()[name]
-        cls = technique_class(technique)
-        title = next(p for p in cls.params if p.name == param).title()
-        return f"{cls.title}, {title[:1].lower()}{title[1:]}"
-    return field_words(name).capitalize()
-
-
-def _value_words(name: str, value: Any) -> str:
-    if name == "dataset":
-        return dataset_info(value).title
-    if name == "model":
-        return model_info(value).title
-    if name in shorthands():
-        technique, param = shorthands()[name]
-        found = next(p for p in technique_class(technique).params if p.name == param)
-        if found.words:
-            return found.word(value)
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    return f"{value:g}" if isinstance(value, float) else str(value)
-
-
-def setting_in_words(name: str, value: Any) -> str:
-    """One fixed setting in words: "Dataset: Handwritten digits"."""
-    try:
-        return f"{setting_name(name)}: {_value_words(name, value)}"
-    except (KeyError, ValueError, StopIteration):  # a setting this server no longer has
-        return f"{field_words(name)}: {value}"
 
 
 def lesson_in_words(lesson: Lesson) -> str:

@@ -29,17 +29,19 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+from models.base import model_info
 from playground.common.files import create_json, temporary_beside
 from playground.common.metric_registry import Metric
 from playground.common.names import mixed_scripts, name_key, name_keys, same_name
 from playground.common.permissions import PRESENTER_ID, Actor, Place, check
 from playground.common.server_settings import run_minutes
+from playground.data.catalog import dataset_info
 from playground.data.views import run_data
 from playground.runs.cost import over_cap, run_cost
 from playground.runs.queue import Plan, Refused, Submitted, submit
 from playground.runs.store import ACTIVE, Run, Store
 from playground.training.capabilities import PRIVACY_GUARANTEE
-from playground.training.config import RunConfig, shorthands
+from playground.training.config import RunConfig, field_words, shorthands
 from playground.training.techniques import technique_class
 from playground.training.techniques.dp import DELTA, EPSILON, automatic_delta
 
@@ -530,6 +532,49 @@ def run_size(config: RunConfig) -> int:
     return config.epochs * len(data.y_train)
 
 
+def setting_name(name: str) -> str:
+    """A lesson's setting (a config field or a technique's shorthand) as Train names it:
+    "Privacy noise (DP-SGD): noise multiplier", never the code name."""
+    if name in shorthands():
+        technique, param = shorthands()[name]
+        cls = technique_class(technique)
+        title = next(p for p in cls.params if p.name == param).title()
+        return f"{cls.title}, {title[:1].lower()}{title[1:]}"
+    return field_words(name).capitalize()
+
+
+def _value_words(name: str, value: Any) -> str:
+    if name == "dataset":
+        return dataset_info(value).title
+    if name == "model":
+        return model_info(value).title
+    if name in shorthands():
+        technique, param = shorthands()[name]
+        found = next(p for p in technique_class(technique).params if p.name == param)
+        if found.words:
+            return found.word(value)
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def setting_in_words(name: str, value: Any) -> str:
+    """One fixed setting in words: "Dataset: Handwritten digits"."""
+    try:
+        return f"{setting_name(name)}: {_value_words(name, value)}"
+    except (KeyError, ValueError, StopIteration):  # a setting this server no longer has
+        return f"{field_words(name)}: {value}"
+
+
+def _said(name: str, value: Any) -> str:
+    if value is None:
+        return "it switched off"
+    try:
+        return _value_words(name, value)
+    except (KeyError, ValueError, StopIteration):
+        return str(value)
+
+
 def lesson_problems(lesson: Lesson, config: RunConfig) -> list[str]:
     """Locked lesson settings the config does not keep."""
 
@@ -548,8 +593,9 @@ def lesson_problems(lesson: Lesson, config: RunConfig) -> list[str]:
             continue
         if got != want and not (isinstance(want, (int, float)) and isinstance(got, (int, float))
                                 and float(got) == float(want)):
-            problems.append(f"{name}: the presenter fixed it to {want!r} for this lesson "
-                            f"(you have {got!r}); change it back, or ask the presenter")
+            problems.append(f"{setting_in_words(name, want)}, fixed by the presenter for "
+                            f"this lesson (you have {_said(name, got)}); change it back, or ask "
+                            "the presenter")
     return problems
 
 
