@@ -220,7 +220,7 @@ def test_privacy_walkthrough_reports_the_price_it_was_given():
     runs = {"none": fake("none", accuracy=0.95), "some": fake("some", **private(0.90, 8, 0.6)),
             "strong": fake("strong", **private(0.80, 1.2, 1.5))}
     walk = story.explain(story, runs, {})
-    assert walk.headline.startswith("Privacy cost 15.0 points of accuracy at ε = 1.2")
+    assert walk.headline.startswith("Privacy noise cost 15.0 points of accuracy at ε = 1.2")
     assert "5.0 points below no noise" in walk.paragraphs[1]
     # Same story, numbers where noise cost nothing: the text says so instead.
     runs["some"] = fake("some", **private(0.96, 8, 0.6))
