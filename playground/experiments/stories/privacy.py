@@ -50,8 +50,9 @@ def explain(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
         headline = (f"Privacy noise cost {costs[1]:.1f} points of accuracy at ε = {strong:.1f}"
                     f"{luck_said(luck)}: the stronger the guarantee, the higher the price.")
     elif max(costs) > 0:
-        headline = (f"Privacy noise cost up to {max(costs):.1f} points of accuracy here, though "
-                    "more noise did not cost more this time.")
+        worst = luck_of(runs, "none", "some" if costs[0] >= costs[1] else "strong")
+        headline = (f"Privacy noise cost up to {max(costs):.1f} points of accuracy here"
+                    f"{luck_said(worst)}, though more noise did not cost more this time.")
     else:
         headline = "This time privacy noise cost no accuracy at all."
     lines.append("Smaller ε means stronger privacy. ε is counted by Opacus' accountant while "
