@@ -3,15 +3,18 @@ from __future__ import annotations
 
 import math
 import random
+import re
 
 import pytest
 
 from playground.results import charts, tradeoff_charts
-from playground.results.pareto import flat_words, front_rows, pareto_mask
+from playground.results.answers import unique_labels
+from playground.results.pareto import flat_words, front_rows, hover_rows, pareto_mask
 from playground.results.shipped import RunPoint, run_point, switched_on
 from playground.runs.store import Run
 from playground.training.config import make_config
 from playground.training.metrics import ACCURACY, LATENCY, SIZE
+from playground.training.techniques import TECHNIQUES
 from playground.training.techniques.dp import EPSILON
 
 
@@ -143,3 +146,31 @@ def test_axes_start_at_zero_and_shares_run_to_one_hundred_percent():
     curve = charts.curves_chart(charts.curves_frame(
         [{"run_id": "a", "epoch": 1, "val_accuracy": 0.86}], {"a": "a"}), "accuracy", False)
     assert curve.to_dict()["encoding"]["y"]["scale"] == {"domain": [0, 1]}
+
+
+def test_a_hover_names_runs_in_words_never_by_id_or_code_name():
+    base = {"accuracy": 0.9, "f1_macro": 0.88, "size_bytes": 4000, "latency_ms": 0.2,
+            "train_seconds": 1.5}
+    runs = [_run("k3x9q", base, dataset="wine", model="mlp"),
+            _run("p7w2z", {**base, "accuracy": 0.86, "epsilon": 2.5, "size_bytes": 3000},
+                 dataset="wine", model="mlp", dp_noise=1.1, quantize="int8", dropout=0.2),
+            _run("m4v8t", {**base, "accuracy": 0.86, "epsilon": 2.5, "size_bytes": 3000},
+                 dataset="wine", model="mlp", dp_noise=1.1, dropout=0.2)]
+    points = [run_point(r) for r in runs]
+    names = unique_labels(runs)
+    rows = hover_rows(front_rows(points, SIZE.key), points, runs, names)
+    spec = tradeoff_charts.pareto_chart(rows, SIZE.key).to_dict()
+    hovered = {t["field"] for layer in spec["layer"]
+               for t in layer["encoding"].get("tooltip", [])}
+    assert "run_id" not in hovered and "run" in hovered
+    data = next(iter(spec["datasets"].values()))
+    shown = " ".join(str(d[f]) for d in data for f in hovered)
+    # A code name that is not also the plain word ('dp', 'quantization' is both).
+    code_names = {n for n in TECHNIQUES.names() if n != TECHNIQUES.get(n).words()}
+    for run in runs:
+        assert run.id not in shown
+    for word in code_names:  # as whole words, never shown
+        assert word not in re.findall(r"[a-z_]+", shown), word
+    assert len({d["run"] for d in data}) == len(runs)  # each hover names a different run
+    assert {d["label"] for d in data} >= {"nothing switched on"}
+    assert any(SIZE.label in f for f in hovered)  # numbers under their plain labels

@@ -18,6 +18,7 @@ import torch
 from playground.common.formatting import percent
 from playground.experiments import stories as S
 from playground.experiments.workshop import join_workspace, open_workspace
+from playground.results import luck
 from playground.runs.store import Run, Store
 from playground.runs.worker import execute
 from playground.training.config import make_config
@@ -220,7 +221,7 @@ def test_privacy_walkthrough_reports_the_price_it_was_given():
     runs = {"none": fake("none", accuracy=0.95), "some": fake("some", **private(0.90, 8, 0.6)),
             "strong": fake("strong", **private(0.80, 1.2, 1.5))}
     walk = story.explain(story, runs, {})
-    assert walk.headline.startswith("Privacy cost 15.0 points of accuracy at ε = 1.2")
+    assert walk.headline.startswith("Privacy noise cost 15.0 points of accuracy at ε = 1.2")
     assert "5.0 points below no noise" in walk.paragraphs[1]
     # Same story, numbers where noise cost nothing: the text says so instead.
     runs["some"] = fake("some", **private(0.96, 8, 0.6))
@@ -565,3 +566,57 @@ def test_a_story_added_as_one_file_is_listed_and_runs(tmp_path: Path):
                                           "Wide, with dropout": percent(accuracy["wide"])}
     assert found["headline"].endswith("on the moons.")
     assert any(found["headline"] in text for text in found["page"]), found["page"]
+
+
+# -- luck, measured on the story's own runs ----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def privacy_runs(tmp_path_factory):
+    """The privacy story trained for real (fewer epochs), and its plain run again with another
+    seed: the only difference between those two is luck."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    store = Store(tmp_path_factory.mktemp("story_luck") / "home")
+    record = S.queue_story(store, S.STORIES["privacy"], epochs=3)
+    plain = S.STORIES["privacy"].step("none").values
+    reseeded = store.enqueue(make_config(**dict(plain, epochs=3, seed=1)))
+    train_queued(store)
+    torch.set_num_threads(before)
+    return store, record, store.get(reseeded)
+
+
+def test_strong_privacy_noise_is_beyond_luck_in_the_story(privacy_runs):
+    store, ids, _ = privacy_runs
+    story = S.STORIES["privacy"]
+    record = S.StoryRecord("privacy", ids, 0.0)
+    runs = S.story_runs(store, record)
+    measured = luck.compare(store, runs["none"], runs["strong"])
+    # The reference: McNemar's test on the same test digits, through the luck module.
+    assert measured.paired and measured.beyond and measured.diff < 0, measured.verdict()
+    low, high = sorted((abs(measured.low), abs(measured.high)))
+    said = f"beyond luck (95 % interval {low * 100:.1f} to {high * 100:.1f} points)"
+    walk = S.walkthrough(story, store, record)
+    assert said in walk.headline, walk.headline
+    strong = next(p for p in walk.paragraphs if p.startswith(story.step("strong").label))
+    assert f"{-measured.diff * 100:.1f} points below no noise, {said}" in strong
+    # Measured once per pair: asking again gives the remembered answer.
+    both = S.StoryRuns(runs, store)
+    assert both.luck("none", "strong") is both.luck("none", "strong")
+
+
+def test_a_story_whose_two_runs_differ_only_by_seed_says_within_luck(privacy_runs):
+    store, ids, reseeded = privacy_runs
+    plain = store.get(ids["none"])
+    assert plain.config.model_copy(update={"seed": 1}) == reseeded.config
+    measured = luck.compare(store, plain, reseeded)
+    assert measured.comparable and not measured.beyond, measured.verdict()
+    # The augment story's comparison, told with two runs that differ only by their seed.
+    story = S.STORIES["augment"]
+    runs = S.StoryRuns({"scarce": plain, "augmented": reseeded, "full": plain}, store)
+    epochs = {role: store.epochs(r.id) for role, r in runs.items()}
+    walk = story.explain(story, runs, epochs)
+    assert "within luck: the two are equally accurate" in walk.headline, walk.headline
+    assert "beyond luck" not in " ".join([walk.headline, *walk.paragraphs])
+    # Made-up runs with no store behind them say nothing about luck rather than guess.
+    assert "luck" not in story.explain(story, dict(runs), epochs).headline

@@ -22,6 +22,7 @@ from playground.data.units import RowCodec
 from playground.data.views import leave_out, run_data
 from playground.experiments import tradeoffs as T
 from playground.experiments.stories import STORIES, queue_story, story_run_ids
+from playground.results import luck
 from playground.runs.store import Store
 from playground.runs.worker import execute
 from playground.training.audits import fairness as fairness_audit
@@ -197,6 +198,20 @@ def test_the_walkthrough_is_written_from_the_runs_numbers(home, one_thread):
     assert list(walk.table.index) == [record.labels[r] for r in record.runs]
     # The fairness technique's own sentence carries the caution on uploaded data only.
     assert LEGAL_CAUTION in FairnessPostprocessing.story(runs["fair"])[0]
+    # Each comparison with the plain run says whether it is bigger than luck, as McNemar's
+    # test on the same test rows finds it.
+    for role, opening in (("private", "With privacy noise"), ("fair", "With equal approval"),
+                          ("blind", "Leaving gender out")):
+        measured = luck.compare(store, runs["plain"], runs[role])
+        assert measured.paired, role
+        line = next(p for p in walk.paragraphs if p.startswith(opening))
+        if abs(measured.diff) < 0.0005:
+            assert "cost no accuracy" in line, line
+        elif measured.beyond:
+            assert "beyond luck (95 % interval" in line, line
+        else:
+            assert "cost no accuracy beyond luck" in line and "within luck" in line, line
+    assert "luck" in walk.headline
 
 
 def test_the_blind_verdict_says_plainly_whether_the_gap_closed():

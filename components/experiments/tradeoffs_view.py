@@ -27,9 +27,7 @@ def queue(store: Store, manifest: dict, actor: Actor = LOCAL) -> bool:
         st.error("Nothing was queued. " + escape.md(str(getattr(exc, "problem", exc))))
         return False
     st.session_state[keys.TRADEOFFS] = manifest["name"]
-    for problem in record.refused:
-        st.warning("Not queued: " + escape.md(problem))
-    return True
+    return bool(record.runs)  # what was refused is said with the walkthrough
 
 
 def tradeoffs_button(store: Store, manifest: dict, actor: Actor = LOCAL, *,
@@ -38,7 +36,8 @@ def tradeoffs_button(store: Store, manifest: dict, actor: Actor = LOCAL, *,
                  help="Trains the same small model as it is, with privacy noise, made "
                       "smaller and (with a sensitive column) treating groups alike and "
                       "without that column, then explains what each cost and bought."):
-        queue(store, manifest, actor)
+        if queue(store, manifest, actor):
+            st.rerun()  # the walkthrough is drawn above the list this button sits in
 
 
 def save_buttons(prepared: uploads.Prepared, store: Store, actor: Actor = LOCAL) -> None:
@@ -60,6 +59,8 @@ def tradeoffs_section(store: Store, actor: Actor = LOCAL) -> None:
         return
     story = T.as_story(manifest, record, escape.md)
     st.subheader(f"Trade-offs on {escape.md(name)}")
+    for problem in record.refused:
+        st.warning("Not queued: " + escape.md(problem))
     live_snapshot(fresh=True)
     state = story_state(story_runs(record))
 

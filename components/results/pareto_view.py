@@ -7,24 +7,19 @@ import streamlit as st
 
 from components.base.chart_cache import cached_chart
 from playground.common.escape import md
-from playground.common.metric_registry import TECHNIQUE, all_metrics
+from playground.common.metric_registry import TECHNIQUE
 from playground.results import tradeoff_charts
-from playground.results.pareto import COSTS, SCORES, flat_words, front_rows
+from playground.results.answers import unique_labels
+from playground.results.pareto import COSTS, SCORES, flat_words, front_rows, hover_rows
 from playground.results.shipped import run_point
 from playground.runs.store import Run
-
-
-def _card(point) -> dict[str, str]:
-    """The run card in the tooltip: every trade-off axis the run has."""
-    return {m.column: m.format(point.get(m)) for m in all_metrics()
-            if m.pareto and point.get(m) is not None}
 
 
 def pareto_chart_for(runs: list[Run], key: str) -> None:
     """One scatter per cost the registry declares (size, latency, training time, what the
     attacks and techniques measure) against a score (accuracy, F1, ...)."""
     points = [run_point(r) for r in runs]
-    labels = {r.id: r.config.label() for r in runs}
+    names = unique_labels(runs)  # in words and all different: what a hover names
     score = st.radio("Score", list(SCORES), horizontal=True, key=f"{key}_score",
                      format_func=lambda k: SCORES[k].label)
     st.caption("Each dot is a run, labelled by what was switched on. **Red**: no other run "
@@ -43,11 +38,10 @@ def pareto_chart_for(runs: list[Run], key: str) -> None:
         if (words := flat_words(points, metric)) is not None:
             flat.append(words)  # said in words, not drawn as a spread that isn't there
             continue
-        for row, point in zip(rows, points, strict=True):
-            row.update(_card(point), config=labels[point.run_id])
+        rows = hover_rows(rows, points, runs, names)
         with columns[shown % 2]:
             # Finished runs never change: the same runs give the same chart, built once.
-            cached_chart(("pareto", tuple(labels), cost, score),
+            cached_chart(("pareto", tuple(names), cost, score),
                          partial(tradeoff_charts.pareto_chart, rows, cost, score,
                                  log_x=metric.unit == "bytes"),
                          width="stretch", height=340, key=f"{key}_{cost}")

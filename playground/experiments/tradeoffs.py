@@ -20,8 +20,18 @@ from typing import Any, Callable
 from playground.common.files import write_json
 from playground.common.formatting import human_bytes, percent
 from playground.common.permissions import LOCAL, Actor
-from playground.experiments.stories.base import Step, Story, Walkthrough
-from playground.experiments.stories.prose import acc, bars, change, deployed, points, table
+from playground.experiments.stories.base import Step, Story, StoryRuns, Walkthrough
+from playground.experiments.stories.prose import (
+    acc,
+    bars,
+    change,
+    deployed,
+    luck_of,
+    luck_said,
+    points,
+    table,
+    within_luck,
+)
 from playground.experiments.stories.records import story_state
 from playground.experiments.workshop import submit_as
 from playground.runs.store import Run, Store
@@ -143,12 +153,19 @@ def _rates(run: Run) -> dict[str, float]:
             if v.get("selection_rate") is not None}
 
 
-def _cost(run: Run, plain: Run) -> str:
-    """What a run's change did to accuracy against the plain run, as a verb phrase."""
+def _cost(runs: dict[str, Run], role: str) -> str:
+    """What a run's change did to accuracy against the plain run, as a verb phrase, with
+    whether the difference is bigger than luck when it could be measured."""
+    run, plain = runs[role], runs["plain"]
     diff = points(acc(plain), acc(run))
-    return ("cost no accuracy" if abs(diff) < 0.05 else
-            f"cost {-diff:.1f} points of accuracy" if diff < 0 else
-            f"cost nothing (accuracy {diff:.1f} points higher)")
+    luck = luck_of(runs, "plain", role)
+    said = luck_said(luck)
+    if abs(diff) < 0.05:
+        return "cost no accuracy"
+    if within_luck(luck):
+        return f"cost no accuracy beyond luck (a {abs(diff):.1f}-point gap{said})"
+    return (f"cost {-diff:.1f} points of accuracy{said}" if diff < 0 else
+            f"cost nothing (accuracy {diff:.1f} points higher{said})")
 
 
 def blind_verdict(plain_gap: float, blind_gap: float, column: str) -> str:
@@ -183,9 +200,9 @@ def explain(manifest: dict[str, Any], runs: dict[str, Run], labels: dict[str, st
         guarantee = (f"a privacy budget of ε = {eps:.1f} ({epsilon_meaning(eps)})"
                      if eps is not None else "a privacy guarantee")
         lines.append(f"With privacy noise the model gets {percent(acc(run))} right: the noise "
-                     f"{_cost(run, plain)} and bought {guarantee}; no single row of your "
+                     f"{_cost(runs, 'private')} and bought {guarantee}; no single row of your "
                      "table can be told from the finished model beyond that budget.")
-        headline_parts.append(f"privacy noise {_cost(run, plain)}")
+        headline_parts.append(f"privacy noise {_cost(runs, 'private')}")
     plain_gap = _gap(plain)
     if column and plain_gap is not None:
         rates = _rates(plain)
@@ -195,16 +212,16 @@ def explain(manifest: dict[str, Any], runs: dict[str, Run], labels: dict[str, st
     if (run := runs.get("fair")) is not None and (gap := _gap(run)) is not None:
         lines.append(f"With equal approval rates across groups (a decision threshold per "
                      f"group of {sensitive}), the gap becomes {gap:.1f} points; that "
-                     f"{_cost(run, plain)}. {LEGAL_CAUTION}")
+                     f"{_cost(runs, 'fair')}. {LEGAL_CAUTION}")
         headline_parts.append(f"equal approval rates took the gap from {plain_gap:.1f} to "
-                              f"{gap:.1f} points and {_cost(run, plain)}")
+                              f"{gap:.1f} points and {_cost(runs, 'fair')}")
     if (run := runs.get("blind")) is not None and (gap := _gap(run)) is not None \
             and plain_gap is not None:
         verdict = blind_verdict(plain_gap, gap, sensitive)
         lines.append(verdict + " Other columns can stand in for it (a neighbourhood, an "
                      "income), so a model that never sees it can still treat the groups "
                      f"differently. Without it the model gets {percent(acc(run))} right "
-                     f"(leaving it out {_cost(run, plain)}).")
+                     f"(leaving it out {_cost(runs, 'blind')}).")
         headline_parts.append(verdict[0].lower() + verdict[1:].split(":")[0])
     if (run := runs.get("smaller")) is not None:
         size, accuracy = deployed(run)
@@ -239,7 +256,8 @@ def walkthrough(store: Store, manifest: dict[str, Any], record: TradeoffRecord,
     runs = record_runs(store, record)
     if story_state(runs) != "finished":
         return None
-    return explain(manifest, runs, record.labels, quote)  # type: ignore[arg-type]
+    return explain(manifest, StoryRuns(runs, store), record.labels,  # type: ignore[arg-type]
+                   quote)
 
 
 def as_story(manifest: dict[str, Any], record: TradeoffRecord,

@@ -8,10 +8,18 @@ metric registry marks as a Pareto score or cost: a producer that declares one ad
 from __future__ import annotations
 
 import math
+import re
 from typing import Any, Iterator, Mapping, Sequence
 
-from playground.common.metric_registry import METRICS, Metric, pareto_costs, pareto_scores
+from playground.common.metric_registry import (
+    METRICS,
+    Metric,
+    all_metrics,
+    pareto_costs,
+    pareto_scores,
+)
 from playground.results.shipped import RunPoint
+from playground.training.techniques import TECHNIQUES
 
 
 class _Axes(Mapping[str, Metric]):
@@ -106,3 +114,37 @@ def flat_words(points: Sequence[RunPoint], metric: Metric) -> str | None:
                 f"{metric.format(high)}) differ by less than measurement noise: call it the "
                 "same.")
     return None
+
+
+# -- what a point says when hovered: words, never run ids or code names ---------------------
+
+
+def in_words(config) -> str:
+    """What was switched on, in the words a person reads: 'privacy noise + dropout',
+    'nothing switched on'."""
+    if not config.techniques:
+        return "nothing switched on"
+    return " + ".join(TECHNIQUES.get(name).words() if name in TECHNIQUES
+                      else name.replace("_", " ") for name in config.techniques)
+
+
+def _field(label: str) -> str:
+    """A label a chart can use as a field name: Vega-Lite reads ':' as a type, '.' and
+    brackets as a path into nested data."""
+    return re.sub(r"\s*:\s*", " – ", label).replace(".", "").replace("[", "(").replace("]", ")")
+
+
+def card(point: RunPoint) -> dict[str, str]:
+    """Every trade-off number the run has, under the metric's plain label."""
+    return {_field(m.label): m.format(point.get(m)) for m in all_metrics()
+            if m.pareto and point.get(m) is not None}
+
+
+def hover_rows(rows: Sequence[dict[str, Any]], points: Sequence[RunPoint], runs: Sequence,
+               names: Mapping[str, str]) -> list[dict[str, Any]]:
+    """front_rows with what a hover shows: the run's unique name in words (`names`, e.g.
+    answers.unique_labels), what was switched on in words, and its numbers by plain label."""
+    by_id = {r.id: r for r in runs}
+    return [{**row, **card(point), "run": names[point.run_id],
+             "label": in_words(by_id[point.run_id].config)}
+            for row, point in zip(rows, points, strict=True)]

@@ -48,7 +48,7 @@ def pareto_chart(rows: Sequence[dict[str, Any]], cost: str, score: str = "accura
     df["status"] = np.where(df["on_front"].astype(bool), "best trade-off (not beaten)",
                             "beaten by another run")
     extra = [c for c in df.columns if c not in {"cost", "score", "on_front", "plotted",
-                                                  "status", "label", "run_id"}]
+                                                  "status", "label", "run_id", "run"}]
     # Axes from 0 (a log axis cannot reach it): a 2-point gap drawn from 85 % looks like a
     # chasm; a share runs to 100 %.
     x = alt.X("cost:Q", title=metric_title(cost),
@@ -61,7 +61,9 @@ def pareto_chart(rows: Sequence[dict[str, Any]], cost: str, score: str = "accura
                        scale=alt.Scale(domain=["best trade-off (not beaten)",
                                                "beaten by another run"],
                                        range=[FRONT_COLOUR, DOMINATED_COLOUR]))
-    tooltip = ([alt.Tooltip("run_id:N", title="run"), alt.Tooltip("label:N", title="switched on"),
+    # A hover names the run in words where the caller gave them ("run"), never by its id.
+    named = [alt.Tooltip("run:N", title="run")] if "run" in df.columns else []
+    tooltip = (named + [alt.Tooltip("label:N", title="switched on"),
                 alt.Tooltip("cost:Q", title=metric_title(cost), format=",.4~g"),
                 alt.Tooltip("score:Q", title=metric_title(score),
                             format=".1%" if _share(score) else ".3f")]

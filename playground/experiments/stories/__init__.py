@@ -18,6 +18,7 @@ from playground.experiments.stories.base import (
     Step,
     Story,
     StoryRegistry,
+    StoryRuns,
     Walkthrough,
     register,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "Story",
     "StoryRecord",
     "StoryRegistry",
+    "StoryRuns",
     "Walkthrough",
     "attacker_right",
     "deployed",

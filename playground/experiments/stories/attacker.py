@@ -10,11 +10,14 @@ from playground.experiments.stories.base import Step, Story, Walkthrough, regist
 from playground.experiments.stories.prose import (
     acc,
     attacker_right,
+    luck_of,
+    luck_said,
     memorised,
     most_right,
     not_attacked,
     points,
     table,
+    within_luck,
 )
 from playground.results.tradeoff_charts import privacy_attack_chart
 from playground.runs.store import Run
@@ -26,12 +29,15 @@ EXPOSED = dict(dataset="digits", model="mlp", width=256, depth=3, epochs=60,
                train_fraction=0.2)
 
 
-def _price(cost: float) -> str:
-    """Accuracy points lost (positive) or won, as the end of a sentence."""
+def _price(cost: float, luck=None) -> str:
+    """Accuracy points lost (positive) or won, as the end of a sentence, with whether the
+    difference is bigger than luck when it was measured."""
+    if within_luck(luck) and abs(cost) >= 0.05:
+        return f"no accuracy beyond luck (a {abs(cost):.1f}-point gap{luck_said(luck)})"
     if cost >= 0.05:
-        return f"{cost:.1f} points of accuracy"
+        return f"{cost:.1f} points of accuracy{luck_said(luck)}"
     if cost <= -0.05:
-        return f"no accuracy (it even read {-cost:.1f} points more)"
+        return f"no accuracy (it even read {-cost:.1f} points more{luck_said(luck)})"
     return "no accuracy"
 
 
@@ -67,6 +73,7 @@ def explain(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
     eps, delta = EPSILON.value(private.metrics), DELTA.value(private.metrics)
     holds = (pa1.get("dp_bound") or {}).get("holds")
     cost = points(acc(private), acc(plain))
+    luck = luck_of(runs, "exposed", "private")
     step0 = story.step("exposed")
     lines = [
         "The attacker holds the finished model and a picture, and guesses whether that "
@@ -89,7 +96,7 @@ def explain(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
     lines.append(
         f"With privacy noise (DP-SGD at ε = {eps:.1f}) the attacker was right "
         f"{percent(right1)} of the time (AUC {pa1['auc']:.2f}). The network reads "
-        f"{percent(acc(private))} of the test digits: privacy cost {_price(cost)}.")
+        f"{percent(acc(private))} of the test digits: privacy cost {_price(cost, luck)}.")
     promise = (f"ε = {eps:.1f} is a promise about every possible attack, not only this one: "
                f"with δ = {delta:.2g}, no attacker can be right more than "
                f"{percent(most_right(eps, delta))} of the time on records like these.")
@@ -110,11 +117,11 @@ def explain(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
     drop = points(right1, right0)
     if drop >= 0.5:
         headline = (f"Privacy noise cut the attacker from {percent(right0)} right to "
-                    f"{percent(right1)} (a coin toss is 50%), and cost {_price(cost)}.")
+                    f"{percent(right1)} (a coin toss is 50%), and cost {_price(cost, luck)}.")
     else:
         headline = (f"This time privacy noise did not make the attacker guess worse "
                     f"({percent(right0)} right without it, {percent(right1)} with it); it "
-                    f"cost {_price(cost)}.")
+                    f"cost {_price(cost, luck)}.")
     rows = []
     for role, pa, eps_text in (("exposed", pa0, "∞ (no promise)"), ("private", pa1,
                                                                     f"{eps:.1f}")):

@@ -8,8 +8,11 @@ from playground.experiments.stories.prose import (
     acc,
     accuracy_walkthrough,
     change,
+    luck_of,
+    luck_said,
     memorised,
     points,
+    within_luck,
 )
 from playground.runs.store import Run
 
@@ -22,20 +25,24 @@ def explain(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
     gain = points(acc(scarce), acc(aug))
     lost = points(acc(scarce), acc(full))
     n_scarce = story.step("scarce").values["train_fraction"]
+    luck = luck_of(runs, "scarce", "augmented")
     lines = [
         f"With only {n_scarce:.0%} of the training pictures the network reads "
         f"{percent(acc(scarce))} of the test digits; with all of them, {percent(acc(full))}. "
-        f"Scarce data cost {lost:.1f} points.",
+        f"Scarce data cost {lost:.1f} points{luck_said(luck_of(runs, 'scarce', 'full'))}.",
         f"With augmentation (every step shows slightly turned, shifted and noisy copies of "
         f"the same few pictures) it reads {percent(acc(aug))}: augmentation "
-        f"{change(gain)}" + (f", {gain / lost:.0%} of what the missing data cost."
-                             if gain > 0 and lost > 0 else "."),
+        f"{change(gain)}{luck_said(luck)}"
+        + (f"; that is {gain / lost:.0%} of what the missing data cost."
+           if gain > 0 and lost > 0 and not within_luck(luck) else "."),
         f"On the training pictures the plain model ends {memorised(epochs['scarce']):.1f} "
         f"points above its validation score (it memorises); with augmentation the gap is "
         f"{memorised(epochs['augmented']):.1f} points.",
     ]
-    headline = (f"Augmentation won back {gain:.1f} points when data was scarce."
-                if gain >= 0.05 else
+    headline = (f"Augmentation {change(gain)} when data was scarce{luck_said(luck)}: with so "
+                "few pictures, results vary from seed to seed." if within_luck(luck) else
+                f"Augmentation won back {gain:.1f} points when data was scarce"
+                f"{luck_said(luck)}." if gain >= 0.05 else
                 "Augmentation did not help this time: with so few pictures, results vary "
                 "from seed to seed.")
     return accuracy_walkthrough(story.steps, runs, headline, lines)

@@ -2,6 +2,7 @@
 registry every story module adds itself to."""
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
@@ -9,6 +10,8 @@ import altair as alt
 import pandas as pd
 
 from playground.common.registry import Registry
+from playground.results import luck as luck_test
+from playground.results.luck import Luck
 from playground.runs.store import Run
 
 
@@ -40,6 +43,40 @@ class Walkthrough:
     chart: alt.Chart
 
 
+_MEASURED: OrderedDict[tuple[str, str, str], Luck] = OrderedDict()
+_KEEP = 512  # pairs remembered per process: a few stories and walkthroughs, many times over
+
+
+def measured(store, run_a: Run, run_b: Run) -> Luck:
+    """Run b against run a, whether their accuracy difference is bigger than luck; measured
+    once per pair of finished runs (they never change) and remembered by their ids."""
+    key = (str(store.home), run_a.id, run_b.id)
+    if (known := _MEASURED.get(key)) is not None:
+        return known
+    result = luck_test.compare(store, run_a, run_b)
+    if run_a.status == run_b.status == "finished":
+        _MEASURED[key] = result
+        while len(_MEASURED) > _KEEP:
+            _MEASURED.popitem(last=False)
+    return result
+
+
+class StoryRuns(dict[str, Run]):
+    """A story's runs by role (a dict), and the store that holds their test answers, so a
+    walkthrough can say whether a difference between two of them is bigger than luck."""
+
+    def __init__(self, runs: dict[str, Run], store=None):
+        super().__init__(runs)
+        self.store = store
+
+    def luck(self, a: str, b: str) -> Luck | None:
+        """Role b's run against role a's (b minus a); None where nothing can be measured (no
+        store: runs made up in a test, or a role the story lacks)."""
+        if self.store is None or a not in self or b not in self:
+            return None
+        return measured(self.store, self[a], self[b])
+
+
 Explain = Callable[["Story", dict[str, Run], dict[str, list[dict]]], Walkthrough]
 
 
@@ -47,8 +84,9 @@ Explain = Callable[["Story", dict[str, Run], dict[str, list[dict]]], Walkthrough
 class Story:
     """A guided experiment: the runs it queues and how it explains their results.
 
-    `explain(story, runs, epochs)` gets the finished runs by role and each one's epochs,
-    and writes the walkthrough from their numbers. `order` places it in lists (lower first;
+    `explain(story, runs, epochs)` gets the finished runs by role (a StoryRuns: a dict that
+    also measures luck between two roles) and each one's epochs, and writes the walkthrough
+    from their numbers. `order` places it in lists (lower first;
     a story that does not say comes after those that do)."""
 
     key: str

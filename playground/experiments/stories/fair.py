@@ -9,7 +9,14 @@ import pandas as pd
 
 from playground.common.formatting import percent
 from playground.experiments.stories.base import Step, Story, Walkthrough, register
-from playground.experiments.stories.prose import acc, points, table
+from playground.experiments.stories.prose import (
+    acc,
+    luck_of,
+    luck_said,
+    points,
+    table,
+    within_luck,
+)
 from playground.runs.store import Run
 from playground.training.audits import fairness as fairness_audit
 
@@ -65,8 +72,9 @@ def explain(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
             f"{(m['equalized_odds_difference'] or 0) * 100:.1f} points (from "
             f"{(plain['equalized_odds_difference'] or 0) * 100:.1f}); accuracy "
             f"{percent(acc(runs[role]))} against {percent(acc(runs['plain']))} "
-            + (f"({cost:.1f} points lower)." if cost >= 0.05 else
-               f"({-cost:.1f} points higher)." if cost <= -0.05 else "(the same)."))
+            + (f"({cost:.1f} points lower" if cost >= 0.05 else
+               f"({-cost:.1f} points higher" if cost <= -0.05 else "(the same")
+            + f"{luck_said(luck_of(runs, 'plain', role))}).")
     lines.append("Accuracy here is agreement with the past decisions, which were biased: part "
                  "of what a fairer model \"loses\" is agreement with refusals that should not "
                  "have happened. A real lender would also check the law: thresholds per group "
@@ -74,9 +82,12 @@ def explain(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
     gap0 = plain["demographic_parity_difference"] * 100
     gap1 = f["parity"]["demographic_parity_difference"] * 100
     cost = points(acc(runs["parity"]), acc(runs["plain"]))
-    price = (f"for {cost:.1f} points of accuracy" if cost >= 0.05 else
+    luck = luck_of(runs, "plain", "parity")
+    price = (f"and accuracy moved {abs(cost):.1f} points{luck_said(luck)}"
+             if within_luck(luck) and abs(cost) >= 0.05 else
+             f"for {cost:.1f} points of accuracy{luck_said(luck)}" if cost >= 0.05 else
              "and accuracy did not drop" if cost > -0.05 else
-             f"and accuracy even rose {-cost:.1f} points")
+             f"and accuracy even rose {-cost:.1f} points{luck_said(luck)}")
     headline = (f"Equal approval rates took the gap between groups from {gap0:.1f} to "
                 f"{gap1:.1f} points, {price}." if gap1 < gap0 else
                 f"This time the thresholds did not narrow the approval gap ({gap0:.1f} → "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playground.common.formatting import percent
 from playground.experiments.stories.base import Step, Story, Walkthrough, register
-from playground.experiments.stories.prose import acc, curves, memorised, table
+from playground.experiments.stories.prose import acc, curves, luck_of, luck_said, memorised, table
 from playground.runs.store import Run
 
 OVERFIT = dict(dataset="digits", model="mlp", width=256, depth=3, epochs=60, lr=0.003,
@@ -46,8 +46,9 @@ def explain(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
                 f"{f0 - f1:.3f} lower." if f1 < f0 else
                 "Dropout did not lower the validation loss this time.")
     lines.append(f"Test accuracy: {percent(acc(runs['plain']))} without dropout, "
-                 f"{percent(acc(runs['with_dropout']))} with it. Falling validation loss means the "
-                 "model is also more honest about how sure it is.")
+                 f"{percent(acc(runs['with_dropout']))} with it"
+                 f"{luck_said(luck_of(runs, 'plain', 'with_dropout'))}. Falling validation loss "
+                 "means the model is also more honest about how sure it is.")
     labels = {s.role: s.label for s in story.steps}
     chart = curves(epochs, labels, "val_loss", "validation loss (lower is better)")
     return Walkthrough(headline, lines, table(rows), chart)

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from playground.common.formatting import percent
 from playground.experiments.stories.base import Step, Story, Walkthrough, register
-from playground.experiments.stories.prose import acc, bars, points, table
+from playground.experiments.stories.prose import (
+    acc,
+    bars,
+    luck_of,
+    luck_said,
+    points,
+    table,
+    within_luck,
+)
 from playground.runs.store import Run
 from playground.training.techniques.dp import EPSILON, epsilon_meaning
 
@@ -31,14 +39,20 @@ def explain(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
             f"{percent(acc(run))}, " + (f"{cost:.1f} points below no noise" if cost >= 0.05 else
                                         f"{-cost:.1f} points above no noise" if cost <= -0.05
                                         else "the same as no noise")
+            + luck_said(luck_of(runs, "none", role))
             + f", for a privacy budget of ε = {eps:.1f}: {epsilon_meaning(eps)}.")
     strong = EPSILON.value(runs["strong"].metrics)
-    if costs[1] > costs[0] and costs[1] > 0:
-        headline = (f"Privacy cost {costs[1]:.1f} points of accuracy at ε = {strong:.1f}: "
-                    "the stronger the guarantee, the higher the price.")
+    luck = luck_of(runs, "none", "strong")
+    if within_luck(luck):
+        headline = (f"Even at ε = {strong:.1f}, privacy noise cost no accuracy beyond luck: "
+                    f"{abs(costs[1]):.1f} points{luck_said(luck)}.")
+    elif costs[1] > costs[0] and costs[1] > 0:
+        headline = (f"Privacy noise cost {costs[1]:.1f} points of accuracy at ε = {strong:.1f}"
+                    f"{luck_said(luck)}: the stronger the guarantee, the higher the price.")
     elif max(costs) > 0:
-        headline = (f"Privacy cost up to {max(costs):.1f} points of accuracy here, though "
-                    "more noise did not cost more this time.")
+        worst = luck_of(runs, "none", "some" if costs[0] >= costs[1] else "strong")
+        headline = (f"Privacy noise cost up to {max(costs):.1f} points of accuracy here"
+                    f"{luck_said(worst)}, though more noise did not cost more this time.")
     else:
         headline = "This time privacy noise cost no accuracy at all."
     lines.append("Smaller ε means stronger privacy. ε is counted by Opacus' accountant while "

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 
 from playground.common.formatting import percent
-from playground.experiments.stories.base import Step, Walkthrough
+from playground.experiments.stories.base import Step, StoryRuns, Walkthrough
+from playground.results.luck import Luck
 from playground.results.narrative import gap
 from playground.results.shipped import shipped
 from playground.runs.store import Run
@@ -61,6 +62,31 @@ def lopsided_accuracy(metrics: dict[str, Any]) -> float:
     class's recall weighted by its share of the training examples."""
     counts = np.asarray(metrics["train_class_counts"], dtype=float)
     return float(np.dot(counts, metrics["recall_by_class"]) / counts.sum())
+
+
+# -- luck -----------------------------------------------------------------------------------
+
+
+def luck_of(runs: dict[str, Run], a: str, b: str) -> Luck | None:
+    """Role b's run against role a's on their test answers; None where it was not measured
+    (runs made up without a store)."""
+    return runs.luck(a, b) if isinstance(runs, StoryRuns) else None
+
+
+def within_luck(luck: Luck | None) -> bool:
+    """Measured, and chance alone gives a difference like it."""
+    return luck is not None and luck.comparable and not luck.beyond
+
+
+def luck_said(luck: Luck | None) -> str:
+    """The verdict to follow an accuracy difference: ', beyond luck (95 % interval 11.0 to
+    19.0 points)', ', within luck: the two are equally accurate', or '' (not measured)."""
+    if luck is None or not luck.comparable:
+        return ""
+    if luck.beyond:
+        low, high = sorted((abs(luck.low), abs(luck.high)))
+        return f", beyond luck (95 % interval {low * 100:.1f} to {high * 100:.1f} points)"
+    return ", within luck: the two are equally accurate"
 
 
 # -- phrases ----------------------------------------------------------------------------------

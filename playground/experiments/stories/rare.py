@@ -10,7 +10,15 @@ import pandas as pd
 
 from playground.common.formatting import percent
 from playground.experiments.stories.base import Step, Story, Walkthrough, register
-from playground.experiments.stories.prose import acc, listing, lopsided_accuracy, points, table
+from playground.experiments.stories.prose import (
+    acc,
+    listing,
+    lopsided_accuracy,
+    luck_of,
+    luck_said,
+    points,
+    table,
+)
 from playground.runs.store import Run
 from playground.training.techniques.class_weights import ClassWeights
 
@@ -72,7 +80,9 @@ def explain(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
          if weights else "With class weights, mistakes on rare digits count more. ")
         + f"It then finds {percent(found['weighted'])} of the rare digits (against "
           f"{percent(found['plain'])}), and reads {percent(acc(weighted))} of all test "
-          f"digits; the common digits are found {percent(kept['weighted'])} of the time "
+          f"digits (against {percent(acc(plain))}"
+          f"{luck_said(luck_of(runs, 'plain', 'weighted'))}); the common digits are found "
+          f"{percent(kept['weighted'])} of the time "
           f"(against {percent(kept['plain'])}).",
         "Weights add no work to training (one pass over the same examples; here "
         f"{weighted.metrics['train_seconds']:.1f} s against "
@@ -84,7 +94,8 @@ def explain(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
     if gain >= 0.5:
         headline = (f"Class weights found {percent(found['weighted'])} of the rare digits "
                     f"instead of {percent(found['plain'])} (accuracy: "
-                    f"{percent(acc(plain))} → {percent(acc(weighted))}), at no extra "
+                    f"{percent(acc(plain))} → {percent(acc(weighted))}"
+                    f"{luck_said(luck_of(runs, 'plain', 'weighted'))}), at no extra "
                     "training cost.")
     else:
         headline = (f"This time class weights did not help the rare digits: "

@@ -16,7 +16,7 @@ from typing import Any
 
 from playground.common.files import write_json
 from playground.common.permissions import OPERATOR, Actor
-from playground.experiments.stories.base import STORIES, Story, Walkthrough
+from playground.experiments.stories.base import STORIES, Story, StoryRuns, Walkthrough
 from playground.experiments.workshop import admit_all, submit_as
 from playground.runs.store import Run, Store
 from playground.training.config import make_config
@@ -185,7 +185,8 @@ def ensure_story(store: Store, key: str, *, actor: Actor = OPERATOR, again: bool
 
 
 def walkthrough(story: Story, store: Store, record: StoryRecord) -> Walkthrough | None:
-    """The walkthrough of a finished story, computed from its runs; None until then."""
+    """The walkthrough of a finished story, computed from its runs (with the store, so it
+    measures luck between them); None until then."""
     runs = story_runs(store, record)
     if story_state(runs) != "finished":
         return None
@@ -193,4 +194,4 @@ def walkthrough(story: Story, store: Store, record: StoryRecord) -> Walkthrough 
     by_id = {r.id: role for role, r in runs.items()}
     for e in store.epochs_for(list(by_id)):
         epochs[by_id[e["run_id"]]].append(e)
-    return story.explain(story, runs, epochs)
+    return story.explain(story, StoryRuns(runs, store), epochs)

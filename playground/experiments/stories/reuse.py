@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from playground.common.formatting import percent
 from playground.experiments.stories.base import Step, Story, Walkthrough, register
-from playground.experiments.stories.prose import acc, accuracy_walkthrough, change, points
+from playground.experiments.stories.prose import (
+    acc,
+    accuracy_walkthrough,
+    change,
+    luck_of,
+    luck_said,
+    points,
+    within_luck,
+)
 from playground.runs.store import Run
 
 # An image network learns the digits 0-4 from all their examples; then 5-9 from 5% of
@@ -21,23 +29,28 @@ def explain(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
     gain = points(acc(scratch), acc(transfer))
     frozen_gain = points(acc(scratch), acc(frozen))
     ft = frozen.metrics["transfer"]
+    luck = luck_of(runs, "scratch", "transfer")
     lines = [
         f"Learning the digits 0 to 4 from all their examples, the first network reads "
         f"{percent(acc(source))} of their test pictures.",
         f"From scratch, with only {share:.0%} of the examples of 5 to 9, a new network "
         f"reads {percent(acc(scratch))} of theirs.",
         f"Starting from the first network's weights (a fresh last layer for the new digits) "
-        f"it reads {percent(acc(transfer))}: the head start {change(gain)}.",
+        f"it reads {percent(acc(transfer))}: the head start {change(gain)}{luck_said(luck)}.",
         f"With every layer but the last frozen, only {ft['trainable_params']:,} of "
         f"{frozen.metrics['params']:,} learned numbers train, and it reads "
-        f"{percent(acc(frozen))} ({change(frozen_gain)} against scratch).",
+        f"{percent(acc(frozen))} ({change(frozen_gain)} against scratch"
+        f"{luck_said(luck_of(runs, 'scratch', 'frozen'))}).",
     ]
-    if gain >= 0.05:
+    if within_luck(luck) and abs(gain) >= 0.05:
+        headline = (f"The head start moved the network {abs(gain):.1f} points on new digits"
+                    f"{luck_said(luck)}: no real difference this time.")
+    elif gain >= 0.05:
         headline = (f"The head start made the network {gain:.1f} points more accurate on new "
-                    f"digits learned from {share:.0%} of the data.")
+                    f"digits learned from {share:.0%} of the data{luck_said(luck)}.")
     elif gain <= -0.05:
-        headline = (f"This time the head start cost {-gain:.1f} points: what the network "
-                    "learned about 0 to 4 did not carry over to 5 to 9.")
+        headline = (f"This time the head start cost {-gain:.1f} points{luck_said(luck)}: what "
+                    "the network learned about 0 to 4 did not carry over to 5 to 9.")
         lines.append("Transfer pays when the first task taught patterns the new one needs. "
                      "On these tiny 8×8 pictures a network that only ever had to tell 0 to 4 "
                      "apart keeps patterns made for those digits, and the few examples of 5 "

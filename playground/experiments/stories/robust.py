@@ -9,7 +9,15 @@ import pandas as pd
 
 from playground.common.formatting import percent
 from playground.experiments.stories.base import Step, Story, Walkthrough, register
-from playground.experiments.stories.prose import acc, not_attacked, points, table
+from playground.experiments.stories.prose import (
+    acc,
+    luck_of,
+    luck_said,
+    not_attacked,
+    points,
+    table,
+    within_luck,
+)
 from playground.runs.store import Run
 from playground.training.techniques.adversarial_training import AdversarialTraining
 
@@ -71,11 +79,12 @@ def explain(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
     ratio = t1 / max(t0, 1e-9)
     spent = trained.get("attack_seconds")
     clean = points(acc(plain), acc(hard))
+    luck = luck_of(runs, "standard", "adversarial")
     lines.append(
         f"The price: on all {plain.metrics.get('test_examples', 'the')} test digits it reads "
         f"{percent(acc(hard))} against {percent(acc(plain))} ("
         + (f"{abs(clean):.1f} points {'more' if clean > 0 else 'fewer'}" if abs(clean) >= 0.05
-           else "the same") + "), and training took "
+           else "the same") + f"{luck_said(luck)}), and training took "
         f"{t1:.0f} s against {t0:.0f} s"
         + (f", {ratio:.1f}× as long" if ratio >= 1.05 else
            " (timings vary with whatever else the machine is doing)")
@@ -89,7 +98,8 @@ def explain(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
                  "attacks, it is training time spent for nothing.")
     gain = points(r0["pgd"]["accuracy"], r1["pgd"]["accuracy"])
     paid = ([f"{ratio:.1f}× the training time"] if ratio >= 1.05 else []) + (
-        [f"{-clean:.1f} points of ordinary accuracy"] if clean <= -0.05 else [])
+        [f"{-clean:.1f} points of ordinary accuracy{luck_said(luck)}"]
+        if clean <= -0.05 and not within_luck(luck) else [])
     price = f"for {' and '.join(paid)}" if paid else "at no visible cost this time"
     if gain >= 0.5:
         headline = (f"Adversarial training kept {percent(r1['pgd']['accuracy'])} of attacked "

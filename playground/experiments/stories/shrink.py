@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from playground.common.formatting import human_bytes, percent
 from playground.experiments.stories.base import Step, Story, Walkthrough, register
-from playground.experiments.stories.prose import acc, bars, change, deployed, points, table
+from playground.experiments.stories.prose import (
+    acc,
+    bars,
+    change,
+    deployed,
+    luck_of,
+    luck_said,
+    points,
+    table,
+)
 from playground.runs.store import Run
 from playground.training.techniques.pruning import SPARSITY
 
@@ -17,7 +26,7 @@ def explain(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
     rows, lines = [], []
     for step in story.steps:
         size, accuracy = deployed(runs[step.role])
-        rows.append({"run": step.label, "size": size, "accuracy": accuracy,
+        rows.append({"role": step.role, "run": step.label, "size": size, "accuracy": accuracy,
                      "share of original size": size / big_size})
     lines.append(f"The original network stores {human_bytes(big_size, 'KB')} of weights and reads "
                  f"{percent(big_acc)} of the test digits correctly.")
@@ -35,7 +44,8 @@ def explain(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
     size, accuracy = deployed(runs["pruned"])
     lines.append(
         f"Pruning set {SPARSITY.value(m):.0%} of the weights to exactly zero, and the model "
-        f"still reads {percent(accuracy)} ({change(points(big_acc, accuracy))}). Stored in a "
+        f"still reads {percent(accuracy)} ({change(points(big_acc, accuracy))}"
+        f"{luck_said(luck_of(runs, 'original', 'pruned'))}). Stored in a "
         f"compressed format only the remaining {human_bytes(size, 'KB')} would need space; the "
         "file here keeps the zeros, so the saving needs a sparse format or a compressor to "
         "show up on disk.")
@@ -48,12 +58,16 @@ def explain(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
         f"it reads {percent(s_acc)}; the same small network trained alone reads "
         f"{percent(acc(alone))}, so the teacher "
         f"{change(points(acc(alone), s_acc), 'added', 'cost')}"
+        f"{luck_said(luck_of(runs, 'alone', 'student'))}"
         f". The student agrees with its teacher on {student['teacher_agreement']:.0%} of "
         "the test digits.")
     best = min((r for r in rows if r["accuracy"] >= big_acc - 0.01 and r["run"] !=
                 story.step("original").label), key=lambda r: r["size"], default=None)
+    # The 8-bit copy's answers are not the run's kept test answers: its luck is not measured.
+    kept = luck_of(runs, "original", best["role"]) if best and best["role"] != "int8" else None
     headline = (f"{best['run']} kept accuracy within a point of the original at "
-                f"{best['share of original size']:.0%} of its size." if best else
+                f"{best['share of original size']:.0%} of its size"
+                f"{luck_said(kept)}." if best else
                 "Every way of shrinking cost more than a point of accuracy this time.")
     lines.append("On a phone, size is download and memory, and 8-bit arithmetic is also "
                  "faster; the price, if any, is a few answers that change.")

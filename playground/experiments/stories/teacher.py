@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from playground.common.formatting import percent
 from playground.experiments.stories.base import Step, Story, Walkthrough, register
-from playground.experiments.stories.prose import acc, bars, points, table
+from playground.experiments.stories.prose import (
+    acc,
+    bars,
+    luck_of,
+    luck_said,
+    points,
+    table,
+    within_luck,
+)
 from playground.runs.store import Run
 
 TEACHER = dict(dataset="digits", model="cnn", epochs=15, lr=0.01)
@@ -17,20 +25,26 @@ def explain(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
     tm, sm = t.metrics, student.metrics
     gain = points(acc(alone), acc(student))
     ratio = tm["params"] / max(1, sm["params"])
+    luck = luck_of(runs, "alone", "student")
     lines = [
         f"The teacher, an image network with {tm['params']:,} learned numbers, reads "
         f"{percent(acc(t))} of the test digits correctly.",
         f"The student is a small network with {sm['params']:,} learned numbers, "
         f"{ratio:.0f}× fewer. Trained alone on the labels it reads {percent(acc(alone))}.",
         f"Trained on the labels plus the teacher's softened answers (which wrong digits "
-        f"look plausible, e.g. a 7 that resembles a 1) it reads {percent(acc(student))} and "
-        f"agrees with the teacher on {sm['teacher_agreement']:.0%} of the test digits.",
+        f"look plausible, e.g. a 7 that resembles a 1) it reads {percent(acc(student))}"
+        f"{luck_said(luck)}; it agrees with the teacher on {sm['teacher_agreement']:.0%} of "
+        "the test digits.",
     ]
-    if gain >= 0.05:
-        headline = f"The teacher made the student {gain:.1f} points more accurate."
+    if within_luck(luck) and abs(gain) >= 0.05:
+        headline = (f"The teacher moved the student {abs(gain):.1f} points"
+                    f"{luck_said(luck)}: it made no real difference this time.")
+    elif gain >= 0.05:
+        headline = (f"The teacher made the student {gain:.1f} points more accurate"
+                    f"{luck_said(luck)}.")
     elif gain <= -0.05:
-        headline = (f"This time the teacher cost the student {-gain:.1f} points: "
-                    "distillation does not always pay.")
+        headline = (f"This time the teacher cost the student {-gain:.1f} points"
+                    f"{luck_said(luck)}: distillation does not always pay.")
         lines.append("Distillation helps most when the student is not too small to copy "
                      "the teacher and trains long enough to follow its softened answers; on "
                      "easy data the labels already say nearly everything.")
