@@ -50,7 +50,7 @@ def adopt_link() -> None:
         try:
             name = clean_name(qp["ws"])
         except WorkshopError as exc:
-            st.error(exc.problems[0])
+            st.error(escape.md(exc.problems[0]))
             return
         if ss.get(WS) != name:
             leave(url=False)
@@ -92,11 +92,11 @@ def landing() -> None:
             try:
                 name, shown = clean_name(ws_name), clean_display_name(user)
             except WorkshopError as exc:
-                st.error(exc.problems[0])
+                st.error(escape.md(exc.problems[0]))
             else:
                 if load_workspace(home, name) is None:
-                    st.error(f"There is no workshop called {name!r} on this server. Check "
-                             "the name, or open it yourself on the right.")
+                    st.error(f"There is no workshop called {escape.md(repr(name))} on this "
+                             "server. Check the name, or open it yourself on the right.")
                 else:
                     ss[WS] = name
                     join_as(name, shown)
@@ -112,7 +112,7 @@ def landing() -> None:
                 clean_display_name(user)
                 ws, key = open_workspace(home, ws_name, user)
             except WorkshopError as exc:
-                st.error(exc.problems[0])
+                st.error(escape.md(exc.problems[0]))
             else:
                 leave()
                 adopt_presenter(ws.name, key, ws.presenter_name)  # this browser keeps it
@@ -125,14 +125,14 @@ def landing() -> None:
 
 def ask_name(ws_name: str) -> None:
     with st.form("workshop_name_form"):
-        st.subheader(f"Join workshop {ws_name}")
+        st.subheader(f"Join workshop {escape.md(ws_name)}")
         user = st.text_input("Your name", key="workshop_name_input", max_chars=30,
                              help="Shown next to your runs on the leaderboard.")
         if st.form_submit_button("Join", type="primary"):
             if join_as(ws_name, user):
                 st.rerun()
     if problem := ss.pop(workshop_keys.JOIN_PROBLEM, None):
-        st.error(problem)
+        st.error(escape.md(problem))
 
 
 def lesson_box(ws) -> None:
@@ -140,9 +140,10 @@ def lesson_box(ws) -> None:
     if lesson.note:
         st.info(escape.md(lesson.note))
     if lesson.values or lesson.hide:
-        fixed = ", ".join(f"{k} = {v}" for k, v in lesson.values.items())
+        fixed = escape.md(", ".join(f"{k} = {v}" for k, v in lesson.values.items()))
         st.markdown(f"**This lesson:** {fixed or 'no fixed settings'}"
-                    + (f"; hidden on Train: {', '.join(lesson.hide)}" if lesson.hide else ""))
+                    + (f"; hidden on Train: {escape.md(', '.join(lesson.hide))}"
+                       if lesson.hide else ""))
     preset = {"values": dict(lesson.values), "lock": list(lesson.lock),
               "hide": list(lesson.hide)}
     if ss.get(workshop_keys.LESSON_SEEN) != ws.version:
@@ -165,8 +166,8 @@ if not ss.get(WS):
     st.stop()
 ws = load_workspace(home, ss[WS])
 if ws is None:
-    st.error(f"There is no workshop called {ss[WS]!r} on this server. Check the link, or "
-             "open a new workshop.")
+    st.error(f"There is no workshop called {escape.md(repr(ss[WS]))} on this server. Check "
+             "the link, or open a new workshop.")
     if st.button("Back", key="workshop_back"):
         leave()
         qp.clear()
@@ -178,7 +179,7 @@ if ws is None:
     st.stop()
 
 qp["ws"] = ws.name  # the room; a token or key never stays in the address
-st.markdown(f"### {ws.name} · you are **{escape.md(me)}**"
+st.markdown(f"### {escape.md(ws.name)} · you are **{escape.md(me)}**"
             + (" (presenter)" if presenter else ""))
 host = pick_host() if presenter and not projector_on() else None
 join_box(ws.join_url(), host)

@@ -6,7 +6,7 @@ from collections import Counter
 import pandas as pd
 import streamlit as st
 
-from components.base.format import status_text
+from components.base.format import md_table, status_text
 from components.base.services import get_store, live_snapshot, shared_value
 from playground.common import escape
 from playground.experiments.leaderboards import leaderboards
@@ -45,7 +45,7 @@ def board_rows(board, me: str | None = None) -> list[dict[str, str]]:
 
 
 def _board_table(board, me: str | None) -> pd.DataFrame:
-    return pd.DataFrame(board_rows(board, me)).set_index("#")
+    return md_table(pd.DataFrame(board_rows(board, me)).set_index("#"))
 
 
 def pick_dataset(ws: Workspace, runs: list[Run]) -> str | None:
@@ -133,9 +133,10 @@ def my_runs(ws: Workspace, me: str) -> None:
         if run.status == "queued":
             place = snap.place(run.id)
             where = f"{place} of {waiting} in line" if place else "in line"
-            st.markdown(f"- {status_text('queued')} · **{where}** · {run.config.label()}")
+            st.markdown(f"- {status_text('queued')} · **{where}** · "
+                        f"{escape.md(run.config.label())}")
         else:
             st.markdown(f"- {status_text('running')} {run.progress:.0%} · "
-                        f"{run.config.label()}")
+                        f"{escape.md(run.config.label())}")
     st.caption("The queue takes turns: whoever was served least recently goes next, so "
                "nobody waits behind someone else's long list.")

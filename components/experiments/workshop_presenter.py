@@ -78,8 +78,9 @@ def presenter_controls(home, ws: Workspace, key: str) -> None:
                 kind = dataset_info(values["dataset"]).kind
                 if kind not in next(m for m in all_model_infos()
                                     if m.name == values["model"]).kinds:
-                    st.error(f"The model {values['model']} does not work on "
-                             f"{values['dataset']} ({kind} data); pick another model.")
+                    st.error(f"The model {escape.md(values['model'])} does not work on "
+                             f"{escape.md(values['dataset'])} ({kind} data); pick another "
+                             "model.")
                     return
             try:
                 update_workspace(home, ws.name, key,
@@ -87,7 +88,7 @@ def presenter_controls(home, ws: Workspace, key: str) -> None:
                                  limits=Limits(int(max_active), int(max_size)),
                                  boards=Boards(float(acc), bounds))
             except WorkshopError as exc:
-                st.error("\n".join(exc.problems))
+                st.error("\n".join(escape.md(p) for p in exc.problems))
                 return
             st.session_state[keys.FLASH] = (
                 "Saved for everyone: their Train page follows the lesson from its next visit.")
@@ -205,7 +206,7 @@ def end_controls(home, store: Store, ws: Workspace, key: str) -> None:
         with st.popover("End workshop", icon="🏁", key="workshop_end_ask",
                         help="Asks first. Then one download of the room: every run with "
                              "its person and numbers (CSV) and the report with the boards."):
-            st.markdown(f"End workshop **{ws.name}**? You get one download of the room: "
+            st.markdown(f"End workshop **{escape.md(ws.name)}**? You get one download of the room: "
                         "a table of every run with names and numbers, and the report with "
                         "the leaderboards.")
             if st.button("Yes, end the workshop", type="primary", key="workshop_end"):
@@ -216,7 +217,8 @@ def end_controls(home, store: Store, ws: Workspace, key: str) -> None:
                     return
                 st.rerun()
         return
-    st.success(f"Workshop {ws.name} ended. Download the room before you close this page.")
+    st.success(f"Workshop {escape.md(ws.name)} ended. Download the room before you close "
+               "this page.")
     st.download_button("Download the room (table and report)", ended,
                        file_name=f"{ws.name}-room.zip", mime="application/zip",
                        icon="📦", type="primary", key="workshop_end_download",
