@@ -81,14 +81,14 @@ def nothing_built(pg, where: str, fix: str = "") -> None:
     assert made == [0, 0, 0, 0], (
         f"{where}: elements built from uploaded text (links, pictures, forms, style sheets: "
         f"{made}). {fix}")
-    assert pg.locator("body").is_visible(), f"{where}: the page was hidden. {fix}"
+    assert pg.locator("[data-testid=stMain]").is_visible(), f"{where}: the page was hidden. {fix}"
 
 
 def text_block(pg, text: str):
-    """The first piece of rendered Markdown (text, captions, alerts) holding `text`, as
-    typed; addresses may carry an invisible word joiner (it keeps them from being links)."""
+    """The first element on the page showing `text` as typed; addresses may carry an
+    invisible word joiner (it keeps them from being links)."""
     typed = re.compile(f"{WORD_JOINER}?".join(map(re.escape, text)))
-    return pg.locator("[data-testid=stMarkdownContainer]", has_text=typed).first
+    return pg.locator("[data-testid=stMain]").get_by_text(typed).first
 
 
 def shown(pg, text: str, where: str, fix: str = "") -> None:
@@ -126,9 +126,11 @@ def test_explain_shows_hostile_class_names_as_plain_text(page, app_url, finished
     fix = ("Escape on Explain: components/explain/grid.py legend() (escape.html(class_name) "
            "inside st.html) and _row_header() (escape.md of the class names and "
            "run.config.label()).")
-    shown(page, "% sure", "Explain, a run's answer", fix)
+    answer = page.locator("[data-testid=stMain]").get_by_text(
+        re.compile(r"says .+, \d+% sure")).first
+    expect(answer).to_be_visible(timeout=30_000)
     nothing_built(page, "explain", fix)
-    said = text_block(page, "% sure").inner_text().replace(WORD_JOINER, "")
+    said = answer.inner_text().replace(WORD_JOINER, "")
     assert any(c in said for c in CLASSES), (
         f"Explain: the run's answer {said!r} does not show its class as typed. {fix}")
 
