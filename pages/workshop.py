@@ -95,7 +95,7 @@ def landing() -> None:
                 st.error(escape.md(exc.problems[0]))
             else:
                 if load_workspace(home, name) is None:
-                    st.error(f"There is no workshop called {escape.md(repr(name))} on this "
+                    st.error(f"There is no workshop called {name!r} on this "
                              "server. Check the name, or open it yourself on the right.")
                 else:
                     ss[WS] = name
@@ -166,7 +166,7 @@ if not ss.get(WS):
     st.stop()
 ws = load_workspace(home, ss[WS])
 if ws is None:
-    st.error(f"There is no workshop called {escape.md(repr(ss[WS]))} on this server. Check "
+    st.error(f"There is no workshop called {ss[WS]!r} on this server. Check "
              "the link, or open a new workshop.")
     if st.button("Back", key="workshop_back"):
         leave()
