@@ -7,6 +7,7 @@ from components.base.services import get_store
 from components.experiments.story_view import story_live
 from components.experiments.workshop_session import current, pending, session_actor
 from components.shell.guard import app_shell_guard
+from playground.common import escape
 from playground.common.permissions import Refused
 from playground.experiments import stories as S
 from playground.experiments.workshop import WorkshopError
@@ -44,8 +45,8 @@ if chosen in S.STORIES:
     record = S.load_record(store.home, chosen, workspace)
     state = S.story_state(S.story_runs(store, record)) if record else None
     if (record is None or state == "broken") and (waiting := pending()):
-        st.warning(f"You opened workshop **{waiting}** but have not joined it: join it on "
-                   "the Workshop page first, so this story runs in the room.")
+        st.warning(f"You opened workshop **{escape.md(waiting)}** but have not joined it: "
+                   "join it on the Workshop page first, so this story runs in the room.")
     elif record is None or state == "broken":
         if st.button("Run this story", type="primary", icon="▶️", key="stories_run"):
             try:
@@ -53,10 +54,10 @@ if chosen in S.STORIES:
                 st.rerun()
             except (Refused, WorkshopError) as exc:
                 st.error("This story can't run now:\n\n"
-                         + "\n".join(f"- {p}" for p in exc.problems))
+                         + "\n".join(f"- {escape.md(p)}" for p in exc.problems))
     if record is not None:
         if workspace:
-            st.caption(f"Shared with everyone in workshop {workspace}.")
+            st.caption(f"Shared with everyone in workshop {escape.md(workspace)}.")
         story_live(store, chosen, record)
         if state == "finished" and (not workspace or presenter):
             if st.button("Run it again with another seed", key="stories_again",
@@ -66,6 +67,6 @@ if chosen in S.STORIES:
                     S.ensure_story(store, chosen, actor=session_actor(), again=True)
                     st.rerun()
                 except (Refused, WorkshopError) as exc:
-                    st.error("\n".join(f"- {p}" for p in exc.problems))
+                    st.error("\n".join(f"- {escape.md(p)}" for p in exc.problems))
 else:
     st.info("Open a story above to start.")

@@ -52,7 +52,7 @@ def adopt_link() -> None:
         try:
             name = clean_name(qp["ws"])
         except WorkshopError as exc:
-            st.error(exc.problems[0])
+            st.error(escape.md(exc.problems[0]))
             return
         if ss.get(WS) != name:
             leave(url=False)
@@ -94,11 +94,11 @@ def landing() -> None:
             try:
                 name, shown = clean_name(ws_name), clean_display_name(user)
             except WorkshopError as exc:
-                st.error(exc.problems[0])
+                st.error(escape.md(exc.problems[0]))
             else:
                 if load_workspace(home, name) is None:
-                    st.error(f"There is no workshop called {name!r} on this server. Check "
-                             "the name, or open it yourself on the right.")
+                    st.error(f"There is no workshop called {name!r} on this "
+                             "server. Check the name, or open it yourself on the right.")
                 else:
                     ss[WS] = name
                     join_as(name, shown)
@@ -114,7 +114,7 @@ def landing() -> None:
                 clean_display_name(user)
                 ws, key = open_workspace(home, ws_name, user)
             except WorkshopError as exc:
-                st.error(exc.problems[0])
+                st.error(escape.md(exc.problems[0]))
             else:
                 leave()
                 adopt_presenter(ws.name, key, ws.presenter_name)  # this browser keeps it
@@ -137,14 +137,14 @@ def ask_name(ws_name: str) -> None:
             st.rerun()
         return
     with st.form("workshop_name_form"):
-        st.subheader(f"Join workshop {ws_name}")
+        st.subheader(f"Join workshop {escape.md(ws_name)}")
         user = st.text_input("Your name", key="workshop_name_input", max_chars=30,
                              help="Shown next to your runs on the leaderboard.")
         if st.form_submit_button("Join", type="primary"):
             if join_as(ws_name, user):
                 st.rerun()
     if problem := ss.pop(workshop_keys.JOIN_PROBLEM, None):
-        st.error(problem)
+        st.error(escape.md(problem))
 
 
 def lesson_box(ws) -> None:
@@ -177,8 +177,8 @@ if not ss.get(WS):
     st.stop()
 ws = load_workspace(home, ss[WS])
 if ws is None:
-    st.error(f"There is no workshop called {ss[WS]!r} on this server. Check the link, or "
-             "open a new workshop.")
+    st.error(f"There is no workshop called {ss[WS]!r} on this server. Check "
+             "the link, or open a new workshop.")
     if st.button("Back", key="workshop_back"):
         leave()
         qp.clear()
@@ -190,7 +190,7 @@ if ws is None:
     st.stop()
 
 qp["ws"] = ws.name  # the room; a token or key never stays in the address
-st.markdown(f"### {ws.name} · you are **{escape.md(me)}**"
+st.markdown(f"### {escape.md(ws.name)} · you are **{escape.md(me)}**"
             + (" (presenter)" if presenter else ""))
 if ws.ended is not None and not presenter:
     st.warning("The presenter has ended this workshop: nobody joins or trains here any more. "

@@ -1,14 +1,22 @@
 """Opening the app under Streamlit's AppTest, the way every page test does it."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 from streamlit.testing.v1 import AppTest
 
+from playground.common.escape import WORD_JOINER
 from playground.experiments.workshop import join_workspace
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
+
+
+def plain(markdown: str) -> str:
+    """An element's Markdown source as a reader sees it: backslash escapes read, the word
+    joiners that keep addresses from being links dropped."""
+    return re.sub(r"\\(.)", r"\1", markdown).replace(WORD_JOINER, "")
 
 
 def open_page(page: str, query: dict[str, str] | None = None,

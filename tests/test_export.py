@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 from safetensors.numpy import load_file
 
+from playground.common.escape import md
 from playground.results import export, ship
 from playground.results.answers import answers
 from playground.runs.store import Store
@@ -215,7 +216,7 @@ def test_compare_page_offers_tradeoffs_differences_and_exports(trained, monkeypa
         at.switch_page("pages/compare.py").run()
         assert not at.exception, [e.value for e in at.exception]
         markdown = " ".join(m.value for m in at.markdown)
-        assert "Quantization switched on (mode int8)" in markdown
+        assert md("Quantization switched on (mode int8)") in markdown  # the change, escaped
         specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
         titles = {s.get("title") if isinstance(s.get("title"), str)
                   else (s.get("title") or {}).get("text") for s in specs}

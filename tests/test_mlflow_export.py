@@ -17,6 +17,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from playground.cli.main import main
+from playground.common.escape import md
 from playground.results.export import mlflow_export as mx
 from playground.runs.store import Store
 from playground.runs.worker import execute
@@ -239,4 +240,5 @@ def test_send_to_mlflow_button(exported):
 
     at.text_input(key="page_mlflow_uri").set_value("not a uri").run()
     at.button(key="page_mlflow_send").click().run()
-    assert "Nothing was sent: tracking URI 'not a uri' is not a URI" in at.error[0].value
+    assert "Nothing was sent: " + md("tracking URI 'not a uri' is not a URI") \
+        in at.error[0].value  # the typed address, escaped

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from playground.common import escape
 from playground.data.catalog import load_dataset
 from playground.data.units import RowCodec
 from playground.results import charts
@@ -40,9 +41,9 @@ def dataset_preview(name: str, seed: int = 0, noise: float = 0.2) -> None:
     if kind == "image":
         shown = range(min(PREVIEW_IMAGES, len(X)))  # an uploaded set may have fewer
         images = [np.clip(_upscale(_picture(X[i])), 0, 1) for i in shown]
-        labels = [f"label {class_names[y[i]]}" for i in shown]
-        st.image(images, caption=labels, width=64, clamp=True,
-                 alt=[f"a training picture with {label}" for label in labels])
+        raw = [str(class_names[y[i]]) for i in shown]
+        st.image(images, caption=[f"label {escape.md(c)}" for c in raw], width=64, clamp=True,
+                 alt=[f"a training picture with label {c}" for c in raw])
     elif kind == "points":
         st.altair_chart(charts.points_chart(X, y, class_names), width="stretch",
                         height=340)

@@ -212,7 +212,7 @@ def upload_preview(prepared: uploads.Prepared) -> None:
                    f"{prepared.image_shape[2]}×{prepared.image_shape[1]} pixels, "
                    f"{'colour' if prepared.image_shape[0] == 3 else 'greyscale'}"))
     for warning in prepared.warnings:
-        st.warning(warning)
+        st.warning(escape.md(warning))
     left, right = st.columns([3, 2], gap="large")
     with left:
         if prepared.kind == "image":

@@ -7,6 +7,7 @@ from components.base.chart_cache import cached_chart, spec_for
 from components.base.format import ordinal, percent, status_text
 from components.base.polling import end_polling, live_fragment
 from components.base.services import current_runs, live_snapshot, shared_value
+from playground.common import escape
 from playground.experiments import stories as S
 from playground.runs.store import Run, Store
 
@@ -45,7 +46,8 @@ def story_progress(story: S.Story, record: S.StoryRecord) -> None:
             right.progress(1.0, text=f"{status_text('finished')}: test accuracy "
                                      f"{percent(run.metrics.get('accuracy'))}")
         else:
-            right.error(f"{status_text(run.status)}: {(run.error or '').split(chr(10))[0]}")
+            right.error(f"{status_text(run.status)}: "
+                        f"{escape.md((run.error or '').split(chr(10))[0])}")
 
 
 def story_result(walk: S.Walkthrough, key: str, record: S.StoryRecord) -> None:

@@ -10,6 +10,7 @@ from components.base.keys import sweeps as sweeps_keys
 from components.base.keys import train as train_keys
 from components.base.services import get_store
 from components.experiments.workshop_session import pending, session_actor
+from playground.common import escape
 from playground.common.permissions import Refused
 from playground.data.catalog import dataset_info
 from playground.experiments.sweeps import (
@@ -79,7 +80,7 @@ def sweep_control(values: dict[str, Any]) -> None:
                 plan = plan_sweep(values, knob, text, seeds=int(seeds))
             except SweepError as exc:
                 st.error("This sweep can't start yet:\n\n"
-                         + "\n".join(f"- {p}" for p in exc.problems))
+                         + "\n".join(f"- {escape.md(p)}" for p in exc.problems))
             else:
                 try:
                     if waiting := pending():
@@ -87,12 +88,12 @@ def sweep_control(values: dict[str, Any]) -> None:
                                       "it: join it on the Workshop page first.")
                     sweep = start_sweep(get_store(), plan, session_actor())
                 except (Refused, WorkshopError) as exc:
-                    st.error("\n".join(exc.problems))
+                    st.error("\n".join(escape.md(p) for p in exc.problems))
                 else:
                     st.session_state[train_keys.LAST_SWEEP] = (sweep.id, sweep.title,
                                                             len(sweep.runs))
                     st.session_state[sweeps_keys.SELECTED] = sweep.id
         if last := st.session_state.get(train_keys.LAST_SWEEP):
-            st.success(f"Queued sweep **{last[1]}**: {last[2]} runs.")
+            st.success(f"Queued sweep **{escape.md(last[1])}**: {last[2]} runs.")
             st.page_link("pages/sweeps.py", label="Watch the trade-off curve on Sweeps",
                          icon="📈")

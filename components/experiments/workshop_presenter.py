@@ -71,15 +71,16 @@ def presenter_controls(home, ws: Workspace, key: str) -> None:
                 kind = dataset_info(values["dataset"]).kind
                 if kind not in model_info(values["model"]).kinds:
                     st.error(f"{model_info(values['model']).title} does not work on "
-                             f"{dataset_info(values['dataset']).title} ({kind} data); pick "
-                             "another model.")
+                             f"{escape.md(dataset_info(values['dataset']).title)} ({kind} "
+                             "data); pick another model.")
                     return
             try:
                 update_workspace(home, ws.name, key,
                                  lesson=Lesson(values, list(values), hide, note.strip()),
                                  limits=limits, boards=boards)
             except WorkshopError as exc:
-                st.error("Nothing was saved: " + "; ".join(exc.problems) + ".")
+                st.error("Nothing was saved: " + "; ".join(escape.md(p) for p in exc.problems)
+                         + ".")
                 return
             st.session_state[keys.FLASH] = (
                 "Saved for everyone: their Train page follows the lesson from its next visit.")

@@ -21,7 +21,8 @@ def projector_view(ws_name: str, host: str | None, cycle: float, rows: int) -> N
     def boards() -> None:
         ws = load_workspace(get_store().home, ws_name)
         if ws is None:
-            st.error(f"There is no workshop called {ws_name!r} on this server any more.")
+            st.error(f"There is no workshop called {escape.md(repr(ws_name))} on this server "
+                     "any more.")
             return
         dataset, all_boards = room_boards(ws)
         shown = [b for b in all_boards if b.entries] or all_boards[:1]

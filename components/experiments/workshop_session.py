@@ -203,7 +203,7 @@ def submit_from_session(store: Store, config: RunConfig) -> str | None:
     """Queue `config` as this session's person (tagged with the workshop and person when
     it is in one); show why not and return None when it is refused."""
     if (waiting := pending()) is not None:
-        st.error(f"You opened workshop **{waiting}** but have not joined it: on the "
+        st.error(f"You opened workshop **{escape.md(waiting)}** but have not joined it: on the "
                  "Workshop page, type your name (or open your personal link) first, so "
                  "your run counts in the room. Or leave the workshop there to train on "
                  "your own.")
@@ -216,24 +216,24 @@ def submit_from_session(store: Store, config: RunConfig) -> str | None:
     try:
         return submit_as(store, actor, config).run_id
     except (WorkshopError, Refused) as exc:
-        st.error(f"Workshop **{actor.workspace}** can't take this run yet:\n\n"
-                 + "\n".join(f"- {p}" for p in exc.problems))
+        st.error(f"Workshop **{escape.md(actor.workspace)}** can't take this run yet:\n\n"
+                 + "\n".join(f"- {escape.md(p)}" for p in exc.problems))
         return None
 
 
 def workshop_badge() -> None:
     """A line in the sidebar saying which workshop this session is in."""
     if notice := st.session_state.pop(NOTICE, None):
-        st.sidebar.warning(notice)
+        st.sidebar.warning(escape.md(notice))
     ws, user, presenter = current()
     if ws is None:
         if waiting := pending():
             st.sidebar.caption("Workshop")
-            st.sidebar.markdown(f"**{waiting}** · not joined yet")
+            st.sidebar.markdown(f"**{escape.md(waiting)}** · not joined yet")
             st.sidebar.page_link("pages/workshop.py", label="Join it", icon="🏆")
         return
     st.sidebar.caption("Workshop")
-    st.sidebar.markdown(f"**{ws.name}** · {escape.md(user)}"
+    st.sidebar.markdown(f"**{escape.md(ws.name)}** · {escape.md(user)}"
                         + (" (presenter)" if presenter else "")
                         + (" · ended" if ws.ended is not None else ""))
     st.sidebar.page_link("pages/workshop.py", label="Leaderboard", icon="🏆")

@@ -12,6 +12,7 @@ from pathlib import Path
 import streamlit as st
 
 from components.base.chart_cache import cached_chart, with_data
+from playground.common import escape
 from playground.results import boundary_charts as BC
 from playground.runs.store import Run, Store
 from playground.training import boundary as B
@@ -99,4 +100,4 @@ def boundary_comparison(runs: list[Run], store: Store) -> None:
                          partial(build, run_dir, name, run.id), key=f"compare_boundary_{run.id}",
                          width=WIDTH, height=HEIGHT,
                          alt=f"Decision boundary of run {run.id} {frame_label(name)}")
-            st.caption(run.config.label())
+            st.caption(escape.md(run.config.label()))

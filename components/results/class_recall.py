@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from playground.common import escape
 from playground.common.formatting import percent
 from playground.runs.store import Run
 from playground.training.metrics import imbalance_ratio, imbalanced
@@ -24,7 +25,7 @@ def recall_tile(run: Run, col) -> None:
     names = m.get("class_names") or []
     worst = min(range(len(recall)), key=lambda c: recall[c])
     col.metric("Worst class found", percent(recall[worst]),
-               help=f"Recall of class {names[worst] if names else worst}, the class the "
+               help=f"Recall of class {escape.md(names[worst]) if names else worst}, the class the "
                     "model found least often; its training classes were imbalanced.")
 
 

@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from components.base.chart_cache import cached_chart
+from playground.common import escape
 from playground.results import charts, tradeoff_charts
 from playground.results.run_diff import (
     config_changes,
@@ -46,10 +47,10 @@ def confusion_comparison(runs: list[Run], store: Store) -> None:
     names = a.metrics["class_names"]
     cm_a, cm_b = a.metrics["confusion_matrix"], b.metrics["confusion_matrix"]
     story = confusion_story(cm_a, cm_b, names)
-    changed = "; ".join(config_changes(a.config, b.config)) or "same settings"
+    changed = escape.md("; ".join(config_changes(a.config, b.config)) or "same settings")
     if story:
         st.markdown(f"Going from `{a.id}` to `{b.id}` ({changed.lower()}):\n"
-                    + "\n".join(f"- {s}" for s in story))
+                    + "\n".join(f"- {escape.md(s)}" for s in story))
     else:
         st.markdown("Both runs made exactly the same kinds of mistakes.")
     size = 180 if len(names) > 4 else 220
@@ -99,6 +100,6 @@ def confusion_comparison(runs: list[Run], store: Store) -> None:
         if curves:
             cached_chart(("roc", a.id, b.id), partial(tradeoff_charts.roc_chart, curves),
                          width="stretch", height=340, key="compare_roc")
-            st.caption(f"Each curve trades catching more “{names[1]}” cases against more "
-                       "false alarms as the decision threshold moves. The area under it is 1 "
+            st.caption(f"Each curve trades catching more “{escape.md(names[1])}” cases against "
+                       "more false alarms as the decision threshold moves. The area under it is 1 "
                        "for a perfect model and 0.5 for a coin toss.")

@@ -6,6 +6,7 @@ from typing import Sequence
 
 import streamlit as st
 
+from playground.common import escape
 from playground.common.permissions import OPERATOR, Actor, Place, Refused, may
 from playground.results import export
 from playground.results.ship import Limit
@@ -16,7 +17,7 @@ def export_buttons(runs: list[Run], store: Store, mlflow: bool = True,
                    actor: Actor = OPERATOR, limits: Sequence[Limit] = ()) -> None:
     """`limits`: those of "Which run to ship?", so every export names the same pick."""
     if (problem := may(actor, "export", _place(actor))) is not None:
-        st.caption(problem)
+        st.caption(escape.md(problem))
         return
     ids = "-".join(r.id for r in runs)
     st.caption("The report is one HTML file that opens with the summary (the run to ship, "
@@ -74,7 +75,7 @@ def mlflow_export(runs: list[Run], store: Store, key: str, allowed: bool = True,
             try:
                 results = export.export_runs(store, uri.strip(), ids, actor=actor)
             except (export.ExportError, Refused) as e:
-                st.error(f"Nothing was sent: {e}.")
+                st.error(f"Nothing was sent: {escape.md(e)}.")
                 return
         text = export.mlflow_summary(results, uri.strip())
         ok = all(r.outcome in ("exported", "already exported") for r in results)

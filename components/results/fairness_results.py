@@ -5,6 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from components.base.format import md_table
+from playground.common import escape
 from playground.common.formatting import percent, points
 from playground.runs.store import Run
 from playground.teaching.glossary import glossary_help
@@ -30,15 +32,15 @@ def fairness_results(run: Run) -> None:
     f = fairness.report(run.metrics)
     if not f or not f.get("by_group"):
         return
-    st.markdown(f"**Fairness by {f['sensitive']}** (test data)", help=glossary_help(
+    st.markdown(f"**Fairness by {escape.md(f['sensitive'])}** (test data)", help=glossary_help(
         "Measured with fairlearn's MetricFrame on the held-out test data. The true-positive "
         "rate is the share of those the past decisions approved whom the model approves; "
         "the false-positive rate, the share of those refused whom it approves.",
         "demographic_parity"))
-    st.table(fairness_table(f))
+    st.table(md_table(fairness_table(f)))
     dp, eo = f.get("demographic_parity_difference"), f.get("equalized_odds_difference")
     if dp is None:
-        st.caption(f.get("note", ""))
+        st.caption(escape.md(f.get("note", "")))
         return
     st.caption(f"Approval rates differ by up to **{points(dp)}** between groups (demographic-"
                f"parity difference; 0 is parity). True- or false-positive rates differ by up "

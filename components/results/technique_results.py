@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from components.base.format import md_table
 from playground.common.content import Section
 from playground.runs.store import Run
 from playground.training.techniques import all_techniques
@@ -19,7 +20,7 @@ def section(part: Section) -> None:
     for line in part.lines:
         st.markdown(line)
     if part.table:
-        st.table(pd.DataFrame(part.table))
+        st.table(md_table(pd.DataFrame(part.table)))
     if part.caption:
         st.caption(part.caption)
     for note in part.notes:

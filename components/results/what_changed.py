@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components.base.keys import train as train_keys
+from playground.common import escape
 from playground.common.permissions import LOCAL, Actor, Refused, check, may
 from playground.results.run_diff import config_changes
 from playground.runs.store import Run
@@ -45,11 +46,12 @@ def what_changed(runs: list[Run], actor: Actor = LOCAL) -> None:
         with st.container(border=True):
             head, action = st.columns([3, 1])
             if run is base:
-                head.markdown(f"**`{run.id}`** · {run.config.label()} — the starting point")
+                head.markdown(f"**`{run.id}`** · {escape.md(run.config.label())} — the starting "
+                              "point")
             else:
                 changes = config_changes(base.config, run.config)
                 head.markdown(f"**`{run.id}`** · compared with `{base.id}`:")
-                head.markdown("\n".join(f"- {c}" for c in changes) if changes
+                head.markdown("\n".join(f"- {escape.md(c)}" for c in changes) if changes
                               else "- nothing: the same settings (only luck differs)")
             with action:
                 clone_button(run, key=f"compare_clone_{run.id}", actor=actor)

@@ -19,6 +19,7 @@ from components.results.fairness_results import fairness_results
 from components.results.narrative import run_narrative
 from components.results.technique_results import technique_results
 from components.results.what_changed import clone_button
+from playground.common import escape
 from playground.common.metric_registry import TECHNIQUE, plugin_metrics
 from playground.common.permissions import LOCAL, Actor, Refused, may
 from playground.results import charts
@@ -47,7 +48,7 @@ def _delete(store: Store, run_id: str) -> None:
 def refusals() -> None:
     """Say why the last Cancel or Delete was refused (nothing was changed)."""
     if problem := st.session_state.pop(REFUSED, None):
-        st.error(f"Nothing was changed. {problem}")
+        st.error(f"Nothing was changed. {escape.md(problem)}")
 
 
 def curves(run: Run, epochs: list[dict] | tuple[dict, ...], prefix: str) -> None:
@@ -96,8 +97,9 @@ def _head(run: Run, store: Store, show_owner: bool, problems: list[str] | None =
     # A horizontal container is one block, where columns were three: every element counts
     # when a room's live cards are redrawn every second.
     with st.container(horizontal=True, vertical_alignment="center"):
-        who = f" · by **{run.owner}**" if show_owner and run.owner else ""
-        st.markdown(f"**{run.config.label()}** · `{run.id}` · {status_text(run.status)}{who}")
+        who = f" · by **{escape.md(run.owner)}**" if show_owner and run.owner else ""
+        st.markdown(f"**{escape.md(run.config.label())}** · `{run.id}` · "
+                    f"{status_text(run.status)}{who}")
         if run.active:
             if may(actor, "cancel", run) is None:
                 st.button("Cancel", key=f"runs_cancel_{run.id}", on_click=_cancel,

@@ -25,6 +25,11 @@ __all__ = ["csv_cell", "html", "md"]
 # Streamlit) and `:` (Streamlit's :color[...] and :material/...: directives).
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:=\"'&])")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# GitHub-flavoured Markdown (Streamlit's) also turns bare addresses into links ("http://...",
+# "www.x", "a@b.org"), found in the text after escapes are read. A word joiner (U+2060:
+# invisible, no line break) right after each such start keeps the address plain text.
+_AUTOLINK_START = re.compile(r"(?i)(?:https?|www)(?=[:.])|@")
+WORD_JOINER = "\u2060"
 
 
 def html(text: Any) -> str:
@@ -34,8 +39,9 @@ def html(text: Any) -> str:
 
 def md(text: Any) -> str:
     """`text` as inert Markdown: shown exactly as typed, never as a link, picture, heading,
-    HTML tag or Streamlit directive. Line breaks become spaces (one line of text in, one out)."""
-    flat = " ".join(str(text).split())
+    HTML tag or Streamlit directive. Line breaks become spaces (one line of text in, one out).
+    Web and mail addresses get an invisible word joiner, so they are not made links."""
+    flat = _AUTOLINK_START.sub(lambda m: m.group(0) + WORD_JOINER, " ".join(str(text).split()))
     return _MD_SPECIAL.sub(r"\\\1", flat)
 
 
