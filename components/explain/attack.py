@@ -19,6 +19,7 @@ from components.base.keys.explain import ATTACK_KIND as KIND
 from components.base.keys.explain import ATTACK_ON as ON
 from components.base.keys.explain import ATTACK_STRENGTH as STRENGTH
 from components.explain.pick import Row
+from playground.common import escape
 from playground.explain.adversarial import (
     ATTACK_WORDS,
     ATTACKS,
@@ -203,6 +204,7 @@ def attacked_header(original: Row, attacked: Attacked, names: list[str],
     a, row = attacked.adversarial, attacked.row
     mark = "" if true_class is None else (" ✓" if row.predicted == true_class else " ✗")
     st.markdown(f"↳ **attacked** ({ATTACKS[a.attack]}, {a.strength:.2f})  \n"
-                f"says **{names[row.predicted]}**, {row.probs[row.predicted]:.0%} sure{mark}")
+                f"says **{escape.md(names[row.predicted])}**, "
+                f"{row.probs[row.predicted]:.0%} sure{mark}")
     if row.target != row.predicted or original.target != original.predicted:
-        st.caption(f"maps explain class {names[row.target]}, as the row above")
+        st.caption(f"maps explain class {escape.md(names[row.target])}, as the row above")

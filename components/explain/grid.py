@@ -263,7 +263,7 @@ def explanation_grid(runner: ExplainJobs, rows: list[Row], methods: list[str],
         left, right = st.columns([1, 6], vertical_alignment="center")
         left.altair_chart(input_image_chart(image), key="explain_input_image", width="content")
         truth = "" if choice.true_class is None else \
-            f" Its true class is **{data.class_names[choice.true_class]}**."
+            f" Its true class is **{escape.md(data.class_names[choice.true_class])}**."
         right.markdown(f"The input, {choice.label}.{truth} Below, each run's maps lie over it.")
     if not beside:
         _table_grid(runner, rows, methods, choice, data, the_plan, attacked)

@@ -138,7 +138,7 @@ def run_settings() -> dict[str, Any]:
     values.update(class_settings())
     if st.session_state.get(keys.DEVICE, "auto") != "auto":
         values["device"] = st.session_state[keys.DEVICE]
-        st.caption(f"Trains on: {values['device']} (set by the link)")
+        st.caption(f"Trains on: {escape.md(values['device'])} (set by the link)")
     teachers = [r for r in get_store().list_runs(statuses=("finished",))
                 if r.config.dataset == dataset]
     values["techniques"] = technique_picker(ds.kind, teachers)

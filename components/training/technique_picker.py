@@ -45,8 +45,9 @@ def _draw(tech: str, p: Param, runs: list[Run], dataset_kind: str, key: str, lab
                        "No finished run on this data yet: train one first.")
         if st.session_state.get(key) not in {*by_id, *fresh}:
             if st.session_state.get(key):
-                st.warning(f"Run {st.session_state[key]!r} is not a finished run on this data, "
-                           f"so it can't be used here ({label.lower()}); pick one below.")
+                st.warning(f"Run {escape.md(repr(st.session_state[key]))} is not a finished run "
+                           f"on this data, so it can't be used here ({label.lower()}); pick "
+                           "one below.")
             st.session_state.pop(key, None)
         return st.selectbox(
             label, list(by_id) + list(fresh), key=key, help=p.help, disabled=disabled,

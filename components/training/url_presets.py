@@ -222,8 +222,8 @@ def _take_link() -> None:
 
 def show_problems() -> None:
     if clone_of := st.session_state.pop(keys.CLONE_OF, None):
-        st.info(f"Set up like run **{clone_of}**. Change one setting and press **Train**: "
-                "Compare will then show what that one change did.")
+        st.info(f"Set up like run **{escape.md(clone_of)}**. Change one setting and press "
+                "**Train**: Compare will then show what that one change did.")
     problems = st.session_state.get(keys.URL_PROBLEMS)
     if problems:  # they quote what the link said: plain text, never Markdown
         st.warning("Some settings from the link could not be used and were left at their "
