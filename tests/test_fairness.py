@@ -113,7 +113,7 @@ def test_an_uploaded_table_trains_with_its_sensitive_column_and_bad_ones_are_ref
         with pytest.raises(ConfigError) as refused:
             make_config(dataset=name, model="logreg", sensitive=column)
         assert words in str(refused.value) and "'sex'" in str(refused.value)
-    with pytest.raises(ConfigError, match="needs a sensitive attribute"):
+    with pytest.raises(ConfigError, match="needs a column that says which group"):
         make_config(dataset=name, model="logreg", fairness="equalized_odds")
     with pytest.raises(ConfigError, match="known columns: 'group'"):
         make_config(dataset="loans", model="mlp", sensitive="race")

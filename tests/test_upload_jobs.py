@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from playground.common.permissions import LOCAL, Actor, Refused
+from playground.common.permissions import LOCAL, VISITOR, Actor, Refused
 from playground.data import uploads
 from playground.data.uploads import folder, pictures, staging, tables
 from playground.experiments import upload_jobs
@@ -117,7 +117,7 @@ def test_one_check_per_file_and_target_however_often_it_is_asked(home):
 
 def test_the_permission_rule_is_asked_before_anything_is_staged_or_queued(home):
     store = Store(home)
-    outsider = Actor("local", "room")  # may not upload into a workshop it is not in
+    outsider = VISITOR  # looks and joins, uploads nothing
     with pytest.raises(Refused):
         upload_jobs.request(store, outsider, MIXED, "customers.csv")
     assert not staging.staging_dir(home).exists() and store.list_jobs() == []

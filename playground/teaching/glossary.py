@@ -118,6 +118,12 @@ GENERAL: tuple[Term, ...] = (
     Term("sensitive", "Sensitive attribute",
          "A column such as an age band or a group that decisions should not treat unfairly; "
          "the run's accuracy and decisions are reported group by group."),
+    Term("leave_out", "Leave out of the model",
+         "Columns the model never sees. A column left out can still name the groups the "
+         "fairness check compares.",
+         "Leaving a column such as gender out does not always close a gap between groups: "
+         "other columns (a postcode, an income band) can stand in for it. The check then "
+         "shows whether it did."),
     # -- attacks ----------------------------------------------------------------------------
     Term("membership_inference", "Membership inference",
          "An attack that guesses whether a given record (a customer, a patient) was in a "
@@ -181,6 +187,7 @@ CONTROL_TERMS = {
     "depth": "width_depth", "noise": "noise_data", "train_fraction": "train_fraction",
     "target": "target", "attack_strength": "attack_strength", "classes": "classes",
     "imbalance": "imbalance", "rare_classes": "imbalance", "sensitive": "sensitive",
+    "leave_out": "leave_out",
 }
 
 
