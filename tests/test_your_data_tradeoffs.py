@@ -214,6 +214,32 @@ def test_the_walkthrough_is_written_from_the_runs_numbers(home, one_thread):
     assert "luck" in walk.headline
 
 
+def test_pressing_twice_queues_once_and_again_only_when_asked(home):
+    store = Store(home)
+    manifest = saved(home, sensitive="")
+    first, queued = T.ensure_tradeoffs(store, manifest)
+    assert queued and store.count_runs() == len(first.runs) == 3
+    second, queued = T.ensure_tradeoffs(store, manifest)
+    assert not queued and second == first and store.count_runs() == 3
+    # Someone else's press is theirs: a workshop participant's record is not the operator's.
+    assert T.record_for(home, manifest, Actor("participant", "room", "Bo", "p1")) is None
+    again, queued = T.ensure_tradeoffs(store, manifest, again=True)
+    assert queued and set(again.runs.values()).isdisjoint(first.runs.values())
+    assert store.count_runs() == 6 and T.latest_record(home) == again
+
+
+def test_a_comparison_whose_run_is_gone_is_queued_again_and_a_new_upload_starts_fresh(home):
+    store = Store(home)
+    manifest = saved(home, sensitive="")
+    first, _ = T.ensure_tradeoffs(store, manifest)
+    store.request_cancel(first.runs["private"])
+    assert T.state(store, first) == "broken"
+    second, queued = T.ensure_tradeoffs(store, manifest)
+    assert queued and second.runs["plain"] != first.runs["plain"]
+    # The same name uploaded again later is other data: the old comparison is not its own.
+    assert T.record_for(home, dict(manifest, created=second.queued_at + 1)) is None
+
+
 def test_the_blind_verdict_says_plainly_whether_the_gap_closed():
     assert "closed the gap" in T.blind_verdict(20.0, 1.0, "gender")
     assert "did not close" in T.blind_verdict(20.0, 19.0, "gender")
@@ -254,6 +280,27 @@ def test_cli_upload_round_trip_and_refusals(home, tmp_path):
         refused = cli(*args, "--json")
         assert refused.returncode == 2 and words in refused.stderr, refused.stderr
     assert [m["name"] for m in uploads.manifests(home)] == ["my_loans"]
+
+
+def test_a_new_session_shows_the_walkthrough_and_pressing_again_queues_nothing(app_home):
+    from tests.app_support import plain
+    from tests.test_pages import open_app
+
+    store = Store(app_home)
+    manifest = saved(app_home, sensitive="")
+    record, _ = T.ensure_tradeoffs(store, manifest)
+    while (run := store.claim(os.getpid())) is not None:
+        assert execute(store, run) == "finished", store.get(run.id).error
+    walk = T.walkthrough(store, manifest, record)
+    at = open_app("pages/your_data.py")  # a reload: nothing in the session
+    assert walk.headline in [plain(i.value).strip("*") for i in at.info]
+    row = at.button(key="your_data_row_my_loans")
+    assert row.label == "Show the trade-offs on this data"
+    row.click().run()
+    assert not at.exception and store.count_runs() == len(record.runs)
+    assert walk.headline in [plain(i.value).strip("*") for i in at.info]
+    at.button(key="your_data_tradeoffs_again_my_loans").click().run()
+    assert store.count_runs() == 2 * len(record.runs)  # only when asked
 
 
 # -- Runs: mine / stories / everything --------------------------------------------------------

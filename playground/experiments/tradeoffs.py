@@ -11,6 +11,7 @@ and in a workshop its limits), and a small JSON record per dataset and person
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from dataclasses import asdict, dataclass, field
@@ -90,10 +91,14 @@ class TradeoffRecord:
     refused: list[str] = field(default_factory=list)  # steps the queue refused, in words
 
 
+def _who(actor: Actor) -> str:
+    # Only letters, digits, "_" and "-": safe in a file name and read literally by glob.
+    return re.sub(r"[^A-Za-z0-9_-]", "_",
+                  f"{actor.kind}_{actor.workspace or '_'}_{actor.person or '_'}")
+
+
 def _path(home: Path, dataset: str, actor: Actor) -> Path:
-    who = re.sub(r"[^A-Za-z0-9_-]", "_",
-                 f"{actor.kind}_{actor.workspace or '_'}_{actor.person or '_'}")
-    return Path(home) / FOLDER / f"{who}__{dataset}.json"
+    return Path(home) / FOLDER / f"{_who(actor)}__{dataset}.json"
 
 
 def load_record(home: Path, dataset: str, actor: Actor = LOCAL) -> TradeoffRecord | None:
@@ -101,6 +106,64 @@ def load_record(home: Path, dataset: str, actor: Actor = LOCAL) -> TradeoffRecor
         return TradeoffRecord(**json.loads(_path(home, dataset, actor).read_text()))
     except (OSError, ValueError, TypeError):
         return None
+
+
+def record_for(home: Path, manifest: dict[str, Any],
+               actor: Actor = LOCAL) -> TradeoffRecord | None:
+    """The person's comparison on this very upload: None when there is none, or when it was
+    queued on an earlier upload of the same name (deleted since, its runs on other data)."""
+    record = load_record(home, manifest["name"], actor)
+    if record is None or record.queued_at < manifest.get("created", 0):
+        return None
+    return record
+
+
+def latest_record(home: Path, actor: Actor = LOCAL) -> TradeoffRecord | None:
+    """The comparison `actor` started last, on any dataset, or None."""
+    found = []
+    for path in (Path(home) / FOLDER).glob(f"{_who(actor)}__*.json"):
+        try:
+            found.append(TradeoffRecord(**json.loads(path.read_text())))
+        except (OSError, ValueError, TypeError):
+            continue
+    return max(found, key=lambda r: r.queued_at, default=None)
+
+
+LOCK_STALE_S = 60.0
+
+
+def ensure_tradeoffs(store: Store, manifest: dict[str, Any], actor: Actor = LOCAL, *,
+                     again: bool = False) -> tuple[TradeoffRecord | None, bool]:
+    """The person's recorded comparison on this upload, queueing it only when there is none
+    worth showing (none yet, or a run of it failed or is gone) or `again`. Returns (record,
+    queued_now), like a story's `ensure_story`: pressing twice, or two tabs at once, queue it
+    once (the second gets the record, or None while the first is still writing it). Raises
+    the queue's refusal as `queue_tradeoffs` does."""
+    home, name = store.home, manifest["name"]
+    record = record_for(home, manifest, actor)
+    if record and not again and state(store, record) != "broken":
+        return record, False
+    path = _path(home, name, actor)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = path.with_suffix(".lock")
+    try:
+        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        try:
+            if time.time() - lock.stat().st_mtime > LOCK_STALE_S:
+                lock.unlink()  # left by a process that died mid-way; the next press retries
+        except OSError:
+            pass
+        return record_for(home, manifest, actor), False
+    try:
+        fresh = record_for(home, manifest, actor)
+        if fresh and (not again and state(store, fresh) != "broken"
+                      or again and record and fresh.queued_at != record.queued_at):
+            return fresh, False  # queued by another press while this one waited
+        return queue_tradeoffs(store, manifest, actor), True
+    finally:
+        os.close(fd)
+        lock.unlink(missing_ok=True)
 
 
 def queue_tradeoffs(store: Store, manifest: dict[str, Any],
