@@ -198,7 +198,7 @@ if ws.ended is not None and not presenter:
                "train on your own.", icon="🏁")
 host = pick_host() if presenter and not projector_on() else None
 if ws.ended is None:
-    join_box(ws.join_url(), host)
+    join_box(ws.join_url(), host, presenter=presenter)
 if presenter:
     projector_url = f"{page_url()}/projector?ws={ws.name}" + (f"&via={host}" if host else "")
     st.link_button("Open the projector page", projector_url, icon="📽️",

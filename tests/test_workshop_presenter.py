@@ -134,3 +134,34 @@ def test_the_projector_page_without_a_room_offers_the_open_ones(app_home: Path):
     open_workspace(app_home, "friday-class")
     at = open_page("pages/projector.py")
     assert at.selectbox(key="projector_workshop").options == ["friday-class"]
+
+
+def test_the_projector_counts_one_person_in_the_singular(app_home: Path):
+    open_workspace(app_home, "room", "Pat")
+    join_workspace(app_home, "room", "Ana")
+    shown = " ".join(str(h.proto.body) for h in
+                     open_page("pages/projector.py", query={"ws": "room"}).get("html"))
+    assert "1 person in the room" in shown
+    join_workspace(app_home, "room", "Ben")
+    shown = " ".join(str(h.proto.body) for h in
+                     open_page("pages/projector.py", query={"ws": "room"}).get("html"))
+    assert "2 people in the room" in shown
+
+
+def test_only_the_presenter_is_told_the_server_answers_on_this_computer_alone(app_home: Path):
+    from streamlit import config
+
+    _, key = open_workspace(app_home, "room", "Pat")
+    hint = "This server only answers on this computer"
+    before = config.get_option("server.address")
+    config.set_option("server.address", "127.0.0.1")
+    try:
+        host = open_page("pages/workshop.py", query={"ws": "room"},
+                         session={"workshop_name": "room", "workshop_key": key})
+        cleo = open_page("pages/workshop.py", query={"ws": "room"},
+                         session=participant(app_home, "room", "Cleo"))
+    finally:
+        config.set_option("server.address", before)
+    assert any(hint in c.value for c in host.caption)
+    assert not any(hint in c.value for c in cleo.caption)
+    assert "/workshop?ws=room" in [c.value for c in cleo.code]  # the link itself stays

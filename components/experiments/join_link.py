@@ -132,15 +132,22 @@ def listens_locally() -> bool:
     return bool(address) and _is_local(address)
 
 
-def join_box(path: str, host: str | None, qr_scale: int = 5, caption: bool = True) -> None:
-    """The join link and its QR code."""
-    url = join_url(path, host)
+def join_box(path: str, host: str | None, qr_scale: int = 5, caption: bool = True,
+             presenter: bool = True) -> None:
+    """The join link and its QR code. A participant sees only a link that works: on a
+    server that answers on this computer alone, the address they opened it at (no QR code:
+    no phone could follow it), and none of the presenter's advice on starting it."""
+    local = listens_locally()
+    if not presenter and local and (base := page_url()):
+        url = base + path
+    else:
+        url = join_url(path, host)
     left, right = st.columns([3, 1], vertical_alignment="center")
     with left:
         st.markdown("**Join link** for the room (everyone adds their own name):")
         st.code(url, language=None)
-        if caption and listens_locally():
+        if caption and presenter and local:
             st.caption("This server only answers on this computer: start it with "
                        "`make run` (it listens on the network) for phones to join.")
-    if url.startswith("http"):
+    if url.startswith("http") and (presenter or not local):
         right.image(qr_png(url, qr_scale), caption="Scan to join", width=180)

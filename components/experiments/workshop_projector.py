@@ -13,6 +13,10 @@ from playground.common import escape
 from playground.experiments.workshop import load_workspace
 
 
+def people(n: int) -> str:
+    return f"{n} person" if n == 1 else f"{n} people"
+
+
 def projector_view(ws_name: str, host: str | None, cycle: float, rows: int) -> None:
     """Redrawn every `cycle` seconds: the workshop read again, the boards with entries
     shown in turn (by the clock, so every projector shows the same one)."""
@@ -29,14 +33,14 @@ def projector_view(ws_name: str, host: str | None, cycle: float, rows: int) -> N
         main, side = st.columns([5, 1], gap="medium")
         with side:
             if ws.ended is not None:  # nobody joins any more: no link to offer
-                st.html(f'<div class="pj-join">Workshop ended<br>{len(ws.people)} people '
+                st.html(f'<div class="pj-join">Workshop ended<br>{people(len(ws.people))} '
                         'took part</div>')
             else:
                 url = join_url(ws.join_url(), host)
                 if url.startswith("http"):
                     st.image(qr_png(url, 5), width=170)
                 st.html(f'<div class="pj-join">Join: {escape.html(url)}<br>'
-                        f'{len(ws.people)} people in the room</div>')
+                        f'{people(len(ws.people))} in the room</div>')
         with main:
             if not shown:
                 st.html(f'<p class="pj-title">{escape.html(ws.name)}</p>'
