@@ -94,6 +94,26 @@ def mine_first(runs: list[Run], actor: Actor) -> list[Run]:
     return sorted(runs, key=lambda r: not is_mine(r, actor))  # stable: keeps newest first
 
 
+def explained_at_first(run: Run) -> bool:
+    """Whether the methods switched on at first can explain the model this run stands for:
+    an int8 copy has no gradients for the gradient methods among them."""
+    if default_variant(run) == "float":
+        return True
+    try:
+        kind = dataset_info(run.config.dataset).kind
+    except (KeyError, ValueError, OSError):  # an upload deleted since
+        kind = None
+    return not any(M.method(n).needs_gradients for n in M.default_methods(kind))
+
+
+def first_choice(runs: list[Run], actor: Actor) -> Run | None:
+    """The run Explain opens on: the person's newest that the first methods can explain
+    (a float model before an 8-bit copy), else their newest; others' only when they have
+    none. `runs` newest first."""
+    return min(mine_first(runs, actor), default=None,
+               key=lambda r: (not is_mine(r, actor), not explained_at_first(r)))
+
+
 def pick_runs(store) -> list[Run]:
     """1-4 finished runs on one dataset (the same input must fit every model), the acting
     person's own runs first and chosen at first."""
@@ -104,23 +124,25 @@ def pick_runs(store) -> list[Run]:
                 "here as soon as it is done.")
         st.page_link("pages/train.py", label="Go to Train", icon="🏋️")
         return []
-    datasets = list(dict.fromkeys(r.config.dataset for r in finished))
+    first = first_choice(finished, actor)
+    datasets = list(dict.fromkeys([first.config.dataset,  # type: ignore[union-attr]
+                                   *(r.config.dataset for r in finished)]))
     left, right = st.columns([1, 3])
     dataset = left.selectbox("Dataset", datasets, key="explain_dataset",
                              format_func=lambda d: dataset_info(d).title)
     by_id = {r.id: r for r in finished if r.config.dataset == dataset}
-    newest = list(by_id)[:1]
+    opening = [first_choice(list(by_id.values()), actor).id]  # type: ignore[union-attr]
     before = st.session_state.get(keys.RUNS)
     if before is not None:
         # Keep what still fits (another dataset's runs, or deleted ones, drop out); after a
-        # switch of dataset start again from its newest run.
-        kept = [i for i in before if i in by_id] or (newest if before else [])
+        # switch of dataset start again from its first choice.
+        kept = [i for i in before if i in by_id] or (opening if before else [])
         if kept != before:
             st.session_state[keys.RUNS] = kept
     labels = run_labels(list(by_id.values()), actor)
     chosen = right.multiselect(
         "Runs (up to 4), one row each; yours first", list(by_id),
-        default=newest if before is None else None,
+        default=opening if before is None else None,
         max_selections=MAX_RUNS, key=keys.RUNS, format_func=labels.get)
     if not chosen:
         st.caption("Pick at least one run.")
