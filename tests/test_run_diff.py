@@ -2,7 +2,9 @@
 setting's label and its choices' words, and a column left out of the model."""
 from __future__ import annotations
 
+from playground.results.answers import run_words, unique_labels
 from playground.results.run_diff import config_changes
+from playground.runs.records import Run
 from playground.training.config import make_config
 from playground.training.techniques import TECHNIQUES
 
@@ -53,3 +55,13 @@ def test_a_column_left_out_is_a_change_told_in_words():
     assert said[0] == "Left out of the model: group", said
     assert config_changes(blind, small)[0] == "Given back to the model: group"
     assert config_changes(blind, blind) == []
+
+
+def test_a_run_in_words_says_which_columns_it_left_out():
+    blind = Run(id="b", status="queued", config=make_config(**LOANS, leave_out="group"),
+                created=0.0)
+    plain = Run(id="p", status="queued", config=make_config(**LOANS), created=1.0)
+    assert run_words(blind).split(" · ")[2:] == ["without group", "no techniques"]
+    assert "without" not in run_words(plain)
+    labels = unique_labels([blind, plain])
+    assert labels["b"] != labels["p"] and "without group" in labels["b"]
