@@ -216,7 +216,7 @@ def test_compare_page_offers_tradeoffs_differences_and_exports(trained, monkeypa
         at.switch_page("pages/compare.py").run()
         assert not at.exception, [e.value for e in at.exception]
         markdown = " ".join(m.value for m in at.markdown)
-        assert md("Quantization switched on (mode int8)") in markdown  # the change, escaped
+        assert md("Quantization switched on (stored as: 8-bit whole numbers (int8))") in markdown
         specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
         titles = {s.get("title") if isinstance(s.get("title"), str)
                   else (s.get("title") or {}).get("text") for s in specs}

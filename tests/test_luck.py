@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -183,3 +184,26 @@ def test_cli_refuses_bad_conditions_with_exit_2(runs, capsys, monkeypatch, pick,
     assert code == 2 and says in err and out == ""
     code, _, err = _cli(store, capsys, r["plain"].id, "nope")
     assert code == 2 and "no run with id 'nope'" in err
+
+
+_GAP = re.compile(r"by (\d+\.\d) points(?:, but the | \()95 % interval (?:of that gap, )?"
+                  r"([+-]?\d+\.\d) to ([+-]?\d+\.\d) points")
+
+
+@pytest.mark.parametrize("pair", [("plain", "other_seed"), ("other_seed", "plain"),
+                                  ("plain", "private"), ("private", "plain")])
+def test_the_stated_gap_lies_inside_its_stated_interval(runs, pair):
+    """The verdict tells one difference, the leading run minus the other, and its interval is
+    of that same difference: whichever order the runs come in, the gap lies inside it."""
+    store, r = runs
+    result = luck.compare(store, r[pair[0]], r[pair[1]])
+    said = result.verdict("A", "B")
+    found = _GAP.search(said)
+    assert found, said
+    gap, low, high = (float(x) for x in found.groups())
+    assert gap == pytest.approx(abs(result.diff) * 100, abs=0.051)
+    assert low <= gap <= high, said
+    ahead = "B" if result.diff > 0 else "A"
+    assert f"{ahead} is " in said.split("by")[0], said
+    # Beyond luck both ends lie on the gap's side of zero; within luck the interval holds zero.
+    assert (low > 0) == result.beyond, said

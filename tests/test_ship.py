@@ -116,3 +116,23 @@ def test_every_pair_of_limits_on_one_run():
     for lim_a, lim_b in itertools.combinations(
             [ship.Limit(SIZE, 1e9), ship.Limit(LATENCY, 1e9)], 2):
         assert ship.pick([run], [lim_a, lim_b]).chosen is run
+
+
+def test_a_gap_just_above_the_limit_reads_above_it():
+    """20.04 points against a limit of 20: the words show the difference, never '20.0 points,
+    above your 20.0 points'; a gap well above keeps one decimal."""
+    gap = fairness.DP_DIFFERENCE
+    near = ship.Limit(gap, 0.20).why_out(0.2004)
+    assert near == "its fairness gap is 20.04 points, above your 20.00 points", near
+    value, bound = ship.said_apart(gap, 0.2004, 0.20)
+    assert float(value.split()[0]) > float(bound.split()[0])
+    assert ship.Limit(gap, 0.05).why_out(0.12) == ("its fairness gap is 12.0 points, above "
+                                                   "your 5.0 points")
+
+
+def test_a_limit_starts_where_it_tells_runs_apart():
+    """A fairness limit starts at 5 points and privacy at the metric's usual limit, not at the
+    worst run's value (which every run meets); other costs start at the loosest run."""
+    assert ship.default_bound(fairness.DP_DIFFERENCE, [0.2004, 0.01]) == ship.FAIR_GAP == 0.05
+    assert ship.default_bound(EPSILON, [8.0, 1.0]) == EPSILON.limit
+    assert ship.default_bound(SIZE, [40e3, 90e3]) == 90e3

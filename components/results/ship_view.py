@@ -3,6 +3,8 @@ sensitive column, and "Which run to ship?" (the person states limits, the most a
 within them is named and every other run told why it is out)."""
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import streamlit as st
 
@@ -53,11 +55,15 @@ def groups_section(runs: list[Run], names: dict[str, str]) -> None:
 
 
 def _shown(metric: Metric, value: float) -> float:
-    """A bound in the units the person types: points, KB, or the metric's own."""
+    """A bound in the units the person types: points, KB, or the metric's own. Rounded
+    outward (up for an 'at most'), so a bound taken from a run still lets that run in."""
+    def tenth(x: float) -> float:
+        return (math.ceil if metric.better == LOWER else math.floor)(round(x * 10, 6)) / 10
+
     if ship.in_points(metric):
-        return round(value * 100, 1)
+        return tenth(value * 100)
     if metric.key == SIZE.key:
-        return round(value / _KB, 1)
+        return tenth(value / _KB)
     return float(f"{value:.3g}")
 
 
@@ -105,8 +111,7 @@ def ship_section(runs: list[Run], names: dict[str, str]) -> list[ship.Limit]:
         for col, key in zip(st.columns(min(len(chosen), 4)) * 4, chosen, strict=False):
             metric = by_key[key]
             values = [v for r in runs if (v := deployed(r).get(key)) is not None]
-            start = metric.limit if metric.limit is not None else (
-                max(values) if metric.better == LOWER else min(values))
+            start = ship.default_bound(metric, values)
             unit = _unit(metric)
             typed = col.number_input(
                 f"{_first_up(words[key])}{f' ({unit})' if unit else ''}",

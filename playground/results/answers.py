@@ -11,6 +11,7 @@ from typing import Any, Sequence
 
 from models.base import MODELS
 from playground.common.formatting import percent
+from playground.data.views import column_names
 from playground.results import luck as luck_test
 from playground.results import ship
 from playground.results.luck import Luck
@@ -27,14 +28,17 @@ def _model_words(name: str) -> str:
 
 def run_words(run) -> str:
     """The run in words, not code names: 'loans · Neural network (MLP) · privacy noise
-    (ε 1.58) · 78.0%'."""
+    (ε 1.58) · 78.0%'; columns left out of the model: 'my_loans · ... · without gender ·
+    no techniques · 89.7%'."""
     techniques = [TECHNIQUES.get(t).words() if t in TECHNIQUES else t.replace("_", " ")
                   for t in run.config.techniques]
     if (eps := EPSILON.number(run.metrics)) is not None:
         techniques.append(f"ε {eps:.2f}")
     acc = run_point(run).accuracy if run.status == "finished" else None
-    parts = [run.config.dataset, _model_words(run.config.model),
-             ", ".join(techniques) or "no techniques"]
+    parts = [run.config.dataset, _model_words(run.config.model)]
+    if left := column_names(getattr(run.config, "leave_out", "")):
+        parts.append("without " + ", ".join(left))
+    parts.append(", ".join(techniques) or "no techniques")
     if acc is not None:
         parts.append(percent(acc))
     return " · ".join(parts)

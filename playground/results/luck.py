@@ -63,13 +63,22 @@ class Luck:
         return "beyond luck" if self.beyond else "within luck"
 
     def interval(self) -> str:
-        """'95 % interval 1.1 to 4.3 points' (signed, b minus a)."""
+        """'95 % interval +1.1 to +4.3 points' (signed, b minus a)."""
         return (f"95 % interval {self.low * 100:+.1f} to {self.high * 100:+.1f} points"
                 if self.low is not None else "")
 
+    def lead(self) -> tuple[bool, float, float]:
+        """(b is ahead, low, high): the 95 % interval of the leading run's accuracy minus the
+        other's, the same difference the gap is told as, so the gap lies inside it."""
+        b_ahead = self.diff >= 0
+        low, high = (self.low, self.high) if b_ahead else (-self.high, -self.low)
+        return b_ahead, low, high
+
     def verdict(self, a_name: str | None = None, b_name: str | None = None) -> str:
         """One plain sentence, the verdict first: 'beyond luck: B is more accurate, by 2.7
-        points (95 % interval 1.1 to 4.3)' or 'within luck: equally accurate (...)'."""
+        points (95 % interval 1.1 to 4.3)' or 'within luck: equally accurate (B is ahead of A
+        by 1.7 points; the 95 % interval of that gap, -1.0 to +4.3 points, includes no
+        difference at all)'."""
         if a_name is None and self.accuracy_a is not None:
             a_name = f"run {self.a} ({percent(self.accuracy_a)})"
         if b_name is None and self.accuracy_b is not None:
@@ -78,14 +87,20 @@ class Luck:
         if not self.comparable:
             return f"{a_name} and {b_name} cannot be compared: {self.reason}."
         split = "" if self.paired else "; they were tested on different examples of the same data"
+        b_ahead, lo, hi = self.lead()
+        ahead, behind = (b_name, a_name) if b_ahead else (a_name, b_name)
         if self.beyond:
-            better, worse = (b_name, a_name) if self.diff > 0 else (a_name, b_name)
-            lo, hi = sorted((abs(self.low), abs(self.high)))
-            return (f"beyond luck: {better} is more accurate than {worse}, by "
+            return (f"beyond luck: {ahead} is more accurate than {behind}, by "
                     f"{points(self.diff)} (95 % interval {lo * 100:.1f} to {hi * 100:.1f} "
                     f"points{split})")
-        return (f"within luck: equally accurate ({a_name} and {b_name}: a gap of "
-                f"{points(self.diff)} is what chance alone gives, {self.interval()}{split})")
+        if self.diff == 0:
+            gap = (f"{a_name} and {b_name} got the same share right; the 95 % "
+                   f"interval of the difference is {lo * 100:+.1f} to {hi * 100:+.1f} points")
+        else:
+            gap = (f"{ahead} is ahead of {behind} by {points(self.diff)}, but the 95 % interval "
+                   f"of that gap, {lo * 100:+.1f} to {hi * 100:+.1f} points, includes no "
+                   "difference at all")
+        return f"within luck: equally accurate ({gap}: chance alone gives it{split})"
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "beyond_luck": self.beyond, "verdict": self.verdict()}

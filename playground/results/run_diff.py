@@ -6,17 +6,14 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from playground.training.config import RunConfig
-from playground.training.techniques import TECHNIQUES, all_techniques
-
-_FIELD_WORDS = {
-    "dataset": "dataset", "model": "model", "epochs": "epochs", "lr": "learning rate",
-    "batch_size": "batch size", "seed": "seed", "width": "width", "depth": "depth",
-    "noise": "data noise", "device": "device",
-}
+from playground.data.views import column_names
+from playground.training.config import RunConfig, field_words
+from playground.training.techniques import TECHNIQUES, Param, all_techniques
 
 
 def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
     if isinstance(value, float):
         return f"{value:g}"
     return str(value) if value != "" else "(none)"
@@ -24,6 +21,59 @@ def _show(value: Any) -> str:
 
 def _title(tech: str) -> str:
     return TECHNIQUES.get(tech).title if tech in TECHNIQUES else tech
+
+
+def _param(tech: str, name: str) -> Param | None:
+    if tech not in TECHNIQUES:
+        return None
+    return next((p for p in TECHNIQUES.get(tech).params if p.name == name), None)
+
+
+def _param_name(tech: str, name: str) -> str:
+    """A technique's setting as its control names it, without the control's aside:
+    'target privacy budget ε' (the control: 'Target privacy budget ε (0: off)')."""
+    param = _param(tech, name)
+    return param.title().split(" (")[0].lower() if param else name.replace("_", " ")
+
+
+def _param_value(tech: str, name: str, value: Any) -> str:
+    """A setting's value in words: a choice as the control offers it ('equal approval rates
+    across groups'), a number as written."""
+    param = _param(tech, name)
+    if param is not None and param.words and not isinstance(value, bool):
+        return param.word(value)
+    return _show(value)
+
+
+def _setting_words(tech: str, name: str, value: Any) -> str:
+    """'target privacy budget ε 3'; a choice with words: 'stored as: 8-bit whole numbers'."""
+    param = _param(tech, name)
+    colon = ":" if param is not None and param.words else ""
+    return f"{_param_name(tech, name)}{colon} {_param_value(tech, name, value)}"
+
+
+def _switched_on(tech: str, values: dict[str, Any]) -> str:
+    """The settings a technique was switched on with: its main choice when it offers choices
+    in words (what kind of fairness, how the model is stored), and the others not at their
+    defaults; every one at its default says so."""
+    params = TECHNIQUES.get(tech).params if tech in TECHNIQUES else ()
+    defaults = {p.name: p.default for p in params}
+    main = params[0].name if params and params[0].words else None
+    said = [_setting_words(tech, k, v) for k, v in values.items()
+            if k == main or k not in defaults or v != defaults[k]]
+    return ", ".join(said) or "its default settings"
+
+
+def _field_change(name: str, a: Any, b: Any) -> str:
+    """One run setting's change in words; leaving columns out says which."""
+    if name == "leave_out":
+        was, now = column_names(a), column_names(b)
+        if not was:
+            return "Left out of the model: " + ", ".join(now)
+        if not now:
+            return "Given back to the model: " + ", ".join(was)
+        return f"Left out of the model: {', '.join(was)} → {', '.join(now)}"
+    return f"{field_words(name).capitalize()}: {_show(a)} → {_show(b)}"
 
 
 Setting = tuple[str | None, str]  # (None, config field) or (technique, its parameter)
@@ -53,24 +103,23 @@ def differing_settings(configs: Sequence[RunConfig]) -> list[Setting]:
 
 
 def config_changes(a: RunConfig, b: RunConfig) -> list[str]:
-    """What you would change to turn run a's setup into run b's, one sentence each."""
+    """What you would change to turn run a's setup into run b's, one sentence each, in the
+    words of the Train page ('Privacy noise (DP-SGD) switched on (target privacy budget ε 3)')."""
     changes, told = [], set()
     for tech, name in differing_settings([a, b]):
         if tech is None:
-            if name in _FIELD_WORDS:
-                changes.append(f"{_FIELD_WORDS[name].capitalize()}: {_show(getattr(a, name))} "
-                               f"→ {_show(getattr(b, name))}")
+            changes.append(_field_change(name, getattr(a, name), getattr(b, name)))
             continue
         ta, tb = a.techniques.get(tech), b.techniques.get(tech)
         if ta is None or tb is None:
             if tech not in told:
                 told.add(tech)
-                on = ", ".join(f"{k.replace('_', ' ')} {_show(v)}" for k, v in (tb or {}).items())
-                changes.append(f"{_title(tech)} switched on ({on})" if ta is None
-                               else f"{_title(tech)} switched off")
+                changes.append(f"{_title(tech)} switched on ({_switched_on(tech, tb)})"
+                               if ta is None else f"{_title(tech)} switched off")
         else:
-            changes.append(f"{_title(tech)}, {name.replace('_', ' ')}: "
-                           f"{_show(ta.get(name))} → {_show(tb.get(name))}")
+            changes.append(f"{_title(tech)}, {_param_name(tech, name)}: "
+                           f"{_param_value(tech, name, ta.get(name))} → "
+                           f"{_param_value(tech, name, tb.get(name))}")
     return changes
 
 

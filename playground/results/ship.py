@@ -23,6 +23,7 @@ from playground.training.techniques.dp import EPSILON
 
 # Gaps between groups' rates are told in percentage points: "at most 5 points".
 _IN_POINTS = (DP_DIFFERENCE, EO_DIFFERENCE)
+FAIR_GAP = 0.05  # a fairness limit starts at 5 points, the gap a person usually asks for first
 # Plain names a person types for the usual limits, beside each metric's key, label and short name.
 _ALIASES = {"fairness gap": DP_DIFFERENCE, "gap": DP_DIFFERENCE,
             "approval gap": DP_DIFFERENCE, "error gap": EO_DIFFERENCE,
@@ -45,13 +46,35 @@ def _name(metric: Metric) -> str:
     return metric.short or metric.label
 
 
-def said(metric: Metric, value: float) -> str:
-    """A value in the person's units: '12 points', '3.4', '120.5 KB', '0.05 ms', '86.3%'."""
+def said(metric: Metric, value: float, digits: int = 1) -> str:
+    """A value in the person's units: '12 points', '3.4', '120.5 KB', '0.05 ms', '86.3%'
+    (`digits`: decimals of points and percentages)."""
     if any(metric.key == m.key for m in _IN_POINTS):
-        return f"{value * 100:.1f} points"
+        return f"{value * 100:.{digits}f} points"
     if metric.is_share:
-        return percent(value)
+        return f"{value:.{digits}%}"
     return metric.format(value)
+
+
+def said_apart(metric: Metric, value: float, bound: float) -> tuple[str, str]:
+    """A value and a bound it misses, each in words, with enough decimals that the two read
+    differently: a gap of 20.04 points against 20 reads '20.04 points' and '20.00 points'."""
+    for digits in range(1, 5):
+        shown = said(metric, value, digits), said(metric, bound, digits)
+        if shown[0] != shown[1]:
+            return shown
+    return shown
+
+
+def default_bound(metric: Metric, values: Sequence[float]) -> float:
+    """Where a limit starts when a person picks it: the metric's own usual limit (privacy ε
+    3), a fairness gap of 5 points (a common yardstick), else the loosest value among the
+    runs, so the limit starts by letting every run in."""
+    if metric.limit is not None:
+        return metric.limit
+    if any(metric.key == m.key for m in _IN_POINTS):
+        return FAIR_GAP
+    return max(values) if metric.better == LOWER else min(values)
 
 
 def limit_words(metric: Metric) -> str:
@@ -84,8 +107,8 @@ class Limit:
                 return "its fairness was not measured (its data has no sensitive column)"
             return f"it has no {_name(self.metric)} to check against your limit"
         side = "above" if self.metric.better == LOWER else "below"
-        return (f"its {_name(self.metric)} is {said(self.metric, value)}, {side} your "
-                f"{said(self.metric, self.bound)}")
+        value_said, bound_said = said_apart(self.metric, value, self.bound)
+        return f"its {_name(self.metric)} is {value_said}, {side} your {bound_said}"
 
     def to_json(self) -> dict[str, Any]:
         return {"metric": self.metric.key, "label": self.metric.label,
