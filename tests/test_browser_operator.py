@@ -11,7 +11,7 @@ import pytest
 
 from playground.common.server_settings import LOOPBACK_ENV, operator_key
 from playground.experiments.workshop import Lesson, open_workspace, update_workspace
-from tests.browser_support import ARTIFACTS, settled
+from tests.browser_support import ARTIFACTS, settled, wait_for
 
 WAIT = 60_000  # ms: a fresh server's first page on a busy machine
 SEND = "Send the whole workshop to MLflow"  # offered to the operator, not to a visitor
@@ -33,6 +33,9 @@ def test_the_operator_key_is_kept_in_a_cookie_and_never_in_the_address(
     settled(page, WAIT)
     expect(page.get_by_text(SEND)).to_be_visible(timeout=WAIT)
     assert "operator=" not in page.url and key not in page.url
+    # The cookie is written by the page's small component once it has drawn.
+    assert wait_for(lambda: any(c["name"] == "playground_operator"
+                                for c in page.context.cookies()), timeout=WAIT / 1000)
     kept = {c["name"]: c for c in page.context.cookies()}
     assert kept["playground_operator"]["value"] == key
     assert kept["playground_operator"]["sameSite"] == "Strict"

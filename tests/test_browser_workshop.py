@@ -82,7 +82,7 @@ def test_two_people_in_one_workshop_see_each_others_runs(app_url, server_home: P
     host.get_by_text("Presenter: set the lesson, limits and boards").click()
     lesson = host.locator("[data-testid=stForm]").filter(has_text="Save for everyone")
     expect(lesson).to_be_visible(timeout=WAIT)
-    for i, option in enumerate(["Wine (13 chemical measurements)", "logreg"]):
+    for i, option in enumerate(["Wine (13 chemical measurements)", "Logistic regression"]):
         choice = host.get_by_role("option", name=option, exact=True)
         settled(host)
         lesson.locator("[data-testid=stSelectbox]").nth(i).click()
@@ -91,7 +91,8 @@ def test_two_people_in_one_workshop_see_each_others_runs(app_url, server_home: P
         expect(lesson.get_by_role("combobox").nth(i)).to_have_value(option)
     lesson.get_by_role("button", name="Save for everyone").click()
     expect(host.get_by_text("Saved for everyone")).to_be_visible(timeout=WAIT)
-    expect(host.get_by_text("dataset = wine, model = logreg")).to_be_visible(timeout=WAIT)
+    expect(host.get_by_text("Dataset: Wine (13 chemical measurements); Model: Logistic "
+                            "regression")).to_be_visible(timeout=WAIT)
 
     guest.goto(app_url + "/workshop?ws=friday-class")  # the join link
     join = guest.locator("[data-testid=stForm]").filter(has_text="Join workshop friday-class")

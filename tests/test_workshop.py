@@ -222,7 +222,7 @@ def test_workshop_page_shows_everyones_finished_runs_on_the_boards(app_home: Pat
     text = " ".join(m.value for m in at.markdown)
     assert "you are **Ana**" in text
     frames = [t.value for t in at.table]
-    whos = {plain(w) for f in frames for w in f["who"]}
+    whos = {" ".join(plain(w).split()) for f in frames for w in f["who"]}
     assert {"Ana ← you", "Ben"} <= whos  # escaped for st.table: spaces run together
     assert "**1 of 1 in line**" in text
     # The token never stays in the address (the browser's cookie keeps the seat).
