@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlparse
 
-from tests.browser_support import ARTIFACTS
+from tests.browser_support import ARTIFACTS, settled
 
 BASE = "dataset=moons&model=mlp&epochs=2&width=16&seed=3"
 
@@ -64,8 +64,11 @@ def test_sweep_from_the_train_page_then_share_the_setup(app_url, browser, new_pa
     # Back on Train, change one control by hand, then take the page's share link.
     page.get_by_role("link", name="Train").first.click()
     expect(page.get_by_role("heading", name="Train a model")).to_be_visible()
+    settled(page)
+    if not page.get_by_text("Dropout", exact=True).count():  # simple mode: every control
+        page.get_by_text("All settings", exact=True).click()
     page.get_by_text("Dropout", exact=True).click()
-    expect(page.locator('input[type="range"][aria-label="Rate"]')).to_be_attached()
+    expect(page.locator('input[type="range"][aria-label="Share switched off"]')).to_be_attached()
     page.get_by_text("Share this setup").click()
     link_box = page.get_by_test_id("stCode").filter(has_text="dropout=")
     expect(link_box).to_have_count(1)
@@ -85,7 +88,7 @@ def test_sweep_from_the_train_page_then_share_the_setup(app_url, browser, new_pa
     expect(fresh.get_by_role("combobox", name="Model")).to_have_value("Neural network (MLP)")
     assert _slider_value(fresh, "Epochs") == "2"
     assert _slider_value(fresh, "Width") == "16"
-    assert float(_slider_value(fresh, "Rate")) == float(query["dropout"][0])
+    assert float(_slider_value(fresh, "Share switched off")) == float(query["dropout"][0])
     expect(fresh.get_by_role("spinbutton", name="Seed")).to_have_value("3")
     fresh.screenshot(path=str(ARTIFACTS / "sweep-shared-link.png"), full_page=True)
     other.close()
