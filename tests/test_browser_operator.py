@@ -31,7 +31,7 @@ def test_the_operator_key_is_kept_in_a_cookie_and_never_in_the_address(
     page = new_page()
     page.goto(f"{app_url}/workshop?operator={key}")
     settled(page, WAIT)
-    expect(page.get_by_text(SEND)).to_be_visible(timeout=WAIT)
+    expect(page.get_by_text(SEND).first).to_be_visible(timeout=WAIT)
     assert "operator=" not in page.url and key not in page.url
     # The cookie is written by the page's small component once it has drawn.
     assert wait_for(lambda: any(c["name"] == "playground_operator"
@@ -41,11 +41,11 @@ def test_the_operator_key_is_kept_in_a_cookie_and_never_in_the_address(
     assert kept["playground_operator"]["sameSite"] == "Strict"
     page.reload()  # a new session: the cookie brings the operator back
     settled(page, WAIT)
-    expect(page.get_by_text(SEND)).to_be_visible(timeout=WAIT)
+    expect(page.get_by_text(SEND).first).to_be_visible(timeout=WAIT)
     tab = page.context.new_page()  # a new tab in the same browser
     tab.goto(f"{app_url}/workshop")
     settled(tab, WAIT)
-    expect(tab.get_by_text(SEND)).to_be_visible(timeout=WAIT)
+    expect(tab.get_by_text(SEND).first).to_be_visible(timeout=WAIT)
     assert key not in tab.url
     tab.screenshot(path=str(ARTIFACTS / "operator-new-tab.png"), full_page=True)
     other = new_page()  # another browser: a visitor, offered nothing to send
