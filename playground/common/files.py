@@ -2,11 +2,13 @@
 one, never half of one (write to a temporary name beside it, then rename over it)."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
+import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 
 def temporary_beside(path: Path) -> Path:
@@ -42,3 +44,26 @@ def create_json(path: Path, data: Any, mode: int = 0o600) -> bool:
         return False
     finally:
         tmp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def held_once(lock: Path, stale_s: float = 60.0) -> Iterator[bool]:
+    """An exclusive lock file, so that something is done once across processes (two presses
+    of one button): yields True while this process holds it (removed afterwards), False when
+    another does. A lock older than `stale_s`, left by a process that died, is removed so the
+    next call can take it."""
+    try:
+        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        try:
+            if time.time() - lock.stat().st_mtime > stale_s:
+                lock.unlink()
+        except OSError:
+            pass
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        os.close(fd)
+        lock.unlink(missing_ok=True)

@@ -11,14 +11,13 @@ and in a workshop its limits), and a small JSON record per dataset and person
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from playground.common.files import write_json
+from playground.common.files import held_once, write_json
 from playground.common.formatting import human_bytes, percent
 from playground.common.permissions import LOCAL, Actor
 from playground.experiments.stories.base import Step, Story, StoryRuns, Walkthrough
@@ -145,25 +144,14 @@ def ensure_tradeoffs(store: Store, manifest: dict[str, Any], actor: Actor = LOCA
         return record, False
     path = _path(home, name, actor)
     path.parent.mkdir(parents=True, exist_ok=True)
-    lock = path.with_suffix(".lock")
-    try:
-        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-    except FileExistsError:
-        try:
-            if time.time() - lock.stat().st_mtime > LOCK_STALE_S:
-                lock.unlink()  # left by a process that died mid-way; the next press retries
-        except OSError:
-            pass
-        return record_for(home, manifest, actor), False
-    try:
+    with held_once(path.with_suffix(".lock"), LOCK_STALE_S) as held:
+        if not held:  # another press is queueing it: theirs, once written
+            return record_for(home, manifest, actor), False
         fresh = record_for(home, manifest, actor)
         if fresh and (not again and state(store, fresh) != "broken"
                       or again and record and fresh.queued_at != record.queued_at):
             return fresh, False  # queued by another press while this one waited
         return queue_tradeoffs(store, manifest, actor), True
-    finally:
-        os.close(fd)
-        lock.unlink(missing_ok=True)
 
 
 def queue_tradeoffs(store: Store, manifest: dict[str, Any],

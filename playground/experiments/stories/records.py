@@ -8,13 +8,12 @@ not once per visitor. Once they have finished, `walkthrough` hands them to the s
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from playground.common.files import write_json
+from playground.common.files import held_once, write_json
 from playground.common.permissions import OPERATOR, Actor
 from playground.experiments.stories.base import STORIES, Story, StoryRuns, Walkthrough
 from playground.experiments.workshop import admit_all, submit_as
@@ -158,17 +157,9 @@ def ensure_story(store: Store, key: str, *, actor: Actor = OPERATOR, again: bool
         return record, False
     path = _record_path(home, key, workspace)
     path.parent.mkdir(parents=True, exist_ok=True)
-    lock = path.with_suffix(".lock")
-    try:
-        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-    except FileExistsError:
-        try:
-            if time.time() - lock.stat().st_mtime > LOCK_STALE_S:
-                lock.unlink()  # left by a process that died mid-way; next call retries
-        except OSError:
-            pass
-        return load_record(home, key, workspace), False
-    try:
+    with held_once(path.with_suffix(".lock"), LOCK_STALE_S) as held:
+        if not held:  # another press is queueing it: theirs, once written
+            return load_record(home, key, workspace), False
         fresh = load_record(home, key, workspace)
         if fresh and (not again and story_state(story_runs(store, fresh)) != "broken"
                       or again and record and fresh.queued_at != record.queued_at):
@@ -179,9 +170,6 @@ def ensure_story(store: Store, key: str, *, actor: Actor = OPERATOR, again: bool
         record = StoryRecord(key, ids, time.time(), workspace, owner, seed)
         _save_record(home, record)
         return record, True
-    finally:
-        os.close(fd)
-        lock.unlink(missing_ok=True)
 
 
 def walkthrough(story: Story, store: Store, record: StoryRecord) -> Walkthrough | None:
