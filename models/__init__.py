@@ -3,7 +3,7 @@
 A model is built from its hyper-parameters and the data's shape; nothing is downloaded.
 """
 # Import the families so they register themselves.
-from models import cnn, linear, mlp, vit  # noqa: F401
+from models import cnn, linear, mlp, text, vit  # noqa: F401
 from models.base import (
     MODELS,
     ModelInfo,

@@ -18,13 +18,14 @@ class ModelSpec:
     dropout: float = 0.0
     width: int = 64
     depth: int = 2
+    vocab_size: int = 0  # text: the tokenizer's vocabulary (inputs are token ids, 0 = padding)
 
 
 @dataclass(frozen=True)
 class ModelInfo:
     name: str
     title: str
-    kinds: tuple[str, ...]  # dataset kinds it accepts: image, tabular, points
+    kinds: tuple[str, ...]  # dataset kinds it accepts: image, tabular, points, text
     description: str
     build: Callable[[ModelSpec], nn.Module]
     uses_width_depth: bool = False

@@ -8,8 +8,9 @@ from typing import Callable, Literal
 import numpy as np
 
 from playground.data.columns import Schema
+from playground.data.text_coder import TextCoder
 
-Kind = Literal["image", "tabular", "points"]
+Kind = Literal["image", "tabular", "points", "text"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,14 @@ class Dataset:
     scale_mean: np.ndarray | None = None
     scale_std: np.ndarray | None = None
     schema: Schema | None = None
+    # Text: the sentences behind each split's token ids, (train, val, test), and the
+    # tokenizer that turned them into ids (fitted on the training sentences only).
+    texts: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    coder: TextCoder | None = None
+
+    @property
+    def vocab_size(self) -> int:
+        return 0 if self.coder is None else self.coder.vocab_size
 
     @property
     def n_classes(self) -> int:
@@ -90,7 +99,9 @@ def fewer_examples(data: Dataset, fraction: float, seed: int) -> Dataset:
 def take_train(data: Dataset, idx: np.ndarray) -> Dataset:
     """The same data with only these training examples (and their groups)."""
     groups = None if data.groups is None else (data.groups[0][idx], *data.groups[1:])
-    return replace(data, X_train=data.X_train[idx], y_train=data.y_train[idx], groups=groups)
+    texts = None if data.texts is None else (data.texts[0][idx], *data.texts[1:])
+    return replace(data, X_train=data.X_train[idx], y_train=data.y_train[idx], groups=groups,
+                   texts=texts)
 
 
 def _split(X: np.ndarray, y: np.ndarray, seed: int):

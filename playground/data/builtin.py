@@ -7,6 +7,7 @@ from typing import Callable
 import numpy as np
 
 from playground.common.registry import Registry
+from playground.data import corpora
 from playground.data.base import (
     Dataset,
     DatasetInfo,
@@ -16,6 +17,7 @@ from playground.data.base import (
     split_columns,
 )
 from playground.data.columns import Column, Schema
+from playground.data.text import text_dataset
 
 DATASETS: Registry[tuple[DatasetInfo, Loader]] = Registry("dataset")
 
@@ -165,3 +167,26 @@ def _loans(seed: int, noise: float) -> Dataset:
 
 def _info(name: str) -> DatasetInfo:
     return DATASETS.get(name)[0]
+
+
+@register(DatasetInfo(
+    "reviews", "Review sentences (positive or negative)", "text",
+    "3,000 real sentences from product, film and restaurant reviews on Amazon, IMDb and "
+    "Yelp, half positive, half negative (Kotzias et al., KDD 2015; UCI, CC BY 4.0).",
+))
+def _reviews(seed: int, noise: float) -> Dataset:
+    corpus = corpora.reviews()
+    return text_dataset(_info("reviews"), corpus.texts, corpus.labels, seed,
+                        list(corpus.class_names))
+
+
+@register(DatasetInfo(
+    "sms_spam", "Text messages (spam or not)", "text",
+    "5,574 real text messages, about 13 % of them spam (Almeida, Gómez Hidalgo and "
+    "Yamakami, 2011; UCI, CC BY 4.0). Spam is rare: accuracy alone flatters a model that "
+    "never says spam.",
+))
+def _sms_spam(seed: int, noise: float) -> Dataset:
+    corpus = corpora.sms_spam()
+    return text_dataset(_info("sms_spam"), corpus.texts, corpus.labels, seed,
+                        list(corpus.class_names))

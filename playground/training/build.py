@@ -19,7 +19,7 @@ RunConfig = Any
 def model_spec(config: RunConfig, data: Dataset) -> ModelSpec:
     return ModelSpec(
         input_shape=data.input_shape, n_classes=data.n_classes,
-        width=config.width, depth=config.depth,
+        width=config.width, depth=config.depth, vocab_size=data.vocab_size,
     )
 
 
