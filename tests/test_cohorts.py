@@ -129,3 +129,29 @@ def test_a_runs_cohorts_agree_with_its_stored_answers_and_are_kept_by_a_worker(l
     shown = json.loads(capsys.readouterr().out)["error_cohorts"]
     assert shown == json.loads(C.CohortCache(store).path(run_id).read_text())
     assert shown["verdict"] == answer.verdict
+
+
+def test_the_run_card_asks_a_worker_and_opens_a_group_in_explain(app_home):
+    from components.base.services import refresh_live
+    from tests.app_support import open_page, plain
+
+    store = Store(app_home)
+    run_id = train_now(store, dataset="loans", model="logreg", epochs=2)
+    at = open_page("pages/runs.py")
+    at.button(key=f"runs_cohorts_ask_{run_id}").click().run()
+    assert drain_jobs(store) == 1  # the worker's part
+    refresh_live()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    found = C.CohortCache(store).get(run_id)
+    assert found is not None
+    assert any(plain(m.value) == found.verdict for m in at.markdown)  # the verdict first
+    assert len(at.dataframe) >= 1
+
+    at.selectbox(key=f"runs_cohorts_pick_{run_id}").set_value("g0").run()
+    at.button(key=f"runs_cohorts_open_{run_id}").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "Explain a prediction"
+    assert at.selectbox(key="explain_filter").value == "cohort"
+    offered = at.selectbox(key="explain_index").options  # "#6 · true class approved"
+    assert [int(o.split(" ")[0][1:]) for o in offered] == found.cohorts[0].indices
