@@ -20,6 +20,7 @@ from playground.results import cohorts as C
 from playground.runs.store import Store
 from playground.runs.worker import drain_jobs
 from playground.training.artifacts import load_predictions
+from playground.training.audits import fairness
 from tests.run_support import train_now
 
 
@@ -122,6 +123,12 @@ def test_a_runs_cohorts_agree_with_its_stored_answers_and_are_kept_by_a_worker(l
     for c in answer.cohorts:
         assert c.wrong == wrong[c.measured].sum()
         assert c.rate == pytest.approx(wrong[c.measured].mean())
+    # By the sensitive column: the same error rates as fairlearn's per-group accuracy.
+    by_group = fairness.report(store.get(run_id).metrics)["by_group"]
+    assert {g.words for g in answer.groups} == set(by_group)
+    for g in answer.groups:
+        assert g.rate == pytest.approx(1 - by_group[g.words]["accuracy"])
+        assert g.size == by_group[g.words]["count"]
     leaves = np.concatenate([c.indices for c in answer.cohorts])
     assert sorted(leaves.tolist()) == list(range(len(wrong)))  # the leaves split the test set
 

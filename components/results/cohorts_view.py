@@ -89,11 +89,17 @@ def _show(found: C.ErrorCohorts, run: Run, store: Store, key: str) -> None:
            "rest of the test examples, beyond what chance gives (Fisher's exact test, "
            "corrected for the number of groups).")
     st.caption(md(how))
+    if found.groups:
+        said = "; ".join(f"{g.words}: {percent(g.rate)} wrong of {g.size}"
+                         + (" (more than luck)" if g.beyond_luck else "")
+                         for g in found.groups)
+        st.caption(md(f"By the sensitive column, on every test example: {said}."))
     if found.confusions and found.kind != "tabular":
         mixed = "; ".join(f"{c.words} ({c.wrong} times)" for c in found.confusions[:3])
         st.caption(md(f"Biggest mix-ups: {mixed}."))
     choices: dict[str, tuple[str, list[int]]] = {
         f"g{k}": (c.words, c.indices) for k, c in enumerate(found.cohorts[:SHOWN])}
+    choices |= {f"s{k}": (c.words, c.indices) for k, c in enumerate(found.groups)}
     if found.confident:
         choices["sure"] = ("its most confident mistakes", [m["index"] for m in found.confident])
     left, right = st.columns([3, 1], vertical_alignment="bottom")

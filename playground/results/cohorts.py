@@ -82,6 +82,7 @@ class ErrorCohorts:
     n_measured: int  # tables: the half the cohorts' rates are measured on
     cohorts: list[Cohort]
     confusions: list[Cohort] = field(default_factory=list)
+    groups: list[Cohort] = field(default_factory=list)  # by the sensitive column, if any
     confident: list[dict[str, Any]] = field(default_factory=list)  # index, true, said, sure
     method: str = ""
     verdict: str = ""
@@ -99,6 +100,7 @@ class ErrorCohorts:
         d = dict(d)
         d["cohorts"] = [Cohort(**c) for c in d["cohorts"]]
         d["confusions"] = [Cohort(**c) for c in d.get("confusions", [])]
+        d["groups"] = [Cohort(**c) for c in d.get("groups", [])]
         return cls(**d)
 
 
@@ -265,6 +267,25 @@ def class_cohorts(data: Dataset, y_pred: np.ndarray) -> list[Cohort]:
     return sorted(cohorts, key=lambda c: (-c.rate, -c.size))
 
 
+def group_cohorts(data: Dataset, y_pred: np.ndarray) -> list[Cohort]:
+    """Each group of the run's sensitive column (named before looking, so every test
+    example counts and no search flatters them), worst first."""
+    if data.groups is None:
+        return []
+    labels = np.asarray(data.groups[2]).astype(str)
+    wrong = np.asarray(y_pred) != np.asarray(data.y_test)
+    name = data.sensitive or "group"
+    cohorts = []
+    for g in sorted(set(labels.tolist())):
+        members = np.flatnonzero(labels == g)
+        n_wrong = int(wrong[members].sum())
+        words = g if name.lower() in g.lower() else f"{name} = {g}"
+        cohorts.append(Cohort(words, len(members), n_wrong, n_wrong / len(members),
+                              members.tolist(), members.tolist(), group="sensitive"))
+    _tested(cohorts, wrong, np.arange(len(wrong)))
+    return sorted(cohorts, key=lambda c: (-c.rate, -c.size))
+
+
 def confusions(data: Dataset, y_pred: np.ndarray, top: int = CONFUSIONS) -> list[Cohort]:
     """The biggest true × predicted mix-ups: "true 8 read as 1", rate = share of true 8s."""
     y, said = np.asarray(data.y_test), np.asarray(y_pred)
@@ -311,6 +332,11 @@ def _verdict(result: ErrorCohorts, names: Sequence[str]) -> str:
     top = result.worst
     found = (f" The worst group found, {top.words}, has {percent(top.rate)} wrong of "
              f"{top.size} examples." if top is not None else "")
+    named = next((g for g in result.groups if g.beyond_luck), None)
+    if named is not None:
+        return (f"Run {result.run_id} fails most for {named.words}: {percent(named.rate)} "
+                f"wrong {against}, {named.size} examples; more than luck would give. No "
+                "narrower group the search found stands out by more than luck." + found)
     return (f"Run {result.run_id}'s mistakes ({percent(result.overall)} of the test "
             f"examples) are spread about evenly: no group stands out by more than luck."
             + found)
@@ -339,6 +365,7 @@ def error_cohorts(data: Dataset, y_pred: np.ndarray, probs: np.ndarray | None = 
             result.cohorts = class_cohorts(data, y_pred)
             result.method = "by true class, and by true and predicted class"
         result.confusions = confusions(data, y_pred)
+        result.groups = group_cohorts(data, y_pred)
         result.confident = most_confident(y, y_pred, probs)
     result.verdict = _verdict(result, data.class_names)
     return result
