@@ -18,7 +18,6 @@ from playground.training.audits import fairness as fairness_audit
 
 LOANS = dict(dataset="loans", epochs=10)
 ROLES = ("network", "line")
-SHOWN = 3  # groups per run in the chart
 
 
 def _found(runs: dict[str, Run]) -> dict[str, C.ErrorCohorts] | None:
@@ -51,19 +50,22 @@ def _by_group(run: Run) -> str:
 
 
 def _chart(rows: list[dict[str, Any]]) -> alt.Chart:
-    """Bars: each run's worst groups' error rates, the run's overall rate as a tick."""
+    """Grouped bars: the share wrong in each applicant group and overall, one bar per run
+    (the tree's narrower groups have long descriptions: they are in the table)."""
     df = pd.DataFrame(rows)
-    base = alt.Chart(df, title="share wrong in each run's worst groups (test applicants)")
-    bars = base.mark_bar().encode(
-        y=alt.Y("where:N", title=None, sort=None, axis=alt.Axis(labelLimit=420)),
+    runs = list(dict.fromkeys(df["run"]))
+    base = alt.Chart(df, title="share of test applicants each run gets wrong").encode(
+        y=alt.Y("where:N", title=None, sort=list(dict.fromkeys(df["where"])),
+                axis=alt.Axis(labelFontSize=13)),
+        yOffset=alt.YOffset("run:N", sort=runs),
         x=alt.X("wrong:Q", title="share wrong", axis=alt.Axis(format=".0%"),
-                scale=alt.Scale(domain=[0, 1])),
-        color=alt.Color("run:N", title=None, legend=alt.Legend(orient="bottom"),
+                scale=alt.Scale(domain=[0, 0.6])),
+        color=alt.Color("run:N", sort=runs, title=None, legend=alt.Legend(orient="bottom"),
                         scale=alt.Scale(range=["#c0392b", "#1f5fa8"])),
         tooltip=["run", "where", alt.Tooltip("wrong:Q", format=".1%"), "examples"])
-    overall = base.mark_tick(color="black", thickness=2, size=18).encode(
-        y=alt.Y("where:N", sort=None), x="overall:Q")
-    return (bars + overall).properties(height=34 * len(df) + 40)
+    text = base.mark_text(align="left", dx=4, fontSize=12).encode(
+        text=alt.Text("wrong:Q", format=".0%"))
+    return (base.mark_bar() + text).properties(height=60 * df["where"].nunique() + 40)
 
 
 def explain(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
@@ -97,8 +99,10 @@ def explain(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
                 "applicants there": worst.size if worst else 0,
                 "more than luck": ("yes" if worst.beyond_luck else "no") if worst else ""}
         rows.append(row)
-        bars += [{"run": label, "where": f"{label}: {c.words}", "wrong": c.rate,
-                  "examples": c.size, "overall": f.overall} for c in f.cohorts[:SHOWN]]
+        bars += [{"run": label, "where": "everyone", "wrong": f.overall,
+                  "examples": f.n_test}]
+        bars += [{"run": label, "where": c.words, "wrong": c.rate, "examples": c.size}
+                 for c in sorted(f.groups, key=lambda c: c.words)]
     shared = _shared(runs) if found is not None else None
     if shared is not None:
         lines.append(f"Of the applicants the network got wrong, the straight line got "
