@@ -84,7 +84,8 @@ def _show(found: C.ErrorCohorts, run: Run, store: Store, key: str) -> None:
     if not found.cohorts:
         return
     st.dataframe(cohort_table(found), hide_index=True, width="stretch",
-                 key=f"{key}_cohorts_table_{run.id}")
+                 key=f"{key}_cohorts_table_{run.id}",
+                 column_config={"Where": st.column_config.TextColumn(width="large")})
     how = ("Groups found by " + found.method + ". 'More than luck': more mistakes than the "
            "rest of the test examples, beyond what chance gives (Fisher's exact test, "
            "corrected for the number of groups).")
