@@ -69,9 +69,17 @@ def pick_input(runner: ExplainJobs, runs: list[Run]) -> InputChoice | None:
              **{f"class:{k}": f"true class {n}" for k, n in enumerate(names)},
              **{f"said:{k}": f"{first} said {n} ({int((said == k).sum())})"
                 for k, n in enumerate(names)}}
+    cohort = st.session_state.get(keys.COHORT)  # a group sent from a run's "Where it fails"
+    if cohort and cohort["run"] == reference.id:
+        options.insert(0, keys.COHORT_FILTER)
+        words[keys.COHORT_FILTER] = f"{cohort['label']} ({len(cohort['indices'])})"
+    elif st.session_state.get(keys.FILTER) == keys.COHORT_FILTER:
+        st.session_state[keys.FILTER] = "all"
     left, right = st.columns([1, 2])
-    show = left.selectbox("Show", options, key="explain_filter", format_func=words.get)
-    if show == "all":
+    show = left.selectbox("Show", options, key=keys.FILTER, format_func=words.get)
+    if show == keys.COHORT_FILTER:
+        keep = np.isin(np.arange(len(y)), cohort["indices"])
+    elif show == "all":
         keep = np.ones(len(y), bool)
     elif show == "wrong":
         keep = wrong

@@ -128,7 +128,7 @@ def pick_runs(store) -> list[Run]:
     datasets = list(dict.fromkeys([first.config.dataset,  # type: ignore[union-attr]
                                    *(r.config.dataset for r in finished)]))
     left, right = st.columns([1, 3])
-    dataset = left.selectbox("Dataset", datasets, key="explain_dataset",
+    dataset = left.selectbox("Dataset", datasets, key=keys.DATASET,
                              format_func=lambda d: dataset_info(d).title)
     by_id = {r.id: r for r in finished if r.config.dataset == dataset}
     opening = [first_choice(list(by_id.values()), actor).id]  # type: ignore[union-attr]

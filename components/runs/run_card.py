@@ -11,10 +11,11 @@ from components.base.chart_cache import cached_chart, with_data
 from components.base.format import human_bytes, ordinal, percent, status_text
 from components.base.keys.runs import REFUSED
 from components.base.services import refresh_live
-from components.experiments.workshop_session import session_actor
+from components.experiments.workshop_session import current, session_actor
 from components.results.attack_results import attack_results
 from components.results.boundary_view import boundary_replay, live_boundary
 from components.results.class_recall import class_recall, recall_tile
+from components.results.cohorts_view import where_it_fails
 from components.results.fairness_results import fairness_results
 from components.results.narrative import run_narrative
 from components.results.technique_results import technique_results
@@ -142,6 +143,17 @@ def live_card(run: Run, store: Store, epochs: tuple[dict, ...], place: int | Non
             live_boundary(run, store, epochs, "runs_live")
 
 
+def _asker() -> dict[str, str | None]:
+    """Who asks for a job from this card: the browser session, and its workshop person (so
+    the fair queue counts their turn)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    ws, me, _ = current()
+    return {"requester": ctx.session_id if ctx else None,
+            "workspace": ws.name if ws and me else None, "owner": me if ws else None}
+
+
 def run_card(run: Run, store: Store, epochs: list[dict], show_owner: bool = False,
              actor: Actor = LOCAL) -> None:
     """A run that has ended: its numbers and story, or why it stopped."""
@@ -159,6 +171,7 @@ def run_card(run: Run, store: Store, epochs: list[dict], show_owner: bool = Fals
             technique_results(run)
             attack_results(run)
             fairness_results(run)
+            where_it_fails(run, store, _asker())
         elif run.error:
             first, _, details = run.error.partition("\n\n")
             (st.warning if run.status in ("cancelled", "interrupted") else st.error)(first)

@@ -9,6 +9,7 @@ import playground.experiments.upload_jobs  # noqa: F401 - and checks uploads
 import playground.explain.jobs  # noqa: F401 - a worker started here does explanation jobs
 from playground.cli.explain import run_explain
 from playground.cli.flags import _emit, _store, _summary
+from playground.results import cohorts
 from playground.results.narrative import run_story
 from playground.runs import ray_executor
 from playground.runs.worker import serve
@@ -36,8 +37,19 @@ def _show(args) -> int:
     data["epochs"] = _store(args).epochs(run.id)
 
     data["story"] = run_story(_store(args), run, data["epochs"])  # what happened, in words
+    if args.json and run.status == "finished":
+        data["error_cohorts"] = _error_cohorts(_store(args), run)
     _emit(args, data, "\n".join([_summary(data), *data["story"]]))
     return 0
+
+
+def _error_cohorts(store, run) -> dict:
+    """Where the run fails: the kept answer, else computed here and kept."""
+    try:
+        answer, _ = cohorts.cached(store, run)
+    except ValueError as exc:  # its test answers are gone: say so instead of failing `show`
+        return {"error": str(exc)}
+    return answer.to_json()
 
 
 def _explain(args) -> int:
