@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 from scipy.stats import binom
 
+from components.base import services as shared
 from playground.cli.main import main
 from playground.common.permissions import LOCAL, VISITOR, Refused
 from playground.data import drift, uploads
@@ -26,6 +27,7 @@ from playground.experiments import drift_check
 from playground.explain.subjects import ModelBank
 from playground.runs.store import Store
 from playground.runs.worker import drain_jobs
+from tests.app_support import open_page
 from tests.run_support import train_now
 
 SCHEMA = Schema((Column("income", "number", (0,), decimals=0, integer=True),
@@ -187,3 +189,18 @@ def test_the_worker_keeps_the_answer_with_the_run_and_the_cli_prints_json(world,
     assert main(["--home", home, "drift", run_id, "--new", str(path), "--json"]) == 2
     assert "Fix:" in capsys.readouterr().err
     assert main(["--home", home, "drift", "nope", "--new", str(path)]) == 2
+
+
+def test_your_data_offers_the_check_for_a_finished_run_on_an_upload(world, monkeypatch):
+    monkeypatch.setenv("PLAYGROUND_WORKERS", "0")
+    try:
+        at = open_page("pages/your_data.py")
+        assert "Check a new batch" in [h.value for h in at.subheader]
+        picked = next(s for s in at.selectbox if s.label == "Finished run trained on it")
+        assert picked.value == world["run"] and picked.options[0].startswith(world["run"])
+        assert any(u.label.startswith("New rows") for u in at.get("file_uploader"))
+    finally:
+        shared._supervisor(str(world["home"].resolve())).stop()
+        shared._supervisor.clear()
+        shared._store.clear()
+        shared._feed.clear()
