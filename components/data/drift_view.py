@@ -134,6 +134,6 @@ def show_answer(answer: drift_check.DriftAnswer) -> None:
     st.dataframe(table, hide_index=True, key="your_data_drift_table", width="stretch")
     for note in report.notes:
         st.caption(md(note))
-    st.caption(f"{answer.filename and md(answer.filename)} · {report.new_rows:,} new rows "
-               f"against {report.old_rows:,} training rows · every test corrected together "
-               f"({report.correction}) at {percent(report.level)} · {answer.seconds:.1f} s")
+    st.caption(f"{md(answer.filename)} · {report.new_rows:,} new rows against "
+               f"{report.old_rows:,} training rows · {md(report.method())} Checked in "
+               f"{answer.seconds:.1f} s.")

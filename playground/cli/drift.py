@@ -60,6 +60,7 @@ def run_drift(store, args) -> int:
         print(f"  {column.sentence()}")
     if answer.labels is not None:
         print(answer.labels.sentence())
+    print(f"  ({report.method()})")
     for note in report.notes:
         print(f"  note: {note}")
     return 0

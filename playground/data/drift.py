@@ -140,23 +140,27 @@ class DriftReport:
 
     def verdict(self) -> str:
         """The answer first, in one sentence."""
-        tests = (f"{len(self.columns)} columns tested and a model asked to tell new rows "
-                 f"from old, corrected together ({self.correction}) so a batch like the "
-                 f"training rows raises a false alarm at most {self.level:.0%} of the time")
         if not self.drifted:
             small = (f" With only {self.new_rows:,} new rows, only large moves would show."
                      if self.new_rows < 100 else "")
             return (f"No drift found: the {self.new_rows:,} new rows look like the "
-                    f"{self.old_rows:,} the run was trained on ({tests}).{small}")
+                    f"{self.old_rows:,} rows the run was trained on.{small}")
         names = [c.name for c in self.moved]
         where = (f"{_and(names)} moved" if names else
                  "no single column moved enough on its own, but together they did")
-        return (f"Drift: the {self.new_rows:,} new rows differ from the {self.old_rows:,} the "
-                f"run was trained on; {where} ({tests}).")
+        return (f"Drift: the {self.new_rows:,} new rows differ from the {self.old_rows:,} rows "
+                f"the run was trained on; {where}.")
+
+    def method(self) -> str:
+        """How it was decided, for the small print."""
+        return (f"{len(self.columns)} columns tested one by one and a model asked to tell new "
+                f"rows from old, all corrected together ({self.correction}'s method), so a "
+                f"batch drawn like the training rows is called drifted at most "
+                f"{percent(self.level)} of the time.")
 
     def to_json(self) -> dict[str, Any]:
         return {"old_rows": self.old_rows, "new_rows": self.new_rows,
-                "drifted": self.drifted, "verdict": self.verdict(),
+                "drifted": self.drifted, "verdict": self.verdict(), "method": self.method(),
                 "columns": [c.to_json() for c in self.columns],
                 "classifier": None if self.classifier is None else self.classifier.to_json(),
                 "notes": list(self.notes), "level": self.level, "correction": self.correction}

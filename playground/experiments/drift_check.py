@@ -204,7 +204,11 @@ def check(bank: ModelBank, run_id: str, data: bytes, filename: str,
     old = codec.frame(dataset.X_train)
     report = drift.compare(old, frame, codec.schema, codec.format, seed, notes)
     labels = None
-    if target and target in frame.columns:
+    if target and target not in frame.columns:
+        report.notes.append(f"The new rows have no '{target}' column, so the run's accuracy "
+                            "on them is not measured. Add it to see how often the run is "
+                            "right on them.")
+    elif target:
         median = np.median(codec.raw_inputs(dataset.X_train), axis=0)
         labels, more = _labels(loaded, bank, frame, target, codec, median)
         report.notes.extend(more)
