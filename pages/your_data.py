@@ -2,6 +2,7 @@
 import streamlit as st
 
 from components.base.services import get_store
+from components.data.drift_view import drift_section
 from components.data.upload_form import upload_form, upload_preview
 from components.data.upload_list import uploaded_list
 from components.experiments.tradeoffs_view import row_button, save_buttons, tradeoffs_section
@@ -28,3 +29,4 @@ tradeoffs_section(store, actor)  # the one-click comparison's walkthrough, live
 
 st.subheader("Uploaded so far")
 uploaded_list(store, actor, row_action=row_button(store, actor))
+drift_section(store, actor)  # new rows against a finished run: has the data moved?

@@ -12,6 +12,7 @@
     python -m playground workshop open|join|end|export NAME ...
     python -m playground upload FILE.csv --name NAME --target COL [--sensitive COL] --json
     python -m playground compare RUN_ID RUN_ID --pick "fairness gap<=5,epsilon<=3" --json
+    python -m playground drift RUN_ID --new FILE.csv --json
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ import os
 
 from playground.cli.compare import add_parser as add_compare_parser
 from playground.cli.counterfactual import add_parser as add_counterfactual_parser
+from playground.cli.drift import add_parser as add_drift_parser
 from playground.cli.export_mlflow import add_parser as add_export_mlflow_parser
 from playground.cli.flags import _store, add_run_flags
 from playground.cli.runs import _explain, _runs, _show, _worker
@@ -74,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     explain.set_defaults(func=_explain)
 
     add_counterfactual_parser(sub, _store)  # counterfactual RUN_ID --index I [--fixed ...]
+    add_drift_parser(sub, _store)  # drift RUN_ID --new FILE.csv
 
     add_export_mlflow_parser(sub)  # export-mlflow [RUN_ID ...] --tracking-uri URI
     add_workshop_parser(sub)  # workshop open|join|end|export NAME
