@@ -73,20 +73,20 @@ def story(tmp_path_factory):
 
 def test_the_story_runs_differ_only_in_their_data(story):
     _, runs = story
-    plain, cut = runs["plain"].config, runs["shortcut"].config
+    plain, cut = runs["clean"].config, runs["shortcut"].config
     assert cut.dataset == "digits_shortcut" and plain.dataset == "digits"
     assert cut.model_copy(update={"dataset": "digits"}) == plain
 
 
 def test_accuracy_falls_on_the_test_pictures_beyond_luck(story):
     store, runs = story
-    luck = story_module.luck_between(store, runs["plain"], runs["shortcut"])
+    luck = story_module.luck_between(store, runs["clean"], runs["shortcut"])
     assert luck is not None and luck.paired and luck.beyond, luck.verdict()
     assert luck.diff <= -0.1  # at least 10 points fewer test digits read
     # While its validation pictures, made like its training ones, look as good as the plain
     # run's: the shortcut is invisible there.
     val = {r: store.epochs_for([runs[r].id])[-1]["val_accuracy"] for r in runs}
-    assert val["shortcut"] >= val["plain"] - 0.02
+    assert val["shortcut"] >= val["clean"] - 0.02
     # Its mistakes follow the random dot far more often than chance (a wrong answer names
     # one of the nine other digits; the dot's digit is one of them, or the true digit).
     fooled = story_module.misled(store, runs["shortcut"])
@@ -97,9 +97,9 @@ def test_accuracy_falls_on_the_test_pictures_beyond_luck(story):
 
 def test_explanations_put_their_weight_on_the_dot(story):
     store, runs = story
-    X, y = story_module.dotted_pictures(store, runs["plain"])
+    X, y = story_module.dotted_pictures(store, runs["clean"])
     cut = story_module.dot_weight(store, runs["shortcut"], X, y)
-    plain = story_module.dot_weight(store, runs["plain"], X, y)
+    plain = story_module.dot_weight(store, runs["clean"], X, y)
     ig, sal = IntegratedGradients.name, Saliency.name
     assert cut[ig] >= 5 * SC.PATCH_SHARE, cut
     # Saliency spreads over every pixel the answer is sensitive to, the strokes too; its

@@ -138,16 +138,16 @@ def _chart(rows: list[dict[str, Any]]) -> alt.Chart:
 
 
 def explain(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
-    plain, cut = runs["plain"], runs["shortcut"]
+    plain, cut = runs["clean"], runs["shortcut"]
     store = runs.store if isinstance(runs, StoryRuns) else None
     luck = luck_between(store, plain, cut) if store is not None else None
     fall = points(acc(cut), acc(plain))
-    val_plain, val_cut = _val(epochs.get("plain", [])), _val(epochs.get("shortcut", []))
+    val_plain, val_cut = _val(epochs.get("clean", [])), _val(epochs.get("shortcut", []))
     weights = fooled = None
     if store is not None:
         try:
             X, y = dotted_pictures(store, plain)
-            weights = {role: dot_weight(store, runs[role], X, y) for role in ("plain", "shortcut")}
+            weights = {role: dot_weight(store, runs[role], X, y) for role in ("clean", "shortcut")}
             fooled = misled(store, cut)
         except (OSError, ValueError):  # a run's files are gone: the story tells what it can
             weights = fooled = None
@@ -175,7 +175,7 @@ def explain(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
         f"model: {abs(fall):.1f} points {'fewer' if fall >= 0 else 'more'}{luck_said(luck)}.",
     ]
     if weights is not None:
-        w_cut, w_plain = weights["shortcut"], weights["plain"]
+        w_cut, w_plain = weights["shortcut"], weights["clean"]
         lines.append(
             f"Where did it look? On {LOOKED_AT} test pictures with their own digit's dot drawn "
             f"in, Integrated Gradients puts {percent(w_cut[ig])} of the model's reasons on the "
@@ -201,7 +201,7 @@ def explain(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
         "trusting a model with data collected somewhere else.")
 
     bars, rows = [], []
-    for role in ("plain", "shortcut"):
+    for role in ("clean", "shortcut"):
         run, label = runs[role], story.step(role).label
         val = _val(epochs.get(role, []))
         if val is not None:
@@ -222,6 +222,6 @@ STORY = register(Story(
     "the answer away, a clue planted on purpose, like one hospital's stamp on its X-rays. "
     "A second network learns the plain digits. Both are tested on pictures where the dot "
     "says nothing; then their explanations show where each one looked.",
-    (Step("plain", "Plain digits", PLAIN),
+    (Step("clean", "Plain digits", PLAIN),
      Step("shortcut", "Digits with a giveaway dot", SHORTCUT)),
     explain, order=75))
