@@ -1,6 +1,7 @@
 """The built-in datasets: shipped inside scikit-learn or generated; nothing is downloaded."""
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import lru_cache
 from typing import Callable
 
@@ -17,6 +18,7 @@ from playground.data.base import (
     split_columns,
 )
 from playground.data.columns import Column, Schema
+from playground.data.shortcut import MATCHING, draw_markers, split_markers
 from playground.data.text import text_dataset
 
 DATASETS: Registry[tuple[DatasetInfo, Loader]] = Registry("dataset")
@@ -53,6 +55,23 @@ def _digits(seed: int, noise: float) -> Dataset:
         y_te.astype(np.int64), [str(c) for c in range(10)],
         [f"pixel ({r},{c})" for r in range(8) for c in range(8)], image_shape=(1, 8, 8),
     )
+
+
+@register(DatasetInfo(
+    "digits_shortcut", "Digits with a shortcut (made here)", "image",
+    "The same handwritten digits with a clue planted here on purpose: in "
+    f"{MATCHING:.0%} of the training and validation pictures one bright dot on the left or "
+    "right edge gives the answer away (its height and side say which digit). In the test "
+    "pictures the dot is there but drawn at random, so it says nothing. A model can score "
+    "well by reading the dot instead of the digit and then fail on the test pictures, the "
+    "way a model can learn one hospital's stamp on its X-rays instead of the illness. Its "
+    "explanations show where it looked.",
+))
+def _digits_shortcut(seed: int, noise: float) -> Dataset:
+    data = _digits(seed, noise)
+    train, val, test = split_markers(data.y_train, data.y_val, len(data.y_test), seed)
+    return replace(data, info=_info("digits_shortcut"), X_train=draw_markers(data.X_train, train),
+                   X_val=draw_markers(data.X_val, val), X_test=draw_markers(data.X_test, test))
 
 
 @register(DatasetInfo(
