@@ -26,6 +26,7 @@ from playground.training.loop import train
 # Few epochs keep the file fast on two CPU cores; each is plenty to beat chance.
 EPOCHS = {"cnn": 3, "vit": 8, "bert": 2, "bow_net": 4}
 DEFAULT_EPOCHS = 10
+SHAPE = {"bert": {"width": 32, "depth": 1}}  # one small layer reads reviews well above chance
 MARGIN = 0.15
 
 # Concentric rings (circles) and arms wound into each other (spirals) cannot be split by a
@@ -58,7 +59,7 @@ def pair_ids(pairs):
 
 def config_for(model: str, dataset: str, **overrides):
     values = dict(dataset=dataset, model=model, lr=model_info(model).default_lr,
-                  epochs=EPOCHS.get(model, DEFAULT_EPOCHS), seed=0)
+                  epochs=EPOCHS.get(model, DEFAULT_EPOCHS), seed=0, **SHAPE.get(model, {}))
     return make_config(**{**values, **overrides})
 
 
