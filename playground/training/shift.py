@@ -261,24 +261,37 @@ def measure(model, data: Dataset, device, seed: int, decide: Decide | None = Non
     clean = float(np.mean(np.asarray(clean_pred) == split.y)) if len(split.y) else 0.0
     result: dict[str, dict[str, float]] = {}
     worst: dict[str, str] = {}
+    right: dict[str, dict[str, str]] = {}  # per example, packed: paired luck tests read them
 
-    def accuracy(shift: Shift, target, severity: int) -> float:
+    def answers(shift: Shift, target, severity: int) -> tuple[float, str]:
         s = shifted(shift, split, target, severity, seed)
-        return float(np.mean(_predict(model, s, device, decide) == s.y))
+        ok = _predict(model, s, device, decide) == s.y
+        return float(np.mean(ok)), pack(ok)
 
     for shift in shifts_for(data.info.kind):
         targets = shift.targets(data)
         if not targets:
             continue
         # the column that costs most at the middle severity is the one to report
-        middle = [(accuracy(shift, t, MIDDLE), name, t) for name, t in targets]
-        at_middle, name, target = min(middle, key=lambda m: m[0])
-        result[shift.key] = {"0": clean, **{
-            str(s): at_middle if s == MIDDLE else accuracy(shift, target, s)
-            for s in SEVERITIES}}
+        middle = [(*answers(shift, t, MIDDLE), name, t) for name, t in targets]
+        at_middle, bits, name, target = min(middle, key=lambda m: m[0])
+        scored = {MIDDLE: (at_middle, bits)} | {
+            s: answers(shift, target, s) for s in SEVERITIES if s != MIDDLE}
+        result[shift.key] = {"0": clean, **{str(s): scored[s][0] for s in SEVERITIES}}
+        right[shift.key] = {str(s): scored[s][1] for s in SEVERITIES}
         if name:
             worst[shift.key] = name
-    return result, {"seconds": time.perf_counter() - started, "targets": worst}
+    return result, {"seconds": time.perf_counter() - started, "targets": worst,
+                    "examples": len(split.y), "right": right}
+
+
+def pack(right: np.ndarray) -> str:
+    """Right/wrong per example as hex (a bit each): 360 test digits are 90 characters."""
+    return np.packbits(np.asarray(right, bool)).tobytes().hex()
+
+
+def unpack(text: str, n: int) -> np.ndarray:
+    return np.unpackbits(np.frombuffer(bytes.fromhex(text), np.uint8))[:n].astype(bool)
 
 
 def summary(table: dict[str, dict[str, float]] | None) -> float | None:

@@ -78,7 +78,7 @@ def audit(ctx, metrics: dict[str, Any]) -> None:
 
 
 def rows(metrics: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """One row per shift and severity: shift (plain label), severity (0..3), level (in
+    """One row per shift and severity: key, shift (plain label), severity (0..3), level (in
     words), accuracy; for charts and tables."""
     out = []
     for key, by in (report(metrics) or {}).items():
@@ -87,6 +87,14 @@ def rows(metrics: dict[str, Any] | None) -> list[dict[str, Any]]:
             continue
         for sev, accuracy in sorted(by.items()):
             level = "none" if sev == "0" else shift.levels[int(sev) - 1]
-            out.append({"shift": shift.label, "severity": int(sev), "level": level,
-                        "accuracy": accuracy})
+            out.append({"key": key, "shift": shift.label, "severity": int(sev),
+                        "level": level, "accuracy": accuracy})
     return out
+
+
+def right_answers(metrics: dict[str, Any] | None, key: str, severity: int) -> np.ndarray | None:
+    """Which shifted test examples the run got right (booleans, in the shifted set's order;
+    None: not kept). Two runs on the same data and seed saw the same shifted examples."""
+    d = details(metrics)
+    bits = (d.get("right") or {}).get(key, {}).get(str(severity))
+    return None if bits is None else S.unpack(bits, int(d["examples"]))
