@@ -17,6 +17,7 @@ from components.results.boundary_view import boundary_replay, live_boundary
 from components.results.class_recall import class_recall, recall_tile
 from components.results.fairness_results import fairness_results
 from components.results.narrative import run_narrative
+from components.results.shift_results import shift_results
 from components.results.technique_results import technique_results
 from components.results.what_changed import clone_button
 from playground.common import escape
@@ -158,6 +159,7 @@ def run_card(run: Run, store: Store, epochs: list[dict], show_owner: bool = Fals
             run_narrative(run, store, epochs)
             technique_results(run)
             attack_results(run)
+            shift_results(run)  # accuracy on shifted copies of its test set
             fairness_results(run)
         elif run.error:
             first, _, details = run.error.partition("\n\n")
