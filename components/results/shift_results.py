@@ -8,7 +8,7 @@ import streamlit as st
 from components.base.chart_cache import cached_chart
 from playground.common import escape
 from playground.common.formatting import percent
-from playground.results import shift_charts, shift_words
+from playground.results import shift_charts
 from playground.runs.store import Run
 from playground.training import shift as S
 from playground.training.audits import shift as shift_audit
@@ -19,13 +19,11 @@ def shift_results(run: Run) -> None:
     if not table:
         return
     under = shift_audit.SHIFT_ACCURACY
-    tile, said = st.columns([1, 3], vertical_alignment="center")
-    tile.metric(under.label, percent(under.value(run.metrics)),
-                delta=f"{(under.value(run.metrics) - run.metrics['accuracy']) * 100:+.1f} "
-                      "points against the test set as it is",
-                help=under.help)
-    for line in shift_words.lines(run):  # column names come from the person's upload
-        said.caption(escape.md(line))
+    # the run's story says in words which shift costs most; here the number and the curves
+    st.columns(4)[0].metric(
+        under.label, percent(under.value(run.metrics)),
+        delta=f"{(under.value(run.metrics) - run.metrics['accuracy']) * 100:+.1f} points",
+        help=under.help + " The change is against the test set as it is.")
     with st.expander("Accuracy as the test set shifts further"):
         cached_chart(("shift", run.id),
                      lambda: shift_charts.severity_chart(shift_charts.rows(run.metrics)),

@@ -24,7 +24,7 @@ def severity_chart(data: list[dict[str, Any]], height: int = 220) -> alt.Chart:
     df = pd.DataFrame(data)
     runs = list(dict.fromkeys(df["run"]))
     shifts = list(dict.fromkeys(df["shift"]))
-    x = alt.X("severity:O", title="how far shifted (0: the test set as it is)",
+    x = alt.X("severity:O", title="strength (0: as it is)",
               axis=alt.Axis(labelAngle=0))
     y = alt.Y("accuracy:Q", title="share right", axis=alt.Axis(format=".0%"),
               scale=alt.Scale(domain=[0, 1]))
@@ -33,7 +33,7 @@ def severity_chart(data: list[dict[str, Any]], height: int = 220) -> alt.Chart:
         return alt.Chart(df).mark_line(point=True).encode(
             x=x, y=y, color=alt.Color("run:N", sort=runs, title=None,
                                       legend=alt.Legend(orient="bottom"),
-                                      scale=alt.Scale(range=PALETTE[:len(runs)][::-1])),
+                                      scale=alt.Scale(range=PALETTE[:len(runs)])),
             tooltip=["run", *tooltip],
         ).properties(width=180, height=height).facet(
             column=alt.Column("shift:N", sort=shifts, title=None))

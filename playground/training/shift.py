@@ -21,7 +21,7 @@ dropped), and `targets(data)` (optional) lists what to shift in turn.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -57,7 +57,8 @@ def _one_target(data: Dataset) -> list[tuple[str, Any]]:
 @dataclass(frozen=True)
 class Shift:
     """One way the world may move. `levels`: severities 1..3 in words ("10°"); `says`: a
-    phrase with {level} ("turning the digits by {level}"); `targets(data)`: (name, target)
+    phrase with {level}, and {things} for pictures or {target} for the column hit
+    ("turning {things} by {level}"); `targets(data)`: (name, target)
     pairs to shift in turn (a column), the worst at the middle severity is reported."""
 
     key: str
@@ -66,12 +67,15 @@ class Shift:
     says: str
     apply: Apply
     targets: Callable[[Dataset], list[tuple[str, Any]]] = _one_target
-    per: dict[str, str] = field(default_factory=dict)  # dataset-specific words for `says`
 
     def phrase(self, severity: int, dataset: str = "", target: str = "") -> str:
-        """'turning the digits by 20°', 'moving income up by 1 standard deviation'."""
-        text = self.per.get(dataset, self.says)
-        return text.format(level=self.levels[severity - 1], target=target or "a column")
+        """'turning the digits by 20°', 'moving income up by 1 sd'."""
+        return self.says.format(level=self.levels[severity - 1], target=target or "a column",
+                                things=THINGS.get(dataset, "the pictures"))
+
+
+# What a dataset's pictures are called in a sentence ("turning the digits by 20°").
+THINGS = {"digits": "the digits"}
 
 
 SHIFTS: dict[str, dict[str, Shift]] = {}
@@ -122,28 +126,27 @@ def _moved(x: torch.Tensor, level: int, rng) -> torch.Tensor:
 
 
 register_shift("image", Shift(
-    "rotation", "Turned", tuple(f"{a:g}°" for a in ANGLES), "turning the pictures by {level}",
+    "rotation", "Turned", tuple(f"{a:g}°" for a in ANGLES), "turning {things} by {level}",
     _pictures(lambda x, level, rng: TF.rotate(x, ANGLES[level - 1],
-                                              interpolation=TF.InterpolationMode.BILINEAR)),
-    per={"digits": "turning the digits by {level}"}))
+                                              interpolation=TF.InterpolationMode.BILINEAR))))
 register_shift("image", Shift(
     "noise", "Noisy", tuple(f"noise {s:g}" for s in NOISE), "adding speckles ({level})",
     _pictures(_noise)))
 register_shift("image", Shift(
-    "blur", "Blurred", tuple(f"blur {s:g} px" for s in BLUR), "blurring the pictures ({level})",
+    "blur", "Blurred", tuple(f"blur {s:g} px" for s in BLUR), "blurring {things} ({level})",
     _pictures(lambda x, level, rng: TF.gaussian_blur(x, [3, 3], [BLUR[level - 1]] * 2))))
 register_shift("image", Shift(
     "contrast", "Faded", tuple(f"{c:.0%} contrast" for c in CONTRAST),
-    "fading the pictures to {level}",
+    "fading {things} to {level}",
     _pictures(lambda x, level, rng: TF.adjust_contrast(x, CONTRAST[level - 1]))))
 register_shift("image", Shift(
     "translation", "Moved", tuple(f"{m:.0%} of the width" for m in MOVE),
-    "moving the pictures sideways by {level}", _pictures(_moved)))
+    "moving {things} sideways by {level}", _pictures(_moved)))
 
 
 # -- tables and points ---------------------------------------------------------------------
 
-SIGMAS = (0.5, 1.0, 2.0)  # a column moved up by this many standard deviations
+SIGMAS = (0.5, 1.0, 2.0)  # a column moved up by this many of its standard deviations
 SPREAD = (1.5, 2.0, 3.0)  # a column's spread around its mean multiplied by this
 SHARES = (0.5, 0.75, 0.9)  # the share of the test rows one category is made to hold
 
@@ -209,12 +212,12 @@ def _more_common(split: TestSplit, target, level: int, rng: np.random.Generator)
 
 for _kind in ("tabular", "points"):
     register_shift(_kind, Shift(
-        "moved", "A number moved", tuple(f"+{s:g} sd" for s in SIGMAS),
-        "moving {target} up by {level}", _column(lambda c, level: c + SIGMAS[level - 1]),
+        "moved", "A number moved", tuple(f"{s:g} standard deviations" for s in SIGMAS),
+        "moving {target} up by {level}", _column(lambda c, level: c + SIGMAS[level - 1] * c.std()),
         numeric_targets))
     register_shift(_kind, Shift(
-        "spread", "A number spread", tuple(f"×{s:g}" for s in SPREAD),
-        "spreading {target} {level} as wide", _column(
+        "spread", "A number spread", tuple(f"{s:g} times as wide" for s in SPREAD),
+        "spreading {target} to {level}", _column(
             lambda c, level: c.mean() + (c - c.mean()) * SPREAD[level - 1]), numeric_targets))
 register_shift("tabular", Shift(
     "more_common", "A group more common", tuple(f"{s:.0%} of rows" for s in SHARES),

@@ -73,10 +73,11 @@ def explain(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
     rot_luck, rot_gain = gains["rotation"]
     turned = S.find("rotation").levels[S.MIDDLE - 1]
     if rot_luck is not None and rot_luck.beyond and rot_gain > 0:
+        paid = clean <= -0.05 and (clean_luck is None or clean_luck.beyond)
         headline = (f"Augmentation kept {percent(_middle(aug, 'rotation'))} of digits turned "
-                    f"by {turned} right instead of {percent(_middle(plain, 'rotation'))}, for "
-                    + (f"{-clean:.1f} points of ordinary accuracy." if clean <= -0.05 else
-                       "no loss of ordinary accuracy."))
+                    f"by {turned} right instead of {percent(_middle(plain, 'rotation'))}, "
+                    + (f"for {-clean:.1f} points of ordinary accuracy." if paid else
+                       "at no cost in ordinary accuracy beyond luck."))
     else:
         headline = (f"This time augmentation did not hold up measurably better on digits "
                     f"turned by {turned}: {percent(_middle(aug, 'rotation'))} right against "
