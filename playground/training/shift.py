@@ -212,7 +212,8 @@ def _more_common(split: TestSplit, target, level: int, rng: np.random.Generator)
 
 for _kind in ("tabular", "points"):
     register_shift(_kind, Shift(
-        "moved", "A number moved", tuple(f"{s:g} standard deviations" for s in SIGMAS),
+        "moved", "A number moved", tuple(
+            f"{s:g} standard deviation{'' if s == 1 else 's'}" for s in SIGMAS),
         "moving {target} up by {level}", _column(lambda c, level: c + SIGMAS[level - 1] * c.std()),
         numeric_targets))
     register_shift(_kind, Shift(
@@ -220,8 +221,8 @@ for _kind in ("tabular", "points"):
         "spreading {target} to {level}", _column(
             lambda c, level: c.mean() + (c - c.mean()) * SPREAD[level - 1]), numeric_targets))
 register_shift("tabular", Shift(
-    "more_common", "A group more common", tuple(f"{s:.0%} of rows" for s in SHARES),
-    "making {target} {level}", _more_common, category_targets))
+    "more_common", "A group more common", tuple(f"{s:.0%} of the rows" for s in SHARES),
+    "making {target} hold {level}", _more_common, category_targets))
 
 
 # -- scoring -------------------------------------------------------------------------------
