@@ -18,6 +18,7 @@ from components.results.class_recall import class_recall, recall_tile
 from components.results.cohorts_view import where_it_fails
 from components.results.fairness_results import fairness_results
 from components.results.narrative import run_narrative
+from components.results.shift_results import shift_results
 from components.results.technique_results import technique_results
 from components.results.what_changed import clone_button
 from playground.common import escape
@@ -170,6 +171,7 @@ def run_card(run: Run, store: Store, epochs: list[dict], show_owner: bool = Fals
             run_narrative(run, store, epochs)
             technique_results(run)
             attack_results(run)
+            shift_results(run)  # accuracy on shifted copies of its test set
             fairness_results(run)
             where_it_fails(run, store, _asker())
         elif run.error:

@@ -10,6 +10,8 @@
     (playground/bench/explain.py).
 (g) Recording the decision boundary of a 2-D run every epoch, on against off
     (playground/bench/boundary.py).
+(h) Scoring a run on shifted copies of its test set, against its training time
+    (playground/bench/shift.py).
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ from playground.bench import attacks as attacks_bench
 from playground.bench import boundary as boundary_bench
 from playground.bench import explain as explain_bench
 from playground.bench import ray_bench
+from playground.bench import shift as shift_bench
 from playground.common import device as devices
 from playground.data.catalog import load_dataset
 from playground.runs.store import Store
@@ -240,6 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     on_ray = ray_bench.measure()
     attacked = attacks_bench.measure()
     drawn = boundary_bench.measure()
+    shifted = shift_bench.measure()
 
     lines = [
         "# Benchmarks",
@@ -382,7 +386,8 @@ def main(argv: list[str] | None = None) -> int:
     lines += explain_bench.markdown(explained)
     lines += ["", *ray_bench.markdown(on_ray)]
     lines += ["", *attacks_bench.markdown(attacked)]
-    lines += ["", *boundary_bench.markdown(drawn), ""]
+    lines += ["", *boundary_bench.markdown(drawn)]
+    lines += ["", *shift_bench.markdown(shifted), ""]
     lines += kept_blocks(Path(args.out))
     Path(args.out).write_text("\n".join(lines))
     print("\n".join(lines))

@@ -11,6 +11,7 @@ from typing import Any, Sequence
 
 from playground.common.formatting import percent, points
 from playground.results import luck as luck_test
+from playground.results import shift_words
 from playground.results.luck import Luck
 from playground.training.audits import fairness, membership, robustness
 from playground.training.capabilities import REBALANCES_CLASSES, STOPS_EARLY, Capability
@@ -242,6 +243,10 @@ def story(run, epochs: Sequence[dict] = (), baseline=None,
             told = extra
     out += technique_lines(run, baseline, told)
     out += attack_lines(run.metrics)
+    changed = [t for t in run.config.techniques if baseline is not None
+               and t not in baseline.config.techniques]
+    out += shift_words.lines(run, baseline if changed else None,
+                             _titles(changed) if changed else "")
     out += fairness_lines(run.metrics)
     return out
 

@@ -14,6 +14,7 @@ import os
 from typing import Any
 
 from playground.training.audits import fairness, membership, robustness
+from playground.training.audits import shift as shift_audit
 from playground.training.capabilities import QUANTIZED_COPY
 
 ROBUSTNESS_KINDS = ("image", "tabular")  # 2-D points have nothing worth a picture to fool
@@ -42,7 +43,8 @@ def privacy_promise(ctx, metrics: dict[str, Any]) -> tuple[float | None, float |
 
 
 def audit(ctx, metrics: dict[str, Any]) -> None:
-    """Add metrics["fairness"] with a sensitive attribute, and (unless the server switched
+    """Add metrics["fairness"] with a sensitive attribute, metrics["shift"] (accuracy on
+    shifted test sets), and (unless the server switched
     the attacks off) metrics["privacy_attack"] and, for images and tables,
     metrics["robustness"]."""
     model, data, config = ctx.model, ctx.data, ctx.config
@@ -50,6 +52,7 @@ def audit(ctx, metrics: dict[str, Any]) -> None:
     if data.groups is not None and ctx.y_pred is not None:
         metrics[fairness.STORED_UNDER] = fairness.audit(data, ctx.y_pred, ctx.plain_pred,
                                                         ctx.decided_by)
+    shift_audit.audit(ctx, metrics)  # evaluation only: cheap, so even with the attacks off
     if not enabled():  # the fairness numbers are counts, cheap; the attacks are not
         metrics["audits"] = "off"
         return
