@@ -144,8 +144,10 @@ class Shap(Method):
         e = attribution.extras
         if "base_value" not in e:
             return ""
+        # A sentence's reference is the sentence with every word removed, not an average.
+        reference = "with no words" if attribution.words is not None else "on average"
         return (f"shares add to {float(attribution.values.sum()):+.2f} (log-odds "
-                f"{e['model_output']:+.2f} here, {e['base_value']:+.2f} on average)")
+                f"{e['model_output']:+.2f} here, {e['base_value']:+.2f} {reference})")
 
 
 def _gradient(subject: Subject, x: np.ndarray, target: int, s: dict):
