@@ -9,7 +9,8 @@ same order, same kernel), without its per-image progress bar and about ten times
 the masks are applied to the whole batch at once instead of one image at a time.
 Sentences go through `LimeTextExplainer`, which drops words at random; its words are the
 run's tokenizer's words as typed (one feature per place in the sentence, so "not ... not"
-counts twice), and a dropped word is removed, not replaced by a made-up one.
+counts twice), and a dropped word becomes a space, not a made-up word: removed, yet its
+neighbours stay apart ("<b>great" without ">" must not read "bgreat").
 """
 from __future__ import annotations
 
@@ -103,7 +104,7 @@ class Lime(Method):
 
         explainer = LimeTextExplainer(
             class_names=subject.class_names, split_expression=subject.words, bow=False,
-            mask_string="", random_state=np.random.RandomState(s["seed"]))
+            mask_string=" ", random_state=np.random.RandomState(s["seed"]))
         n = len(subject.words(text))
         exp = explainer.explain_instance(text, subject.text_scores, labels=(target,),
                                          num_features=n,
