@@ -25,7 +25,8 @@ app_shell_guard()
 st.title("Explain a prediction")
 st.caption("Why did a model give this answer? Pick runs, an example and some explanation "
            "methods: each row is a run, each column a method. Red marks what pushed the model "
-           "towards its answer, blue what pushed it away. Runs trained with different "
+           "towards its answer, blue what pushed it away (in sentences: green for, red "
+           "against). Runs trained with different "
            "techniques side by side show whether, say, privacy noise changed what the model "
            "looks at. Every method explains the same number: the model's odds for the "
            "class on a log scale (log-odds: 0 is a coin toss, +5 about 150 to 1 for), which "

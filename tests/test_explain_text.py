@@ -9,6 +9,9 @@ within its reported convergence delta) and against the model run by hand on both
 from __future__ import annotations
 
 import json
+import re
+from html import unescape
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,6 +27,7 @@ from playground.runs.store import Store
 from playground.runs.worker import drain_jobs
 from tests.run_support import train_now
 
+ROOT = Path(__file__).resolve().parent.parent
 SENTENCE = "not good at all"
 TEXT_METHODS = ["lime", "shap", "ig"]
 
@@ -36,7 +40,7 @@ def text_runs(tmp_path_factory):
         store = Store(home)
         bow = train_now(store, dataset="reviews", model="bow", epochs=3, seed=0)
         bert = train_now(store, dataset="reviews", model="bert", width=32, depth=1, epochs=1,
-                         train_fraction=0.2, seed=0)
+                         train_fraction=0.1, seed=0)
         yield store, bow, bert
 
 
@@ -99,8 +103,9 @@ def test_lime_and_shap_weigh_the_words_of_the_sentence(text_runs):
     assert words[int(np.argmax(np.abs(lime.values)))] == words[int(np.argmax(np.abs(exact)))]
     # On the tiny BERT they name the same words (whatever weights it learnt).
     bert_subject = ModelBank(store).subject(bert, "float")
-    for name in ("lime", "shap"):
-        assert M.explain(bert_subject, None, name, 0, text=text).words == words
+    for name, fewer in (("lime", {"num_samples": 200}), ("shap", {"text_max_evals": 100})):
+        options = M.settings(name, bert_subject, **fewer)
+        assert M.explain(bert_subject, None, name, 0, options, text=text).words == words
 
 
 def test_the_verdict_names_a_word_of_the_sentence(text_runs):
@@ -124,9 +129,11 @@ def test_a_sentence_with_markup_is_shown_escaped(text_runs):
     a = M.explain(subject, None, "ig", 1, text=text)
     html = sentence_html(text, subject.coder.words(text), a.values, "<i>positive</i>")
     assert "<b>" not in html and "<script>" not in html and "<i>" not in html
-    assert "&lt;b&gt;" in html and "&lt;script&gt;" in html and "&lt;i&gt;positive" in html
-    # every word is there, highlighted, in its place
+    assert "&lt;i&gt;positive" in html
+    # every word is there, highlighted, in its place: our own tags taken away, the text
+    # reads exactly as typed
     assert html.count("<span title=") == len(a.words)
+    assert unescape(re.sub(r"<[^>]*>", "", html)) == text
 
 
 def test_the_tiny_berts_attention_by_word_is_the_last_layers_mean_over_heads(text_runs):
@@ -187,3 +194,42 @@ def test_cli_explains_a_typed_sentence_word_by_word(text_runs, capsys):
     assert out["text"] == str(ModelBank(store).loaded(bow).data.texts[2][2])
     assert main(["--home", str(store.home), "explain", bow, "--method", "occlusion"]) == 2
     assert "lime,shap,ig" in capsys.readouterr().err
+
+
+def test_the_explain_page_highlights_a_typed_sentence_escaped_and_answers_it(app_home):
+    """The page on a text run: the what-if sentence (with markup in it) is answered and its
+    words highlighted by each chosen method, computed by the worker's code, shown as text."""
+    from streamlit.testing.v1 import AppTest
+
+    from components.base.services import refresh_live
+    from components.explain import pick as explain_pick
+
+    store = Store(app_home)
+    run_id = train_now(store, dataset="reviews", model="bow", epochs=2, seed=1)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at.switch_page("pages/explain.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.multiselect(key="explain_methods").value == TEXT_METHODS
+    at.multiselect(key="explain_methods").set_value(["lime", "ig"]).run()
+    typed = "not **good** <b>at</b> all [x](http://x.example)"
+    at.text_input(key="explain_text_whatif").input(typed).run()
+    try:
+        for _ in range(20):
+            htmls = [h.proto.body for h in at.get("html") if "<span title=" in h.proto.body]
+            if len(htmls) == 2:
+                break
+            drain_jobs(store)  # what a worker does, here in this process
+            refresh_live()
+            at.run()
+            assert not at.exception, [e.value for e in at.exception]
+        assert len(htmls) == 2  # one highlighted sentence per method
+        for body in htmls:
+            assert "<b>" not in body and "&lt;b&gt;" not in body  # split into words, escaped
+            assert unescape(re.sub(r"<[^>]*>", "", body)) == typed
+        markdown = "\n".join(m.value for m in at.markdown)
+        assert "not \\*\\*good\\*\\* \\<b\\>at" in markdown  # the sentence, as typed
+        said = ModelBank(store).predict_texts(run_id, "float", [typed])[0].argmax()
+        names = ModelBank(store).loaded(run_id).data.class_names
+        assert f"→ **{names[said]}**" in markdown and "**Verdict:**" in markdown
+    finally:
+        explain_pick._runner.clear()

@@ -40,6 +40,7 @@ class SentenceChoice:
     text: str
     index: int | None  # the test sentence's place; None for a typed one
     true_class: int | None
+    before: SentenceChoice | None = None  # a typed sentence: the test sentence it replaced
 
     @property
     def label(self) -> str:
@@ -71,9 +72,10 @@ def pick_sentence(runner: ExplainJobs, runs: list[Run]) -> SentenceChoice:
         placeholder="e.g. not good at all",
         help="Every chosen run answers your sentence and explains its answer. Try a word "
              "at a time: 'good', then 'not good'.")
+    test = SentenceChoice(str(texts[index]), index, int(y[index]))
     if typed.strip():
-        return SentenceChoice(typed, None, None)
-    return SentenceChoice(str(texts[index]), index, int(y[index]))
+        return SentenceChoice(typed, None, None, before=test)
+    return test
 
 
 def make_text_rows(runner: ExplainJobs, runs: list[Run], text: str,
@@ -121,7 +123,9 @@ def sentence_section(runner: ExplainJobs, runs: list[Run], methods: list[str],
         return
     data = runner.bank.loaded(runs[0].id).data
     rows = make_text_rows(runner, runs, choice.text, target)
-    _answers(rows, data.class_names, choice)
+    before = None if choice.before is None else \
+        make_text_rows(runner, runs, choice.before.text, target)
+    _answers(rows, data.class_names, choice, before)
     cells = plan_text(runner, rows, methods, choice)
     asked = [r for r in cells.values() if r is not None]
     waiting = not runner.progress(asked).finished
@@ -148,17 +152,26 @@ def sentence_section(runner: ExplainJobs, runs: list[Run], methods: list[str],
                "change a word and watch the answers and the highlights move.")
 
 
-def _answers(rows: list[Row], names: list[str], choice: SentenceChoice) -> None:
-    shown = escape.md(choice.text)
+def _answers(rows: list[Row], names: list[str], choice: SentenceChoice,
+             before: list[Row] | None) -> None:
+    """Each run's answer; for a typed sentence, how it moved from the test sentence's."""
     truth = "" if choice.true_class is None else \
         f" Its true class is **{escape.md(names[choice.true_class])}**."
-    st.markdown(f"“{shown}”{truth}")
-    for row in rows:
+    st.markdown(f"“{escape.md(choice.text)}”{truth}")
+    for k, row in enumerate(rows):
         said = escape.md(names[row.predicted])
+        sure = f"{row.probs[row.predicted]:.0%} sure"
+        if before is not None:
+            was = before[k]
+            st.markdown(f"- Run **{row.run.id}**: {escape.md(names[was.predicted])} "
+                        f"({was.probs[was.predicted]:.0%}) on the test sentence → "
+                        f"**{said}** ({sure}) on yours")
+            continue
         mark = "" if choice.true_class is None else \
             (" ✓" if row.predicted == choice.true_class else " ✗")
-        st.markdown(f"- Run **{row.run.id}** says **{said}**, "
-                    f"{row.probs[row.predicted]:.0%} sure{mark}")
+        st.markdown(f"- Run **{row.run.id}** says **{said}**, {sure}{mark}")
+    if before is not None:
+        st.caption("Clear the what-if box to go back to the test sentence.")
 
 
 def _grid(runner: ExplainJobs, rows: list[Row], methods: list[str],
