@@ -46,7 +46,8 @@ def run_explain(store, args) -> int:
     if args.method is None:
         names = M.method_names(kind)
     text = getattr(args, "text", None)
-    if text is not None and kind != M.TEXT:
+    typed = text is not None  # a sentence of the person's, not a test example
+    if typed and kind != M.TEXT:
         return _fail(f"--text: run {args.run_id} reads {kind} data, not sentences; leave "
                      "--text out and pick a test example with --index")
     cannot = [m for m in names if not M.method(m).explains(kind)]
@@ -69,7 +70,6 @@ def run_explain(store, args) -> int:
     subject = bank.subject(args.run_id, variant)
     x = X[args.index]
     if kind == M.TEXT:
-        typed = text is not None
         text = text if typed else str(loaded.data.texts[2][args.index])
         if not subject.words(text):
             return _fail("--text: the sentence has no words the model reads; type a few words")
@@ -80,7 +80,6 @@ def run_explain(store, args) -> int:
     if not 0 <= target < len(probs):
         return _fail(f"--target: classes are 0 to {len(probs) - 1} (you gave {target})")
     cache = ExplanationCache(store)
-    typed = kind == M.TEXT and getattr(args, "text", None) is not None
     out = {"run_id": args.run_id, "index": None if typed else args.index, "variant": variant,
            "input_shape": list(x.shape),
            "true_class": None if typed else int(loaded.data.y_test[args.index]),

@@ -93,7 +93,7 @@ class ModelBank:
     def predict_texts(self, run_id: str, variant: str, texts) -> np.ndarray:
         """Class probabilities of a text run's variant for sentences (its own tokenizer)."""
         subject = self.subject(run_id, variant)
-        return subject.probs(subject._coder().encode([str(t) for t in texts]))
+        return subject.probs(subject.require_coder().encode([str(t) for t in texts]))
 
     def rule(self, run_id: str) -> "DecisionRule":
         """The run's decision rule over its shipped model (kept with the run)."""

@@ -87,18 +87,18 @@ class Subject:
 
     def words(self, text: str) -> list[str]:
         """The sentence's words as typed, as far as the model reads (text subjects)."""
-        return [w for w, _, _ in self._coder().words(text)]
+        return [w for w, _, _ in self.require_coder().words(text)]
 
     def text_scores(self, texts) -> np.ndarray:
         """Log-odds for every class of each sentence, (n, classes): the model after the run's
         own tokenizer, the classifier LIME and SHAP perturb."""
-        ids = self._coder().encode([str(t) for t in texts])
+        ids = self.require_coder().encode([str(t) for t in texts])
         if not len(ids):
             return np.zeros((0, len(self.class_names)), np.float32)
         return np.concatenate([self.scores(ids[i:i + TEXT_BATCH])
                                for i in range(0, len(ids), TEXT_BATCH)])
 
-    def _coder(self) -> TextCoder:
+    def require_coder(self) -> TextCoder:
         if self.coder is None:
             raise ValueError(f"this model reads {self.kind} data, not sentences")
         return self.coder

@@ -69,7 +69,7 @@ class WordTokenizer:
         self.subject = subject
 
     def __call__(self, s: str, return_offsets_mapping: bool = True) -> dict[str, list]:
-        words = self.subject._coder().words(s)
+        words = self.subject.require_coder().words(s)
         out: dict[str, list] = {"input_ids": [w for w, _, _ in words]}
         if return_offsets_mapping:
             out["offset_mapping"] = [(a, b) for _, a, b in words]
