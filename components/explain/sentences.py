@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from components.base.chart_cache import cached_chart
-from components.base.keys.explain import FLOAT_FOR_GRADIENTS
+from components.base.keys.explain import FLOAT_FOR_GRADIENTS, REPLAN
 from components.base.polling import end_polling, live_fragment
 from components.experiments.workshop_session import session_actor
 from components.explain.grid import cell_variant, replan_if_asked
@@ -215,6 +215,8 @@ def _cell(runner: ExplainJobs, row: Row, method: str, request: Request | None,
         others = M.without_gradients(M.TEXT)
         st.info(f"{m.title} needs gradients; an int8 model has none. "
                 f"{M.titles(others, last='and')} explain the int8 model itself.")
+        st.button("Use this run's float model", key=f"explain_text_float_{row.run.id}_{method}",
+                  on_click=_use_float)
         return
     attribution = runner.result(request)
     if attribution is None:
@@ -227,6 +229,11 @@ def _cell(runner: ExplainJobs, row: Row, method: str, request: Request | None,
     spans = runner.bank.loaded(row.run.id).data.coder.words(choice.text)
     st.html(sentence_html(choice.text, spans, attribution.values, names[row.target],
                           signed=m.signed))
+
+
+def _use_float() -> None:
+    st.session_state[FLOAT_FOR_GRADIENTS] = True
+    st.session_state[REPLAN] = True  # the click lands in the polling fragment: plan again
 
 
 def _attention(runner: ExplainJobs, rows: list[Row], choice: SentenceChoice) -> None:
