@@ -16,6 +16,7 @@ from components.explain.pick import (
     pick_runs,
     pick_target,
 )
+from components.explain.sentences import sentence_section
 from components.shell.guard import app_shell_guard
 from playground.explain import methods as M
 
@@ -24,7 +25,8 @@ app_shell_guard()
 st.title("Explain a prediction")
 st.caption("Why did a model give this answer? Pick runs, an example and some explanation "
            "methods: each row is a run, each column a method. Red marks what pushed the model "
-           "towards its answer, blue what pushed it away. Runs trained with different "
+           "towards its answer, blue what pushed it away (in sentences: green for, red "
+           "against). Runs trained with different "
            "techniques side by side show whether, say, privacy noise changed what the model "
            "looks at. Every method explains the same number: the model's odds for the "
            "class on a log scale (log-odds: 0 is a coin toss, +5 about 150 to 1 for), which "
@@ -32,8 +34,12 @@ st.caption("Why did a model give this answer? Pick runs, an example and some exp
 store = get_store()
 runner = get_runner()
 runs = loadable(runner, pick_runs(store))
-methods = pick_methods(runner.bank.loaded(runs[0].id).data.info.kind) if runs else []
-if runs and methods:
+kind = runner.bank.loaded(runs[0].id).data.info.kind if runs else None
+methods = pick_methods(kind) if runs else []
+if runs and methods and kind == M.TEXT:  # sentences: words highlighted, a what-if box
+    data = runner.bank.loaded(runs[0].id).data
+    sentence_section(runner, runs, methods, pick_target(data.class_names))
+elif runs and methods:
     st.subheader("Choose an example")
     choice = pick_input(runner, runs)
     data = runner.bank.loaded(runs[0].id).data

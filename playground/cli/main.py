@@ -65,8 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
     explain = sub.add_parser("explain", help="explain one test example of a finished run")
     explain.add_argument("run_id")
     explain.add_argument("--index", type=int, default=0, help="test example (default 0)")
-    explain.add_argument("--method", default="lime,shap,ig,saliency,occlusion",
-                         help="comma-separated: lime, shap, ig, saliency, occlusion")
+    explain.add_argument("--method", default=None,
+                         help="comma-separated: lime, shap, ig, saliency, occlusion (default: "
+                              "every method that explains the run's kind of data)")
+    explain.add_argument("--text", default=None,
+                         help="text runs: a sentence to explain instead of a test example")
     explain.add_argument("--variant", choices=("float", "int8"), default=None,
                          help="model to explain (default: int8 for int8 runs, else float)")
     explain.add_argument("--target", type=int, default=None,

@@ -2,8 +2,9 @@
 
 One safetensors file per explanation under runs/<id>/explanations/, named by a digest of
 what determines it: the input (a hash of its values, so an edited what-if input has its
-own entry), the method and its settings, the model variant and the target class. Deleting
-a run deletes its explanations with it. safetensors, because nothing here is unpickled.
+own entry; a sentence by a hash of its text), the method and its settings, the model
+variant and the target class. Deleting a run deletes its explanations with it.
+safetensors, because nothing here is unpickled.
 """
 from __future__ import annotations
 
@@ -32,6 +33,11 @@ def input_id(x: np.ndarray) -> str:
     return "x-" + hashlib.sha1(data.tobytes() + str(data.shape).encode()).hexdigest()[:16]
 
 
+def text_id(text: str) -> str:
+    """A short content hash of a sentence (its words as typed, case included)."""
+    return "t-" + hashlib.sha1(str(text).encode("utf-8")).hexdigest()[:16]
+
+
 @dataclass
 class Request:
     """One explanation to look up or compute."""
@@ -42,11 +48,16 @@ class Request:
     target: int  # class explained; -1 for the global view (each example's own prediction)
     settings: dict[str, Any]
     x: np.ndarray | None = field(default=None, repr=False)  # None for the global view
-    input: str = ""  # input_id(x), or "global-<n>"
+    input: str = ""  # input_id(x), text_id(text), or "global-<n>"
+    text: str | None = None  # text runs: the sentence explained (x: its token ids)
 
     def __post_init__(self) -> None:
         if not self.input:
-            self.input = input_id(self.x) if self.x is not None else f"global-{GLOBAL_EXAMPLES}"
+            if self.text is not None:
+                self.input = text_id(self.text)
+            else:
+                self.input = (input_id(self.x) if self.x is not None
+                              else f"global-{GLOBAL_EXAMPLES}")
 
     @property
     def identity(self) -> dict[str, Any]:
@@ -61,20 +72,21 @@ class Request:
 
     @property
     def is_global(self) -> bool:
-        return self.x is None
+        return self.x is None and self.text is None
 
     def to_json(self) -> dict[str, Any]:
         """What a worker needs to compute it (float32 values survive the trip exactly)."""
         return {"run_id": self.run_id, "method": self.method, "variant": self.variant,
                 "target": self.target, "settings": self.settings, "input": self.input,
-                "x": None if self.x is None else np.asarray(self.x, np.float32).tolist()}
+                "x": None if self.x is None else np.asarray(self.x, np.float32).tolist(),
+                "text": self.text}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Request":
         x = data.get("x")
         return cls(data["run_id"], data["method"], data["variant"], int(data["target"]),
                    dict(data["settings"]), x=None if x is None else np.asarray(x, np.float32),
-                   input=data.get("input", ""))
+                   input=data.get("input", ""), text=data.get("text"))
 
 
 class ExplanationCache:

@@ -173,3 +173,20 @@ def thumbnails_chart(images: np.ndarray, indices: Sequence[int], captions: Seque
         layers.append(alt.Chart(frame).mark_rect(fill=None, stroke=TOWARDS, strokeWidth=3)
                       .encode(x="x:Q", y="y:Q", x2="x2:Q", y2="y2:Q"))
     return alt.layer(*layers).properties(width=width, height=height)
+
+
+def attention_chart(words: Sequence[str], matrix: np.ndarray, size: int = 320) -> alt.Chart:
+    """Where each word looked (rows) and how much at each other word (columns): a heat map.
+    Words are labels only; the same word twice gets its place as well ("not (3)")."""
+    labels = [f"{w} ({i + 1})" for i, w in enumerate(words)]
+    rows, cols = np.indices(np.asarray(matrix).shape)
+    df = pd.DataFrame({"from": [labels[i] for i in rows.ravel()],
+                       "to": [labels[j] for j in cols.ravel()],
+                       "attention": np.asarray(matrix, dtype=np.float64).ravel()})
+    return alt.Chart(df).mark_rect().encode(
+        x=alt.X("to:N", sort=labels, title="looked at", axis=alt.Axis(labelAngle=-45)),
+        y=alt.Y("from:N", sort=labels, title="word"),
+        color=alt.Color("attention:Q", scale=alt.Scale(scheme="purples"), legend=None),
+        tooltip=[alt.Tooltip("from:N", title="word"), alt.Tooltip("to:N", title="looked at"),
+                 alt.Tooltip("attention:Q", format=".0%", title="share of its attention")],
+    ).properties(width=size, height=size)

@@ -313,6 +313,10 @@ def find(bank, run_id: str, index: int, fixed: Sequence[str] | None = None,
     rule = bank.rule(run_id)
     if data.info.kind == "image":
         return pictures(rule, index, run_id)
+    if data.info.kind == "text":
+        raise ValueError("counterfactuals are for tables and pictures; for sentences, change "
+                         "the words yourself (`explain RUN --text ...`, or the what-if box on "
+                         "the Explain page) and watch the answer move")
     if data.info.kind != "tabular":
         raise ValueError("counterfactuals are for tables and pictures; this run's data is "
                          f"{data.info.kind}")

@@ -47,7 +47,8 @@ def compute(bank: ModelBank, request: Request) -> M.Attribution:
     if request.is_global:
         X = global_rows(bank.loaded(request.run_id).data.X_test)
         return global_importance(subject, X, request.method, request.settings)
-    return M.explain(subject, request.x, request.method, request.target, request.settings)
+    return M.explain(subject, request.x, request.method, request.target, request.settings,
+                     text=request.text)
 
 
 def explain_cached(bank: ModelBank, cache: ExplanationCache,

@@ -51,7 +51,7 @@ def make_subject(loaded: LoadedRun, variant: str) -> Subject:
         raise ValueError(f"unknown model variant {variant!r}; choose one of {', '.join(VARIANTS)}")
     return Subject(model=model.eval(), background=data.X_train, kind=data.info.kind,
                    feature_names=list(data.feature_names), class_names=list(data.class_names),
-                   quantized=variant == "int8")
+                   quantized=variant == "int8", coder=data.coder)
 
 
 class ModelBank:
@@ -89,6 +89,11 @@ class ModelBank:
     def predict(self, run_id: str, variant: str, X: np.ndarray) -> np.ndarray:
         """Class probabilities of a run's variant for a batch of inputs."""
         return self.subject(run_id, variant).probs(X)
+
+    def predict_texts(self, run_id: str, variant: str, texts) -> np.ndarray:
+        """Class probabilities of a text run's variant for sentences (its own tokenizer)."""
+        subject = self.subject(run_id, variant)
+        return subject.probs(subject.require_coder().encode([str(t) for t in texts]))
 
     def rule(self, run_id: str) -> "DecisionRule":
         """The run's decision rule over its shipped model (kept with the run)."""

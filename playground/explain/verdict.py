@@ -4,8 +4,10 @@ The page and `explain --json` both start from here, so a person reads the verdic
 any diagnostic. Tables speak of the person's own columns and values (a one-hot column's
 inputs add up to the column, as SHAP's shares do); pictures say where in the picture, in
 words when the important pixels gather in one part, else how far the methods' top pixels
-overlap. Each method's own check (LIME's local fit, SHAP's sum, Integrated Gradients'
-completeness gap) comes with it, in plain words, for a "details" view.
+overlap. Sentences speak of their words as typed ("All three methods say “not” counted
+most towards “negative”"), each place in the sentence its own word. Each method's own
+check (LIME's local fit, SHAP's sum, Integrated Gradients' completeness gap) comes with it,
+in plain words, for a "details" view.
 """
 from __future__ import annotations
 
@@ -152,7 +154,7 @@ def table_verdict(maps: Sequence[MethodMap], columns: Sequence[TableColumn],
         return Verdict(f"The methods disagree: {said}; treat this with care.", False, top,
                        details)
     column = columns[groups[0][0]]
-    what = f"{column.name} ({column.value})"
+    what = f"{column.name} ({column.value})" if column.value else column.name
     ways = set(signs.values())
     if len(ways) > 1:
         towards = [t for t, s in signs.items() if s > 0]
@@ -170,6 +172,15 @@ def table_verdict(maps: Sequence[MethodMap], columns: Sequence[TableColumn],
                        details)
     return Verdict(f"{_count(len(maps))} methods say {what} counted most{way}.", True, top,
                    details)
+
+
+# -- sentences ----------------------------------------------------------------------------
+
+def text_verdict(maps: Sequence[MethodMap], words: Sequence[str], class_name: str) -> Verdict:
+    """Which word weighed most by each method (a word is one place in the sentence), and
+    whether they agree on it and on its direction."""
+    columns = [TableColumn(f"“{w}”", (i,), "") for i, w in enumerate(words)]
+    return table_verdict(maps, columns, class_name)
 
 
 # -- pictures -----------------------------------------------------------------------------
@@ -267,4 +278,9 @@ def verdict_for(data, x: np.ndarray, attributions: Mapping[str, M.Attribution],
     maps = method_maps(attributions)
     if data.info.kind == "image":
         return picture_verdict(maps, class_name)
+    if data.info.kind == M.TEXT:
+        words = next((a.words for a in attributions.values() if a.words), None)
+        if words is None:
+            raise ValueError("a verdict on a sentence needs its words")
+        return text_verdict(maps, words, class_name)
     return table_verdict(maps, table_columns(data, x), class_name)

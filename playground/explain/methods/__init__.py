@@ -13,6 +13,7 @@ import pkgutil
 from playground.explain.methods.base import (
     KINDS,
     METHODS,
+    TEXT,
     Attribution,
     GradientsUnavailable,
     Method,
@@ -28,12 +29,13 @@ from playground.explain.methods.base import (
     settings,
     titles,
     without_gradients,
+    word_sums,
 )
 
-__all__ = ["KINDS", "METHODS", "Attribution", "GradientsUnavailable", "Method", "Subject",
+__all__ = ["KINDS", "METHODS", "TEXT", "Attribution", "GradientsUnavailable", "Method", "Subject",
            "all_terms", "default_methods", "explain", "library_defaults", "log_odds", "method",
            "method_names", "overall_method", "register", "settings", "titles",
-           "without_gradients"]
+           "without_gradients", "word_sums"]
 
 # Every module in this folder is a method (or a helper one of them imports): importing them
 # registers the methods.

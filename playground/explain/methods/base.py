@@ -17,6 +17,10 @@ the caption under its maps) and its `attribute` adapter over the real library.
 `settings(name)` are the playground's settings (chosen to stay well under a second on a
 CPU, measured against the libraries' own defaults in `make bench`); `library_defaults(name)`
 are what each library does when given nothing.
+
+Text is explained word by word: a method that says it explains text (`modality`) gets the
+sentence itself (`attribute_text`) and returns one weight per word as typed (the run's
+tokenizer's `words`), each the change in the same log-odds that the word is answerable for.
 """
 from __future__ import annotations
 
@@ -32,8 +36,11 @@ from torch import nn
 
 from playground.common.content import Term
 from playground.common.registry import Registry
+from playground.data.text_coder import TextCoder
 
-KINDS = frozenset({"image", "tabular", "points"})  # the data kinds the playground has
+KINDS = frozenset({"image", "tabular", "points"})  # numeric inputs: every method explains them
+TEXT = "text"  # sentences: only methods that list it in their modality
+TEXT_BATCH = 256  # sentences scored at once (a perturbation method sends thousands)
 
 
 class GradientsUnavailable(ValueError):
@@ -58,6 +65,7 @@ class Subject:
     feature_names: list[str]
     class_names: list[str]
     quantized: bool = False  # int8 weights: forward passes only, no gradients
+    coder: TextCoder | None = None  # text: the run's tokenizer (sentences -> token ids)
     memo: dict[str, Any] = field(default_factory=dict, repr=False)  # per-subject set-up
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -76,6 +84,24 @@ class Subject:
         with torch.no_grad():
             t = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
             return log_odds(self.model(t).float()).numpy()
+
+    def words(self, text: str) -> list[str]:
+        """The sentence's words as typed, as far as the model reads (text subjects)."""
+        return [w for w, _, _ in self.require_coder().words(text)]
+
+    def text_scores(self, texts) -> np.ndarray:
+        """Log-odds for every class of each sentence, (n, classes): the model after the run's
+        own tokenizer, the classifier LIME and SHAP perturb."""
+        ids = self.require_coder().encode([str(t) for t in texts])
+        if not len(ids):
+            return np.zeros((0, len(self.class_names)), np.float32)
+        return np.concatenate([self.scores(ids[i:i + TEXT_BATCH])
+                               for i in range(0, len(ids), TEXT_BATCH)])
+
+    def require_coder(self) -> TextCoder:
+        if self.coder is None:
+            raise ValueError(f"this model reads {self.kind} data, not sentences")
+        return self.coder
 
     def score_fn(self) -> Callable[[torch.Tensor], torch.Tensor]:
         model = self.model
@@ -100,10 +126,17 @@ class About(Protocol):
 @dataclass
 class Attribution:
     method: str
-    values: np.ndarray  # shaped like the input; positive = pushed towards the target class
+    values: np.ndarray  # shaped like the input (text: one per word); positive = towards the
+    # target class
     target: int
     seconds: float
-    extras: dict[str, Any] = field(default_factory=dict)  # e.g. convergence_delta, base_value
+    extras: dict[str, Any] = field(default_factory=dict)  # e.g. convergence_delta, base_value;
+    # text: "words", the words as typed that the values belong to
+
+    @property
+    def words(self) -> list[str] | None:
+        """Text: the words the values weigh, in order; None for other inputs."""
+        return self.extras.get("words")
 
     def to_json(self) -> dict[str, Any]:
         return {"method": self.method, "attributions": self.values.tolist(),
@@ -139,6 +172,12 @@ class Method:
     def attribute(self, subject: Subject, x: np.ndarray, target: int,
                   settings: dict[str, Any]) -> tuple[np.ndarray, dict[str, Any]]:
         """(values shaped like x, extras) explaining the target's log-odds at x."""
+        raise NotImplementedError
+
+    def attribute_text(self, subject: Subject, text: str, target: int,
+                       settings: dict[str, Any]) -> tuple[np.ndarray, dict[str, Any]]:
+        """(one value per word of `subject.words(text)`, extras) explaining the target's
+        log-odds for the sentence (methods whose modality lists text)."""
         raise NotImplementedError
 
     def note(self, attribution: Attribution) -> str:
@@ -205,9 +244,10 @@ def library_defaults(name: str, subject: About | None = None) -> dict[str, Any]:
     return {**resolved, **{k: v for k, v in defaults.items() if k in resolved}}
 
 
-def explain(subject: Subject, x: np.ndarray, name: str, target: int,
-            options: dict[str, Any] | None = None) -> Attribution:
-    """Attribute the target class's log-odds under `subject.model` at `x` to x's features."""
+def explain(subject: Subject, x: np.ndarray | None, name: str, target: int,
+            options: dict[str, Any] | None = None, text: str | None = None) -> Attribution:
+    """Attribute the target class's log-odds under `subject.model` at `x` to x's features
+    (text subjects: at the sentence `text`, to its words; x may be None)."""
     m = method(name)
     if not m.explains(subject.kind):
         raise ValueError(f"{m.title} does not explain {subject.kind} data; choose from "
@@ -218,6 +258,8 @@ def explain(subject: Subject, x: np.ndarray, name: str, target: int,
             "numbers that PyTorch cannot differentiate. Explain it with "
             f"{titles(without_gradients(subject.kind))}, or explain the float model of the "
             "same run with gradient methods.")
+    if subject.kind == TEXT:
+        return _explain_text(subject, m, text, target, options)
     x = np.ascontiguousarray(x, dtype=np.float32)
     if x.shape != subject.input_shape:
         raise ValueError(f"input has shape {x.shape}, the model expects {subject.input_shape}")
@@ -229,3 +271,35 @@ def explain(subject: Subject, x: np.ndarray, name: str, target: int,
     seconds = time.perf_counter() - start
     values = np.asarray(values, dtype=np.float32).reshape(x.shape)
     return Attribution(name, values, int(target), seconds, extras)
+
+
+def _explain_text(subject: Subject, m: Method, text: str | None, target: int,
+                  options: dict[str, Any] | None) -> Attribution:
+    if text is None:
+        raise ValueError("a text model is explained at a sentence; none was given")
+    words = subject.words(text)
+    if not words:
+        raise ValueError("the sentence has no words the model reads; type a few words")
+    opts = options if options is not None else settings(m.name, subject)
+    for module in m.libraries:
+        importlib.import_module(module)
+    start = time.perf_counter()
+    values, extras = m.attribute_text(subject, str(text), int(target), opts)
+    seconds = time.perf_counter() - start
+    values = np.asarray(values, dtype=np.float32).reshape(-1)
+    if values.size != len(words):
+        raise ValueError(f"{m.title} weighed {values.size} words of a {len(words)}-word "
+                         "sentence")
+    return Attribution(m.name, values, int(target), seconds, {**extras, "words": words})
+
+
+def word_sums(coder: TextCoder, text: str, per_position: np.ndarray) -> np.ndarray:
+    """Per-position values (one per token id) added up into the sentence's words: a word cut
+    into several pieces gets their sum; [CLS], [SEP] and padding belong to no word."""
+    owners = coder.word_of_position(text)
+    out = np.zeros(len(coder.words(text)), dtype=np.float64)
+    for value, word in zip(np.asarray(per_position, dtype=np.float64).ravel(), owners,
+                           strict=True):
+        if word is not None:
+            out[word] += value
+    return out

@@ -7,6 +7,10 @@ stream on from the last call). Images go through LIME's own sampler-free core,
 `lime_base.LimeBase`, fed the same perturbations `LimeImageExplainer` draws (same stream,
 same order, same kernel), without its per-image progress bar and about ten times faster:
 the masks are applied to the whole batch at once instead of one image at a time.
+Sentences go through `LimeTextExplainer`, which drops words at random; its words are the
+run's tokenizer's words as typed (one feature per place in the sentence, so "not ... not"
+counts twice), and a dropped word becomes a space, not a made-up word: removed, yet its
+neighbours stay apart ("<b>great" without ">" must not read "bgreat").
 """
 from __future__ import annotations
 
@@ -17,10 +21,19 @@ from typing import Any
 import numpy as np
 
 from playground.common.content import Term
-from playground.explain.methods.base import About, Attribution, Method, Subject, register
+from playground.explain.methods.base import (
+    KINDS,
+    TEXT,
+    About,
+    Attribution,
+    Method,
+    Subject,
+    register,
+)
 
 IMAGE_ONLY = ("batch_size", "patch", "hide_color")
 TABLE_ONLY = ("discretize",)
+TEXT_KEEPS = ("num_samples", "seed")
 KERNEL_WIDTH = 0.25  # LimeImageExplainer's default
 EVERY_FEATURE = 100000  # LimeImageExplainer's default num_features: keep every segment's weight
 
@@ -55,6 +68,7 @@ class Lime(Method):
     order = 10
     libraries = ("lime.lime_base", "lime.lime_tabular", "sklearn.metrics")
     default_on = True
+    modality = KINDS | {TEXT}
     blurb = ("Switches parts of the input off at random, many times, and fits a simple "
              "straight-line model to how the answer moves.")
     defaults = {"num_samples": 1000, "batch_size": 1000, "patch": 1, "hide_color": 0.0,
@@ -70,11 +84,13 @@ class Lime(Method):
     def settings_for(self, values: dict[str, Any], about: About | None) -> dict[str, Any]:
         if about is None:
             return values
+        if about.kind == TEXT:
+            return {k: v for k, v in values.items() if k in TEXT_KEEPS}
         drop = TABLE_ONLY if about.kind == "image" else IMAGE_ONLY
         return {k: v for k, v in values.items() if k not in drop}
 
     def library_defaults_for(self, about: About | None) -> dict[str, Any]:
-        # LimeImageExplainer samples 1000 by default, LimeTabularExplainer 5000.
+        # LimeImageExplainer samples 1000 by default, the tabular and text ones 5000.
         image = about is None or about.kind == "image"
         return {**self.library_defaults, "num_samples": 1000 if image else 5000}
 
@@ -82,6 +98,22 @@ class Lime(Method):
         if subject.kind == "image":
             return _image(subject, x, target, s)
         return _table(subject, x, target, s)
+
+    def attribute_text(self, subject: Subject, text: str, target: int, s: dict):
+        from lime.lime_text import LimeTextExplainer
+
+        explainer = LimeTextExplainer(
+            class_names=subject.class_names, split_expression=subject.words, bow=False,
+            mask_string=" ", random_state=np.random.RandomState(s["seed"]))
+        n = len(subject.words(text))
+        exp = explainer.explain_instance(text, subject.text_scores, labels=(target,),
+                                         num_features=n,
+                                         **_given(num_samples=s["num_samples"]))
+        values = np.zeros(n)
+        for word, weight in exp.local_exp[target]:
+            values[word] = weight
+        return values, {"intercept": float(np.ravel(exp.intercept[target])[0]),
+                        "fit_r2": float(exp.score)}
 
     def note(self, attribution: Attribution) -> str:
         if "fit_r2" not in attribution.extras:

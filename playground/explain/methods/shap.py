@@ -6,6 +6,11 @@ no gradients, through the model-agnostic `KernelExplainer`. Both draw their samp
 numpy's global stream (shap 0.51 takes no generator; GradientExplainer seeds that stream
 itself from `rseed`), so each call runs on a stream seeded for it and hands the caller's
 stream back unchanged afterwards, like `torch.random.fork_rng` does for torch.
+
+Sentences go through SHAP's text masker (`shap.maskers.Text`) and its Partition explainer,
+over the run's own words (a small tokenizer wrapper in the shape the masker documents); a
+hidden word is removed (the wrapper's mask token is empty), so the shares add up to the
+sentence's score minus the score of the sentence with every word gone.
 """
 from __future__ import annotations
 
@@ -19,6 +24,8 @@ from torch import nn
 
 from playground.common.content import Term
 from playground.explain.methods.base import (
+    KINDS,
+    TEXT,
     About,
     Attribution,
     Method,
@@ -50,6 +57,25 @@ class _TargetScore(nn.Module):
         return log_odds(self.model(x))[:, self.target:self.target + 1]
 
 
+class WordTokenizer:
+    """The run's words in the minimal tokenizer shape shap's text masker takes: "input_ids"
+    (here the words themselves) and their character "offset_mapping"; the empty mask token
+    makes a hidden word disappear rather than stand in as a made-up token."""
+
+    mask_token = ""
+    mask_token_id = -1  # never looked up: the masker's string output uses mask_token
+
+    def __init__(self, subject: Subject):
+        self.subject = subject
+
+    def __call__(self, s: str, return_offsets_mapping: bool = True) -> dict[str, list]:
+        words = self.subject.require_coder().words(s)
+        out: dict[str, list] = {"input_ids": [w for w, _, _ in words]}
+        if return_offsets_mapping:
+            out["offset_mapping"] = [(a, b) for _, a, b in words]
+        return out
+
+
 def background_rows(subject: Subject, n: int, seed: int) -> np.ndarray:
     data = subject.background
     if n >= len(data):
@@ -68,13 +94,15 @@ class Shap(Method):
     libraries = ("shap",)
     default_on = True
     overall = True
+    modality = KINDS | {TEXT}
     blurb = ("Shares the answer out between the inputs the way a fair split of a prize is "
              "worked out (Shapley values); the shares add up to how far this answer is from "
              "the average one.")
     defaults = {"gradient_nsamples": 200, "gradient_batch_size": 50, "gradient_background": 64,
                 "kernel_nsamples": 600, "kernel_background": 10, "kernel_l1_reg": False,
-                "seed": 0}
-    library_defaults = {"kernel_nsamples": "auto", "kernel_l1_reg": "num_features(10)"}
+                "text_max_evals": 300, "seed": 0}
+    library_defaults = {"kernel_nsamples": "auto", "kernel_l1_reg": "num_features(10)",
+                        "text_max_evals": 500}
     terms = (Term("shap", "SHAP",
                   "Splits one prediction fairly among the input features (Shapley values "
                   "from game theory): the parts add up to the prediction minus the average "
@@ -82,10 +110,13 @@ class Shap(Method):
 
     def settings_for(self, values: dict[str, Any], about: About | None) -> dict[str, Any]:
         if "explainer" not in values:  # the model-agnostic one only where gradients are not
-            values = {**values, "explainer": "kernel" if about is not None and about.quantized
-                      else "gradient"}
+            if about is not None and about.kind == TEXT:
+                chosen = "text"
+            else:
+                chosen = "kernel" if about is not None and about.quantized else "gradient"
+            values = {**values, "explainer": chosen}
         # Only the chosen explainer's knobs, so cache keys do not change with the other's.
-        prefix = "kernel_" if values["explainer"] == "kernel" else "gradient_"
+        prefix = f"{values['explainer']}_"
         return {k: v for k, v in values.items()
                 if k in ("explainer", "seed") or k.startswith(prefix)}
 
@@ -94,12 +125,29 @@ class Shap(Method):
             return _kernel(subject, x, target, s)
         return _gradient(subject, x, target, s)
 
+    def attribute_text(self, subject: Subject, text: str, target: int, s: dict):
+        import shap
+
+        def f(texts) -> np.ndarray:
+            return subject.text_scores(list(texts))[:, target]
+
+        masker = shap.maskers.Text(WordTokenizer(subject))
+        explainer = shap.explainers.Partition(f, masker)
+        with numpy_stream(s["seed"]):
+            result = explainer([text], max_evals=s["text_max_evals"], silent=True)
+        return np.asarray(result.values[0]), {
+            "explainer": "Partition explainer over the text masker",
+            "base_value": float(np.ravel(result.base_values)[0]),
+            "model_output": float(f([text])[0])}
+
     def note(self, attribution: Attribution) -> str:
         e = attribution.extras
         if "base_value" not in e:
             return ""
+        # A sentence's reference is the sentence with every word removed, not an average.
+        reference = "with no words" if attribution.words is not None else "on average"
         return (f"shares add to {float(attribution.values.sum()):+.2f} (log-odds "
-                f"{e['model_output']:+.2f} here, {e['base_value']:+.2f} on average)")
+                f"{e['model_output']:+.2f} here, {e['base_value']:+.2f} {reference})")
 
 
 def _gradient(subject: Subject, x: np.ndarray, target: int, s: dict):
