@@ -18,7 +18,7 @@ from playground.experiments.stories.order import negated
 from playground.experiments.stories.prose import luck_said
 from playground.results import luck
 from playground.runs.queue import submit
-from playground.runs.store import Store
+from playground.runs.store import Run, Store
 from playground.runs.worker import execute
 from playground.training.artifacts import load_predictions, load_run
 from playground.training.config import ConfigError, make_config
@@ -188,3 +188,60 @@ def test_phone_walkthrough_weighs_size_speed_and_accuracy(trained):
     assert walk.table.loc["Word counter taught by the BERT", "share of the BERT's size"] == \
         f"{student.metrics['size_bytes'] / bert.metrics['size_bytes']:.0%}"
 
+
+
+# -- the walkthrough follows the numbers (made-up runs, no store: nothing said about luck) --
+
+
+def made_up(role: str, values: dict, **metrics) -> Run:
+    return Run(id=role, status="finished", config=make_config(**values), created=0.0,
+               metrics=dict(class_names=["legitimate", "spam"], **metrics))
+
+
+def test_spam_walkthrough_says_what_the_weights_bought_and_cost():
+    story = S.STORIES["spam"]
+    plain = story.step("unweighted").values  # both made up from it: nothing reads the rest
+    runs = {"unweighted": made_up("unweighted", plain, accuracy=0.975,
+                                  confusion_matrix=[[960, 6], [22, 127]],
+                                  train_class_counts=[2896, 448]),
+            "spam_weights": made_up("spam_weights", plain, accuracy=0.975,
+                                    confusion_matrix=[[950, 16], [12, 137]],
+                                    train_class_counts=[2896, 448],
+                                    class_weights={"weights": [0.58, 3.73]})}
+    walk = story.explain(story, runs, {})
+    assert walk.headline == ("Class weights caught 137 of the 149 spam messages instead of "
+                             "127 (recall 85.2% → 91.9%), for 10 more legitimate messages "
+                             "flagged by mistake.")
+    text = " ".join(walk.paragraphs)
+    assert "of the 133 it flags, 127 really are spam (precision 95.5%)" in text
+    assert "of the 153 it flags 137 really are (precision 89.5%, against 95.5%)" in text
+    assert "counts 6.4× as much" in text
+    assert "right about 86.6% of the test messages and catches nothing" in text
+    assert list(walk.table["wrongly flagged"]) == [6, 16]
+    assert "luck" not in walk.headline
+    # Weights that found less: the verdict says so.
+    runs["spam_weights"].metrics["confusion_matrix"] = [[955, 11], [25, 124]]
+    walk = story.explain(story, runs, {})
+    assert walk.headline == ("This time class weights did not catch more spam: 124 of 149 "
+                             "found, against 127 without them, with 5 more false alarms.")
+
+
+def test_phone_walkthrough_without_an_8_bit_copy_says_why():
+    story = S.STORIES["phone"]
+    bert, words = (S.STORIES["word_order"].step(r).values for r in ("tiny_bert", "word_counts"))
+    runs = {"big_bert": made_up("big_bert", bert, accuracy=0.78, size_bytes=1_071_096,
+                                latency_ms=12.0, params=266_626, test_examples=600,
+                                quantized={"mode": "int8", "skipped": "no int8 engine here"}),
+            "small_student": made_up("small_student", words, accuracy=0.75, size_bytes=24_152,
+                                     latency_ms=0.03, teacher_agreement=0.81),
+            "small_alone": made_up("small_alone", words, accuracy=0.73, size_bytes=24_152,
+                                   latency_ms=0.03)}
+    walk = story.explain(story, runs, {})
+    assert walk.headline == ("The word counter taught by the BERT is 2% of the BERT's size and "
+                             "answers 400× faster, reading 75.0% against 78.0%.")
+    text = " ".join(walk.paragraphs)
+    assert "The 8-bit copy was not made on this machine: no int8 engine here." in text
+    assert "reads 75.0% (lost 3.0 points against the BERT)" in text
+    assert "alone reads 73.0%, so the teacher added 2.0 points" in text
+    assert list(walk.table.index) == ["Tiny BERT", "Word counter taught by the BERT",
+                                      "Word counter alone"]
