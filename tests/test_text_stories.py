@@ -16,6 +16,7 @@ from playground.data.views import run_data
 from playground.experiments import stories as S
 from playground.experiments.stories.order import negated
 from playground.experiments.stories.prose import luck_said
+from playground.experiments.workshop import open_workspace, submission_problems
 from playground.results import luck
 from playground.runs.queue import submit
 from playground.runs.store import Run, Store
@@ -65,6 +66,17 @@ def test_each_text_story_changes_only_what_it_is_about():
         assert phone["big_bert"].model == "bert" and phone["small_student"].model == "bow"
         assert phone["big_bert"].model_copy(update={"techniques": {}}) == make_config(**bert)
     assert S.STORIES["phone"].step("small_student").teacher == "big_bert"
+
+
+def test_every_text_story_run_fits_a_workshops_default_limits(home):
+    """A participant can start each story in a workshop as it comes: every run within the
+    default caps on epochs × examples and on work (a story queues past no one's caps)."""
+    room, _ = open_workspace(home, "room")
+    for key in TEXT_STORIES:
+        if refusal(S.STORIES[key]):
+            continue
+        for role, config in configs(S.STORIES[key]).items():
+            assert submission_problems(room, "ana", config, 0) == [], (key, role)
 
 
 def test_negation_words_are_found_as_words():

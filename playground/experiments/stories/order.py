@@ -163,7 +163,11 @@ def explain(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
     else:
         headline = (f"Reading word order did not pay here: the tiny BERT read "
                     f"{percent(acc(bert))} right, word counts {percent(acc(counts))}"
-                    f"{luck_said(overall)}.")
+                    f"{luck_said(overall)}")
+        headline += (f"; on the sentences with a negation {percent(on_neg['tiny_bert'])} "
+                     f"against {percent(on_neg['word_counts'])}"
+                     f"{luck_said(neg_luck, 'no real difference either')}."
+                     if reading is not None else ".")
     lines.append(
         "Why it can go either way: a BERT has far more to learn than a table of word scores "
         f"({bert.metrics['params']:,} learned numbers against {counts.metrics['params']:,}), "
