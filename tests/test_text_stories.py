@@ -235,7 +235,7 @@ def test_spam_walkthrough_says_what_the_weights_bought_and_cost():
     runs["spam_weights"].metrics["confusion_matrix"] = [[955, 11], [25, 124]]
     walk = story.explain(story, runs, {})
     assert walk.headline == ("This time class weights did not catch more spam: 124 of 149 "
-                             "found, against 127 without them, with 5 more false alarms.")
+                             "found, against 127 without them; and 5 more false alarms.")
 
 
 def test_phone_walkthrough_without_an_8_bit_copy_says_why():

@@ -113,7 +113,7 @@ def explain(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
         + (f"{trained_on:,} " if trained_on else "") + "labelled review sentences.",
         f"On all {counts.metrics['test_examples']:,} test sentences, word counts read "
         f"{percent(acc(counts))} right and the tiny BERT {percent(acc(bert))} "
-        f"({points_words(gain)}{luck_said(overall)}).",
+        f"({points_words(gain)}){luck_said(overall)}.",
     ]
     reading = _reading(runs)
     rows = [{"run": labels[role], "sentences": "all test sentences", "accuracy": acc(runs[role]),
@@ -130,8 +130,8 @@ def explain(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
         lines.append(
             f"{int(neg.sum())} of the test sentences hold a negation word (not, no, never, "
             f"n't, ...). On those, word counts read {percent(on_neg['word_counts'])} right and "
-            f"the tiny BERT {percent(on_neg['tiny_bert'])} ({points_words(neg_gain)}"
-            f"{luck_said(neg_luck, 'the two read them equally well')}); on the other "
+            f"the tiny BERT {percent(on_neg['tiny_bert'])} ({points_words(neg_gain)})"
+            f"{luck_said(neg_luck, 'the two read them equally well')}; on the other "
             f"{int((~neg).sum())}, {percent(on_rest['word_counts'])} against "
             f"{percent(on_rest['tiny_bert'])} ({points_words(rest_gain)}).")
         if neg_luck is not None:

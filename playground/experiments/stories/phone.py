@@ -84,7 +84,8 @@ def explain(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
         lines.append(
             f"Stored in 8-bit whole numbers it is {human_bytes(q_size, 'KB')}, {share:.0%} of "
             f"the size, and answers one sentence in {q_ms:.1f} ms ({_faster(ms, q_ms)}); it "
-            f"reads {percent(q_acc)} ({change(points(acc(bert), q_acc))}): "
+            f"reads {percent(q_acc)} "
+            f"({change(points(acc(bert), q_acc)).replace('changed nothing', 'the same')}): "
             f"{q.get('changed_predictions', 0)} of {bm['test_examples']} answers changed."
             + _batch(bm, q))
         lines.append(
@@ -107,8 +108,8 @@ def explain(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
         f"The student counts words, {human_bytes(s_size, 'KB')} ({s_size / size:.0%} of the "
         f"BERT) answering in {s_ms:.2f} ms ({_faster(ms, s_ms)}). Learning from the BERT's "
         f"answers as well as the labels it reads {percent(acc(student))} "
-        f"({change(points(acc(bert), acc(student)))} against the BERT"
-        f"{luck_said(luck_of(runs, 'big_bert', 'small_student'))}); the same word counter "
+        f"({change(points(acc(bert), acc(student)))} against the BERT)"
+        f"{luck_said(luck_of(runs, 'big_bert', 'small_student'))}; the same word counter "
         f"alone reads {percent(acc(alone))}, so the teacher "
         f"{change(points(acc(alone), acc(student)), 'added', 'cost')}{luck_said(taught)}."
         + (f" It agrees with the BERT on {sm['teacher_agreement']:.0%} of the test "

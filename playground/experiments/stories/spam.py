@@ -91,7 +91,7 @@ def explain(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
          "it learns. " if weights else "With class weights, mistakes on the rare class count "
                                     "more while it learns. ")
         + f"It finds {w['found']} of the {w['real']} (recall {percent(w['recall'])}, against "
-          f"{percent(p['recall'])}{luck_said(found_luck, 'the two find it equally often')}), "
+          f"{percent(p['recall'])}){luck_said(found_luck, 'the two find it equally often')}, "
           f"and of the {w['flagged']} it flags {w['found']} really are (precision "
           f"{percent(w['precision'])}, against {percent(p['precision'])}): "
           f"{w['false_alarms']} of the {w['others']:,} {other} messages wrongly flagged "
@@ -109,14 +109,17 @@ def explain(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
     if more > 0:
         headline = (f"Class weights caught {w['found']} of the {w['real']} {name} messages "
                     f"instead of {p['found']} (recall {percent(p['recall'])} → "
-                    f"{percent(w['recall'])}"
-                    f"{luck_said(found_luck, 'the two find it equally often')}), "
+                    f"{percent(w['recall'])})"
+                    f"{luck_said(found_luck, 'the two find it equally often')}, "
                     + (f"for {fewer} more {other} messages flagged by mistake."
                        if fewer > 0 else "with no more false alarms."))
     else:
         headline = (f"This time class weights did not catch more {name}: {w['found']} of "
                     f"{w['real']} found, against {p['found']} without them"
-                    + (f", with {fewer} more false alarms." if fewer > 0 else "."))
+                    f"{luck_said(found_luck, 'the two find it equally often')}"
+                    + (f"; and {fewer} more false alarms"
+                       f"{luck_said(alarm_luck, 'no real difference there either')}."
+                       if fewer > 0 else "."))
     rows, bars, order = [], [], []
     for role, counts in (("unweighted", p), ("spam_weights", w)):
         label = story.step(role).label
