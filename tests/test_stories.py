@@ -16,6 +16,7 @@ import pytest
 import torch
 
 from playground.common.formatting import percent
+from playground.data.catalog import dataset_info
 from playground.experiments import stories as S
 from playground.experiments.workshop import join_workspace, open_workspace
 from playground.results import luck
@@ -134,7 +135,12 @@ def test_the_robust_story_queues_its_plain_run_once(home: Path):
     assert plain.config == plain_twin(store.get(record.runs["adversarial"]).config)
 
 
-@pytest.mark.parametrize("key", list(S.STORIES))
+def on_text(story: S.Story) -> bool:
+    """Text stories train a tiny BERT: tests/test_text_stories.py runs them smaller."""
+    return any(dataset_info(s.values["dataset"]).kind == "text" for s in story.steps)
+
+
+@pytest.mark.parametrize("key", [k for k, story in S.STORIES.items() if not on_text(story)])
 def test_each_story_trains_and_its_walkthrough_quotes_its_runs(home: Path, key, one_thread,
                                                                monkeypatch):
     if key in ("attacker", "robust"):  # only these tell what the attacks found

@@ -11,10 +11,12 @@ import pandas as pd
 
 from playground.common.formatting import percent
 from playground.experiments.stories.base import Step, StoryRuns, Walkthrough
+from playground.results import luck as luck_test
 from playground.results.luck import Luck
 from playground.results.narrative import gap
 from playground.results.shipped import shipped
 from playground.runs.store import Run
+from playground.training.artifacts import load_predictions
 from playground.training.audits import OFF_NOTE
 from playground.training.audits.membership import dp_tpr_bound
 
@@ -78,15 +80,53 @@ def within_luck(luck: Luck | None) -> bool:
     return luck is not None and luck.comparable and not luck.beyond
 
 
-def luck_said(luck: Luck | None) -> str:
+def luck_said(luck: Luck | None, same: str = "the two are equally accurate") -> str:
     """The verdict to follow an accuracy difference: ', beyond luck (95 % interval 11.0 to
-    19.0 points)', ', within luck: the two are equally accurate', or '' (not measured)."""
+    19.0 points)', ', within luck: the two are equally accurate' (`same` says what is equal
+    where the difference is about some examples only), or '' (not measured)."""
     if luck is None or not luck.comparable:
         return ""
     if luck.beyond:
         low, high = sorted((abs(luck.low), abs(luck.high)))
         return f", beyond luck (95 % interval {low * 100:.1f} to {high * 100:.1f} points)"
-    return ", within luck: the two are equally accurate"
+    return f", within luck: {same}"
+
+
+_ANSWERS: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+
+
+def kept_answers(runs: dict[str, Run], role: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """(true class, the run's answer) for each of role's test examples, in the test split's
+    order, as kept when it finished; None where they cannot be read (runs made up without a
+    store, or the file is gone). Read once per finished run: it never changes."""
+    store = runs.store if isinstance(runs, StoryRuns) else None
+    run = runs.get(role)
+    if store is None or run is None or run.status != "finished":
+        return None
+    key = (str(store.home), run.id)
+    if key not in _ANSWERS:
+        try:
+            kept = load_predictions(store, run.id)
+        except (OSError, ValueError):
+            return None
+        _ANSWERS[key] = (kept["y_true"].astype(np.int64), kept["y_pred"].astype(np.int64))
+        while len(_ANSWERS) > 256:  # a few stories' runs, many times over
+            _ANSWERS.pop(next(iter(_ANSWERS)))
+    return _ANSWERS[key]
+
+
+def luck_where(runs: dict[str, Run], a: str, b: str, keep: np.ndarray) -> Luck | None:
+    """Role b's run against role a's on the test examples where `keep` is true only (the
+    same examples for both: McNemar's test and the paired interval); None where the answers
+    were not kept, the two were not scored on the same examples, or `keep` is empty."""
+    ours, theirs = kept_answers(runs, a), kept_answers(runs, b)
+    keep = np.asarray(keep, bool)
+    if (ours is None or theirs is None or not keep.any() or len(keep) != len(ours[0])
+            or not np.array_equal(ours[0], theirs[0])):
+        return None
+    truth = ours[0][keep]
+    return luck_test.paired(runs[a].id, runs[b].id, ours[1][keep] == truth,
+                            theirs[1][keep] == truth)
 
 
 # -- phrases ----------------------------------------------------------------------------------
