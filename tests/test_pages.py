@@ -251,7 +251,10 @@ def test_runs_page_shows_a_finished_run(home, store):
     assert metrics["Parameters"] == f"{run.metrics['params']:,}"
     assert metrics["Size"] == human_bytes(run.metrics["size_bytes"])
     assert any(run_id in m.value and run.config.label() in m.value for m in at.markdown)
-    assert len(charts(at)) == 2  # accuracy and loss curves
+    # Accuracy and loss curves, and accuracy under shift (every run is scored on shifted
+    # copies of its test set).
+    assert len(charts(at)) == 3
+    assert metrics["Accuracy under shift"]
     assert at.button(key=f"runs_delete_{run_id}").label == "Delete"
 
 
