@@ -4,8 +4,9 @@ BERT built from a `transformers` config and trained here (no pretrained weights)
 Inputs are (batch, length) token ids stored as floats (see playground/data/text_coder.py);
 id 0 is padding. An uploaded table's text read beside its other columns puts those columns'
 standardised values after the ids (`ModelSpec.extra_features` of them): the bag-of-words
-models read both, the tiny BERT only text. Every text model names its word-embedding layer (`embedding_layer`), where
-Layer Integrated Gradients attributes, and the distillation and DP code find it the same way.
+models read both, the tiny BERT only text. Every text model names its word-embedding layer
+(`embedding_layer`), where Layer Integrated Gradients attributes, and the distillation and DP
+code find it the same way.
 """
 from __future__ import annotations
 

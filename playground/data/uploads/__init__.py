@@ -71,13 +71,13 @@ from playground.data.uploads.pictures import (
 )
 from playground.data.uploads.tables import (
     _classes,
-    read_words,
     _decode,
     _encode_features,
     _prepare_csv,
     group_columns,
     guess_target,
     read_table,
+    read_words,
 )
 
 __all__ = [
