@@ -10,8 +10,8 @@ import time
 import zipfile
 from pathlib import Path
 
+from models.base import model_info
 from playground.common.paths import WEIGHTS_FILE
-from playground.data.catalog import dataset_info
 from playground.data.views import run_data
 
 TOKENIZER_FILE = "tokenizer.json"
@@ -64,9 +64,9 @@ def model_zip(store, run_id: str) -> bytes:
 
 def _tokenizer(run) -> tuple[str | None, str]:
     """A text run's tokenizer as JSON and the README's lines about it; (None, "") else."""
+    if "text" not in model_info(run.config.model).kinds:
+        return None, ""  # its dataset may be gone: nothing of it is needed
     try:
-        if dataset_info(run.config.dataset).kind != "text":
-            return None, ""
         data = run_data(run.config)
     except KeyError:
         raise ValueError(f"run {run.id!r}: its dataset {run.config.dataset!r} is gone, and "
