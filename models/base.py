@@ -19,6 +19,7 @@ class ModelSpec:
     width: int = 64
     depth: int = 2
     vocab_size: int = 0  # text: the tokenizer's vocabulary (inputs are token ids, 0 = padding)
+    extra_features: int = 0  # text: standardised inputs after the token ids (other columns)
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,8 @@ class ModelInfo:
     # per class (what transfer learning replaces when the classes change). Sequential
     # families name it by position, which depends on their depth: hence a function.
     head: Callable[[nn.Module], str] | None = None  # None: its last Linear layer
+    # Text: also reads a table's number and category columns beside the words.
+    takes_columns: bool = False
 
 
 def last_linear(model: nn.Module) -> str:

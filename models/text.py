@@ -2,8 +2,11 @@
 BERT built from a `transformers` config and trained here (no pretrained weights).
 
 Inputs are (batch, length) token ids stored as floats (see playground/data/text_coder.py);
-id 0 is padding. Every text model names its word-embedding layer (`embedding_layer`), where
-Layer Integrated Gradients attributes, and the distillation and DP code find it the same way.
+id 0 is padding. An uploaded table's text read beside its other columns puts those columns'
+standardised values after the ids (`ModelSpec.extra_features` of them): the bag-of-words
+models read both, the tiny BERT only text. Every text model names its word-embedding layer
+(`embedding_layer`), where Layer Integrated Gradients attributes, and the distillation and DP
+code find it the same way.
 """
 from __future__ import annotations
 
@@ -13,6 +16,8 @@ from torch import nn
 from models.base import ModelInfo, ModelSpec, last_linear, register
 
 PAD_ID = 0
+TEXT_ONLY = ("Tiny BERT reads only the text column; leave the other columns out of the "
+             "model, or choose a word-count model, which reads them beside the words")
 
 
 def token_ids(x: torch.Tensor) -> torch.Tensor:
@@ -21,12 +26,23 @@ def token_ids(x: torch.Tensor) -> torch.Tensor:
 
 class BagOfWords(nn.Module):
     """Each word piece adds its learnt vector; order is ignored. With no hidden layer this is
-    logistic regression over word counts; with layers, a small network over them."""
+    logistic regression over word counts; with layers, a small network over them. Other
+    columns (`spec.extra_features`) add a learnt linear map of their values to the same sum:
+    the same as one linear layer over the word counts and the columns side by side."""
 
     def __init__(self, spec: ModelSpec, hidden: bool):
         super().__init__()
         width = spec.width if hidden else spec.n_classes
         self.embedding = nn.Embedding(spec.vocab_size, width, padding_idx=PAD_ID)
+        if not hidden:
+            # Logistic regression starts near zero weights: torch's N(0, 1) per word, summed
+            # over a sentence, starts it far from the data with a large loss to undo.
+            nn.init.normal_(self.embedding.weight, std=0.01)
+            with torch.no_grad():
+                self.embedding.weight[PAD_ID].zero_()
+        self.extra = spec.extra_features
+        # No bias of its own: the bag's bias (or the next layer's) is the intercept.
+        self.columns = nn.Linear(self.extra, width, bias=False) if self.extra else None
         layers: list[nn.Module] = []
         if hidden:
             layers = [nn.ReLU(), nn.Dropout(spec.dropout)]
@@ -45,7 +61,12 @@ class BagOfWords(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # A sum, not a mean: padding's vector is zero, so the result depends on the words
         # alone and an all-padding input scores the bias (Integrated Gradients' baseline).
-        summed = self.embedding(token_ids(x)).sum(dim=1)
+        if self.columns is None:
+            summed = self.embedding(token_ids(x)).sum(dim=1)
+        else:
+            length = x.shape[1] - self.extra
+            summed = (self.embedding(token_ids(x[:, :length])).sum(dim=1)
+                      + self.columns(x[:, length:]))
         return self.head(summed) if self.hidden else summed + self.bias
 
 
@@ -54,6 +75,8 @@ class TinyBert(nn.Module):
 
     def __init__(self, spec: ModelSpec):
         super().__init__()
+        if spec.extra_features:
+            raise ValueError(TEXT_ONLY)
         # Imported here: transformers takes seconds to import and only these models need it.
         from transformers import BertConfig, BertForSequenceClassification
 
@@ -95,14 +118,14 @@ register(ModelInfo(
     "Adds up one learnt weight per word for each class. Fast and easy to read, but blind to "
     "word order: 'not good' and 'good, not bad' are the same bag of words.",
     lambda spec: BagOfWords(spec, hidden=False), linear=True, default_lr=0.05,
-    head=lambda model: "embedding",
+    head=lambda model: "embedding", takes_columns=True,
 ))
 register(ModelInfo(
     "bow_net", "Word counts with a small network", ("text",),
     "Adds up a learnt vector per word, then a few layers of neurons. Still blind to word "
     "order. Width is neurons per layer, depth the number of layers.",
     lambda spec: BagOfWords(spec, hidden=True), uses_width_depth=True, default_lr=0.01,
-    head=last_linear,
+    head=last_linear, takes_columns=True,
 ))
 register(ModelInfo(
     "bert", "Tiny BERT (transformer)", ("text",),

@@ -76,7 +76,8 @@ def test_free_text_is_left_out_with_a_note_and_columns_counted_as_the_persons(ho
                               "region", "gender"]
     assert not any(n.startswith("notes") for n in p.feature_names)  # never coded
     note = next(n for n in p.notes if "'notes'" in n)
-    assert "Free text left out of the model" in note and "later" in note
+    assert "Free text left out of the model" in note and "Read it as words" in note
+    assert p.kind == "tabular" and p.text_column == "notes"
     # Seven columns besides the target, six used; "region" spreads over three inputs.
     assert "6 input columns" in p.description and len(p.feature_names) == 8
     assert p.inputs_note.startswith("The 6 columns became 8 inputs")

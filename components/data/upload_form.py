@@ -72,9 +72,32 @@ def upload_form(store: Store, actor: Actor) -> uploads.Prepared | None:
     if problem := uploads.name_problem(name):
         st.error(escape.md(problem))
         return None
+    prepared = _words(prepared)
     sensitive = _sensitive(prepared)
     return replace(prepared, name=name, sensitive=sensitive,
                    leave_out=_leave_out(prepared, sensitive))
+
+
+def _words(prepared: uploads.Prepared) -> uploads.Prepared:
+    """A free-text column beside other columns: read as words, or left out (the table's
+    own models can't read words). Text alone is always read."""
+    if not prepared.text_column or prepared.X.shape[1] == 0:
+        return prepared
+    name = escape.md(prepared.text_column)
+    on = st.toggle(
+        f"Read {name} as words", value=prepared.kind == "text", key="your_data_words",
+        help=glossary_help(
+            "On: the text is split into word pieces by a tokenizer learnt from the training "
+            "rows, and the word-count models learn from the words and the other columns "
+            "together. Off: the text is left out and every table model can be used.",
+            "dataset"))
+    prepared = uploads.read_words(prepared, on)
+    if on:
+        st.caption("Models that take the words and the other columns together: word counts "
+                   "(logistic regression) and word counts with a small network. The tiny "
+                   "BERT reads the words alone: leave the other columns out of the model "
+                   "below to train it.")
+    return prepared
 
 
 def _digest(data: bytes) -> str:
@@ -158,7 +181,7 @@ def _waiting(store: Store, asked: upload_jobs.Check) -> None:
 def _sensitive(prepared: uploads.Prepared) -> str:
     """The column that names each row's group, for the fairness check ("": none). Every
     input column is offered; why one can't name groups is said only once it is picked."""
-    if prepared.kind != "tabular" or not (prepared.groups or prepared.not_groups):
+    if prepared.kind not in ("tabular", "text") or not (prepared.groups or prepared.not_groups):
         return ""
     chosen = st.selectbox(
         "Sensitive attribute (optional)", ["", *prepared.groups, *prepared.not_groups],
@@ -175,10 +198,14 @@ def _sensitive(prepared: uploads.Prepared) -> str:
 
 def _leave_out(prepared: uploads.Prepared, sensitive: str) -> tuple[str, ...]:
     """Columns the model must not see (they can still be the sensitive attribute)."""
-    if prepared.kind != "tabular" or prepared.schema is None or len(prepared.schema) < 2:
+    if prepared.kind not in ("tabular", "text") or prepared.schema is None:
+        return ()
+    # The text read as words is what a text model reads: never left out.
+    names = [c.name for c in prepared.schema if c.kind != "text"]
+    if len(names) < (1 if prepared.kind == "text" else 2):
         return ()
     chosen = st.multiselect(
-        "Leave out of the model (optional)", prepared.schema.names, key="your_data_leave_out",
+        "Leave out of the model (optional)", names, key="your_data_leave_out",
         help=control_help("sensitive", "The model never sees these columns. A column left "
                                        "out can still be the sensitive attribute, so the "
                                        "audit shows whether leaving it out closed the gap "
@@ -190,6 +217,9 @@ def _leave_out(prepared: uploads.Prepared, sensitive: str) -> tuple[str, ...]:
     if len(chosen) >= len(prepared.schema):
         st.error("Keep at least one column for the model to learn from.")
         return ()
+    if prepared.kind == "text" and len(chosen) == len(names):
+        st.caption("Only the words are left: every text model, the tiny BERT included, "
+                   "can learn from them.")
     return tuple(chosen)
 
 
@@ -208,7 +238,7 @@ def upload_preview(prepared: uploads.Prepared) -> None:
     unit = "pictures" if prepared.kind == "image" else "rows"
     st.markdown(f"**{len(prepared.y):,}** {unit} · **{len(prepared.class_names)}** classes · "
                 + (f"**{prepared.columns_used}** input columns"
-                   if prepared.kind == "tabular" else
+                   if prepared.kind in ("tabular", "text") else
                    f"{prepared.image_shape[2]}×{prepared.image_shape[1]} pixels, "
                    f"{'colour' if prepared.image_shape[0] == 3 else 'greyscale'}"))
     for warning in prepared.warnings:
@@ -230,7 +260,7 @@ def upload_preview(prepared: uploads.Prepared) -> None:
         "scaling and filling are fitted on the training rows only.", "split"))
     st.markdown("\n".join(f"- {escape.md(note)}" for note in prepared.notes)
                 or "- Nothing to change: every column is a number.")
-    if prepared.kind == "tabular":
+    if prepared.kind in ("tabular", "text"):
         with st.expander("Details: the model's inputs"):
             st.markdown(escape.md(prepared.inputs_note))
             st.caption(", ".join(escape.md(n) for n in prepared.feature_names))

@@ -24,8 +24,9 @@ RUNS_PAGE = "pages/runs.py"
 
 
 def default_values(name: str, kind: str) -> dict:
-    """A first run that suits the data: the image network for pictures, else a small MLP."""
-    return {"dataset": name, "model": "cnn" if kind == "image" else "mlp", "epochs": 10}
+    """A first run that suits the data: the image network for pictures, word counts for
+    text, else a small MLP."""
+    return {"dataset": name, "model": tradeoffs.FIRST_MODEL.get(kind, "mlp"), "epochs": 10}
 
 
 def use_dataset(name: str, kind: str) -> None:

@@ -28,12 +28,15 @@ def add_parser(sub) -> None:
                         help="the column that names each row's group, for the fairness check")
     parser.add_argument("--leave-out", default="", metavar="COL,...",
                         help="columns the model must not see (still usable as groups)")
+    parser.add_argument("--words", action="store_true",
+                        help="read a free-text column beside other columns as words (text "
+                        "alone always is)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=_upload)
 
 
 def upload(path: Path, name: str | None, target: str | None, sensitive: str = "",
-           leave_out: tuple[str, ...] = (), home=None) -> dict:
+           leave_out: tuple[str, ...] = (), home=None, words: bool = False) -> dict:
     """Check and save the file; its manifest. Raises UploadError naming each problem."""
     if not path.is_file():
         raise uploads.UploadError(f"There is no file {str(path)!r}. Fix: check the path.")
@@ -43,6 +46,8 @@ def upload(path: Path, name: str | None, target: str | None, sensitive: str = ""
         target = uploads.guess_target(list(frame.columns))
     prepared = uploads.prepare(data, path.name, target,
                                name or uploads.suggest_name(path.name, home))
+    if words:
+        prepared = uploads.read_words(prepared)
     if sensitive and sensitive not in prepared.groups:
         why = prepared.not_groups.get(sensitive) or "is not an input column of this table"
         raise uploads.UploadError(
@@ -56,7 +61,8 @@ def upload(path: Path, name: str | None, target: str | None, sensitive: str = ""
 def _upload(args) -> int:
     leave_out = tuple(c.strip() for c in args.leave_out.split(",") if c.strip())
     try:
-        manifest = upload(Path(args.file), args.name, args.target, args.sensitive, leave_out)
+        manifest = upload(Path(args.file), args.name, args.target, args.sensitive, leave_out,
+                          words=args.words)
     except uploads.UploadError as exc:
         for problem in exc.problems:
             print(f"error: {problem}", file=sys.stderr)

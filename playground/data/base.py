@@ -64,6 +64,11 @@ class Dataset:
         return 0 if self.coder is None else self.coder.vocab_size
 
     @property
+    def extra_features(self) -> int:
+        """Text beside other columns: how many standardised inputs follow the token ids."""
+        return 0 if self.coder is None else self.n_features - self.coder.max_length
+
+    @property
     def n_classes(self) -> int:
         return len(self.class_names)
 

@@ -2,7 +2,10 @@
 
 An uploaded CSV column turns into one or more model inputs: a number stays one input, a
 two-valued category becomes one 0/1 input, a category with a few values one 0/1 input per
-value (one-hot), one with many values a single code. `Column` records that, so everything a
+value (one-hot), one with many values a single code, a column of free text the token ids of
+its words (kind "text": always the first inputs, as many as the tokenizer's length, which
+is fitted per run's training split, so its `features` are filled in when the data is
+loaded). `Column` records that, so everything a
 person sees (Explain's rows, the what-if editor, counterfactuals, previews) can speak in the
 CSV's own values ("annual_income 42,000", "gender = F") and turn edits back into the inputs
 the run's model takes (`playground.data.units.RowCodec`).
@@ -12,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, Sequence
 
-ColumnKind = Literal["number", "binary", "one_hot", "codes"]
+ColumnKind = Literal["number", "binary", "one_hot", "codes", "text"]
 
 
 @dataclass(frozen=True)

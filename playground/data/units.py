@@ -4,6 +4,8 @@ A table run's model sees standardised inputs (each input minus the training spli
 divided by its spread; categories as 0/1 inputs or codes). People see their CSV's values.
 `RowCodec(data)` converts one way and the other with the dataset's own scaling and column
 schema, so an edit "income 42,000 → 51,000" is exactly the standardised edit it stands for.
+A column of free text read as words is its sentence (the token ids' words, lower-cased as
+the tokenizer reads them) one way and the tokenizer's ids the other.
 """
 from __future__ import annotations
 
@@ -40,6 +42,7 @@ class RowCodec:
         self.schema: Schema = (data.schema if data.schema is not None and len(data.schema)
                                else schema_from_feature_names(data.feature_names))
         self.n_features = n
+        self.coder = data.coder
         train = self.raw_inputs(data.X_train)
         # The training rows' range per number column, for editors and realistic changes.
         self.ranges = {c.name: (float(train[:, c.features[0]].min()),
@@ -58,7 +61,7 @@ class RowCodec:
     def to_raw(self, x: np.ndarray) -> dict[str, Value]:
         """The row `x` (model inputs, standardised) as {column: value in uploaded units}."""
         encoded = self.raw_inputs(np.asarray(x).reshape(1, -1))[0]
-        return {c.name: _decode(c, encoded) for c in self.schema}
+        return {c.name: _decode(c, encoded, self.coder) for c in self.schema}
 
     def to_model(self, row: Mapping[str, Any], base: np.ndarray | None = None) -> np.ndarray:
         """Model inputs (standardised, float32) for a row in uploaded units. Columns missing
@@ -67,7 +70,7 @@ class RowCodec:
                    else self.mean.copy())
         for column in self.schema:
             if column.name in row:
-                _encode(column, row[column.name], encoded)
+                _encode(column, row[column.name], encoded, self.coder)
         return self.scaled_inputs(encoded[None, :])[0]
 
     def frame(self, X: np.ndarray):
@@ -75,7 +78,8 @@ class RowCodec:
         import pandas as pd
 
         encoded = self.raw_inputs(X)
-        return pd.DataFrame([{c.name: _decode(c, row) for c in self.schema} for row in encoded])
+        return pd.DataFrame([{c.name: _decode(c, row, self.coder) for c in self.schema}
+                             for row in encoded])
 
     def input_labels(self, x: np.ndarray) -> list[str]:
         """A name per model input for this row, in the person's units: "annual_income =
@@ -85,13 +89,20 @@ class RowCodec:
         labels = [""] * self.n_features
         for c in self.schema:
             value = raw[c.name]
-            if c.kind == "one_hot":
+            if c.kind == "text":
+                for feature, piece in zip(c.features, _pieces(c, self._encoded(x), self.coder),
+                                          strict=True):
+                    labels[feature] = f"{c.name}: {piece}" if piece else ""
+            elif c.kind == "one_hot":
                 for feature, category in zip(c.features, c.categories, strict=True):
                     sign = "=" if category == value else "≠"
                     labels[feature] = f"{c.name} {sign} {category}"
             else:
                 labels[c.features[0]] = f"{c.name} = {self.format(c.name, value)}"
         return labels
+
+    def _encoded(self, x: np.ndarray) -> np.ndarray:
+        return self.raw_inputs(np.asarray(x).reshape(1, -1))[0]
 
     def format(self, column: str, value: Value) -> str:
         """A value as a person reads it: numbers with the CSV's decimals and thousands
@@ -102,8 +113,18 @@ class RowCodec:
         return f"{float(value):,.{0 if c.integer else c.decimals}f}"
 
 
-def _decode(column: Column, encoded: np.ndarray) -> Value:
+def _pieces(column: Column, encoded: np.ndarray, coder) -> list[str]:
+    """The word piece at each of a text column's positions ("" for padding and markers)."""
+    specials = set(coder.special_ids)
+    ids = [int(round(v)) for v in encoded[list(column.features)]]
+    return ["" if i in specials else coder.tokenizer.id_to_token(i) or "" for i in ids]
+
+
+def _decode(column: Column, encoded: np.ndarray, coder=None) -> Value:
     values = encoded[list(column.features)]
+    if column.kind == "text":
+        ids = [int(round(v)) for v in values]
+        return coder.tokenizer.decode(ids, skip_special_tokens=True)
     if column.kind == "number":
         v = float(values[0])
         return float(round(v)) if column.integer else round(v, column.decimals)
@@ -115,7 +136,10 @@ def _decode(column: Column, encoded: np.ndarray) -> Value:
     return column.categories[code]
 
 
-def _encode(column: Column, value: Any, encoded: np.ndarray) -> None:
+def _encode(column: Column, value: Any, encoded: np.ndarray, coder=None) -> None:
+    if column.kind == "text":
+        encoded[list(column.features)] = coder.encode([str(value)])[0]
+        return
     if column.kind == "number":
         try:
             number = float(str(value).replace(",", "")) if isinstance(value, str) else float(value)

@@ -119,9 +119,11 @@ def leave_out_problem(data: Dataset, spec: str) -> str | None:
     names = column_names(spec)
     if not names:
         return None
-    if data.info.kind != "tabular":
+    if data.info.kind != "tabular" and not (data.schema is not None and len(data.schema)):
         return (f"leave_out: {data.info.name} is {data.info.kind} data; only the columns of a "
                 "table can be left out")
+    if text := [c.name for c in table_schema(data) if c.kind == "text" and c.name in names]:
+        return f"leave_out: '{text[0]}' is the text the model reads; it can't be left out"
     known = table_schema(data).names
     unknown = [n for n in names if n not in known]
     if unknown:

@@ -6,7 +6,8 @@ the cluster has a free slot, so whose turn it is stays the store's decision, and
 each item to Ray as a task that runs the worker's own `execute` / JobDesk against a
 NodeStore (see parcel.py). The task streams its writes back (a Ray streaming generator);
 the dispatcher alone writes the SQLite store. Datasets go through the object store, put
-once per dataset; the files of the runs the work reads travel in its parcel.
+once per dataset (a text dataset with its tokenizer inside, pickled as its JSON, so a node
+never fits one of its own); the files of the runs the work reads travel in its parcel.
 
 ADDRESS is `local` (a private Ray instance in this process, stopped on exit), `auto`, or
 `host:port` of a running cluster (`ray start --head`). A task never retries (a run is never

@@ -20,6 +20,7 @@ def model_spec(config: RunConfig, data: Dataset) -> ModelSpec:
     return ModelSpec(
         input_shape=data.input_shape, n_classes=data.n_classes,
         width=config.width, depth=config.depth, vocab_size=data.vocab_size,
+        extra_features=data.extra_features,
     )
 
 

@@ -26,6 +26,7 @@ from playground.data.catalog import (
     sensitive_problem,
     uploaded_dataset_infos,
 )
+from playground.data.uploads import columns_beside_text
 from playground.data.views import (
     class_positions,
     column_names,
@@ -111,6 +112,13 @@ class RunConfig(BaseModel):
         if self.leave_out and (problem := leave_out_problem(
                 load_dataset(self.dataset, self.seed, self.noise), self.leave_out)):
             raise ValueError(problem)
+        if kind == "text" and not info.takes_columns and (beside := columns_beside_text(
+                self.dataset, column_names(self.leave_out))):
+            fits = [model_info(m).title for m in MODELS.names() if model_info(m).takes_columns]
+            raise ValueError(
+                f"model: {info.title} reads only the text of {self.dataset}; leave its other "
+                f"columns out of the model ({', '.join(beside)}), or choose "
+                f"{' or '.join(fits)}, which read them beside the words")
         problems = [p for t in T.build(self.techniques) for p in t.check(self)]
         if problems:
             raise ValueError("\n".join(problems))

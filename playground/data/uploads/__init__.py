@@ -14,6 +14,7 @@ from playground.data.uploads.folder import (
     _read_manifest,
     _sniff,
     all_infos,
+    columns_beside_text,
     delete,
     file_kind,
     find,
@@ -76,6 +77,7 @@ from playground.data.uploads.tables import (
     group_columns,
     guess_target,
     read_table,
+    read_words,
 )
 
 __all__ = [
@@ -125,6 +127,7 @@ __all__ = [
     "_to_array",
     "_unsafe_member",
     "all_infos",
+    "columns_beside_text",
     "data_root",
     "delete",
     "file_kind",
@@ -139,6 +142,7 @@ __all__ = [
     "name_problem",
     "prepare",
     "read_table",
+    "read_words",
     "save",
     "sensitive_problem",
     "suggest_name",

@@ -48,6 +48,7 @@ from playground.data.uploads.limits import (
 )
 from playground.data.uploads.pictures import _prepare_zip
 from playground.data.uploads.tables import _prepare_csv
+from playground.data.uploads.words import words_dataset
 
 
 def name_problem(name: str) -> str | None:
@@ -173,7 +174,7 @@ def save(prepared: Prepared, home=None, actor: Actor = LOCAL) -> Path:
         "group_columns": list(prepared.groups), "not_groups": prepared.not_groups,
         "sensitive": prepared.sensitive,
         "columns": prepared.schema.to_json() if prepared.schema is not None else None,
-        "leave_out": list(prepared.leave_out),
+        "leave_out": list(prepared.leave_out), "text_column": prepared.text_column,
     }
     if problem := leave_out_problem(prepared):
         raise UploadError(problem)
@@ -182,6 +183,8 @@ def save(prepared: Prepared, home=None, actor: Actor = LOCAL) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=".incoming-", dir=root))
     try:
         columns = {f"group_{i}": v for i, v in enumerate(prepared.groups.values())}
+        if prepared.kind == "text":  # a unicode array: read back without pickle
+            columns["texts"] = np.asarray(prepared.texts, dtype=str)
         np.savez_compressed(tmp / DATA_FILE, X=prepared.X, y=prepared.y, **columns)
         (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, indent=1))
         try:
@@ -204,6 +207,9 @@ def leave_out_problem(prepared: Prepared) -> str | None:
     if unknown:
         return (f"Leave out of the model: {', '.join(repr(c) for c in unknown)} is not an "
                 f"input column of this table; its input columns: {', '.join(known) or 'none'}")
+    if prepared.text_column in prepared.leave_out and prepared.kind == "text":
+        return (f"Leave out of the model: '{prepared.text_column}' is read as words, the "
+                "text the model learns from; it can't be left out")
     if len(set(prepared.leave_out)) >= len(known):
         return ("Leave out of the model: keep at least one input column, or the model has "
                 "nothing to go on")
@@ -297,6 +303,16 @@ def sensitive_problem(manifest: dict[str, Any], column: str) -> str:
     return f"sensitive: {why}; columns that can name groups: {known}"
 
 
+def columns_beside_text(name: str, leave_out: list[str], home=None) -> list[str]:
+    """An upload read as words: the columns a run keeps beside its text (empty for text
+    alone, for a table and for built-in sets). Reads the description, not the data."""
+    manifest = manifest_of(name, home)
+    if manifest is None or manifest["kind"] != "text":
+        return []
+    return [c["name"] for c in manifest.get("columns") or ()
+            if c["kind"] != "text" and c["name"] not in leave_out]
+
+
 def manifest_of(name: str, home=None) -> dict[str, Any] | None:
     """An uploaded dataset's manifest, or None."""
     if not isinstance(name, str) or not NAME_PATTERN.match(name):
@@ -337,6 +353,7 @@ def _load(folder: str, digest: str, created: float, seed: int, sensitive: str = 
         X, y = arrays["X"], arrays["y"]
         groups = {c: arrays[f"group_{i}"]
                   for i, c in enumerate(manifest.get("group_columns", []))}
+        texts = arrays["texts"] if manifest["kind"] == "text" else None
     info = _info(manifest)
     if manifest["kind"] == "image":
         # A fixed division keeps pixels in 0..1 without looking at any split (as digits).
@@ -348,6 +365,9 @@ def _load(folder: str, digest: str, created: float, seed: int, sensitive: str = 
     # Uploads saved before columns were recorded get a best guess from the input names.
     schema = (Schema.from_json(manifest["columns"]) if manifest.get("columns")
               else schema_from_feature_names(manifest["feature_names"]))
+    if texts is not None:
+        return words_dataset(info, texts, X, y, seed, list(manifest["class_names"]),
+                             list(manifest["feature_names"]), schema, groups)
     data = _standardized(info, X.astype(np.float64), y, seed, list(manifest["class_names"]),
                          list(manifest["feature_names"]), schema)
     data.group_columns = split_columns(groups, y, seed)

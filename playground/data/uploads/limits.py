@@ -62,8 +62,10 @@ class Prepared:
     """An upload read and checked, not yet saved."""
 
     name: str
-    kind: str  # "tabular" or "image"
-    X: np.ndarray  # float32 with NaN for missing values (tables) or uint8 (N, C, H, W)
+    kind: str  # "tabular", "text" (a column of free text read as words) or "image"
+    # float32 with NaN for missing values (tables; for text, the columns beside the words,
+    # maybe none) or uint8 (N, C, H, W)
+    X: np.ndarray
     y: np.ndarray  # int64 class indices
     class_names: list[str]
     feature_names: list[str]
@@ -79,6 +81,10 @@ class Prepared:
     sensitive: str = ""
     schema: Schema | None = None  # tables: the person's columns behind the model's inputs
     leave_out: tuple[str, ...] = ()  # columns runs on it leave out of the model by default
+    # A column of free text (sentences, notes) and its rows: read as words when kind is
+    # "text", else left out of the model (the person may choose to read it).
+    text_column: str = ""
+    texts: np.ndarray | None = None
 
     @property
     def class_counts(self) -> dict[str, int]:
@@ -106,6 +112,12 @@ class Prepared:
     def inputs_note(self) -> str:
         """How the columns became the model's inputs, for a details view."""
         n, inputs = self.columns_used, len(self.feature_names)
+        if self.kind == "text":
+            others = n - 1
+            return (f"'{self.text_column}' is read as words: a tokenizer learnt from the "
+                    "training rows turns each sentence into word pieces. "
+                    + (f"The {others} other columns became {inputs} inputs beside them."
+                       if others else "There are no other inputs."))
         return ("Each column is one input of the model." if n == inputs else
                 f"The {n} columns became {inputs} inputs of the model: each category of a "
                 "column with a few values is its own 0/1 input.")
@@ -122,8 +134,9 @@ class Prepared:
             return (f"Uploaded from {self.source['file']}: {len(self.y):,} pictures in "
                     f"{len(self.class_names)} classes, resized to {w}×{h} "
                     f"{'colour' if c == 3 else 'greyscale'}.")
+        words = f", the text in '{self.text_column}' read as words" if self.kind == "text" else ""
         return (f"Uploaded from {self.source['file']}: {len(self.y):,} rows, "
-                f"{self.columns_used} input columns, predicting '{self.target}' "
+                f"{self.columns_used} input columns{words}, predicting '{self.target}' "
                 f"({len(self.class_names)} classes).")
 
 

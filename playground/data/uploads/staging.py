@@ -128,6 +128,8 @@ def write_outcome(key: str, outcome: Outcome, home=None) -> None:
     if p is not None:
         groups = list(p.groups)
         arrays = {"X": p.X, "y": p.y, **{f"group_{i}": p.groups[c] for i, c in enumerate(groups)}}
+        if p.texts is not None:  # a unicode array: no pickle needed to read it back
+            arrays["texts"] = np.asarray(p.texts, dtype=str)
         replace_atomically(base.with_suffix(".npz"), lambda tmp: _save_arrays(tmp, arrays))
         about["prepared"] = {
             "name": p.name, "kind": p.kind, "class_names": p.class_names,
@@ -136,7 +138,7 @@ def write_outcome(key: str, outcome: Outcome, home=None) -> None:
             "preview": _frame_to_json(p.preview), "group_columns": groups,
             "not_groups": p.not_groups, "sensitive": p.sensitive,
             "schema": p.schema.to_json() if p.schema is not None else None,
-            "leave_out": list(p.leave_out)}
+            "leave_out": list(p.leave_out), "text_column": p.text_column}
     replace_atomically(base.with_suffix(".json"),
                        lambda tmp: _write_private(tmp, json.dumps(about).encode()))
 
@@ -169,6 +171,7 @@ def _read(path: str, mtime: int) -> Outcome | None:
     with np.load(Path(path).with_suffix(".npz"), allow_pickle=False) as arrays:
         X, y = arrays["X"], arrays["y"]
         groups = {c: arrays[f"group_{i}"] for i, c in enumerate(d["group_columns"])}
+        texts = arrays["texts"] if "texts" in arrays else None
     prepared = Prepared(
         d["name"], d["kind"], X, y, list(d["class_names"]), list(d["feature_names"]),
         d["source"], list(d["notes"]), target=d["target"],
@@ -176,7 +179,7 @@ def _read(path: str, mtime: int) -> Outcome | None:
         preview=_frame_from_json(d["preview"]), groups=groups, not_groups=d["not_groups"],
         sensitive=d["sensitive"],
         schema=Schema.from_json(d["schema"]) if d["schema"] is not None else None,
-        leave_out=tuple(d["leave_out"]))
+        leave_out=tuple(d["leave_out"]), text_column=d.get("text_column", ""), texts=texts)
     return Outcome(prepared, [], about["columns"], about["target"])
 
 

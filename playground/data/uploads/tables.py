@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import difflib
 import io
+from dataclasses import replace
 
 import numpy as np
 
@@ -109,14 +110,63 @@ def _prepare_csv(data, filename, target, name, source,
                      f"'{target}' {'was' if dropped == 1 else 'were'} left out.")
         frame, labels = frame[keep].reset_index(drop=True), labels[keep].reset_index(drop=True)
     class_names, y = _classes(labels, target, filename)
-    X, feature_names, column_notes, schema = _encode_features(frame.drop(columns=[target]),
-                                                              filename, deadline)
+    inputs = frame.drop(columns=[target])
+    free = [c for c in inputs.columns if _free_text_column(inputs[c])]
+    X, feature_names, column_notes, schema = _encode_features(inputs, filename, deadline,
+                                                              text_ok=bool(free))
     notes.extend(column_notes)
     preview = frame.head(20)
-    groups, not_groups = group_columns(frame.drop(columns=[target]))
-    return Prepared(name, "tabular", X, y, class_names, feature_names, source, notes,
-                    target=target, preview=preview, groups=groups, not_groups=not_groups,
-                    schema=schema)
+    groups, not_groups = group_columns(inputs)
+    prepared = Prepared(name, "tabular", X, y, class_names, feature_names, source, notes,
+                        target=target, preview=preview, groups=groups, not_groups=not_groups,
+                        schema=schema)
+    if not free:
+        return prepared
+    if len(free) > 1:
+        notes.append(f"Only one column is read as words, '{free[0]}'; other free text left "
+                     f"out of the model: {_listing(free[1:])}.")
+    texts = inputs[free[0]].fillna("").str.strip().to_numpy(dtype=str)
+    prepared = replace(prepared, text_column=free[0], texts=texts)
+    # Text alone is a text dataset; beside other columns, reading it is the person's choice
+    # (the table's own models can't read words).
+    return read_words(prepared, X.shape[1] == 0)
+
+
+def _free_text_column(column) -> bool:
+    raw = column.str.strip().replace("", np.nan)
+    return bool(raw.notna().any()) and is_free_text(raw)
+
+
+WORDS_NOTE = "is read as words"
+LEFT_OUT_NOTE = "Free text left out of the model"
+
+
+def read_words(prepared: Prepared, words: bool = True) -> Prepared:
+    """The upload with its free-text column read as words (a text dataset: a tokenizer
+    learnt from each run's training rows; word-count models also take the other columns),
+    or left out of the model (a table). Unchanged when it has no free-text column."""
+    if not prepared.text_column:
+        return prepared
+    name = prepared.text_column
+    others = Schema(tuple(c for c in prepared.schema or () if c.kind != "text"))
+    notes = [n for n in prepared.notes if WORDS_NOTE not in n and LEFT_OUT_NOTE not in n]
+    if words:
+        beside = (" Word-count models learn from it beside the other columns; the tiny "
+                  "BERT reads the text alone, so leave the other columns out to use it."
+                  if len(others) else "")
+        notes.append(f"'{name}' {WORDS_NOTE} (free text): a tokenizer learnt from the "
+                     f"training rows splits each sentence into word pieces.{beside}")
+        schema = Schema((Column(name, "text", ()), *others))
+        return replace(prepared, kind="text", schema=schema, notes=notes,
+                       leave_out=tuple(c for c in prepared.leave_out if c != name))
+    if not len(others):
+        raise UploadError(f"'{name}' is the only input column, so it has to be read as "
+                          "words. Fix: keep it as text, or add columns of numbers or "
+                          "categories.")
+    notes.append(f"{LEFT_OUT_NOTE}: '{name}' (sentences rather than categories; numbering "
+                 "them would only add noise). Read it as words to use it: word-count models "
+                 "then learn from it beside the other columns.")
+    return replace(prepared, kind="tabular", schema=others, notes=notes)
 
 
 def group_columns(frame) -> tuple[dict[str, np.ndarray], dict[str, str]]:
@@ -196,19 +246,20 @@ def is_free_text(text) -> bool:
         spaced >= 0.5 and unique >= 0.5)
 
 
-def _encode_features(frame, filename: str, deadline: float | None = None
-                     ) -> tuple[np.ndarray, list[str], list[str], Schema]:
+def _encode_features(frame, filename: str, deadline: float | None = None,
+                     text_ok: bool = False) -> tuple[np.ndarray, list[str], list[str], Schema]:
     """Numbers stay numbers (missing ones left as NaN: they are filled with the training
     split's median at load time); text columns become 0/1 columns or codes, and free text
-    is left out (text columns come later). Also returns the columns as the person knows them
-    (`Schema`), for showing rows in their units."""
+    is skipped (`read_words` decides about it). Also returns the columns as the person knows
+    them (`Schema`), for showing rows in their units. `text_ok`: a free-text column stands
+    for the inputs, so no other usable column is no error."""
     import pandas as pd
 
     blocks: list[np.ndarray] = []
     names: list[str] = []
     columns: list[Column] = []
     notes: list[str] = []
-    one_hot, ordinal, dropped, filled, free = [], [], [], [], []
+    one_hot, ordinal, dropped, filled = [], [], [], []
     n = len(frame)
     for col in frame.columns:
         check_time(deadline, filename)
@@ -238,7 +289,6 @@ def _encode_features(frame, filename: str, deadline: float | None = None
             names.append(col)
             continue
         if is_free_text(raw):
-            free.append(f"'{col}'")
             continue
         # Text: categories. Missing cells become a category of their own.
         text = raw.fillna("(missing)")
@@ -275,10 +325,8 @@ def _encode_features(frame, filename: str, deadline: float | None = None
                      + ", ".join(filled) + ".")
     if dropped:
         notes.append("Columns left out: " + ", ".join(dropped) + ".")
-    if free:
-        notes.append("Free text left out of the model: " + ", ".join(free) + " (sentences "
-                     "rather than categories; numbering them would only add noise). Text "
-                     "columns will be usable in a later version.")
+    if not blocks and text_ok:
+        return np.zeros((n, 0), np.float32), names, notes, Schema(tuple(columns))
     if not blocks:
         raise UploadError(
             f"{filename} has no usable input columns besides the target. Fix: include "
