@@ -1,8 +1,8 @@
 """Under shift: the finished model's accuracy on shifted copies of its test set (turned,
 noisy, blurred pictures; moved columns; a group made more common; sentences with typos or
-words left out), with the run's own decision rule. The shifts themselves live in training/shift.py; this audit runs them at the
-end of training and declares the number that Compare, Pareto axes, sweeps and leaderboards
-read.
+words left out), with the run's own decision rule. The shifts themselves live in
+training/shift.py; this audit runs them at the end of training and declares the number that
+Compare, Pareto axes, sweeps and leaderboards read.
 
 Evaluation only: with the default image network it costs a few hundredths of its training
 (`make bench`, BENCHMARKS.md), so it runs on every run, even where the attacks are off.
