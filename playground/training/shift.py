@@ -22,7 +22,6 @@ tokenizer).
 """
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Sequence
@@ -33,6 +32,7 @@ from torchvision.transforms.v2 import functional as TF
 
 from playground.data.base import Dataset
 from playground.data.columns import schema_from_feature_names
+from playground.data.words import WORD
 from playground.training.measure import evaluate
 
 SEVERITIES = (1, 2, 3)
@@ -232,7 +232,6 @@ register_shift("tabular", Shift(
 
 TYPOS = (0.1, 0.25, 0.5)  # share of the words with a typo
 DROPS = (0.1, 0.25, 0.5)  # share of the words left out
-WORD = re.compile(r"\w+(?:'\w+)*")  # "I'm" is one word
 
 
 def _share_words(share: float) -> str:
