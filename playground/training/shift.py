@@ -22,6 +22,7 @@ tokenizer).
 """
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Sequence
@@ -232,6 +233,7 @@ register_shift("tabular", Shift(
 
 TYPOS = (0.1, 0.25, 0.5)  # share of the words with a typo
 DROPS = (0.1, 0.25, 0.5)  # share of the words left out
+LETTERS = re.compile(r"\w+")
 
 
 def _share_words(share: float) -> str:
@@ -260,11 +262,17 @@ def typo(word: str, rng: np.random.Generator) -> str:
     return word[:at + 1] + word[at] + word[at + 1:]
 
 
+def _typo_in_word(word: str, rng: np.random.Generator) -> str:
+    # inside its longest run of letters, so "didn't" stays one word ("didnn't", not "didnt'")
+    start, end = max((m.span() for m in LETTERS.finditer(word)), key=lambda s: s[1] - s[0])
+    return word[:start] + typo(word[start:end], rng) + word[end:]
+
+
 def with_typos(text: str, share: float, rng: np.random.Generator) -> str:
     """`text` with each word given a typo with probability `share`; punctuation and spaces
     kept as they were."""
-    return WORD.sub(lambda m: typo(m.group(), rng) if rng.random() < share else m.group(),
-                    str(text))
+    return WORD.sub(lambda m: _typo_in_word(m.group(), rng) if rng.random() < share
+                    else m.group(), str(text))
 
 
 def without_words(text: str, share: float, rng: np.random.Generator) -> str:
