@@ -1,5 +1,6 @@
-"""The shortcut digits (and sentences, at the end): scikit-learn's digits with a one-pixel dot whose place gives the
-answer away in most training and validation pictures, and says nothing in the test pictures.
+"""The shortcut digits (and sentences, at the end): scikit-learn's digits with a one-pixel
+dot whose place gives the answer away in most training and validation pictures, and says
+nothing in the test pictures.
 
 Made here, on purpose, to show a model that learns a shortcut: a clue that goes with the
 label where the data was collected (one hospital's stamp on its X-rays, one photographer's
