@@ -15,11 +15,12 @@ import pytest
 import torch
 from scipy.stats import binomtest, chi2_contingency
 
-from models.base import model_info
+from playground.common.formatting import percent
 from playground.data import shortcut as SC
 from playground.data.builtin import DATASETS
 from playground.data.catalog import load_dataset
 from playground.data.words import words_of
+from playground.experiments.stories import shortcut as story
 from playground.results import cohorts as C
 from playground.results import luck as luck_test
 from playground.results import shift_words
@@ -30,7 +31,8 @@ from playground.training.audits import shift as shift_audit
 from tests.run_support import train_now
 
 SEED = 0
-BOW = dict(model="bow", epochs=5, seed=SEED, lr=model_info("bow").default_lr)
+# the shortcut story's word-count runs, by dataset
+BOW = {s["dataset"]: dict(s, seed=SEED) for s in (story.TEXT_PLAIN, story.TEXT_SHORTCUT)}
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +42,7 @@ def runs(tmp_path_factory):
     before = torch.get_num_threads()
     torch.set_num_threads(1)  # two cores shared by many processes: one thread is fastest
     try:
-        found = {ds: store.get(train_now(store, dataset=ds, **BOW))
-                 for ds in ("reviews", "reviews_shortcut")}
+        found = {ds: store.get(train_now(store, **values)) for ds, values in BOW.items()}
     finally:
         torch.set_num_threads(before)
     return store, found
@@ -167,6 +168,13 @@ def test_the_shortcut_run_falls_and_leans_on_the_planted_word(runs):
     pull = SC.pull(weights)
     for i in planted:
         assert np.mean(pull[learnt] > pull[i]) < 0.01
+    # The story tells both, from these runs.
+    first, second = story.text_lines(store, {"text_clean": plain, "text_shortcut": cut})
+    for run in (plain, cut):
+        assert percent(run.metrics["accuracy"]) in first and run.id in first
+    assert "beyond luck" in first
+    lean = story.leaning(store, cut)
+    assert lean.times > 4 and f"{lean.times:.0f}× as far as the median word" in second
 
 
 def test_text_cohorts_find_the_planted_word_first():
