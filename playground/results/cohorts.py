@@ -421,7 +421,7 @@ def _verdict(result: ErrorCohorts, names: Sequence[str]) -> str:
                 f"wrong {against}, {named.size} examples; more than luck would give. No "
                 "narrower group the search found stands out by more than luck." + found)
     return (f"Run {result.run_id}'s mistakes ({percent(result.overall)} of the test "
-            f"examples) are spread about evenly: no group stands out by more than luck."
+            f"{things}) are spread about evenly: no group stands out by more than luck."
             + found)
 
 
