@@ -244,7 +244,7 @@ def _share_words(share: float) -> str:
 def sentence_targets(data: Dataset) -> list[tuple[str, Any]]:
     """The test sentences and the run's tokenizer (none: nothing to edit, the shift is left
     out)."""
-    if data.texts is None or data.coder is None:
+    if data.texts is None or data.coder is None or len(data.texts[2]) != len(data.y_test):
         return []
     return [("", (data.texts[2], data.coder))]
 
