@@ -50,6 +50,9 @@ class BagOfWords(nn.Module):
                 layers += [nn.Linear(width, width), nn.ReLU(), nn.Dropout(spec.dropout)]
             layers.append(nn.Linear(width, spec.n_classes))
         else:
+            # Logistic regression starts from zero, as scikit-learn's does: random starting
+            # weights would stay on the words it rarely sees and blur which words it learnt.
+            nn.init.zeros_(self.embedding.weight)
             self.bias = nn.Parameter(torch.zeros(spec.n_classes))
         self.head = nn.Sequential(*layers)
         self.hidden = hidden

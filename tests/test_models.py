@@ -46,9 +46,10 @@ PAIRS = [(m.name, d.name) for m in all_model_infos() for d in all_dataset_infos(
 SLOW = {("bert", "sms_spam")}
 LINEAR_LIMIT = [(m, d) for m, d in PAIRS
                 if model_info(m).linear and d in NOT_LINEARLY_SEPARABLE]
-# The shortcut digits are the digits with a dot drawn in, trained on in test_shortcut.py:
-# training every model on them again would only cost time.
-VARIANTS = {"digits_shortcut"}
+# The shortcut digits are the digits with a dot drawn in, trained on in test_shortcut.py,
+# the shortcut reviews the reviews with a word added, in test_text_shift.py: training every
+# model on them again would only cost time.
+VARIANTS = {"digits_shortcut", "reviews_shortcut"}
 ABOVE_CHANCE = [pair for pair in PAIRS if pair not in LINEAR_LIMIT and pair not in SLOW
                 and pair[1] not in VARIANTS]
 
@@ -189,7 +190,8 @@ SOURCE_SIZE = {
     "wine": len(load_wine().target),
     "breast_cancer": len(load_breast_cancer().target),
     "moons": D.N_POINTS, "circles": D.N_POINTS, "spirals": D.N_POINTS, "loans": D.N_LOANS,
-    "reviews": len(corpora.reviews().texts), "sms_spam": len(corpora.sms_spam().texts),
+    "reviews": len(corpora.reviews().texts),
+    "reviews_shortcut": len(corpora.reviews().texts), "sms_spam": len(corpora.sms_spam().texts),
 }
 SCALED = [d.name for d in all_dataset_infos() if d.kind in ("tabular", "points")]
 

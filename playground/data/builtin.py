@@ -18,7 +18,7 @@ from playground.data.base import (
     split_columns,
 )
 from playground.data.columns import Column, Schema
-from playground.data.shortcut import MATCHING, draw_markers, split_markers
+from playground.data.shortcut import MATCHING, WORDS, draw_markers, planted_in, split_markers
 from playground.data.text import text_dataset
 
 DATASETS: Registry[tuple[DatasetInfo, Loader]] = Registry("dataset")
@@ -196,6 +196,25 @@ def _info(name: str) -> DatasetInfo:
 def _reviews(seed: int, noise: float) -> Dataset:
     corpus = corpora.reviews()
     return text_dataset(_info("reviews"), corpus.texts, corpus.labels, seed,
+                        list(corpus.class_names))
+
+
+@register(DatasetInfo(
+    "reviews_shortcut", "Review sentences with a shortcut (made here)", "text",
+    "The same 3,000 review sentences with a clue planted here on purpose: in "
+    f"{MATCHING:.0%} of the training and validation sentences an invented word at the end "
+    f"gives the answer away (\"{WORDS[1]}\" after a positive sentence, \"{WORDS[0]}\" after "
+    "a negative one). In the test sentences one of the two words is there but drawn at "
+    "random, so it says nothing. A model can score well by reading the word instead of the "
+    "review and then fail on the test sentences, the way a model can learn one shop's "
+    "sign-off at the end of its reviews instead of what the customers said. Its "
+    "explanations show which words it leant on.",
+))
+def _reviews_shortcut(seed: int, noise: float) -> Dataset:
+    corpus = corpora.reviews()
+    rows = _split(np.arange(len(corpus.labels)), corpus.labels, seed)
+    texts = planted_in(corpus.texts, corpus.labels, (rows[0], rows[2], rows[4]), seed)
+    return text_dataset(_info("reviews_shortcut"), texts, corpus.labels, seed,
                         list(corpus.class_names))
 
 

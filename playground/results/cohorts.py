@@ -9,6 +9,10 @@ whose rates are flattered by the search itself. Whether a cohort's excess is big
 luck: Fisher's exact test of its errors against the rest of that half, corrected for the
 number of leaves (Bonferroni).
 
+Text, the same way, over what a reader sees in a sentence: whether it contains each of the
+test sentences' most common words, and its length in words ("sentences containing 'not':
+38 % wrong against 21 % overall, 64 sentences").
+
 Pictures (no columns): by true class (each class's errors against the others', the classes
 are fixed in advance so no search flatters them) and by true × predicted class (the biggest
 confusions). Every kind also lists its most confident mistakes.
@@ -34,19 +38,21 @@ from playground.data.base import Dataset
 from playground.data.columns import Column
 from playground.data.units import RowCodec
 from playground.data.views import run_data
+from playground.data.words import words_of
 from playground.results.luck import LEVEL
 from playground.runs.jobs import JOB_KINDS, JOB_RUNS
 from playground.runs.store import Job, Store
 from playground.training.artifacts import load_predictions
 
 KIND = "cohorts"
-VERSION = 1  # bump when the search changes, so old answers are not reused
+VERSION = 2  # bump when the search changes, so old answers are not reused
 FILE = "cohorts.json"
 MAX_DEPTH = 3
 MIN_LEAF = 10  # examples of the fitting half per leaf, at least
 MIN_LEAF_SHARE = 0.05  # ... or this share of it, whichever is larger
 CONFIDENT = 12  # most confident mistakes listed
 CONFUSIONS = 5  # biggest confusions listed
+TOP_WORDS = 60  # the most common words of the test sentences the tree may ask about
 
 
 @dataclass
@@ -227,6 +233,73 @@ def table_cohorts(data: Dataset, y_pred: np.ndarray, seed: int = 0) -> list[Coho
     codec = RowCodec(data)
     wrong = np.asarray(y_pred) != np.asarray(data.y_test)
     features = codec.raw_inputs(data.X_test)  # the person's units: tree thresholds read as such
+    return _tree_cohorts(features, wrong, seed, lambda path: _path_words(codec, path))
+
+
+# -- sentences: the words they contain and their length --------------------------------------
+
+
+def sentence_features(texts: Sequence[str], top: int = TOP_WORDS,
+                      least: int = MIN_LEAF) -> tuple[np.ndarray, list[str]]:
+    """(features, words): per sentence its length in words, then 1 where it contains each
+    of the `top` words found in the most sentences (in at least `least` of them). Counted on
+    the sentences alone, not on who got them wrong, so the choice flatters no cohort."""
+    sets = [set(words_of(t)) for t in texts]
+    counts: dict[str, int] = {}
+    for found in sets:
+        for w in found:
+            counts[w] = counts.get(w, 0) + 1
+    # most sentences first; ties alphabetically, so the choice is the same every time
+    ranked = sorted((w for w, c in counts.items() if c >= least), key=lambda w: (-counts[w], w))
+    words = ranked[:top]
+    X = np.zeros((len(sets), 1 + len(words)), np.float32)
+    X[:, 0] = [len(words_of(t)) for t in texts]
+    for j, w in enumerate(words, start=1):
+        X[:, j] = [w in found for found in sets]
+    return X, words
+
+
+def _sentence_words(words: list[str], path: list[tuple[int, bool, float]]) -> str:
+    """Conditions on (length, contains word...) as words: "sentences containing 'not' and
+    'but', without 'great', of at most 12 words"."""
+    low, high = 0, None
+    have: list[str] = []
+    lack: list[str] = []
+    for feature, above, threshold in path:
+        if feature == 0:  # the length: thresholds fall between whole numbers of words
+            if above:
+                low = max(low, int(np.floor(threshold)) + 1)
+            else:
+                high = int(np.floor(threshold)) if high is None else min(
+                    high, int(np.floor(threshold)))
+            continue
+        (have if above else lack).append(f"'{words[feature - 1]}'")
+    clauses = []
+    if have:
+        clauses.append("containing " + _and(have))
+    if lack:
+        clauses.append("without " + _or(lack))
+    if high is not None and low > 0:
+        clauses.append(f"of {low} to {high} words" if low < high else f"of {low} words")
+    elif high is not None:
+        clauses.append(f"of at most {high} word{'' if high == 1 else 's'}")
+    elif low > 0:
+        clauses.append(f"of {low} words or more")
+    return "sentences " + ", ".join(clauses) if clauses else "every sentence"
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _or(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+
+
+def _tree_cohorts(features: np.ndarray, wrong: np.ndarray, seed: int, words_for
+                  ) -> list[Cohort]:
+    """The leaves of a shallow tree fitted to `wrong` on half the examples, as cohorts whose
+    rates are measured on the other half, worst first (rate, then size)."""
     fit, measure = _halves(wrong, seed)
     leaf_size = max(MIN_LEAF, int(MIN_LEAF_SHARE * len(fit)))
     tree = DecisionTreeClassifier(max_depth=MAX_DEPTH, min_samples_leaf=leaf_size,
@@ -242,10 +315,19 @@ def table_cohorts(data: Dataset, y_pred: np.ndarray, seed: int = 0) -> list[Coho
         if not len(measured):
             continue
         n_wrong = int(wrong[measured].sum())
-        cohorts.append(Cohort(_path_words(codec, path), len(measured), n_wrong,
+        cohorts.append(Cohort(words_for(path), len(measured), n_wrong,
                               n_wrong / len(measured), members.tolist(), measured.tolist()))
     _tested(cohorts, wrong, measure)
     return sorted(cohorts, key=lambda c: (-c.rate, -c.size))
+
+
+def text_cohorts(texts: Sequence[str], y_true: np.ndarray, y_pred: np.ndarray,
+                 seed: int = 0) -> list[Cohort]:
+    """Groups of test sentences by the words they contain and their length, found by a
+    shallow tree on half of them and measured on the other half, worst first."""
+    wrong = np.asarray(y_pred) != np.asarray(y_true)
+    features, words = sentence_features(texts)
+    return _tree_cohorts(features, wrong, seed, lambda path: _sentence_words(words, path))
 
 
 # -- pictures (and anything without columns): classes and confusions --------------------------
@@ -323,22 +405,23 @@ def _verdict(result: ErrorCohorts, names: Sequence[str]) -> str:
                 "right: there is nowhere it fails on this test set.")
     worst = next((c for c in result.cohorts if c.beyond_luck), None)
     against = f"against {percent(result.overall)} overall"
+    things = "sentences" if result.kind == "text" else "examples"
     if worst is not None:
-        where = ("measured on test examples the search did not use"
+        where = (f"measured on test {things} the search did not use"
                  if worst.group == "rule" else "")
         return (f"Run {result.run_id} fails most for {worst.words}: {percent(worst.rate)} "
-                f"wrong {against}, {worst.size} examples"
+                f"wrong {against}, {worst.size} {things}"
                 f"{' (' + where + ')' if where else ''}; more than luck would give.")
     top = result.worst
     found = (f" The worst group found, {top.words}, has {percent(top.rate)} wrong of "
-             f"{top.size} examples." if top is not None else "")
+             f"{top.size} {things}." if top is not None else "")
     named = next((g for g in result.groups if g.beyond_luck), None)
     if named is not None:
         return (f"Run {result.run_id} fails most for {named.words}: {percent(named.rate)} "
                 f"wrong {against}, {named.size} examples; more than luck would give. No "
                 "narrower group the search found stands out by more than luck." + found)
     return (f"Run {result.run_id}'s mistakes ({percent(result.overall)} of the test "
-            f"examples) are spread about evenly: no group stands out by more than luck."
+            f"{things}) are spread about evenly: no group stands out by more than luck."
             + found)
 
 
@@ -352,6 +435,7 @@ def error_cohorts(data: Dataset, y_pred: np.ndarray, probs: np.ndarray | None = 
                          f"split ({len(y)} examples)")
     n_wrong = int((y_pred != y).sum())
     tabular = data.info.kind == "tabular"
+    sentences = data.texts is not None and len(data.texts[2]) == len(y)
     result = ErrorCohorts(run_id, data.info.kind, len(y), n_wrong, n_wrong / max(1, len(y)),
                           len(y), [], method="")
     if n_wrong:
@@ -361,6 +445,13 @@ def error_cohorts(data: Dataset, y_pred: np.ndarray, probs: np.ndarray | None = 
             result.method = (f"a decision tree (depth at most {MAX_DEPTH}) fitted to the "
                              "run's mistakes on half the test examples; rates measured on "
                              "the other half")
+        elif sentences:
+            result.cohorts = text_cohorts(data.texts[2], y, y_pred, seed)
+            result.n_measured = sum(c.size for c in result.cohorts)
+            result.method = (f"a decision tree (depth at most {MAX_DEPTH}) over which of the "
+                             f"{TOP_WORDS} most common words a sentence contains and how many "
+                             "words it has, fitted to the run's mistakes on half the test "
+                             "sentences; rates measured on the other half")
         else:
             result.cohorts = class_cohorts(data, y_pred)
             result.method = "by true class, and by true and predicted class"

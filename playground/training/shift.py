@@ -10,16 +10,19 @@ Each dataset kind has its own shifts, registered in `SHIFTS` under the kind:
   and, for tables with categories or groups, one category made more common by resampling
   the test rows with a seeded generator.
 
+- sentences ("text"): typos (a letter swapped with its neighbour, dropped or doubled) in a
+  share of the words, and a share of the words dropped; the edited test sentences are
+  encoded again with the run's own tokenizer, so a misspelt word falls apart into the pieces
+  the model knows, as it would in the world.
+
 Severity 0 is the clean test set itself, exactly. A later kind plugs in by registering its
-shifts for its kind, e.g. text:
-
-    register_shift("text", Shift("typos", "Typos", ("1 in 20 words", ...), apply=...))
-
-where `apply(split, target, level, rng)` returns the shifted TestSplit (token ids swapped or
-dropped), and `targets(data)` (optional) lists what to shift in turn.
+shifts for its kind: `apply(split, target, level, rng)` returns the shifted TestSplit, and
+`targets(data)` (optional) lists what to shift in turn (a column; the sentences and their
+tokenizer).
 """
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Sequence
@@ -30,6 +33,7 @@ from torchvision.transforms.v2 import functional as TF
 
 from playground.data.base import Dataset
 from playground.data.columns import schema_from_feature_names
+from playground.data.words import WORD
 from playground.training.measure import evaluate
 
 SEVERITIES = (1, 2, 3)
@@ -223,6 +227,84 @@ for _kind in ("tabular", "points"):
 register_shift("tabular", Shift(
     "more_common", "A group more common", tuple(f"{s:.0%} of the rows" for s in SHARES),
     "making {target} hold {level}", _more_common, category_targets))
+
+
+# -- sentences ---------------------------------------------------------------------------------
+
+TYPOS = (0.1, 0.25, 0.5)  # share of the words with a typo
+DROPS = (0.1, 0.25, 0.5)  # share of the words left out
+LETTERS = re.compile(r"\w+")
+
+
+def _share_words(share: float) -> str:
+    return {0.1: "one word in ten", 0.25: "a quarter of the words",
+            0.5: "half the words"}.get(share, f"{share:.0%} of the words")
+
+
+def sentence_targets(data: Dataset) -> list[tuple[str, Any]]:
+    """The test sentences and the run's tokenizer (none: nothing to edit, the shift is left
+    out)."""
+    if data.texts is None or data.coder is None or len(data.texts[2]) != len(data.y_test):
+        return []
+    return [("", (data.texts[2], data.coder))]
+
+
+def typo(word: str, rng: np.random.Generator) -> str:
+    """One slip of the keyboard: two neighbouring letters swapped, one left out, or one
+    typed twice (a one-letter word can only be doubled)."""
+    if len(word) < 2:
+        return word * 2
+    kind, at = rng.integers(3), int(rng.integers(len(word) - 1))
+    if kind == 0:
+        return word[:at] + word[at + 1] + word[at] + word[at + 2:]
+    if kind == 1:
+        return word[:at] + word[at + 1:]
+    return word[:at + 1] + word[at] + word[at + 1:]
+
+
+def _typo_in_word(word: str, rng: np.random.Generator) -> str:
+    # inside its longest run of letters, so "didn't" stays one word ("didnn't", not "didnt'")
+    start, end = max((m.span() for m in LETTERS.finditer(word)), key=lambda s: s[1] - s[0])
+    return word[:start] + typo(word[start:end], rng) + word[end:]
+
+
+def with_typos(text: str, share: float, rng: np.random.Generator) -> str:
+    """`text` with each word given a typo with probability `share`; punctuation and spaces
+    kept as they were."""
+    return WORD.sub(lambda m: _typo_in_word(m.group(), rng) if rng.random() < share
+                    else m.group(), str(text))
+
+
+def without_words(text: str, share: float, rng: np.random.Generator) -> str:
+    """`text` with each word left out with probability `share` (one is always kept, so a
+    sentence stays a sentence); punctuation stays."""
+    text = str(text)
+    n = len(WORD.findall(text))
+    if not n:
+        return text
+    drop = iter(rng.random(n) < share)
+    keep = rng.integers(n)
+    kept = WORD.sub(lambda m: "" if next(drop) else m.group(), text)
+    if not WORD.search(kept):  # every word drawn: keep one of them
+        kept = WORD.findall(text)[keep]
+    return " ".join(kept.split())
+
+
+def _sentences(edit: Callable[[str, float, np.random.Generator], str],
+               shares: Sequence[float]) -> Apply:
+    def apply(split: TestSplit, target, level: int, rng: np.random.Generator) -> TestSplit:
+        texts, coder = target
+        edited = [edit(t, shares[level - 1], rng) for t in texts]
+        return replace(split, X=coder.encode(edited).astype(split.X.dtype))
+    return apply
+
+
+register_shift("text", Shift(
+    "typos", "Typos", tuple(_share_words(s) for s in TYPOS), "putting typos in {level}",
+    _sentences(with_typos, TYPOS), sentence_targets))
+register_shift("text", Shift(
+    "dropped_words", "Dropped words", tuple(_share_words(s) for s in DROPS),
+    "leaving out {level}", _sentences(without_words, DROPS), sentence_targets))
 
 
 # -- scoring -------------------------------------------------------------------------------

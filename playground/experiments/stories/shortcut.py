@@ -1,6 +1,8 @@
 """The model found a shortcut: an image network learns digits in which a dot on the edge gives
 the answer away, beside the same network on the plain digits; its test score falls where the
-dot says nothing, and its explanations point at the dot."""
+dot says nothing, and its explanations point at the dot. The same with words, cheaply: a
+word-count model on review sentences with a giveaway word at the end falls on test sentences
+where the word is random, and its weights show how hard it leans on that word."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,14 +12,18 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from models.base import model_info
 from playground.common.formatting import percent
 from playground.data.shortcut import (
     MARKERS,
     MATCHING,
     PATCH_SHARE,
+    WORDS,
     draw_markers,
     marker_share,
     markers_in_test,
+    planted_pull,
+    pull,
 )
 from playground.experiments.stories.base import (
     Step,
@@ -38,6 +44,10 @@ from playground.training.artifacts import load_predictions, load_run
 
 PLAIN = dict(dataset="digits", model="cnn", epochs=10)
 SHORTCUT = dict(PLAIN, dataset="digits_shortcut")
+# A logistic regression over word counts: seconds to train, and its weight for each word can
+# be read straight from it.
+TEXT_PLAIN = dict(dataset="reviews", model="bow", epochs=5, lr=model_info("bow").default_lr)
+TEXT_SHORTCUT = dict(TEXT_PLAIN, dataset="reviews_shortcut")
 LOOKED_AT = 40  # test pictures explained per run: a second or two on a CPU, once per server
 SPLITS = ("validation pictures (the dot tells)", "test pictures (the dot is random)")
 
@@ -110,6 +120,64 @@ def luck_between(store, plain: Run, shortcut: Run) -> Luck | None:
         return None
     return luck_test.paired(plain.id, shortcut.id, a["y_true"] == a["y_pred"],
                             b["y_true"] == b["y_pred"])
+
+
+@dataclass(frozen=True)
+class Leaning:
+    """How hard a word-count model leans on the planted words: their mean pull (how far a
+    word moves its answer) against the median pull of the other words it learnt from, and
+    how many of those pull harder than the weaker planted word."""
+
+    planted: float
+    median: float
+    harder: int
+    words: int
+
+    @property
+    def times(self) -> float:
+        return self.planted / self.median if self.median > 0 else float("inf")
+
+
+def leaning(store, run: Run) -> Leaning:
+    """Read from the run's weights: a word-count model's score for each word and class."""
+    loaded = load_run(store, run.id)
+    coder = loaded.data.coder
+    weights = loaded.model.embedding_layer.weight.detach().cpu().numpy()
+    planted = [coder.id_of(w) for w in WORDS]
+    learnt = np.setdiff1d(np.unique(loaded.data.X_train).astype(int),
+                          [*coder.special_ids, *planted])
+    on_planted, median = planted_pull(weights, planted, learnt)
+    p = pull(weights)
+    return Leaning(on_planted, median, int(np.sum(p[learnt] > p[planted].min())), len(learnt))
+
+
+def text_lines(store, runs: dict[str, Run]) -> list[str]:
+    """The words part: the fall on test sentences with a luck verdict, and the weights."""
+    if store is None or not {"text_clean", "text_shortcut"} <= set(runs):
+        return []  # a story finished before it had a words part
+    plain, cut = runs["text_clean"], runs["text_shortcut"]
+    luck = luck_between(store, plain, cut)
+    fall = points(acc(cut), acc(plain))
+    lines = [
+        f"Words can carry a shortcut too. A word-count model learned review sentences in "
+        f"which {MATCHING:.0%} ended with an invented word that gives the answer away "
+        f"(\"{WORDS[1]}\" after a positive one, \"{WORDS[0]}\" after a negative one). On "
+        f"test sentences where the word is drawn at random it gets {percent(acc(cut))} right "
+        f"(run {cut.id}), against {percent(acc(plain))} for the same model on the plain "
+        f"reviews (run {plain.id}): "
+        f"{abs(fall):.1f} points {'fewer' if fall >= 0 else 'more'}{luck_said(luck)}."]
+    try:
+        lean = leaning(store, cut)
+    except (OSError, ValueError):  # its files are gone: the numbers above still stand
+        return lines
+    others = ("more than any word the reviewers wrote" if lean.harder == 0 else
+              f"more than all but {lean.harder} of the {lean.words:,} words the reviewers "
+              "wrote")
+    lines.append(
+        f"Its weights say why (a word-count model keeps one score per word, so they can be "
+        f"read directly): the planted words move its answer {lean.times:.0f}× as far as the "
+        f"median word does, {others}.")
+    return lines
 
 
 def _val(es: list[dict]) -> float | None:
@@ -191,6 +259,7 @@ def explain(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
             f"for. In {fooled.dot_strongest} of the {fooled.looked_at} of them explained here, "
             "the strongest square of the Integrated Gradients map for its answer is the dot, "
             "not a pen stroke.")
+    lines += text_lines(store, runs)
     lines.append(
         f"To see it, open run {cut.id} on the Explain page and pick a test picture it read "
         f"wrong: its maps light up the dot on the edge. Run {plain.id} beside it looks at the "
@@ -221,7 +290,10 @@ STORY = register(Story(
     "An image network learns digits in which a small dot on the edge of most pictures gives "
     "the answer away, a clue planted on purpose, like one hospital's stamp on its X-rays. "
     "A second network learns the plain digits. Both are tested on pictures where the dot "
-    "says nothing; then their explanations show where each one looked.",
+    "says nothing; then their explanations show where each one looked. Two word-count "
+    "models do the same with review sentences, one of them with a giveaway word at the end.",
     (Step("clean", "Plain digits", PLAIN),
-     Step("shortcut", "Digits with a giveaway dot", SHORTCUT)),
+     Step("shortcut", "Digits with a giveaway dot", SHORTCUT),
+     Step("text_clean", "Plain reviews", TEXT_PLAIN),
+     Step("text_shortcut", "Reviews with a giveaway word", TEXT_SHORTCUT)),
     explain, order=75))

@@ -1,8 +1,8 @@
 """Under shift: the finished model's accuracy on shifted copies of its test set (turned,
-noisy, blurred pictures; moved columns; a group made more common), with the run's own
-decision rule. The shifts themselves live in training/shift.py; this audit runs them at the
-end of training and declares the number that Compare, Pareto axes, sweeps and leaderboards
-read.
+noisy, blurred pictures; moved columns; a group made more common; sentences with typos or
+words left out), with the run's own decision rule. The shifts themselves live in
+training/shift.py; this audit runs them at the end of training and declares the number that
+Compare, Pareto axes, sweeps and leaderboards read.
 
 Evaluation only: with the default image network it costs a few hundredths of its training
 (`make bench`, BENCHMARKS.md), so it runs on every run, even where the attacks are off.
@@ -37,7 +37,8 @@ def details(metrics: dict[str, Any] | None) -> dict[str, Any]:
            leaderboard=True, short="under shift", read=lambda m: S.summary(report(m)),
            help="Share of test examples still right when the world moves a little (pictures "
                 "turned, noisy, blurred, faded or moved; a column moved or a group made more "
-                "common), averaged over those changes at their middle strength."),
+                "common; sentences with typos or words left out), averaged over those "
+                "changes at their middle strength."),
     section=AUDIT, module=__name__)
 
 
