@@ -34,12 +34,6 @@ class BagOfWords(nn.Module):
         super().__init__()
         width = spec.width if hidden else spec.n_classes
         self.embedding = nn.Embedding(spec.vocab_size, width, padding_idx=PAD_ID)
-        if not hidden:
-            # Logistic regression starts near zero weights: torch's N(0, 1) per word, summed
-            # over a sentence, starts it far from the data with a large loss to undo.
-            nn.init.normal_(self.embedding.weight, std=0.01)
-            with torch.no_grad():
-                self.embedding.weight[PAD_ID].zero_()
         self.extra = spec.extra_features
         # No bias of its own: the bag's bias (or the next layer's) is the intercept.
         self.columns = nn.Linear(self.extra, width, bias=False) if self.extra else None
