@@ -154,7 +154,7 @@ class Technique:
     provides: tuple[Capability, ...] = ()  # what it brings to a run (capabilities.py)
     needs: tuple[Capability, ...] = ()  # what it asks of the batch or the loss
     conflicts: tuple[Conflict, ...] = ()  # capabilities it can't run beside, and why
-    kinds: tuple[str, ...] = ("image", "tabular", "points")
+    kinds: tuple[str, ...] = ("image", "tabular", "points", "text")
     # The numbers it adds to a run's metrics, declared once here (see common/metric_registry):
     # cards, Compare, Pareto axes, leaderboards, sweeps and exports list them from there.
     metrics: tuple[Metric, ...] = ()
