@@ -19,6 +19,7 @@ from playground.data.catalog import load_dataset
 from playground.runs.store import Store
 from playground.runs.worker import execute
 from playground.training import quantize as Q
+from playground.training.artifacts import load_run
 from playground.training.config import ConfigError, make_config
 from playground.training.loop import train
 from playground.training.techniques.augmentation import change_words, word_starts
@@ -45,36 +46,50 @@ def opacus_epsilon(metrics: dict) -> float:
     return accountant.get_epsilon(delta=metrics["delta"])
 
 
-@pytest.mark.parametrize("values", [dict(BOW, epochs=2, batch_size=128),
-                                    dict(BERT, epochs=1, batch_size=64, train_fraction=0.2)],
-                         ids=["bow", "bert"])
-def test_dp_epsilon_of_a_text_run_is_opacus_accountant(values):
-    result = _run(**values, dp_noise=1.0)
-    m = result.metrics
-    n = len(result.dataset.y_train)
-    steps_per_epoch = -(-n // values["batch_size"])
+@pytest.fixture(scope="module")
+def bert_run(tmp_path_factory):
+    """One private, int8 tiny BERT run in a store: the DP, int8 and teacher tests share it."""
+    store = Store(tmp_path_factory.mktemp("text") / "home")
+    run_id = store.enqueue(make_config(**BERT, epochs=1, train_fraction=0.2, batch_size=64,
+                                       dp_noise=1.0, quantize="int8"))
+    execute(store, store.claim(0))
+    run = store.get(run_id)
+    assert run.status == "finished", run.error
+    return store, run
+
+
+def check_epsilon(m: dict, epochs: int, batch_size: int) -> None:
+    steps_per_epoch = -(-m["dp_examples"] // batch_size)
     assert m["sample_rate"] == pytest.approx(1 / steps_per_epoch, rel=1e-12)
-    assert m["dp_steps"] == values["epochs"] * steps_per_epoch
+    assert m["dp_steps"] == epochs * steps_per_epoch
     assert m["epsilon"] == pytest.approx(opacus_epsilon(m), rel=1e-6)
     assert m["dp_clipping"] == "ghost"  # embeddings and attention go through Opacus
-    assert 0.0 <= m["accuracy"] <= 1.0
 
 
-def test_int8_tiny_bert_is_smaller_measured_and_about_as_accurate():
-    result = _run(**BERT, epochs=2, train_fraction=0.3, quantize="int8")
-    m, q = result.metrics, result.metrics["quantized"]
+def test_dp_epsilon_of_a_bag_of_words_run_is_opacus_accountant():
+    check_epsilon(_run(**BOW, epochs=2, batch_size=128, dp_noise=1.0).metrics, 2, 128)
+
+
+def test_dp_epsilon_of_a_tiny_bert_run_is_opacus_accountant(bert_run):
+    _, run = bert_run
+    check_epsilon(run.metrics, 1, 64)
+
+
+def test_int8_tiny_bert_is_smaller_measured_and_about_as_accurate(bert_run):
+    store, run = bert_run
+    m, q = run.metrics, run.metrics["quantized"]
     assert "skipped" not in q and "dynamic" in q["method"]
+    loaded = load_run(store, run.id)
     # Only the Linear layers shrink; the word embeddings stay float.
-    float_bytes = Q.serialized_bytes(result.model)
+    float_bytes = Q.serialized_bytes(loaded.model)
     assert q["float_size_bytes"] == float_bytes and q["size_bytes"] < float_bytes
     assert q["latency_ms"] > 0 and q["latency_ms_batch256"] > 0
     assert abs(q["accuracy"] - m["accuracy"]) <= 0.05
     # The quantized copy answers the test set again, here, as the run says.
-    qmodel, _ = Q.as_shipped(result.model, "int8", torch.device("cpu"),
-                             result.dataset.X_train)
+    qmodel, _ = Q.as_shipped(loaded.model, "int8", torch.device("cpu"), loaded.data.X_train)
     with torch.no_grad():
-        qpred = qmodel(torch.from_numpy(result.dataset.X_test)).argmax(1).numpy()
-    assert float((qpred == result.dataset.y_test).mean()) == pytest.approx(q["accuracy"])
+        qpred = qmodel(torch.from_numpy(loaded.data.X_test)).argmax(1).numpy()
+    assert float((qpred == loaded.data.y_test).mean()) == pytest.approx(q["accuracy"])
 
 
 def test_int8_on_a_bag_of_words_is_skipped_with_its_reason_and_half_precision_keeps_ids():
@@ -95,16 +110,12 @@ def test_pruning_a_bag_of_words_zeroes_its_word_weights():
     assert result.metrics["sparsity"] == pytest.approx(0.6, abs=0.01)
 
 
-def test_the_tiny_bert_teaches_a_bag_of_words_student(tmp_path):
-    store = Store(tmp_path / "home")
-    teacher_id = store.enqueue(make_config(**BERT, epochs=2, train_fraction=0.3))
-    execute(store, store.claim(0))
-    teacher = store.get(teacher_id)
-    assert teacher.status == "finished", teacher.error
-    student = train(make_config(**BOW, epochs=2, train_fraction=0.3,
-                                distill_from=teacher_id), store=store)
+def test_the_tiny_bert_teaches_a_bag_of_words_student(bert_run):
+    store, teacher = bert_run
+    student = train(make_config(**BOW, epochs=2, train_fraction=0.2,
+                                distill_from=teacher.id), store=store)
     m = student.metrics
-    assert m["teacher_run_id"] == teacher_id
+    assert m["teacher_run_id"] == teacher.id
     assert m["teacher_accuracy"] == pytest.approx(teacher.metrics["accuracy"])
     assert 0.0 <= m["teacher_agreement"] <= 1.0 and 0.0 <= m["accuracy"] <= 1.0
 

@@ -65,6 +65,16 @@ def dataset_control():
     return ds
 
 
+# The model each kind of data starts with: the quickest that shows something worth seeing
+# (on the review sentences a bag of words trains in about 3 s to ~73 %; the tiny BERT
+# takes over a minute for a few points more).
+FIRST_MODELS = ("cnn", "mlp", "bow")
+
+
+def first_model(names: list[str]) -> str:
+    return next((n for n in FIRST_MODELS if n in names), names[0])
+
+
 def run_settings() -> dict[str, Any]:
     """Render the settings; return the raw values (validated later by make_config)."""
     ds = dataset_control()
@@ -72,7 +82,7 @@ def run_settings() -> dict[str, Any]:
 
     fits = [m for m in all_model_infos() if ds.kind in m.kinds]
     names = [m.name for m in fits]
-    default_model = "cnn" if "cnn" in names else "mlp"
+    default_model = first_model(names)
     model_key = f"train_model_{ds.kind}"
     if st.session_state.get(model_key) not in names:
         st.session_state.pop(model_key, None)

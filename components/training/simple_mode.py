@@ -12,7 +12,7 @@ from typing import Any
 import streamlit as st
 
 from components.base.keys import train as keys
-from components.training.run_settings import dataset_control, sensitive_control
+from components.training.run_settings import dataset_control, first_model, sensitive_control
 from components.training.seeding import seed
 from components.training.url_presets import fixed_value, hidden, locked, technique_fixed_on
 from models.base import all_model_infos, model_info
@@ -27,6 +27,10 @@ MODEL_WORDS = {
     "mlp": ("a small network", "it learns how the inputs combine into the answer"),
     "logreg": ("a simple scorer", "one weighted sum per answer: quick, easy to read"),
     "vit": ("a tiny transformer", "the design behind today's large models, in miniature"),
+    "bow": ("a word counter", "one weight per word for each answer: quick, blind to word order"),
+    "bow_net": ("a word counter with a small network",
+                "it learns how the words combine, still blind to their order"),
+    "bert": ("a tiny BERT", "it reads the words in order, like today's language models"),
 }
 
 
@@ -37,7 +41,7 @@ def model_in_words(name: str) -> str:
 def _model(kind: str) -> str:
     """The model picker, in words; the first that fits the data until one is chosen."""
     names = [m.name for m in all_model_infos() if kind in m.kinds]
-    first = "cnn" if "cnn" in names else "mlp"
+    first = first_model(names)
     if hidden("model"):
         return fixed_value("model", first)
     key = f"train_model_{kind}"  # the same control as in "All settings"
