@@ -13,6 +13,7 @@ from components.training.url_presets import fixed_value, hidden, locked
 from models.base import all_model_infos, model_info
 from playground.common import escape
 from playground.data.catalog import all_dataset_infos, dataset_info, uploaded_dataset_infos
+from playground.experiments.links import first_model
 from playground.teaching.glossary import control_help
 from playground.training import audits
 from playground.training.config import RunConfig
@@ -63,16 +64,6 @@ def dataset_control():
     ds = dataset_info(dataset)
     st.caption(escape.md(ds.description))
     return ds
-
-
-# The model each kind of data starts with: the quickest that shows something worth seeing
-# (on the review sentences a bag of words trains in about 3 s to ~73 %; the tiny BERT
-# takes over a minute for a few points more).
-FIRST_MODELS = ("cnn", "mlp", "bow")
-
-
-def first_model(names: list[str]) -> str:
-    return next((n for n in FIRST_MODELS if n in names), names[0])
 
 
 def run_settings() -> dict[str, Any]:

@@ -12,11 +12,12 @@ from typing import Any
 import streamlit as st
 
 from components.base.keys import train as keys
-from components.training.run_settings import dataset_control, first_model, sensitive_control
+from components.training.run_settings import dataset_control, sensitive_control
 from components.training.seeding import seed
 from components.training.url_presets import fixed_value, hidden, locked, technique_fixed_on
 from models.base import all_model_infos, model_info
 from playground.common import escape
+from playground.experiments.links import first_model
 from playground.teaching.glossary import control_help, technique_help
 from playground.training.config import FIELDS
 from playground.training.techniques import all_techniques, plain_choices

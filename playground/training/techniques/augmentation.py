@@ -18,7 +18,6 @@ from playground.data.text_coder import TextCoder
 from playground.training.capabilities import BATCH_CHANGE, PRIVACY_GUARANTEE
 from playground.training.techniques.base import Param, Technique, register
 
-
 # At full strength, each word is dropped with this chance, and each pair of neighbours
 # swapped with the same chance: a sentence keeps most of its words and their rough order.
 WORD_CHANGE = 0.15
