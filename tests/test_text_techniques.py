@@ -18,6 +18,7 @@ import torch
 from playground.data.catalog import load_dataset
 from playground.runs.store import Store
 from playground.runs.worker import execute
+from playground.training import audits
 from playground.training import quantize as Q
 from playground.training.artifacts import load_run
 from playground.training.config import ConfigError, make_config
@@ -78,7 +79,7 @@ def test_dp_epsilon_of_a_tiny_bert_run_is_opacus_accountant(bert_run):
 def test_int8_tiny_bert_is_smaller_measured_and_about_as_accurate(bert_run):
     store, run = bert_run
     m, q = run.metrics, run.metrics["quantized"]
-    assert "skipped" not in q and "dynamic" in q["method"]
+    assert "skipped" not in q and "embeddings stay float" in q["method"]
     loaded = load_run(store, run.id)
     # Only the Linear layers shrink; the word embeddings stay float.
     float_bytes = Q.serialized_bytes(loaded.model)
@@ -182,4 +183,5 @@ def test_the_membership_audit_runs_on_text_and_robustness_is_left_out(audits_on)
     attack = metrics["privacy_attack"]
     assert 0.0 <= attack["auc"] <= 1.0
     assert "robustness" not in metrics
+    assert "whole words" in audits.robustness_skipped(metrics)
     assert np.isfinite(attack["auc"])

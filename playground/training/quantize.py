@@ -100,7 +100,9 @@ def method(model: nn.Module, mode: str, calibrated: bool) -> str:
         return f"weights cast to {mode}"
     if calibrated and static_ready(model):
         return "static int8 (weights and activations; ranges calibrated on training data)"
-    return "dynamic int8 (Linear layers' weights; activations quantized on the fly)"
+    kept = ("; the word embeddings stay float"
+            if any(isinstance(m, nn.Embedding) for m in model.modules()) else "")
+    return f"dynamic int8 (Linear layers' weights; activations quantized on the fly{kept})"
 
 
 def input_dtype(mode: str, kind: str = "") -> torch.dtype:
