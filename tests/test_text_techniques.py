@@ -51,7 +51,7 @@ def opacus_epsilon(metrics: dict) -> float:
 def bert_run(tmp_path_factory):
     """One private, int8 tiny BERT run in a store: the DP, int8 and teacher tests share it."""
     store = Store(tmp_path_factory.mktemp("text") / "home")
-    run_id = store.enqueue(make_config(**BERT, epochs=1, train_fraction=0.2, batch_size=64,
+    run_id = store.enqueue(make_config(**BERT, epochs=1, train_fraction=0.1, batch_size=64,
                                        dp_noise=1.0, quantize="int8"))
     execute(store, store.claim(0))
     run = store.get(run_id)
