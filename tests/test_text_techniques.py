@@ -121,6 +121,19 @@ def test_the_tiny_bert_teaches_a_bag_of_words_student(bert_run):
     assert 0.0 <= m["teacher_agreement"] <= 1.0 and 0.0 <= m["accuracy"] <= 1.0
 
 
+def test_a_new_teacher_for_sentences_is_a_tiny_bert_on_the_same_split():
+    from playground.training.techniques.distillation import Distillation, teacher_config
+
+    assert list(Distillation.new_run_choices("teacher", "text")) == ["new-bert"]
+    student = make_config(**BOW, epochs=2, distill_from="new-bert")
+    teacher = teacher_config(student)
+    assert (teacher.model, teacher.dataset, teacher.seed) == ("bert", "reviews", student.seed)
+    assert not teacher.techniques
+    with pytest.raises(ConfigError) as caught:
+        make_config(**BOW, distill_from="new-cnn")
+    assert "new-bert" in " ".join(caught.value.problems)
+
+
 def test_word_augmentation_changes_words_but_keeps_the_sentence_frame():
     data = load_dataset("reviews", 0, 0.2)
     coder = data.coder
