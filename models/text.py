@@ -67,6 +67,13 @@ class BagOfWords(nn.Module):
         return self.head(summed) if self.hidden else summed + self.bias
 
 
+def _per_example_ids(ids: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Position and segment ids as whole (batch, length) tensors: BERT's defaults are one
+    broadcast row, and DP-SGD (Opacus) needs each example's own rows to clip its gradient."""
+    positions = torch.arange(ids.shape[1], device=ids.device).expand_as(ids).contiguous()
+    return {"position_ids": positions, "token_type_ids": torch.zeros_like(ids)}
+
+
 class TinyBert(nn.Module):
     """Wraps BertForSequenceClassification so that forward() takes ids and returns logits."""
 
@@ -100,13 +107,14 @@ class TinyBert(nn.Module):
         ids = token_ids(x)
         if attention_mask is None:
             attention_mask = (ids != PAD_ID).long()
-        return self.bert(input_ids=ids, attention_mask=attention_mask).logits
+        return self.bert(input_ids=ids, attention_mask=attention_mask,
+                         **_per_example_ids(ids)).logits
 
     def attentions(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """Per layer, (batch, heads, length, length) attention weights."""
         ids = token_ids(x)
         out = self.bert(input_ids=ids, attention_mask=(ids != PAD_ID).long(),
-                        output_attentions=True)
+                        output_attentions=True, **_per_example_ids(ids))
         return out.attentions
 
 

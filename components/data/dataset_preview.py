@@ -1,4 +1,5 @@
-"""A look at the data before training: pictures, a table or a scatter, and class balance."""
+"""A look at the data before training: pictures, a table, a scatter or sentences, and class
+balance."""
 from __future__ import annotations
 
 import numpy as np
@@ -10,6 +11,7 @@ from playground.data.units import RowCodec
 from playground.results import charts
 
 PREVIEW_IMAGES = 24
+PREVIEW_SENTENCES = 8
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -17,6 +19,8 @@ def _preview_data(name: str, seed: int, noise: float):
     d = load_dataset(name, seed, noise)
     # Tables: the first rows in the person's own values (the run's scaling undone).
     rows = RowCodec(d).frame(d.X_train[:50]) if d.info.kind == "tabular" else None
+    if d.info.kind == "text":  # the sentences as written, not their token ids
+        rows = [str(t) for t in d.texts[0][:PREVIEW_SENTENCES]]
     return d.info.kind, d.X_train, d.y_train, d.class_names, rows, (
         len(d.y_train), len(d.y_val), len(d.y_test))
 
@@ -44,6 +48,11 @@ def dataset_preview(name: str, seed: int = 0, noise: float = 0.2) -> None:
         raw = [str(class_names[y[i]]) for i in shown]
         st.image(images, caption=[f"label {escape.md(c)}" for c in raw], width=64, clamp=True,
                  alt=[f"a training picture with label {c}" for c in raw])
+    elif kind == "text":
+        st.caption(f"The first {len(rows)} training sentences, with their labels")
+        # The sentences and labels are data (an upload's, too): escaped, never markup.
+        st.markdown("\n".join(f"- **{escape.md(str(class_names[label]))}**: {escape.md(text)}"
+                               for text, label in zip(rows, y, strict=False)))
     elif kind == "points":
         st.altair_chart(charts.points_chart(X, y, class_names), width="stretch",
                         height=340)

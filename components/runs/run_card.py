@@ -26,6 +26,7 @@ from playground.common.metric_registry import TECHNIQUE, plugin_metrics
 from playground.common.permissions import LOCAL, Actor, Refused, may
 from playground.results import charts
 from playground.runs.store import Run, Store
+from playground.training import audits
 from playground.training.config import retrain_problems
 
 
@@ -171,6 +172,8 @@ def run_card(run: Run, store: Store, epochs: list[dict], show_owner: bool = Fals
             run_narrative(run, store, epochs)
             technique_results(run)
             attack_results(run)
+            if skipped := audits.robustness_skipped(run.metrics):
+                st.caption(skipped)
             shift_results(run)  # accuracy on shifted copies of its test set
             fairness_results(run)
             where_it_fails(run, store, _asker())

@@ -13,6 +13,7 @@ from components.training.url_presets import fixed_value, hidden, locked
 from models.base import all_model_infos, model_info
 from playground.common import escape
 from playground.data.catalog import all_dataset_infos, dataset_info, uploaded_dataset_infos
+from playground.experiments.links import first_model
 from playground.teaching.glossary import control_help
 from playground.training import audits
 from playground.training.config import RunConfig
@@ -72,7 +73,7 @@ def run_settings() -> dict[str, Any]:
 
     fits = [m for m in all_model_infos() if ds.kind in m.kinds]
     names = [m.name for m in fits]
-    default_model = "cnn" if "cnn" in names else "mlp"
+    default_model = first_model(names)
     model_key = f"train_model_{ds.kind}"
     if st.session_state.get(model_key) not in names:
         st.session_state.pop(model_key, None)

@@ -17,6 +17,7 @@ from components.training.seeding import seed
 from components.training.url_presets import fixed_value, hidden, locked, technique_fixed_on
 from models.base import all_model_infos, model_info
 from playground.common import escape
+from playground.experiments.links import first_model
 from playground.teaching.glossary import control_help, technique_help
 from playground.training.config import FIELDS
 from playground.training.techniques import all_techniques, plain_choices
@@ -27,6 +28,10 @@ MODEL_WORDS = {
     "mlp": ("a small network", "it learns how the inputs combine into the answer"),
     "logreg": ("a simple scorer", "one weighted sum per answer: quick, easy to read"),
     "vit": ("a tiny transformer", "the design behind today's large models, in miniature"),
+    "bow": ("a word counter", "one weight per word for each answer: quick, blind to word order"),
+    "bow_net": ("a word counter with a small network",
+                "it learns how the words combine, still blind to their order"),
+    "bert": ("a tiny BERT", "it reads the words in order, like today's language models"),
 }
 
 
@@ -37,7 +42,7 @@ def model_in_words(name: str) -> str:
 def _model(kind: str) -> str:
     """The model picker, in words; the first that fits the data until one is chosen."""
     names = [m.name for m in all_model_infos() if kind in m.kinds]
-    first = "cnn" if "cnn" in names else "mlp"
+    first = first_model(names)
     if hidden("model"):
         return fixed_value("model", first)
     key = f"train_model_{kind}"  # the same control as in "All settings"

@@ -8,7 +8,8 @@ int8, CPU only, two torch.ao paths chosen per model:
   width-256 MLP 0.27x and 0.25x. (Per-tensor weight scales: per-channel ones cost bytes
   without moving accuracy on these models.)
 - dynamic: Linear layers only, activations quantized on the fly, for everything else (the
-  ViT's attention and layer norms have no static int8 kernels in eager mode).
+  ViT's attention and layer norms have no static int8 kernels in eager mode; the tiny
+  BERT, whose embeddings stay float: the usual BERT recipe).
 torchao's int8 configs were smaller but slower in eager mode on this CPU; it is the
 candidate for GPUs. fp16 / bf16: the weights cast to half precision on the training device.
 """
@@ -99,11 +100,24 @@ def method(model: nn.Module, mode: str, calibrated: bool) -> str:
         return f"weights cast to {mode}"
     if calibrated and static_ready(model):
         return "static int8 (weights and activations; ranges calibrated on training data)"
-    return "dynamic int8 (Linear layers' weights; activations quantized on the fly)"
+    kept = ("; the word embeddings stay float"
+            if any(isinstance(m, nn.Embedding) for m in model.modules()) else "")
+    return f"dynamic int8 (Linear layers' weights; activations quantized on the fly{kept})"
 
 
-def input_dtype(mode: str) -> torch.dtype:
+def input_dtype(mode: str, kind: str = "") -> torch.dtype:
+    """The dtype a quantized model's inputs take. Token ids (`kind` "text") stay float32:
+    half precision holds whole numbers exactly only up to 2,048 (bf16: 256), and the model
+    turns them back into integer ids itself."""
+    if kind == "text":
+        return torch.float32
     return {"fp16": torch.float16, "bf16": torch.bfloat16}.get(mode, torch.float32)
+
+
+def int8_layers(model: nn.Module) -> int:
+    """How many layers int8 can shrink (Linear, Conv2d): 0 for a bag of words, whose weights
+    are all per-word vectors (embeddings stay float, as in the usual BERT recipe)."""
+    return sum(isinstance(m, (nn.Linear, nn.Conv2d)) for m in model.modules())
 
 
 def serialized_bytes(model: nn.Module) -> int:

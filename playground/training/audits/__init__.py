@@ -18,6 +18,17 @@ from playground.training.audits import shift as shift_audit
 from playground.training.capabilities import QUANTIZED_COPY
 
 ROBUSTNESS_KINDS = ("image", "tabular")  # 2-D points have nothing worth a picture to fool
+# Why a kind of data is not attacked for robustness, said on its run card.
+ROBUSTNESS_SKIPPED = {
+    "text": "Not attacked with small deliberate changes: a sentence is made of whole words, "
+            "and nudging a word's number a little makes no word at all.",
+}
+
+
+def robustness_skipped(metrics: dict[str, Any] | None) -> str | None:
+    """The sentence a run's card shows for a robustness attack it did not get (None: it got
+    one, or its kind says nothing)."""
+    return (metrics or {}).get("robustness_skipped")
 INT8_NOTE = ("Attacked through the float model it was quantized from: the int8 model's "
              "rounded steps have no gradients to follow, and it answers like its float twin "
              "on almost every input.")
@@ -64,5 +75,7 @@ def audit(ctx, metrics: dict[str, Any]) -> None:
             note = INT8_NOTE if ctx.provides(QUANTIZED_COPY) else None
             metrics[robustness.STORED_UNDER] = robustness.audit(model, data, ctx.device,
                                                      config.attack_strength, note)
+        elif data.info.kind in ROBUSTNESS_SKIPPED:
+            metrics["robustness_skipped"] = ROBUSTNESS_SKIPPED[data.info.kind]
     finally:
         model.train(training)

@@ -27,7 +27,7 @@ from playground.training.techniques.base import (
 )
 
 __all__ = ["HOOKS", "TECHNIQUES", "Param", "PlainChoice", "Technique", "Validated",
-           "all_techniques", "build", "conflict", "plain_choices",
+           "all_techniques", "build", "conflict", "kind_problem", "plain_choices",
            "providers", "register", "technique_class", "together_note", "validate"]
 
 # Every module in this folder is a plug-in (or a helper one of them imports): importing them
@@ -75,8 +75,7 @@ def validate(techniques: dict[str, dict[str, Any]], dataset_kind: str) -> Valida
             if problem:
                 out.problems.append(problem)
         if dataset_kind not in cls.kinds:
-            out.problems.append(f"{cls.title} works on {' and '.join(cls.kinds)} "
-                                f"data, not {dataset_kind} data; switch it off")
+            out.problems.append(kind_problem(cls, dataset_kind))
         out.settings[name] = values
     names = list(out.settings)
     for i, a in enumerate(names):
@@ -85,6 +84,15 @@ def validate(techniques: dict[str, dict[str, Any]], dataset_kind: str) -> Valida
             if problem:
                 out.problems.append(f"techniques: {problem}")
     return out
+
+
+def kind_problem(cls: type[Technique], dataset_kind: str) -> str:
+    """Why `cls` is refused on this kind of data, with its own reason when it gives one."""
+    reason = cls.not_for.get(dataset_kind)
+    if reason:
+        return f"{cls.title} does not apply to {dataset_kind} data: {reason}; switch it off"
+    return (f"{cls.title} works on {' and '.join(cls.kinds)} data, not {dataset_kind} data; "
+            "switch it off")
 
 
 def build(settings: dict[str, dict[str, Any]]) -> list[Technique]:

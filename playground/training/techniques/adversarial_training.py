@@ -47,6 +47,8 @@ class AdversarialTraining(Technique):
     order = 15  # on the batch augmentation made, before distillation's teacher sees it
     harder_batches = True
     kinds = ("image", "tabular")
+    not_for = {"text": "a sentence is made of whole words, and a tiny nudge to a word's "
+                       "number is no word at all, so there is no small change to train against"}
     per_step = frozenset({"on_batch"})
     provides = (BATCH_CHANGE,)
     conflicts = (Conflict(PER_EXAMPLE_GRADIENTS,

@@ -154,7 +154,10 @@ class Technique:
     provides: tuple[Capability, ...] = ()  # what it brings to a run (capabilities.py)
     needs: tuple[Capability, ...] = ()  # what it asks of the batch or the loss
     conflicts: tuple[Conflict, ...] = ()  # capabilities it can't run beside, and why
-    kinds: tuple[str, ...] = ("image", "tabular", "points")
+    kinds: tuple[str, ...] = ("image", "tabular", "points", "text")
+    # Why it does not apply to a kind left out of `kinds`, in plain words: the refusal says
+    # it ("words are whole tokens: …") instead of only naming the kinds it suits.
+    not_for: dict[str, str] = {}
     # The numbers it adds to a run's metrics, declared once here (see common/metric_registry):
     # cards, Compare, Pareto axes, leaderboards, sweeps and exports list them from there.
     metrics: tuple[Metric, ...] = ()

@@ -37,6 +37,9 @@ NEW_TEACHERS = {
     "new-mlp": ("a wide neural network (MLP, 256 wide)", dict(model="mlp", width=256, depth=2)),
     "new-cnn": ("the image network (CNN)", dict(model="cnn")),
     "new-vit": ("a small vision transformer (ViT)", dict(model="vit")),
+    # Sentences: the tiny BERT teaches a bag-of-words student (same data and seed, so the
+    # same tokenizer and ids).
+    "new-bert": ("the tiny BERT (transformer)", dict(model="bert", width=64, depth=2)),
 }
 
 
@@ -72,7 +75,7 @@ class Distillation(Technique):
     provides = (LOSS_CHANGE, LEARNS_FROM_RUN)
     params = (
         Param("teacher", "", "Id of a finished run on the same data (the teacher), or "
-              "new-mlp / new-cnn / new-vit to train a new teacher first.",
+              "new-mlp / new-cnn / new-vit / new-bert to train a new teacher first.",
               flag="--distill-from", pick_run=True),
         # Defaults from measurement on digits (BENCHMARKS.md): small students gained most
         # from matching the teacher's plain outputs (T = 1, as in Beyer et al. 2022's
@@ -118,8 +121,11 @@ class Distillation(Technique):
             model = NEW_TEACHERS[self.s.teacher][1]["model"]
             kind = dataset_info(config.dataset).kind
             if kind not in model_info(model).kinds:
+                fits = [k for k, (_, s) in NEW_TEACHERS.items()
+                        if kind in model_info(s["model"]).kinds]
                 return [f"{self.title}: the teacher {self.s.teacher} is a {model}, which "
-                        f"does not work on {kind} data; use new-mlp or a finished run"]
+                        f"does not work on {kind} data; use {' or '.join(fits)} or a "
+                        "finished run"]
         return []
 
     def _teacher_run(self, ctx):

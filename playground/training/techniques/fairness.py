@@ -82,6 +82,8 @@ class FairnessPostprocessing(Technique):
                    "Usually costs some accuracy against the historical labels.")
     order = 87  # decides after training (after pruning, before quantization, which it refuses)
     kinds = ("tabular",)  # only tables have a column that names groups
+    not_for = {"text": "sentences come without a column that says which group each "
+                       "writer belongs to, and the thresholds are set group by group"}
     provides = (DECISION_RULE,)
     conflicts = (Conflict(QUANTIZED_COPY, "the shipped quantized copy would decide without the "
                                           "per-group thresholds"),)

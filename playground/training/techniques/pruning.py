@@ -12,7 +12,10 @@ from playground.training.techniques.base import Param, Technique, providers, reg
 
 
 def prunable(model: nn.Module) -> list[tuple[nn.Module, str]]:
-    return [(m, "weight") for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
+    """The layers of neurons (Linear, Conv2d); a model with none, a bag of words, is all word
+    weights, so its embeddings. A BERT keeps its embeddings whole, as BERT pruning does."""
+    layers = [(m, "weight") for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
+    return layers or [(m, "weight") for m in model.modules() if isinstance(m, nn.Embedding)]
 
 
 def sparsity(model: nn.Module) -> float:

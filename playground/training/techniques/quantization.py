@@ -48,15 +48,19 @@ class Quantization(Technique):
 
     def finalize(self, ctx, metrics) -> None:
         reason = Q.supported(self.s.mode, ctx.device)
+        if not reason and self.s.mode == "int8" and not Q.int8_layers(ctx.model):
+            reason = ("this model has no layers of neurons for int8 to shrink: its weights are "
+                      "one vector per word, which stay as they are; half precision halves them")
         if reason:
             metrics["quantized"] = {"mode": self.s.mode, "skipped": reason}
             return
         qmodel, qdevice = Q.as_shipped(ctx.model, self.s.mode, ctx.device, ctx.X)
         X = torch.from_numpy(ctx.data.X_test)
+        dtype = Q.input_dtype(self.s.mode, ctx.data.info.kind)
         batch = X[:256].repeat((256 // len(X[:256]) + 1,) + (1,) * (X.dim() - 1))[:256]
         with torch.no_grad():
             qprobs = torch.cat([
-                qmodel(X[i:i + 512].to(qdevice, Q.input_dtype(self.s.mode))).float().softmax(1)
+                qmodel(X[i:i + 512].to(qdevice, dtype)).float().softmax(1)
                 for i in range(0, len(X), 512)]).cpu()
         qpred = qprobs.argmax(1).numpy()
         metrics["latency_ms_batch256"] = measure_latency_ms(ctx.model, batch.to(ctx.device))
@@ -66,9 +70,9 @@ class Quantization(Technique):
             "device": str(qdevice),
             "size_bytes": Q.serialized_bytes(qmodel),
             "float_size_bytes": Q.serialized_bytes(ctx.model),
-            "latency_ms": measure_latency_ms(qmodel, X[:1].to(qdevice, Q.input_dtype(self.s.mode))),
+            "latency_ms": measure_latency_ms(qmodel, X[:1].to(qdevice, dtype)),
             "latency_ms_batch256": measure_latency_ms(
-                qmodel, batch.to(qdevice, Q.input_dtype(self.s.mode))),
+                qmodel, batch.to(qdevice, dtype)),
             "accuracy": float((qpred == ctx.data.y_test).mean()),
             "changed_predictions": int((qpred != ctx.y_pred).sum()),
         }
