@@ -5,8 +5,11 @@ import os
 import sys
 import time
 
+from models.base import MODELS, model_info
 from playground.cli.flags import CONFIG_FLAGS, ProgressBar, _emit, _store, _summary
 from playground.data import uploads
+from playground.data.catalog import dataset_exists
+from playground.experiments.links import default_model
 from playground.experiments.workshop import (
     WorkshopError,
     clean_display_name,
@@ -20,12 +23,26 @@ from playground.runs.worker import StoreReporter, execute
 from playground.training.config import ConfigError, RunConfig, make_config, shorthands
 
 
+def model_defaults(values: dict) -> dict:
+    """What the Train page would pick for what the command left out: the first model that
+    fits the dataset's kind (word counts for sentences), and that model's learning rate
+    (the tiny BERT needs ten times less than the default, or it answers one class)."""
+    picked = {}
+    if "model" not in values and dataset_exists(values["dataset"]):
+        picked["model"] = default_model(values["dataset"])
+    model = values.get("model", picked.get("model"))
+    if "lr" not in values and model in MODELS:
+        picked["lr"] = model_info(model).default_lr
+    return picked
+
+
 def _train(args) -> int:
     values = {k: getattr(args, k) for k in CONFIG_FLAGS if getattr(args, k) is not None}
     values.update({k: getattr(args, k) for k in shorthands() if getattr(args, k) is not None})
     if (dataset := _import_dataset(args)) is None:
         return 2
     values["dataset"] = dataset or values.get("dataset", RunConfig.model_fields["dataset"].default)
+    values.update(model_defaults(values))
     try:
         config = make_config(**values)
     except ConfigError as exc:
