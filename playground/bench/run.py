@@ -28,6 +28,7 @@ from playground.bench import attacks as attacks_bench
 from playground.bench import boundary as boundary_bench
 from playground.bench import explain as explain_bench
 from playground.bench import ray_bench
+from playground.bench import text as text_bench
 from playground.common import device as devices
 from playground.data.catalog import load_dataset
 from playground.runs.store import Store
@@ -240,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     on_ray = ray_bench.measure()
     attacked = attacks_bench.measure()
     drawn = boundary_bench.measure()
+    texted = text_bench.measure()
 
     lines = [
         "# Benchmarks",
@@ -382,7 +384,8 @@ def main(argv: list[str] | None = None) -> int:
     lines += explain_bench.markdown(explained)
     lines += ["", *ray_bench.markdown(on_ray)]
     lines += ["", *attacks_bench.markdown(attacked)]
-    lines += ["", *boundary_bench.markdown(drawn), ""]
+    lines += ["", *boundary_bench.markdown(drawn)]
+    lines += ["", *text_bench.markdown(texted), ""]
     lines += kept_blocks(Path(args.out))
     Path(args.out).write_text("\n".join(lines))
     print("\n".join(lines))

@@ -64,6 +64,7 @@ class InitFrom(Technique):
                    "the classes, starts fresh. Often worth a lot when there is little data.")
     order = 5  # first: the weights are in place before any other technique touches the model
     provides = (LEARNS_FROM_RUN,)
+    kinds = ("image", "tabular", "points", "text")
     params = (
         Param("run", "", "Id of a finished run to start from: the same model family and "
               "size, on inputs of the same shape (its classes may differ).",
