@@ -125,6 +125,6 @@ def test_mismatches_are_refused_in_plain_words(pretrained):
     with pytest.raises(ConfigError, match="has no encoder to pretrain"):
         make_config(dataset="reviews", model="bow", mask_share=0.15)
     with pytest.raises(ConfigError, match="runs alone"):
-        make_config(dataset="reviews", mask_share=0.15, dropout=0.2, **TINY)
+        make_config(dataset="reviews", mask_share=0.15, init_from="abc", **TINY)
     with pytest.raises(ConfigError, match="no dataset 'nope'"):
         make_config(dataset="reviews", pretrain_also="nope", **TINY)

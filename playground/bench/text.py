@@ -79,16 +79,17 @@ def _dp_against_plain(model: str) -> dict:
     """Median per-epoch seconds, plain and DP-SGD (noise 1) alternating, or why DP failed."""
     base = dict(dataset="reviews", model=model, epochs=1)
     epsilons = EpsilonService()
-    plain, dp = [], []
+    plain, noisy = [], []
     try:
         for _ in range(ROUNDS):
             plain.append(_per_epoch(make_config(**base)))
-            dp.append(_per_epoch(make_config(**base, dp_noise=1.0), epsilons))
+            noisy.append(_per_epoch(make_config(**base, dp_noise=1.0), epsilons))
     except Exception as exc:  # DP on a text model may not be ready on this branch: say so
         return {"model": model, "failed": f"{type(exc).__name__}: {exc}"[:200]}
     finally:
         epsilons.close()
-    return {"model": model, "plain_s": statistics.median(plain), "dp_s": statistics.median(dp)}
+    return {"model": model, "plain_s": statistics.median(plain),
+            "noisy_s": statistics.median(noisy)}
 
 
 def measure() -> dict:
@@ -126,7 +127,7 @@ def measure() -> dict:
                 os.environ.pop("PLAYGROUND_HOME", None)
             else:
                 os.environ["PLAYGROUND_HOME"] = old
-    out["dp"] = [_dp_against_plain("bert"), _dp_against_plain("bow")]
+    out["private"] = [_dp_against_plain("bert"), _dp_against_plain("bow")]
     out["load"] = os.getloadavg()[0]
     return out
 
@@ -162,12 +163,12 @@ def markdown(r: dict) -> list[str]:
                      f"({row['tuned_s']:.1f} s) | {diff:+.1f} points |")
     lines += ["", "| DP-SGD against plain, seconds per epoch | plain | DP (noise 1) | ratio |",
               "|---|---|---|---|"]
-    for d in r["dp"]:
+    for d in r["private"]:
         if "failed" in d:
             lines.append(f"| {d['model']} | | failed: {d['failed']} | |")
         else:
-            lines.append(f"| {d['model']} | {d['plain_s']:.2f} s | {d['dp_s']:.2f} s | "
-                         f"{d['dp_s'] / d['plain_s']:.1f}× |")
+            lines.append(f"| {d['model']} | {d['plain_s']:.2f} s | {d['noisy_s']:.2f} s | "
+                         f"{d['noisy_s'] / d['plain_s']:.1f}× |")
     lines += ["", f"Load average while measuring: {r['load']:.1f} on {os.cpu_count()} cores "
               "(absolute times are noisy; each comparison ran side by side).", END]
     return lines

@@ -45,7 +45,7 @@ class MaskedWords(Technique):
               "whose training sentences it reads too, separated by commas, e.g. sms_spam.",
               flag="--pretrain-also", label="Also read"),
         Param("mask_share", 0.15, "Share of the word pieces hidden for it to guess (BERT "
-              "hides 15 %).", min=0.05, max=0.5, flag="--mask-share", label="Words hidden"),
+              "hides 0.15).", min=0.05, max=0.5, flag="--mask-share", label="Words hidden"),
     )
 
     def check(self, config) -> list[str]:
