@@ -129,9 +129,15 @@ class InitFrom(Technique):
             if ctx.data.texts is None:
                 raise ValueError(f"{where}: that run learnt from sentences; this one's data "
                                  f"({mine.dataset}) has none to read")
-            if run_coder(run.id, store.home) is None:
+            coder = run_coder(run.id, store.home)
+            if coder is None:
                 raise ValueError(f"{where}: that pretraining run's tokenizer is missing from "
                                  "its folder; without it its word pieces mean nothing")
+            if ctx.data.coder is None or ctx.data.coder.to_json() != coder.to_json():
+                # run_data reads the tokenizer from this process's data folder; another
+                # folder (a remote node without the run's files) would read other pieces.
+                raise ValueError(f"{where}: this run could not read its sentences with that "
+                                 "run's tokenizer here; train it where that run's folder is")
             return store, run
         shape = run_data(theirs).input_shape
         if tuple(shape) != tuple(ctx.data.input_shape):
