@@ -80,9 +80,9 @@ def _pretrain(args: argparse.Namespace) -> int:
 def _summary(data: dict) -> str:
     if data["status"] != "finished":
         return f"run {data['run_id']}: {data['status']} {data.get('error') or ''}".strip()
-    p = data["metrics"]["pretraining"]
+    p, c = data["metrics"]["pretraining"], data["config"]
     return (f"pretraining run {data['run_id']} finished: read {p['sentences']:,} sentences "
             f"of {', '.join(p['corpus'])}; guessing loss {p['loss_before']:.2f} -> "
             f"{p['loss_after']:.2f}, {p['guessed']:.1%} of hidden words guessed. Fine-tune "
-            f"it: python -m playground train --dataset {p['corpus'][0]} --model bert "
-            f"--init-from {data['run_id']}")
+            f"it: python -m playground train --dataset {p['corpus'][0]} --model {c['model']} "
+            f"--width {c['width']} --depth {c['depth']} --init-from {data['run_id']}")
