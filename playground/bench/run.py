@@ -31,6 +31,7 @@ from playground.bench import boundary as boundary_bench
 from playground.bench import explain as explain_bench
 from playground.bench import ray_bench
 from playground.bench import shift as shift_bench
+from playground.bench import text as text_bench
 from playground.common import device as devices
 from playground.data.catalog import load_dataset
 from playground.runs.store import Store
@@ -244,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     attacked = attacks_bench.measure()
     drawn = boundary_bench.measure()
     shifted = shift_bench.measure()
+    texted = text_bench.measure()
 
     lines = [
         "# Benchmarks",
@@ -387,7 +389,8 @@ def main(argv: list[str] | None = None) -> int:
     lines += ["", *ray_bench.markdown(on_ray)]
     lines += ["", *attacks_bench.markdown(attacked)]
     lines += ["", *boundary_bench.markdown(drawn)]
-    lines += ["", *shift_bench.markdown(shifted), ""]
+    lines += ["", *shift_bench.markdown(shifted)]
+    lines += ["", *text_bench.markdown(texted), ""]
     lines += kept_blocks(Path(args.out))
     Path(args.out).write_text("\n".join(lines))
     print("\n".join(lines))

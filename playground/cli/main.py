@@ -13,6 +13,7 @@
     python -m playground upload FILE.csv --name NAME --target COL [--sensitive COL] --json
     python -m playground compare RUN_ID RUN_ID --pick "fairness gap<=5,epsilon<=3" --json
     python -m playground drift RUN_ID --new FILE.csv --json
+    python -m playground pretrain --corpus reviews,sms_spam --model bert --json
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from playground.cli.counterfactual import add_parser as add_counterfactual_parse
 from playground.cli.drift import add_parser as add_drift_parser
 from playground.cli.export_mlflow import add_parser as add_export_mlflow_parser
 from playground.cli.flags import _store, add_run_flags
+from playground.cli.pretrain import add_parser as add_pretrain_parser
 from playground.cli.runs import _explain, _runs, _show, _worker
 from playground.cli.sweep import add_parser as add_sweep_parser
 from playground.cli.train import _train
@@ -51,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(func=_train)
 
 
+    add_pretrain_parser(sub)  # pretrain --corpus reviews,sms_spam: an id for --init-from
     add_sweep_parser(sub, add_run_flags)  # every train flag, plus --vary and --seeds
 
     runs = sub.add_parser("runs", help="list runs")

@@ -5,13 +5,62 @@ examples."""
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
 
+from playground.common.paths import default_home
+from playground.common.registry import Registry
 from playground.data.base import Dataset, fewer_examples, take_train
 from playground.data.catalog import load_dataset
 from playground.data.columns import Column, Schema, schema_from_feature_names
+from playground.data.text_coder import TextCoder
+
+# A pretraining run keeps its tokenizer in its run folder under this name.
+TOKENIZER_FILE = "tokenizer.json"
+
+# Where a text run's tokenizer comes from when it is not the one learnt from its own training
+# split: each entry, registered by the technique that decides it (a fine-tune reads with its
+# pretraining run's tokenizer), maps a config to the id of the run whose tokenizer it reads,
+# or None. Registered, not imported, so this layer never looks up at the techniques.
+TOKENIZER_RUNS: Registry[Callable[[Any], str | None]] = Registry("tokenizer source")
+
+
+def tokenizer_path(run_id: str, home: str | Path | None = None) -> Path:
+    return (Path(home) if home else default_home()) / "runs" / run_id / TOKENIZER_FILE
+
+
+@lru_cache(maxsize=16)
+def _coder_at(path: str, mtime: float) -> TextCoder:
+    return TextCoder.from_json(Path(path).read_text())
+
+
+def run_coder(run_id: str, home: str | Path | None = None) -> TextCoder | None:
+    """The tokenizer a run kept in its folder (a pretraining run's), or None."""
+    path = tokenizer_path(run_id, home)
+    if not path.exists():
+        return None
+    return _coder_at(str(path), path.stat().st_mtime)
+
+
+def tokenizer_run(config) -> str | None:
+    """The run whose tokenizer this run reads its sentences with, if not its own."""
+    for name in TOKENIZER_RUNS:
+        if (run_id := TOKENIZER_RUNS.get(name)(config)) and run_coder(run_id) is not None:
+            return run_id
+    return None
+
+
+def recoded(data: Dataset, coder: TextCoder) -> Dataset:
+    """Text data read with another tokenizer: the same sentences, that tokenizer's ids."""
+    if data.texts is None:
+        raise ValueError(f"{data.info.name} is {data.info.kind} data; only sentences can be "
+                         "read with a pretrained model's word pieces")
+    X_train, X_val, X_test = (coder.encode(t) for t in data.texts)
+    return replace(data, X_train=X_train, X_val=X_val, X_test=X_test, coder=coder,
+                   feature_names=[f"position {i}" for i in range(coder.max_length)])
 
 
 def class_positions(spec: str, class_names: list[str], setting: str = "classes") -> list[int]:
@@ -163,6 +212,8 @@ def run_data(config) -> Dataset:
     """The examples a run learns and is scored on, from its config (any object with the
     RunConfig's data fields)."""
     data = load_dataset(config.dataset, config.seed, config.noise)
+    if (source := tokenizer_run(config)) is not None:
+        data = recoded(data, run_coder(source))
     data = with_groups(data, getattr(config, "sensitive", ""))
     data = leave_out(data, getattr(config, "leave_out", ""))
     data = keep_classes(data, class_positions(getattr(config, "classes", ""),

@@ -47,3 +47,6 @@ class Conflict:
 
     capability: Capability
     reason: str
+PRETRAINS_ENCODER = Capability(
+    "pretrains_encoder", "its own training objective: an encoder learnt from unlabelled text "
+    "(no classes)", exclusive=True)

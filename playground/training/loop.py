@@ -22,6 +22,7 @@ from playground.training import audits
 from playground.training import boundary as B
 from playground.training import metrics as M
 from playground.training import techniques as T
+from playground.training.capabilities import PRETRAINS_ENCODER
 from playground.training.config import RunConfig
 from playground.training.context import (
     Cancelled,
@@ -57,6 +58,12 @@ def train(config: RunConfig, reporter: Reporter | None = None,
     ε questions and remembers them across runs (a worker passes its own); without one, a
     DP run makes one for itself and closes it at the end.
     """
+    techniques = T.build(config.techniques)
+    # A technique with its own objective (masked-word pretraining) is the whole run.
+    if own_run := next((t for t in techniques if PRETRAINS_ENCODER in t.provides), None):
+        model, metrics, history = own_run.train_run(config, reporter or SilentReporter(),
+                                                    out_dir)
+        return TrainResult(model, None, metrics, history)
     own = epsilons is None
     epsilons = epsilons or EpsilonService()
     try:

@@ -10,13 +10,23 @@ from scratch (same settings and seed, queued with it).
 """
 from __future__ import annotations
 
+from safetensors.torch import load_file
+
 from models.base import head_name, model_info
 from playground.common.content import Lesson, Section, Term, Tile
 from playground.common.formatting import percent, points
-from playground.data.views import run_data
+from playground.common.paths import WEIGHTS_FILE
+from playground.data.views import TOKENIZER_RUNS, run_coder, run_data
 from playground.training.artifacts import load_run
-from playground.training.capabilities import LEARNS_FROM_RUN, ZEROES_WEIGHTS
-from playground.training.techniques.base import Param, Technique, finished_twin, register, without
+from playground.training.capabilities import LEARNS_FROM_RUN, PRETRAINS_ENCODER, ZEROES_WEIGHTS
+from playground.training.techniques.base import (
+    TECHNIQUES,
+    Param,
+    Technique,
+    finished_twin,
+    register,
+    without,
+)
 
 # Lesson "try it" without a finished source: the source's own setup first.
 SOURCE_VALUES = {"dataset": "digits", "model": "cnn", "epochs": 10, "classes": "0-4"}
@@ -37,6 +47,12 @@ def _classes(names) -> str:
     return ", ".join(map(str, names))
 
 
+def pretrained(run) -> bool:
+    """Whether a run is a pretraining run (an encoder with no classes)."""
+    return any(n in TECHNIQUES and PRETRAINS_ENCODER in TECHNIQUES.get(n).provides
+               for n in run.config.techniques)
+
+
 @register
 class InitFrom(Technique):
     name = "init_from"
@@ -48,6 +64,7 @@ class InitFrom(Technique):
                    "the classes, starts fresh. Often worth a lot when there is little data.")
     order = 5  # first: the weights are in place before any other technique touches the model
     provides = (LEARNS_FROM_RUN,)
+    kinds = ("image", "tabular", "points", "text")
     params = (
         Param("run", "", "Id of a finished run to start from: the same model family and "
               "size, on inputs of the same shape (its classes may differ).",
@@ -108,6 +125,20 @@ class InitFrom(Technique):
                 f"{where}: that run's model has width {theirs.width} and depth "
                 f"{theirs.depth}, this one width {mine.width} and depth {mine.depth}; give "
                 "this run the same width and depth")
+        if pretrained(run):
+            if ctx.data.texts is None:
+                raise ValueError(f"{where}: that run learnt from sentences; this one's data "
+                                 f"({mine.dataset}) has none to read")
+            coder = run_coder(run.id, store.home)
+            if coder is None:
+                raise ValueError(f"{where}: that pretraining run's tokenizer is missing from "
+                                 "its folder; without it its word pieces mean nothing")
+            if ctx.data.coder is None or ctx.data.coder.to_json() != coder.to_json():
+                # run_data reads the tokenizer from this process's data folder; another
+                # folder (a remote node without the run's files) would read other pieces.
+                raise ValueError(f"{where}: this run could not read its sentences with that "
+                                 "run's tokenizer here; train it where that run's folder is")
+            return store, run
         shape = run_data(theirs).input_shape
         if tuple(shape) != tuple(ctx.data.input_shape):
             raise ValueError(
@@ -118,17 +149,22 @@ class InitFrom(Technique):
 
     def on_model(self, ctx) -> None:
         store, run = self._source(ctx)
-        source = load_run(store, run.id)
         model = ctx.model
         head = head_name(ctx.config.model, model)
         self.head = head
-        self.replaced = list(source.data.class_names) != list(ctx.data.class_names)
-        weights = {k: v for k, v in source.model.state_dict().items()
-                   if not (self.replaced and _in_head(k, head))}
-        missing, unexpected = model.load_state_dict(weights, strict=False)
-        if unexpected or any(not _in_head(k, head) for k in missing):
-            raise ValueError(f"init_from.run {run.id!r}: its weights do not fit this model "
-                             f"(missing {missing}, unexpected {unexpected})")
+        self.pretrained = pretrained(run)
+        if self.pretrained:
+            self._load_encoder(store, run, model)
+        else:
+            source = load_run(store, run.id)
+            self.replaced = list(source.data.class_names) != list(ctx.data.class_names)
+            weights = {k: v for k, v in source.model.state_dict().items()
+                       if not (self.replaced and _in_head(k, head))}
+            missing, unexpected = model.load_state_dict(weights, strict=False)
+            if unexpected or any(not _in_head(k, head) for k in missing):
+                raise ValueError(f"init_from.run {run.id!r}: its weights do not fit this "
+                                 f"model (missing {missing}, unexpected {unexpected})")
+            self.source_classes = list(source.data.class_names)
         # A fresh head starts at zero, as Dosovitskiy et al. (2021) fine-tune ViTs: every
         # class starts equally likely, however large the reused features are. Measured
         # (digits 0-4 -> 5-9, 5% of the data, CNN, seeds 0-4): 84% on average, against 73%
@@ -143,7 +179,22 @@ class InitFrom(Technique):
                     p.requires_grad_(False)
         self.trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
         self.source = run
-        self.source_classes = list(source.data.class_names)
+
+    def _load_encoder(self, store, run, model) -> None:
+        """A pretraining run's encoder, tensor for tensor (the run's data view reads the
+        sentences with its tokenizer, so the word embeddings mean the same pieces). What it
+        lacks, the layers that name classes, starts fresh."""
+        weights = load_file(str(store.artifact_dir(run.id) / WEIGHTS_FILE))
+        own = model.state_dict()
+        encoder = {k: v for k, v in weights.items() if k in own}
+        wrong = [k for k, v in encoder.items() if v.shape != own[k].shape]
+        if not encoder or wrong:
+            raise ValueError(f"init_from.run {run.id!r}: its encoder does not fit this model"
+                             + (f" (differently shaped: {', '.join(wrong)})" if wrong else ""))
+        model.load_state_dict(encoder, strict=False)
+        self.replaced = True  # a pretraining run names no classes
+        self.fresh = sorted({k.rsplit(".", 1)[0] for k in own if k not in encoder})
+        self.source_classes = []
 
     def finalize(self, ctx, metrics) -> None:
         twin = finished_twin(ctx.store, from_scratch(ctx.config))
@@ -153,6 +204,7 @@ class InitFrom(Technique):
             "source_accuracy": m.get("accuracy"),
             "source_train_seconds": m.get("train_seconds"),
             "source_classes": self.source_classes,
+            "pretrained": self.pretrained,
             "head": self.head,
             "head_replaced": self.replaced,
             "frozen": bool(self.s.freeze_features),
@@ -226,6 +278,12 @@ class InitFrom(Technique):
 
     @classmethod
     def _start(cls, t) -> str:
+        if t.get("pretrained"):
+            return (f"It started from run {t['source_run_id']}'s encoder, pretrained by "
+                    f"guessing hidden words in unlabelled sentences (it guessed "
+                    f"{percent(t['source_accuracy'])} of them), reading the sentences with "
+                    "its word pieces; the layers that name the classes started fresh"
+                    + (", and only they trained." if t["frozen"] else "."))
         line = (f"It started from run {t['source_run_id']}'s trained weights "
                 f"({percent(t['source_accuracy'])} accurate on classes "
                 f"{_classes(t['source_classes'])})")
@@ -281,3 +339,10 @@ class InitFrom(Technique):
             notes.append(f"The price of the head start: training run {t['source_run_id']} "
                          f"first took {t['source_train_seconds']:.1f} s.")
         return Section(lines=(line,), tiles=tuple(tiles), notes=tuple(notes))
+
+
+@TOKENIZER_RUNS.register(InitFrom.name)
+def _source_tokenizer(config) -> str | None:
+    """A run started from another reads its sentences with that run's tokenizer, when it
+    kept one (a pretraining run): its embeddings mean those word pieces."""
+    return (config.techniques.get(InitFrom.name) or {}).get("run") or None
