@@ -29,14 +29,22 @@ TARGET = dict(SMALL, classes="5-9", train_fraction=0.2, epochs=2)
 @pytest.mark.parametrize("family", MODELS.names())
 def test_every_family_names_its_output_layer(family):
     torch.manual_seed(0)
-    model = build_model(family, ModelSpec(input_shape=(1, 8, 8), n_classes=7)).eval()
+    text = "text" in MODELS.get(family).kinds
+    spec = ModelSpec(input_shape=(12,), n_classes=7, vocab_size=50) if text else \
+        ModelSpec(input_shape=(1, 8, 8), n_classes=7)
+    model = build_model(family, spec).eval()
     head = model.get_submodule(head_name(family, model))
-    assert isinstance(head, nn.Linear) and head.out_features == 7
+    # Word counts' logistic regression answers straight from its word table (one weight
+    # per word and class, plus the model's bias); every other family ends in a Linear layer.
+    assert isinstance(head, nn.Linear) and head.out_features == 7 or \
+        isinstance(head, nn.Embedding) and head.embedding_dim == 7
     # It is the layer the answers come out of: zero it and every score is zero.
     with torch.no_grad():
         head.weight.zero_()
-        head.bias.zero_()
-        out = model(torch.rand(3, 1, 8, 8))
+        bias = head.bias if isinstance(head, nn.Linear) else model.bias
+        bias.zero_()
+        x = torch.randint(1, 50, (3, 12)).float() if text else torch.rand(3, 1, 8, 8)
+        out = model(x)
     assert out.shape == (3, 7) and torch.count_nonzero(out) == 0
 
 
