@@ -24,7 +24,10 @@ def own_first(runs: list[Run], actor: Actor = LOCAL) -> tuple[list[Run], list[Ru
 def pick_runs(store: Store, actor: Actor = LOCAL) -> tuple[list[Run], dict[str, str]]:
     """The runs picked (the person's own two newest by default) and every run's label:
     the owner's name and the run in words, never two alike."""
-    finished = store.list_runs(statuses=("finished",))
+    # Runs that answer classes (a pretraining run only guesses hidden words: it has no
+    # classes to compare; its card and the runs fine-tuned from it show what it did).
+    finished = [r for r in store.list_runs(statuses=("finished",))
+                if "confusion_matrix" in (r.metrics or {})]
     if not finished:
         st.info("No finished runs yet. Train one on the Train page; it appears here when done.")
         st.page_link("pages/train.py", label="Go to Train", icon="🏋️")

@@ -80,6 +80,12 @@ def gap(epochs: Sequence[dict]) -> float | None:
 
 def headline(m: dict[str, Any]) -> list[str]:
     acc, n = m["accuracy"], m.get("test_examples") or 0
+    if "confusion_matrix" not in m and m.get("pretraining"):  # it guessed words, no classes
+        share = m["pretraining"].get("mask_share", 0.15)
+        return [f"It guessed {percent(acc)} of the hidden words in {n:,} sentences it never "
+                f"saw while training ({percent(share)} of the word pieces hidden). It answers no "
+                "question of its own: fine-tune it on labels with its run id in 'Transfer "
+                "learning (start from a finished run)'."]
     out = [f"It got {percent(acc)} of the {n:,} test examples right (examples it never saw "
            "while training)."]
     cm = m.get("confusion_matrix")

@@ -170,7 +170,9 @@ def html_report(store, runs: Sequence, title: str = "Trade-off report",
             r.add(f"<p>From <code>{first.id}</code> to <code>{other.id}</code>:</p>"
                   f"<ul>{items}</ul>")
 
-    finished = [run for run in runs if run.status == "finished"]
+    # Runs that answer classes: a pretraining run (it guesses hidden words) has no matrix.
+    finished = [run for run in runs if run.status == "finished"
+                and "confusion_matrix" in (run.metrics or {})]
     points = [run_point(run) for run in finished]
     if points:
         r.add("<h2>Trade-offs</h2><p class='note'>Red: runs no other run beats on both "
