@@ -12,15 +12,19 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from components.base import services as shared
 from playground.cli.main import main
+from playground.common.formatting import percent
 from playground.common.paths import WEIGHTS_FILE
 from playground.data.text_coder import fit_coder
 from playground.data.views import TOKENIZER_FILE
+from playground.results.narrative import headline
 from playground.runs.store import Store
 from playground.training import techniques as T
 from playground.training.config import ConfigError, make_config
 from playground.training.loop import SilentReporter, TrainContext
 from playground.training.pretraining import IGNORED, mask_words
+from tests.app_support import open_page
 
 TINY = dict(model="bert", width=32, depth=1, seed=0)
 
@@ -128,3 +132,24 @@ def test_mismatches_are_refused_in_plain_words(pretrained):
         make_config(dataset="reviews", mask_share=0.15, init_from="abc", **TINY)
     with pytest.raises(ConfigError, match="no dataset 'nope'"):
         make_config(dataset="reviews", pretrain_also="nope", **TINY)
+
+
+def test_a_pretraining_run_is_told_as_guessing_words_and_stays_out_of_class_comparisons(
+        pretrained, monkeypatch):
+    home, store, out = pretrained
+    run = store.get(out["run_id"])
+    said = " ".join(headline(run.metrics))
+    assert percent(run.metrics["accuracy"]) in said and "hidden words" in said
+    assert "test examples right" not in said
+    monkeypatch.setenv("PLAYGROUND_WORKERS", "0")
+    page = open_page("pages/compare.py")
+    try:
+        finished = store.list_runs(statuses=("finished",))
+        answering = [r for r in finished if "confusion_matrix" in r.metrics]
+        if answering:  # the fine-tunes of the tests before: offered, the pretraining not
+            assert len(page.multiselect[0].options) == len(answering) < len(finished)
+        else:  # the only finished run guesses words: nothing to compare yet
+            assert any("No finished runs yet" in i.value for i in page.info)
+    finally:
+        shared._store.clear()
+        shared._feed.clear()
