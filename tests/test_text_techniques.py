@@ -103,9 +103,13 @@ def test_int8_tiny_bert_stores_its_embeddings_in_int8_and_answers_as_recorded(be
     assert int((qpred != stored).sum()) == q["changed_predictions"]
 
 
-def test_int8_on_a_bag_of_words_is_skipped_with_its_reason_and_half_precision_keeps_ids():
+def test_int8_on_word_counts_is_skipped_with_its_reason_but_shrinks_a_word_network():
     skipped = _run(**BOW, epochs=1, quantize="int8").metrics["quantized"]
     assert "costs more than it saves" in skipped["skipped"]
+    # With a hidden layer the word vectors are wide: int8 stores them in a quarter the bytes.
+    net = _run(**{**BOW, "model": "bow_net"}, width=32, epochs=1, quantize="int8").metrics
+    assert net["quantized"]["size_bytes"] < 0.5 * net["quantized"]["float_size_bytes"]
+    assert "word embeddings" in net["quantized"]["method"]
     half = _run(**BOW, epochs=1, quantize="fp16")
     q = half.metrics["quantized"]
     assert q["size_bytes"] < q["float_size_bytes"]

@@ -12,9 +12,11 @@ int8, CPU only, two torch.ao paths chosen per model:
   text models). Embeddings at least `EMBEDDING_MIN_WIDTH` wide are stored int8 too, one
   scale per row (weight-only: a lookup needs no int8 arithmetic). On the tiny BERT (width
   64, depth 2, reviews) the word embeddings are about 70 % of the bytes: Linear layers
-  alone left 0.82x the float bytes, embeddings too leave 0.30x. Latency is another matter:
-  its matrices are so small that quantizing activations on the fly costs more than int8
-  arithmetic saves (one sentence about 1.3x slower, 256 sentences about 0.85x).
+  alone left 0.82x the float bytes, embeddings too leave 0.30x, accuracy within half a
+  point. Latency is another matter: its matrices are so small that quantizing activations
+  on the fly costs about what int8 arithmetic saves (one sentence 1.1-1.5x slower, 256
+  sentences 0.8-1.3x, on a busy 2-core machine); int8 embeddings alone (0.48x) run about
+  as fast as float.
 torchao's int8 configs were smaller but slower in eager mode on this CPU; it is the
 candidate for GPUs. fp16 / bf16: the weights cast to half precision on the training device.
 """
