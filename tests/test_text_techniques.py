@@ -20,7 +20,7 @@ from playground.runs.store import Store
 from playground.runs.worker import execute
 from playground.training import audits
 from playground.training import quantize as Q
-from playground.training.artifacts import load_run
+from playground.training.artifacts import load_predictions, load_run
 from playground.training.config import ConfigError, make_config
 from playground.training.loop import train
 from playground.training.techniques.augmentation import change_words, word_starts
@@ -76,26 +76,40 @@ def test_dp_epsilon_of_a_tiny_bert_run_is_opacus_accountant(bert_run):
     check_epsilon(run.metrics, 1, 64)
 
 
-def test_int8_tiny_bert_is_smaller_measured_and_about_as_accurate(bert_run):
+def test_int8_tiny_bert_stores_its_embeddings_in_int8_and_answers_as_recorded(bert_run):
     store, run = bert_run
     m, q = run.metrics, run.metrics["quantized"]
-    assert "skipped" not in q and "embeddings stay float" in q["method"]
+    assert "skipped" not in q and "word embeddings" in q["method"]
     loaded = load_run(store, run.id)
-    # Only the Linear layers shrink; the word embeddings stay float.
+    qmodel, _ = Q.as_shipped(loaded.model, "int8", torch.device("cpu"), loaded.data.X_train)
+    # Every embedding (words, positions) and every Linear layer is swapped for its int8 kind.
+    assert isinstance(qmodel.embedding_layer, torch.ao.nn.quantized.Embedding)
+    assert not any(type(mod) in (torch.nn.Linear, torch.nn.Embedding)
+                   for mod in qmodel.modules())
+    # Sizes measured here, the same way as the run: the embeddings were most of the bytes.
     float_bytes = Q.serialized_bytes(loaded.model)
-    assert q["float_size_bytes"] == float_bytes and q["size_bytes"] < float_bytes
+    assert q["float_size_bytes"] == float_bytes
+    assert q["size_bytes"] == Q.serialized_bytes(qmodel) < 0.5 * float_bytes
     assert q["latency_ms"] > 0 and q["latency_ms_batch256"] > 0
     assert abs(q["accuracy"] - m["accuracy"]) <= 0.05
-    # The quantized copy answers the test set again, here, as the run says.
-    qmodel, _ = Q.as_shipped(loaded.model, "int8", torch.device("cpu"), loaded.data.X_train)
+    # The quantized copy reads the float-stored token ids and answers the test set again,
+    # here, as the run recorded.
+    X = torch.from_numpy(loaded.data.X_test)
+    assert X.dtype == torch.float32
     with torch.no_grad():
-        qpred = qmodel(torch.from_numpy(loaded.data.X_test)).argmax(1).numpy()
+        qpred = qmodel(X.to(Q.input_dtype("int8", "text"))).argmax(1).numpy()
     assert float((qpred == loaded.data.y_test).mean()) == pytest.approx(q["accuracy"])
+    stored = load_predictions(store, run.id)["y_pred"]  # the float model's, as saved
+    assert int((qpred != stored).sum()) == q["changed_predictions"]
 
 
-def test_int8_on_a_bag_of_words_is_skipped_with_its_reason_and_half_precision_keeps_ids():
+def test_int8_on_word_counts_is_skipped_with_its_reason_but_shrinks_a_word_network():
     skipped = _run(**BOW, epochs=1, quantize="int8").metrics["quantized"]
-    assert "no layers of neurons" in skipped["skipped"]
+    assert "costs more than it saves" in skipped["skipped"]
+    # With a hidden layer the word vectors are wide: int8 stores them in a quarter the bytes.
+    net = _run(**{**BOW, "model": "bow_net"}, width=32, epochs=1, quantize="int8").metrics
+    assert net["quantized"]["size_bytes"] < 0.5 * net["quantized"]["float_size_bytes"]
+    assert "word embeddings" in net["quantized"]["method"]
     half = _run(**BOW, epochs=1, quantize="fp16")
     q = half.metrics["quantized"]
     assert q["size_bytes"] < q["float_size_bytes"]

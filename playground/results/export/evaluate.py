@@ -50,7 +50,7 @@ def evaluate(folder: Path) -> dict:
     device = torch.device("cpu")
     if mode and quantize.supported(mode, device) is None:  # the model as it would ship
         qmodel, qdevice = quantize.as_shipped(model, mode, device, data.X_train)
-        X = torch.from_numpy(data.X_test).to(qdevice, quantize.input_dtype(mode))
+        X = torch.from_numpy(data.X_test).to(qdevice, quantize.input_dtype(mode, data.info.kind))
         with torch.no_grad():
             qpred = qmodel(X).float().argmax(1).cpu().numpy()
         result["quantized_test_accuracy"] = float((qpred == data.y_test).mean())

@@ -49,8 +49,9 @@ class Quantization(Technique):
     def finalize(self, ctx, metrics) -> None:
         reason = Q.supported(self.s.mode, ctx.device)
         if not reason and self.s.mode == "int8" and not Q.int8_layers(ctx.model):
-            reason = ("this model has no layers of neurons for int8 to shrink: its weights are "
-                      "one vector per word, which stay as they are; half precision halves them")
+            reason = ("this model has no layers of neurons for int8 to shrink, and its weights "
+                      "are only one or two numbers per word: 8-bit storage keeps a scale per "
+                      "word that costs more than it saves; half precision halves them")
         if reason:
             metrics["quantized"] = {"mode": self.s.mode, "skipped": reason}
             return
