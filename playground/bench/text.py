@@ -125,6 +125,16 @@ def measure() -> dict:
                              "scratch_s": scratch.metrics["train_seconds"],
                              "tuned_s": tuned.metrics["train_seconds"]})
             out["fine_tune"] = rows
+            # int8 beside float: the same trained model, quantized by the technique itself.
+            small = _finish(store, make_config(**TEXT_RUN, quantize="int8"))
+            q = small.metrics["quantized"]
+            out["int8"] = {"bytes": q["size_bytes"] / q["float_size_bytes"],
+                           "latency": q["latency_ms"] / small.metrics["latency_ms"],
+                           "batch": q["latency_ms_batch256"]
+                           / small.metrics["latency_ms_batch256"],
+                           "float_acc": small.metrics["accuracy"], "int8_acc": q["accuracy"],
+                           "float_bytes": q["float_size_bytes"], "int8_bytes": q["size_bytes"],
+                           "method": q["method"]}
         finally:
             if old is None:
                 os.environ.pop("PLAYGROUND_HOME", None)
@@ -140,7 +150,7 @@ def markdown(r: dict) -> list[str]:
     p = r["pretrain"]
     lines = [
         START,
-        "## (h) Text: the tiny BERT, pretraining, fine-tuning",
+        "## (i) Text: the tiny BERT, pretraining, fine-tuning, int8, DP",
         "",
         f"{r['label']} ({r['threads']} torch thread(s), as a worker trains).",
         "",
@@ -164,6 +174,13 @@ def markdown(r: dict) -> list[str]:
         lines.append(f"| {row['fraction']:.0%} ({row['labels']:,} sentences) | "
                      f"{row['scratch']:.1%} ({row['scratch_s']:.1f} s) | {row['tuned']:.1%} "
                      f"({row['tuned_s']:.1f} s) | {diff:+.1f} points |")
+    q = r["int8"]
+    lines += [
+        "", f"int8 against float, the same tiny BERT ({q['method']}):", "",
+        "| bytes int8 / float (goal ≤ 0.35) | one sentence int8 / float (goal ≤ 0.7) | "
+        "256 sentences int8 / float | accuracy float → int8 |", "|---|---|---|---|",
+        f"| {q['bytes']:.2f} ({q['int8_bytes']:,} / {q['float_bytes']:,}) | "
+        f"{q['latency']:.2f} | {q['batch']:.2f} | {q['float_acc']:.1%} → {q['int8_acc']:.1%} |"]
     lines += ["", "| DP-SGD against plain, seconds per epoch | plain | DP (noise 1) | ratio |",
               "|---|---|---|---|"]
     for d in r["private"]:
