@@ -39,11 +39,15 @@ def drift_section(store: Store, actor: Actor) -> None:
              "table it was trained on: each column is compared with the training rows, a model "
              "tries to tell new rows from old, and if the rows carry the answer column you "
              "see the run's accuracy on them beside its test accuracy.")
-    tables = {m["name"] for m in uploads.manifests(store.home) if m["kind"] == "tabular"}
+    manifests = uploads.manifests(store.home)
+    tables = {m["name"] for m in manifests if m["kind"] == "tabular"}
     runs = _finished_on_uploads(store, tables) if tables else []
     if not runs:
+        worded = any(m["kind"] == "text" for m in manifests)
         st.caption("No finished run on an uploaded table yet: upload a table, train a run on "
-                   "it, then check new rows against that run here.")
+                   "it, then check new rows against that run here."
+                   + (" Uploads read as words are not checked yet: the checks compare "
+                      "number and category columns." if worded else ""))
         return
     if (problem := may(actor, "upload", Place(actor.workspace, actor.name))) is not None:
         st.caption(md(problem))

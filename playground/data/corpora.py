@@ -4,6 +4,7 @@ published counts before use, so a damaged or edited copy is refused, not learnt 
 from __future__ import annotations
 
 import hashlib
+import html
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -81,5 +82,8 @@ def sms_spam() -> Corpus:
     rows = [line.split("\t", 1) for line in lines if line.strip()]
     labels = np.array([1 if label == "spam" else 0 for label, _ in rows], dtype=np.int64)
     _counts_problem(SMS_FILE, np.bincount(labels, minlength=2), SMS_COUNTS)
-    return Corpus(np.array([text.strip() for _, text in rows], dtype=object), labels,
+    # The collection keeps some characters as HTML entities ("&lt;#&gt;", "&amp;"): read
+    # them as the characters they stand for, so "lt" and "gt" are no words of a message.
+    return Corpus(np.array([html.unescape(text.strip()) for _, text in rows], dtype=object),
+                  labels,
                   ("legitimate", "spam"), np.array([""] * len(rows), dtype=object))

@@ -116,8 +116,9 @@ class Prepared:
             others = n - 1
             return (f"'{self.text_column}' is read as words: a tokenizer learnt from the "
                     "training rows turns each sentence into word pieces. "
-                    + (f"The {others} other columns became {inputs} inputs beside them."
-                       if others else "There are no other inputs."))
+                    + (f"The {_count(others, 'other column')} became "
+                       f"{_count(inputs, 'input')} beside them." if others else
+                       "There are no other inputs."))
         return ("Each column is one input of the model." if n == inputs else
                 f"The {n} columns became {inputs} inputs of the model: each category of a "
                 "column with a few values is its own 0/1 input.")
@@ -136,7 +137,7 @@ class Prepared:
                     f"{'colour' if c == 3 else 'greyscale'}.")
         words = f", the text in '{self.text_column}' read as words" if self.kind == "text" else ""
         return (f"Uploaded from {self.source['file']}: {len(self.y):,} rows, "
-                f"{self.columns_used} input columns{words}, predicting '{self.target}' "
+                f"{_count(self.columns_used, 'input column')}{words}, predicting '{self.target}' "
                 f"({len(self.class_names)} classes).")
 
 
@@ -152,3 +153,7 @@ def check_time(deadline: float | None, filename: str) -> None:
 def _listing(items: list[str], limit: int = 12) -> str:
     shown = ", ".join(f"'{c}'" for c in items[:limit])
     return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def _count(n: int, thing: str) -> str:
+    return f"{n:,} {thing}" + ("" if n == 1 else "s")
