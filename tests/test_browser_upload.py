@@ -48,8 +48,7 @@ def test_try_the_tradeoffs_on_my_data_as_a_new_user(page, app_url, tmp_path):
         csv.write_bytes(loans_csv())
         pg = page
         pg.goto(app_url + "/your_data")
-        # The upload form's box is the first on the page ("Check a new batch" has one below).
-    pg.locator("input[type=file]").first.set_input_files(str(csv))
+        pg.locator("input[type=file]").first.set_input_files(str(csv))
         expect(pg.get_by_text("How the data was prepared")).to_be_visible()
         expect(pg.get_by_text("Free text left out of the model", exact=False)).to_be_visible()
         pg.locator(".st-key-your_data_sensitive [data-testid=stSelectbox]").click()
