@@ -194,7 +194,7 @@ def test_phone_walkthrough_weighs_size_speed_and_accuracy(trained):
     if QUANTIZED_SIZE.value(bert.metrics) is not None:
         assert human_bytes(QUANTIZED_SIZE.value(bert.metrics), "KB") in text
         assert percent(QUANTIZED_ACCURACY.value(bert.metrics)) in text
-        # The word table that stays in 32 bits, as the trained model really has it.
+        # The word table in 32 bits, as the trained model really has it.
         words = load_run(store, bert.id).model.embedding_layer.weight
         assert human_bytes(words.numel() * words.element_size(), "KB") in text
     assert walk.table.loc["Word counter taught by the BERT", "share of the BERT's size"] == \

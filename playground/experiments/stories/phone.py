@@ -30,8 +30,8 @@ STUDENT = dict(COUNTS, distill_temperature=4.0, distill_weight=0.7)
 
 
 def _word_table_bytes(run: Run) -> int:
-    """Bytes of the BERT's word table (one 32-bit vector per word piece), which 8-bit
-    quantization of the multiplying layers leaves as it is."""
+    """Bytes of the BERT's word table as trained (one 32-bit vector per word piece): most of a
+    BERT this small, and most of what its 8-bit copy saves."""
     heads = 4  # models/text.py: the width is rounded down to a multiple of its 4 heads
     hidden = max(heads, run.config.width - run.config.width % heads)
     return run_data(run.config).vocab_size * hidden * 4
@@ -89,11 +89,12 @@ def explain(story: Story, runs: dict[str, Run], epochs) -> Walkthrough:
             f"{q.get('changed_predictions', 0)} of {bm['test_examples']} answers changed."
             + _batch(bm, q))
         lines.append(
-            "Only the layers that multiply (attention and the feed-forward layers) are "
-            "stored in 8 bits; the word table, one row of numbers per word piece, stays as "
-            f"it was, and in a BERT this small it is {human_bytes(table_bytes, 'KB')}, "
-            f"{table_bytes / size:.0%} of the whole. Large BERTs are mostly layers, which is "
-            "why 8 bits shrink them nearer to a quarter.")
+            "Both the layers that multiply (attention and the feed-forward layers) and the "
+            "word table (one row of numbers per word piece, with one scale per row) are "
+            "stored in 8 bits. In a BERT this small the word table is most of it: "
+            f"{human_bytes(table_bytes, 'KB')} in 32 bits, {table_bytes / size:.0%} of the "
+            "whole. Whether 8 bits also answer faster depends on the machine: on matrices "
+            "this narrow, turning numbers to 8 bits on the fly costs about what it saves.")
     else:
         lines.append(f"The 8-bit copy was not made on this machine: "
                      f"{q.get('skipped', 'no quantized numbers were kept')}.")
