@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from playground.cli.flags import ProgressBar, _emit, _store
-from playground.cli.train import _train_here
+from playground.cli.flags import _emit, _store
+from playground.cli.train import train_with_bar
 from playground.runs.queue import submit
-from playground.runs.worker import StoreReporter
 from playground.training.config import ConfigError, make_config
 
 
@@ -56,21 +55,8 @@ def _pretrain(args: argparse.Namespace) -> int:
         _emit(args, {"run_id": run_id, "status": "queued", "config": config.model_dump()},
               f"queued pretraining run {run_id}; a worker will train it")
         return 0
-    bar = ProgressBar(config.label(), enabled=not args.json)
-
-    class BarReporter(StoreReporter):
-        def progress(self, fraction: float) -> None:
-            super().progress(fraction)
-            bar.draw(fraction)
-
-        def epoch(self, epoch, values, fraction):
-            super().epoch(epoch, values, fraction)
-            bar.draw(fraction, f"epoch {epoch}: guessing loss {values['val_loss']:.2f}")
-
-    try:
-        _train_here(store, run_id, BarReporter(store, run_id))
-    finally:
-        bar.close()
+    train_with_bar(store, run_id, config.label(), args.json,
+                   lambda values: f"guessing loss {values['val_loss']:.2f}")
     run = store.get(run_id)
     data = run.to_json()
     _emit(args, data, _summary(data))

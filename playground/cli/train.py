@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from typing import Callable
 
 from models.base import MODELS, model_info
 from playground.cli.flags import CONFIG_FLAGS, ProgressBar, _emit, _store, _summary
@@ -71,22 +72,8 @@ def _train(args) -> int:
             print(f"training run {other} first: {store.get(other).config.label()}",
                   file=sys.stderr)
         _train_here(store, other)
-    bar = ProgressBar(config.label(), enabled=not args.json)
-
-    class BarReporter(StoreReporter):
-        def progress(self, fraction: float) -> None:
-            super().progress(fraction)
-            bar.draw(fraction)
-
-        def epoch(self, epoch, values, fraction):
-            super().epoch(epoch, values, fraction)
-            bar.draw(fraction, f"epoch {epoch}: val accuracy {values['val_accuracy']:.1%}")
-
-    try:
-        # The same execute() the workers use, with a reporter that also draws the bar.
-        _train_here(store, run_id, BarReporter(store, run_id))
-    finally:
-        bar.close()
+    train_with_bar(store, run_id, config.label(), args.json,
+                   lambda values: f"val accuracy {values['val_accuracy']:.1%}")
     run = store.get(run_id)
     _emit(args, run.to_json(), _summary(run.to_json()))
     return 0 if run.status == "finished" else 1
@@ -111,6 +98,27 @@ def _submit(store: Store, config: RunConfig, args) -> Submitted:
     if args.presenter_key and not presenter:
         raise WorkshopError("--presenter-key: that is not this workshop's presenter key")
     return submit_to_workspace(store, ws, clean_display_name(args.owner), config, presenter)
+
+
+def train_with_bar(store: Store, run_id: str, label: str, quiet: bool,
+                   news: Callable[[dict], str]) -> None:
+    """Train a queued run here with the same execute() the workers use, drawing a progress
+    bar on stderr (unless `quiet`) whose epoch note is `news(epoch's values)`."""
+    bar = ProgressBar(label, enabled=not quiet)
+
+    class BarReporter(StoreReporter):
+        def progress(self, fraction: float) -> None:
+            super().progress(fraction)
+            bar.draw(fraction)
+
+        def epoch(self, epoch, values, fraction):
+            super().epoch(epoch, values, fraction)
+            bar.draw(fraction, f"epoch {epoch}: {news(values)}")
+
+    try:
+        _train_here(store, run_id, BarReporter(store, run_id))
+    finally:
+        bar.close()
 
 
 def _train_here(store: Store, run_id: str, reporter: StoreReporter | None = None) -> None:
